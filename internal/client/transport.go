@@ -1,0 +1,89 @@
+package client
+
+import (
+	"context"
+	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/metrics"
+)
+
+// Request is one HTTP request as the engine builds it. Transports must not
+// retain it after RoundTrip returns.
+type Request struct {
+	Method string
+	// URL is absolute (scheme, host, path and query).
+	URL    string
+	Header []HeaderField
+	Body   []byte
+	// Timeout bounds the attempt; 0 means none beyond ctx.
+	Timeout time.Duration
+}
+
+// HeaderField is one request header.
+type HeaderField struct{ Name, Value string }
+
+// SetHeader replaces (or adds) the header name, matched case-insensitively.
+func (r *Request) SetHeader(name, value string) {
+	for i := range r.Header {
+		if equalFold(r.Header[i].Name, name) {
+			r.Header[i].Value = value
+			return
+		}
+	}
+	r.Header = append(r.Header, HeaderField{name, value})
+}
+
+// Response is what a transport read back. A Response is reused across
+// attempts by its owner; Body is valid until the next RoundTrip into it.
+type Response struct {
+	Status int
+	// Body holds the response body (the transport may cap what it keeps;
+	// BytesIn counts everything read).
+	Body     []byte
+	BytesIn  int64
+	BytesOut int64
+	// Latency is the attempt's time from send to the last body byte.
+	Latency time.Duration
+	header  func(name string) string
+}
+
+// Header returns the first value of the response header name (case-insensitive).
+func (r *Response) Header(name string) string {
+	if r.header == nil {
+		return ""
+	}
+	return r.header(name)
+}
+
+// SetHeaderFunc installs the lookup used by Header; transports call it.
+func (r *Response) SetHeaderFunc(f func(name string) string) { r.header = f }
+
+// Transport sends one attempt. It returns a non-nil error only when no
+// HTTP response was received; the error's class is given by Classify.
+// Implementations are safe for concurrent use.
+type Transport interface {
+	RoundTrip(ctx context.Context, req *Request, resp *Response) error
+}
+
+// Classify maps a transport error to a metrics class. It is implemented in
+// errors.go.
+var _ = metrics.OK
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		ca, cb := a[i], b[i]
+		if 'A' <= ca && ca <= 'Z' {
+			ca += 'a' - 'A'
+		}
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if ca != cb {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,280 @@
+package plan
+
+import (
+	"fmt"
+	"time"
+)
+
+// Pos is a position in a plan file: 1-based line and column.
+type Pos struct {
+	Line, Col int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
+
+// Plan is a validated load plan. Every field has been checked by Parse;
+// code that receives a *Plan may rely on the invariants documented here.
+type Plan struct {
+	// File is the path the plan was read from ("" when parsed from memory).
+	File string
+	// Name is the plan's name: the `name` key, else the file's base name
+	// without extension. It names the default results directory.
+	Name string
+	// Target is the base URL every request path is resolved against
+	// (scheme and host, optionally a base path). Always absolute.
+	Target string
+	// Defaults apply to every request unless a step overrides them.
+	Defaults Defaults
+	// Auth is the plan-wide authentication; nil means none.
+	Auth *Auth
+	// Retry is the plan-wide retry policy; nil means the built-in default
+	// policy (see client.DefaultPolicy). Retry.Off disables retries.
+	Retry *Retry
+	// Grace is how long in-flight iterations may finish after the plan's
+	// end or a first interrupt before they are cancelled. Default 30s.
+	Grace time.Duration
+	// Scenarios run concurrently, in file order. At least one.
+	Scenarios []*Scenario
+}
+
+// Defaults are request settings shared by all steps.
+type Defaults struct {
+	// Headers are sent with every request; a step's headers override them
+	// key by key (canonical header names).
+	Headers map[string]string
+	// Timeout bounds one HTTP attempt (connect to last body byte).
+	// Default 16s, the official SDKs' default.
+	Timeout time.Duration
+}
+
+// Scenario is one named workload: an executor that schedules iterations
+// and the steps each iteration runs.
+type Scenario struct {
+	Name     string
+	Pos      Pos
+	Executor Executor
+	// Auth and Retry override the plan's when non-nil.
+	Auth  *Auth
+	Retry *Retry
+	// Headers are merged over Defaults.Headers.
+	Headers map[string]string
+	// Steps run in order in every iteration. At least one.
+	Steps []*Step
+}
+
+// Executor is exactly one of Closed, Open or Batches.
+type Executor struct {
+	Closed  *Closed
+	Open    *Open
+	Batches *Batches
+}
+
+// Kind names the executor kind: "closed", "open" or "batches".
+func (e Executor) Kind() string {
+	switch {
+	case e.Closed != nil:
+		return "closed"
+	case e.Open != nil:
+		return "open"
+	case e.Batches != nil:
+		return "batches"
+	}
+	return ""
+}
+
+// Closed is a closed workload (JMeter's Thread Group): VUs virtual users
+// started evenly over RampUp, each running iterations back to back until
+// it has run Iterations or Duration has passed since the scenario began.
+// At least one of Iterations and Duration is set.
+type Closed struct {
+	VUs        int
+	RampUp     time.Duration
+	Iterations int           // per VU; 0 means bounded by Duration only
+	Duration   time.Duration // 0 means bounded by Iterations only
+}
+
+// Open is an open workload: iterations arrive on a schedule whatever the
+// server does. Either Rate with Duration, or Stages, is set.
+type Open struct {
+	Rate     Rate
+	Duration time.Duration
+	// StartRate is the rate the first stage ramps from. Zero by default.
+	StartRate Rate
+	// Stages ramp linearly from the previous stage's target (StartRate
+	// for the first) to their own Target over their Duration.
+	Stages []Stage
+	// MaxVUs caps concurrent iterations; an iteration due when all are
+	// busy is dropped and counted. Default 1000.
+	MaxVUs int
+}
+
+// TotalDuration is the length of the open schedule.
+func (o *Open) TotalDuration() time.Duration {
+	if len(o.Stages) == 0 {
+		return o.Duration
+	}
+	var d time.Duration
+	for _, s := range o.Stages {
+		d += s.Duration
+	}
+	return d
+}
+
+// Stage is one linear ramp of an open workload.
+type Stage struct {
+	Pos      Pos
+	Target   Rate
+	Duration time.Duration
+}
+
+// Rate is a number of iterations per time unit, as written ("200/s",
+// "6000/m", "10/1s"). The zero Rate is 0/s.
+type Rate struct {
+	Count float64
+	Per   time.Duration
+}
+
+// PerSecond returns the rate in iterations per second.
+func (r Rate) PerSecond() float64 {
+	if r.Per <= 0 {
+		return 0
+	}
+	return r.Count / r.Per.Seconds()
+}
+
+func (r Rate) String() string {
+	switch r.Per {
+	case time.Second:
+		return fmt.Sprintf("%g/s", r.Count)
+	case time.Minute:
+		return fmt.Sprintf("%g/m", r.Count)
+	case time.Hour:
+		return fmt.Sprintf("%g/h", r.Count)
+	}
+	return fmt.Sprintf("%g/%s", r.Count, r.Per)
+}
+
+// Batches releases Size iterations at once every Pause until Total
+// iterations have been released ("groups of 50 every 10 s"). The first
+// batch is due at the scenario's start.
+type Batches struct {
+	Size  int
+	Pause time.Duration
+	Total int
+	// MaxVUs caps concurrent iterations as in Open. Default Size*4,
+	// at most Total.
+	MaxVUs int
+}
+
+// Step is one step of a scenario. Exactly one kind field is set.
+// Later step kinds (poll, wait_event, think, group) add fields here.
+type Step struct {
+	// Name labels the step in metrics; default "<method> <path>" for a
+	// request, made unique within its scenario.
+	Name    string
+	Pos     Pos
+	Request *Request
+	// Retry overrides the scenario's policy for this step when non-nil.
+	Retry *Retry
+}
+
+// Request is one HTTP request.
+type Request struct {
+	Method string // upper case; default GET
+	// Path is resolved against the plan's Target; it may also be an
+	// absolute URL.
+	Path    string
+	Headers map[string]string
+	// Body is the raw request body; JSON bodies are encoded once at parse
+	// time into Body with Content-Type application/json (unless set).
+	Body []byte
+	// Expect lists the statuses that count as success; default any 2xx
+	// or 3xx.
+	Expect []int
+}
+
+// Auth is exactly one of OAuth2, Bearer or Basic. Secret values have been
+// read from the environment or files; they must never be logged or
+// written to results.
+type Auth struct {
+	OAuth2 *OAuth2
+	Bearer *Bearer
+	Basic  *Basic
+}
+
+// OAuth2 is the client-credentials grant.
+type OAuth2 struct {
+	TokenURL     string // absolute, or resolved against Target
+	ClientID     string
+	ClientSecret Secret
+	Scopes       []string
+}
+
+// Bearer is a static bearer token.
+type Bearer struct {
+	Token Secret
+}
+
+// Basic is HTTP Basic authentication.
+type Basic struct {
+	Username string
+	Password Secret
+}
+
+// Secret holds a credential. Its String and MarshalJSON methods never
+// reveal the value, so it can't leak through formatting or encoding.
+type Secret struct{ value string }
+
+// NewSecret wraps a credential.
+func NewSecret(v string) Secret { return Secret{v} }
+
+// Reveal returns the secret value; call it only where it is sent.
+func (s Secret) Reveal() string { return s.value }
+
+func (s Secret) String() string               { return "[redacted]" }
+func (s Secret) GoString() string             { return "plan.Secret{[redacted]}" }
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }
+func (s Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// Retry is a retry policy as written in the plan. Unset fields take the
+// defaults of client.DefaultPolicy; the client package merges levels
+// (plan → scenario → step).
+type Retry struct {
+	Pos Pos
+	// Off disables retries (`retry: off`).
+	Off bool
+	// On lists HTTP statuses and error classes ("connect", "reset",
+	// "timeout", "tls") that are retried. nil means the default set.
+	On              []int
+	OnErrors        []string
+	HonorRetryAfter *bool
+	MaxWait         time.Duration // cap on one Retry-After wait
+	Backoff         *Backoff
+	MaxAttempts     int           // including the first; 0 = default
+	MaxElapsed      time.Duration // 0 = default
+	Budget          *Budget
+	// NonIdempotent allows retrying POST/PATCH on every condition in On,
+	// not only 429 and 503.
+	NonIdempotent *bool
+	// Gate, when false, disables the shared backoff gate.
+	Gate *bool
+	// LimitKey names the gate's rate-limit key; default the credentials.
+	LimitKey string
+}
+
+// Backoff is exponential backoff with jitter.
+type Backoff struct {
+	Base       time.Duration
+	Max        time.Duration
+	Multiplier float64
+	Jitter     string // "full", "equal" or "none"; "" = default (full)
+}
+
+// Budget caps retries to Ratio of first attempts over a sliding Window.
+type Budget struct {
+	Ratio  float64 // 0.2 for "20%"
+	Window time.Duration
+	// MinRetries is how many retries per window are always allowed, so a
+	// quiet start is not starved. Default 10.
+	MinRetries int
+}
