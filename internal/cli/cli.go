@@ -1,0 +1,164 @@
+// Package cli implements floodgate's commands: one file per command, each a
+// func(ctx, *Env, args) error, dispatched by Main.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit codes. They are part of floodgate's interface: scripts and CI
+// branch on them.
+const (
+	ExitOK         = 0
+	ExitRuntime    = 1 // the run or command failed at runtime
+	ExitUsage      = 2 // bad command line or bad plan/config file
+	ExitThresholds = 3 // the run completed but thresholds failed
+	ExitInterrupt  = 130
+)
+
+// Env is everything a command reaches outside itself: streams, environment,
+// working directory. Tests build one to run whole commands in-process.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Getenv looks up an environment variable.
+	Getenv func(string) (string, bool)
+	// IsTerminal reports whether Stdout is an interactive terminal.
+	IsTerminal bool
+	// Interrupts delivers Ctrl-C (SIGINT/SIGTERM) notifications; nil in
+	// tests that don't interrupt.
+	Interrupts <-chan os.Signal
+}
+
+// ExitError attaches an exit code to an error. Commands return it (via
+// withCode) where the code is not ExitRuntime.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// withCode attaches code to err unless err already carries one.
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return &ExitError{Code: code, Err: err}
+}
+
+// ExitCode returns the process exit code for err.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	return ExitRuntime
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+// commands is filled by each command file's init, in the order shown in help.
+var commands []command
+
+func register(name, summary string, run func(context.Context, *Env, []string) error) {
+	commands = append(commands, command{name, summary, run})
+}
+
+const usageHead = `floodgate: load-test integrations with rate-limited APIs, and emulate the API offline.
+
+Usage:
+  floodgate <command> [flags] [args]
+
+Commands:
+`
+
+const usageTail = `
+Run 'floodgate <command> --help' for a command's flags.
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad plan, 3 thresholds failed, 130 interrupted.
+`
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, usageHead)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, usageTail)
+}
+
+// Main runs the command named by args[0].
+func Main(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 {
+		usage(env.Stderr)
+		return withCode(ExitUsage, errors.New("no command given"))
+	}
+	name := args[0]
+	switch name {
+	case "-h", "--help", "help":
+		usage(env.Stdout)
+		return nil
+	case "-v", "--version":
+		name = "version"
+	}
+	for _, c := range commands {
+		if c.name == name {
+			return c.run(ctx, env, args[1:])
+		}
+	}
+	usage(env.Stderr)
+	return withCode(ExitUsage, fmt.Errorf("unknown command %q", name))
+}
+
+// newFlagSet returns a flag set for a command, writing usage to env.Stderr.
+// head is the usage line(s) shown before the flags.
+func newFlagSet(env *Env, name, head string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(env.Stderr, strings.TrimSpace(head))
+		fmt.Fprintln(env.Stderr, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args, mapping -h to a nil-code help exit and other
+// errors to ExitUsage. Flags may appear after positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, withCode(ExitUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
