@@ -223,13 +223,23 @@ type Basic struct {
 
 // Secret holds a credential. Its String and MarshalJSON methods never
 // reveal the value, so it can't leak through formatting or encoding.
-type Secret struct{ value string }
+//
+// The value sits behind a pointer because fmt skips String and GoString
+// when it reports a bad verb (%s of a struct holding a *Auth prints
+// "%!s(*plan.Auth=&{...})" by reflection); a pointer prints as an address.
+type Secret struct{ value *string }
 
 // NewSecret wraps a credential.
-func NewSecret(v string) Secret { return Secret{v} }
+func NewSecret(v string) Secret { return Secret{&v} }
 
-// Reveal returns the secret value; call it only where it is sent.
-func (s Secret) Reveal() string { return s.value }
+// Reveal returns the secret value ("" for the zero Secret); call it only
+// where it is sent.
+func (s Secret) Reveal() string {
+	if s.value == nil {
+		return ""
+	}
+	return *s.value
+}
 
 func (s Secret) String() string               { return "[redacted]" }
 func (s Secret) GoString() string             { return "plan.Secret{[redacted]}" }
