@@ -2,7 +2,10 @@ package client
 
 import (
 	"context"
+	"net/http"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 )
@@ -45,6 +48,10 @@ type Response struct {
 	// Latency is the attempt's time from send to the last body byte.
 	Latency time.Duration
 	header  func(name string) string
+
+	// Transport-owned state reused across attempts (see fast.go, std.go).
+	fast *fasthttp.Response
+	std  http.Header
 }
 
 // Header returns the first value of the response header name (case-insensitive).
@@ -65,9 +72,15 @@ type Transport interface {
 	RoundTrip(ctx context.Context, req *Request, resp *Response) error
 }
 
-// Classify maps a transport error to a metrics class. It is implemented in
-// errors.go.
-var _ = metrics.OK
+// ClassError is a transport error that knows its class; Classify
+// returns Class for any error wrapping one.
+type ClassError struct {
+	Class metrics.Class
+	Err   error
+}
+
+func (e *ClassError) Error() string { return e.Class.String() + ": " + e.Err.Error() }
+func (e *ClassError) Unwrap() error { return e.Err }
 
 func equalFold(a, b string) bool {
 	if len(a) != len(b) {

@@ -1,0 +1,124 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/metrics"
+	"github.com/valyala/fasthttp"
+)
+
+// FastTransport sends HTTP/1.1 over persistent connections with
+// valyala/fasthttp: no per-request allocation of headers or bodies, which
+// is what lets one generator core keep pace with wrk (see bench/). It
+// never retries on its own; retrying is the Client's decision.
+// FastTransport is safe for concurrent use.
+type FastTransport struct {
+	c *fasthttp.Client
+}
+
+// MaxBodyBytes caps how much of a response body a transport keeps
+// (64 MiB); larger bodies fail the attempt with class other.
+const MaxBodyBytes = 64 << 20
+
+// NewFastTransport returns a transport allowing maxConns connections per
+// host (normally the plan's maximum concurrency).
+func NewFastTransport(maxConns int, tlsConfig *tls.Config) *FastTransport {
+	if maxConns < 1 {
+		maxConns = 1
+	}
+	return &FastTransport{c: &fasthttp.Client{
+		Name:                      "floodgate",
+		MaxConnsPerHost:           maxConns,
+		MaxConnWaitTimeout:        time.Minute,
+		MaxIdleConnDuration:       90 * time.Second,
+		MaxIdemponentCallAttempts: 1,
+		RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
+		MaxResponseBodySize:       MaxBodyBytes,
+		ReadBufferSize:            16 << 10,
+		TLSConfig:                 tlsConfig,
+		DialDualStack:             true,
+		DisablePathNormalizing:    true,
+	}}
+}
+
+// RoundTrip implements Transport.
+func (t *FastTransport) RoundTrip(ctx context.Context, req *Request, resp *Response) error {
+	if err := ctx.Err(); err != nil {
+		return &ClassError{metrics.Timeout, err}
+	}
+	if resp.fast == nil {
+		fr := new(fasthttp.Response)
+		resp.fast = fr
+		resp.header = func(name string) string { return string(fr.Header.Peek(name)) }
+	}
+	fr := resp.fast
+	fr.Reset()
+	fq := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(fq)
+	fq.SetRequestURI(req.URL)
+	fq.Header.SetMethod(req.Method)
+	for _, h := range req.Header {
+		if strings.EqualFold(h.Name, "Host") {
+			fq.Header.SetHost(h.Value)
+			continue
+		}
+		fq.Header.Set(h.Name, h.Value)
+	}
+	if len(req.Body) > 0 {
+		fq.SetBodyRaw(req.Body)
+	}
+	start := time.Now()
+	deadline := start.Add(time.Hour)
+	if req.Timeout > 0 {
+		deadline = start.Add(req.Timeout)
+	}
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	err := t.c.DoDeadline(fq, fr, deadline)
+	resp.Latency = time.Since(start)
+	resp.BytesOut = int64(len(fq.Header.Header()) + len(req.Body))
+	if err != nil {
+		resp.Status, resp.Body, resp.BytesIn = 0, nil, 0
+		return classifyFast(err)
+	}
+	resp.Status = fr.StatusCode()
+	resp.Body = fr.Body()
+	resp.BytesIn = int64(len(fr.Header.Header()) + len(resp.Body))
+	return nil
+}
+
+func classifyFast(err error) error {
+	var ne net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, os.ErrDeadlineExceeded):
+		return &ClassError{metrics.Timeout, err}
+	case errors.Is(err, fasthttp.ErrDialTimeout), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return &ClassError{metrics.Connect, err}
+	case errors.Is(err, fasthttp.ErrTLSHandshakeTimeout):
+		return &ClassError{metrics.TLS, err}
+	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &ClassError{metrics.Reset, err}
+	case errors.As(err, &ne) && ne.Timeout():
+		return &ClassError{metrics.Timeout, err}
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return &ClassError{metrics.Connect, err}
+	}
+	var tlsErr tls.RecordHeaderError
+	if errors.As(err, &tlsErr) {
+		return &ClassError{metrics.TLS, err}
+	}
+	return err
+}

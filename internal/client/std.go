@@ -1,0 +1,103 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/metrics"
+)
+
+// StdTransport sends requests with net/http: HTTP/2 over TLS when the
+// server offers it, HTTP/1.1 otherwise. It is what https targets use;
+// FastTransport, HTTP/1.1 only, is faster for plain http.
+// StdTransport is safe for concurrent use.
+type StdTransport struct {
+	c *http.Client
+}
+
+// NewStdTransport returns a net/http transport allowing maxConns
+// connections per host.
+func NewStdTransport(maxConns int, tlsConfig *tls.Config) *StdTransport {
+	tr := &http.Transport{
+		Proxy:               nil, // a load generator must not go through an env proxy unasked
+		MaxIdleConns:        maxConns,
+		MaxIdleConnsPerHost: maxConns,
+		MaxConnsPerHost:     maxConns,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   true,
+		TLSClientConfig:     tlsConfig,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}
+	return &StdTransport{c: &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// RoundTrip implements Transport.
+func (t *StdTransport) RoundTrip(ctx context.Context, req *Request, resp *Response) error {
+	if req.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
+		defer cancel()
+	}
+	var body io.Reader
+	if len(req.Body) > 0 {
+		body = bytes.NewReader(req.Body)
+	}
+	hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, body)
+	if err != nil {
+		return &ClassError{metrics.Other, err}
+	}
+	for _, h := range req.Header {
+		if h.Name == "Host" || h.Name == "host" {
+			hr.Host = h.Value
+			continue
+		}
+		hr.Header.Set(h.Name, h.Value)
+	}
+	start := time.Now()
+	r, err := t.c.Do(hr)
+	resp.BytesOut = int64(len(req.Body))
+	if err != nil {
+		resp.Latency = time.Since(start)
+		resp.Status, resp.Body, resp.BytesIn = 0, nil, 0
+		if cls := classifyFast(err); cls != err {
+			return cls
+		}
+		return &ClassError{classifyStd(ctx, err), err}
+	}
+	buf := bytes.NewBuffer(resp.Body[:0])
+	n, err := io.Copy(buf, io.LimitReader(r.Body, MaxBodyBytes+1))
+	r.Body.Close()
+	resp.Latency = time.Since(start)
+	resp.Status = r.StatusCode
+	resp.Body = buf.Bytes()
+	resp.BytesIn = n
+	resp.std = r.Header
+	h := r.Header
+	resp.header = h.Get
+	if err != nil {
+		return &ClassError{classifyStd(ctx, err), err}
+	}
+	if n > MaxBodyBytes {
+		return &ClassError{metrics.Other, fmt.Errorf("response body over %d bytes", MaxBodyBytes)}
+	}
+	return nil
+}
+
+func classifyStd(ctx context.Context, err error) metrics.Class {
+	if ctx.Err() != nil {
+		return metrics.Timeout
+	}
+	if ce, ok := classifyFast(err).(*ClassError); ok {
+		return ce.Class
+	}
+	return metrics.Other
+}
