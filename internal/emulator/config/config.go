@@ -1,0 +1,331 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Well-known credentials of the built-in demo client. They are public on
+// purpose so example plans can use them (GC_CLIENT_ID / GC_CLIENT_SECRET);
+// never grant them on anything reachable from outside localhost.
+const (
+	DemoOrgID        = "f100d9a7-e000-4000-8000-000000000001"
+	DemoOrgName      = "floodgate-demo"
+	DemoClientID     = "floodgate-demo-client"
+	DemoClientSecret = "floodgate-demo-secret"
+)
+
+// Platform defaults (reference §1–§2) and the emulator's own defaults for
+// what the platform does not document (see internal/emulator/README.md).
+const (
+	DefaultProfile          = "genesys-cloud"
+	DefaultRequests         = 300
+	DefaultWindow           = Duration(60 * time.Second)
+	DefaultRequestBytesMax  = 512000
+	DefaultTokenLifetime    = Duration(86400 * time.Second)
+	MaxTokenLifetime        = Duration(172800 * time.Second)
+	DefaultTokensMax        = 100000
+	DefaultConversationsMax = 100000
+	DefaultActiveFor        = Duration(10 * time.Minute)
+	DefaultMessageWindow    = Duration(24 * time.Hour)
+	DefaultSeed             = 1
+)
+
+// Config is a whole emulator configuration. Build one with Default, Load or
+// Parse; New in package emulator validates it again.
+type Config struct {
+	// Profile names the API being emulated; only "genesys-cloud".
+	Profile string `yaml:"profile" json:"profile"`
+	// TimeScale multiplies every window, Retry-After, token lifetime,
+	// latency and conversation lifetime. 1 is real time; 0.01 turns 60 s
+	// windows into 600 ms.
+	TimeScale float64 `yaml:"time_scale" json:"time_scale"`
+	// Seed seeds the fault injector's random source.
+	Seed int64 `yaml:"seed" json:"seed"`
+	// RequestBytesMax is the platform's request.bytes.max: larger request
+	// bodies get 413 request.entity.too.large.
+	RequestBytesMax int64 `yaml:"request_bytes_max" json:"request_bytes_max"`
+	// Orgs and their OAuth clients. Empty means the built-in demo org.
+	Orgs []Org `yaml:"orgs" json:"orgs"`
+	// Tokens bounds the token store.
+	Tokens Tokens `yaml:"tokens" json:"tokens"`
+	// Conversations bounds and times the conversation store.
+	Conversations Conversations `yaml:"conversations" json:"conversations"`
+	// Live is the part of the configuration the admin API can read and
+	// replace while the server runs.
+	Live `yaml:",inline"`
+
+	file string
+	pos  map[string]Pos
+}
+
+// Live is the runtime-replaceable part of a Config: endpoint families,
+// rate limits, concurrency caps and faults.
+type Live struct {
+	Families []Family `yaml:"families" json:"families"`
+	Limits   Limits   `yaml:"limits" json:"limits"`
+	Caps     []Cap    `yaml:"caps" json:"caps"`
+	Faults   []Fault  `yaml:"faults" json:"faults"`
+}
+
+// Org is one organization.
+type Org struct {
+	ID      string   `yaml:"id" json:"id"`
+	Name    string   `yaml:"name" json:"name"`
+	Clients []Client `yaml:"clients" json:"clients"`
+}
+
+// Client is one OAuth client-credentials client.
+type Client struct {
+	ID   string `yaml:"id" json:"id"`
+	Name string `yaml:"name" json:"name"`
+	// Secret or SecretFile (read at load time, trailing newline trimmed,
+	// relative to the config file) gives the client secret.
+	Secret     string `yaml:"secret" json:"-"`
+	SecretFile string `yaml:"secret_file" json:"secret_file,omitempty"`
+	// Permissions granted, as domain:entity:action; each part may be "*".
+	Permissions []string `yaml:"permissions" json:"permissions"`
+	// TokenLifetime is the access tokens' lifetime (platform default 24h,
+	// max 48h).
+	TokenLifetime Duration `yaml:"token_lifetime" json:"token_lifetime"`
+}
+
+// Tokens bounds the token store.
+type Tokens struct {
+	// Max tokens kept; issuing one more forgets the oldest, which then
+	// answers 401 bad.credentials.
+	Max int `yaml:"max" json:"max"`
+}
+
+// Conversations bounds and times the in-memory conversation store.
+type Conversations struct {
+	// Max conversations stored; adding one more evicts the oldest.
+	Max int `yaml:"max" json:"max"`
+	// ActiveFor is how long a conversation stays connected before the
+	// emulator disconnects it.
+	ActiveFor Duration `yaml:"active_for" json:"active_for"`
+	// MessageWindow is the messaging "conversation window": how long after
+	// disconnecting a message conversation still blocks (or, with
+	// useExistingConversation, is reused by) POST /api/v2/conversations/messages.
+	MessageWindow Duration `yaml:"message_window" json:"message_window"`
+}
+
+// Family is a named group of routes sharing limits, caps and faults.
+type Family struct {
+	Name string `yaml:"name" json:"name"`
+	// Paths lists route patterns, each "[METHOD ]PATH". PATH matches a
+	// route's template segment by segment; "{x}" matches any segment; a
+	// trailing "*" matches any rest. A route belongs to the first family
+	// that matches it.
+	Paths []string `yaml:"paths" json:"paths"`
+}
+
+// Limits are the rate limits. Each counts requests in fixed windows.
+type Limits struct {
+	// Token is the per-token limit (platform: 300 per 60 s).
+	Token *Rate `yaml:"token" json:"token"`
+	// Client and Org, when set, also limit every client and every org.
+	Client *Rate `yaml:"client" json:"client,omitempty"`
+	Org    *Rate `yaml:"org" json:"org,omitempty"`
+	// Families adds limits on endpoint families.
+	Families []FamilyRate `yaml:"families" json:"families,omitempty"`
+}
+
+// Rate is a fixed-window limit: Requests per Window.
+type Rate struct {
+	Requests int      `yaml:"requests" json:"requests"`
+	Window   Duration `yaml:"window" json:"window"`
+}
+
+// FamilyRate limits one family, counted per token, client or org.
+type FamilyRate struct {
+	Family   string   `yaml:"family" json:"family"`
+	Per      string   `yaml:"per" json:"per"`
+	Requests int      `yaml:"requests" json:"requests"`
+	Window   Duration `yaml:"window" json:"window"`
+}
+
+// Cap bounds a family's in-flight requests and says how to answer above it.
+type Cap struct {
+	Family      string `yaml:"family" json:"family"`
+	MaxInFlight int    `yaml:"max_in_flight" json:"max_in_flight"`
+	// Status, Code and Message of the answer; default 429
+	// too.many.requests and the catalogue message.
+	Status  int    `yaml:"status" json:"status"`
+	Code    string `yaml:"code" json:"code"`
+	Message string `yaml:"message" json:"message"`
+	// RetryAfter, when set, is sent as Retry-After (scaled, whole seconds).
+	RetryAfter Duration `yaml:"retry_after" json:"retry_after,omitempty"`
+}
+
+// Fault injects latency, errors and saturation on a family or a route.
+// Exactly one of Family and Route is set; a route rule beats a family rule.
+type Fault struct {
+	Family string `yaml:"family" json:"family,omitempty"`
+	// Route is a route pattern exactly as served, e.g.
+	// "GET /api/v2/conversations/{conversationId}".
+	Route      string       `yaml:"route" json:"route,omitempty"`
+	Latency    *Latency     `yaml:"latency" json:"latency,omitempty"`
+	Errors     []ErrorFault `yaml:"errors" json:"errors,omitempty"`
+	Saturation *Saturation  `yaml:"saturation" json:"saturation,omitempty"`
+}
+
+// Latency is a latency distribution added before the handler runs.
+//
+//	fixed:     value
+//	uniform:   min, max
+//	lognormal: median and p99, or mu and sigma (of ln(latency in ms))
+type Latency struct {
+	Dist   string   `yaml:"dist" json:"dist"`
+	Value  Duration `yaml:"value" json:"value,omitempty"`
+	Min    Duration `yaml:"min" json:"min,omitempty"`
+	Max    Duration `yaml:"max" json:"max,omitempty"`
+	Median Duration `yaml:"median" json:"median,omitempty"`
+	P99    Duration `yaml:"p99" json:"p99,omitempty"`
+	Mu     *float64 `yaml:"mu" json:"mu,omitempty"`
+	Sigma  *float64 `yaml:"sigma" json:"sigma,omitempty"`
+}
+
+// ErrorFault answers Status/Code/Message with Probability instead of
+// serving the request.
+type ErrorFault struct {
+	Status      int     `yaml:"status" json:"status"`
+	Code        string  `yaml:"code" json:"code"`
+	Message     string  `yaml:"message" json:"message,omitempty"`
+	Probability float64 `yaml:"probability" json:"probability"`
+}
+
+// Saturation models a server slowing under load: with n requests in flight
+// on the whole server, each request waits (n-Knee)*PerRequest extra when
+// n > Knee, and above HardLimit (if > 0) is answered 503
+// service.unavailable.
+type Saturation struct {
+	Knee       int      `yaml:"knee" json:"knee"`
+	PerRequest Duration `yaml:"per_request" json:"per_request"`
+	HardLimit  int      `yaml:"hard_limit" json:"hard_limit,omitempty"`
+}
+
+// Duration is a time.Duration written as "60s" in YAML and JSON.
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalJSON writes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a duration string such as "60s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string like \"60s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Pos is a 1-based line and column in a config file.
+type Pos struct{ Line, Col int }
+
+func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
+
+// Default returns the built-in genesys-cloud profile: one org with the demo
+// client (all permissions, 24 h tokens), 300 requests per token per 60 s,
+// request.bytes.max 512000, no caps or faults.
+func Default() Config {
+	c := Config{}
+	c.applyDefaults()
+	return c
+}
+
+// DemoOrg returns the built-in demo org with its demo client.
+func DemoOrg() Org {
+	return Org{ID: DemoOrgID, Name: DemoOrgName, Clients: []Client{{
+		ID: DemoClientID, Name: "floodgate demo client", Secret: DemoClientSecret,
+		Permissions: []string{"*:*:*"}, TokenLifetime: DefaultTokenLifetime,
+	}}}
+}
+
+// ApplyDefaults fills every unset field with its default, as Load does.
+func (c *Config) ApplyDefaults() { c.applyDefaults() }
+
+func (c *Config) applyDefaults() {
+	if c.Profile == "" {
+		c.Profile = DefaultProfile
+	}
+	if c.TimeScale == 0 {
+		c.TimeScale = 1
+	}
+	if c.Seed == 0 {
+		c.Seed = DefaultSeed
+	}
+	if c.RequestBytesMax == 0 {
+		c.RequestBytesMax = DefaultRequestBytesMax
+	}
+	if len(c.Orgs) == 0 {
+		c.Orgs = []Org{DemoOrg()}
+	}
+	for i := range c.Orgs {
+		for j := range c.Orgs[i].Clients {
+			cl := &c.Orgs[i].Clients[j]
+			if cl.TokenLifetime == 0 {
+				cl.TokenLifetime = DefaultTokenLifetime
+			}
+			if cl.Name == "" {
+				cl.Name = cl.ID
+			}
+		}
+	}
+	if c.Tokens.Max == 0 {
+		c.Tokens.Max = DefaultTokensMax
+	}
+	if c.Conversations.Max == 0 {
+		c.Conversations.Max = DefaultConversationsMax
+	}
+	if c.Conversations.ActiveFor == 0 {
+		c.Conversations.ActiveFor = DefaultActiveFor
+	}
+	if c.Conversations.MessageWindow == 0 {
+		c.Conversations.MessageWindow = DefaultMessageWindow
+	}
+	c.Live.applyDefaults()
+}
+
+func (l *Live) applyDefaults() {
+	if l.Limits.Token == nil {
+		l.Limits.Token = &Rate{Requests: DefaultRequests, Window: DefaultWindow}
+	}
+	for i := range l.Limits.Families {
+		if l.Limits.Families[i].Per == "" {
+			l.Limits.Families[i].Per = "token"
+		}
+	}
+	for i := range l.Caps {
+		cp := &l.Caps[i]
+		if cp.Status == 0 {
+			cp.Status = 429
+		}
+		if cp.Code == "" {
+			cp.Code = defaultCode(cp.Status)
+		}
+	}
+	for i := range l.Faults {
+		for j := range l.Faults[i].Errors {
+			e := &l.Faults[i].Errors[j]
+			if e.Code == "" {
+				e.Code = defaultCode(e.Status)
+			}
+		}
+	}
+}
+
+// File returns the path the config was loaded from ("" for Default or
+// Parse without a name).
+func (c *Config) File() string { return c.file }

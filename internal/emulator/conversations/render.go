@@ -1,0 +1,135 @@
+package conversations
+
+import (
+	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/emulator/platform"
+)
+
+type conversationBody struct {
+	ID              string            `json:"id"`
+	StartTime       string            `json:"startTime"`
+	EndTime         string            `json:"endTime,omitempty"`
+	Address         string            `json:"address,omitempty"`
+	Participants    []participantBody `json:"participants"`
+	ConversationIDs []string          `json:"conversationIds,omitempty"`
+	MaxParticipants int               `json:"maxParticipants,omitempty"`
+	OtherMediaURIs  []string          `json:"otherMediaUris,omitempty"`
+	RecordingState  string            `json:"recordingState"`
+	State           string            `json:"state,omitempty"`
+	Divisions       []any             `json:"divisions,omitempty"`
+	SelfURI         string            `json:"selfUri"`
+}
+
+type addressBody struct {
+	AddressNormalized string `json:"addressNormalized"`
+}
+
+type participantBody struct {
+	ID              string            `json:"id"`
+	StartTime       string            `json:"startTime"`
+	EndTime         string            `json:"endTime,omitempty"`
+	ConnectedTime   string            `json:"connectedTime,omitempty"`
+	Name            string            `json:"name,omitempty"`
+	UserID          string            `json:"userId,omitempty"`
+	QueueID         string            `json:"queueId,omitempty"`
+	ExternalContact string            `json:"externalContactId,omitempty"`
+	Purpose         string            `json:"purpose"`
+	ParticipantType string            `json:"participantType,omitempty"`
+	Address         string            `json:"address,omitempty"`
+	Ani             string            `json:"ani,omitempty"`
+	Dnis            string            `json:"dnis,omitempty"`
+	Attributes      map[string]string `json:"attributes,omitempty"`
+	Calls           []sessionBody     `json:"calls,omitempty"`
+	Messages        []sessionBody     `json:"messages,omitempty"`
+
+	// Media-specific GETs flatten the session into the participant.
+	State       string       `json:"state,omitempty"`
+	Direction   string       `json:"direction,omitempty"`
+	Type        string       `json:"type,omitempty"`
+	ToAddress   *addressBody `json:"toAddress,omitempty"`
+	FromAddress *addressBody `json:"fromAddress,omitempty"`
+}
+
+type sessionBody struct {
+	ID               string `json:"id"`
+	State            string `json:"state"`
+	Direction        string `json:"direction"`
+	Type             string `json:"type,omitempty"`
+	ConnectedTime    string `json:"connectedTime"`
+	DisconnectedTime string `json:"disconnectedTime,omitempty"`
+	MessageCount     int64  `json:"messageCount,omitempty"`
+}
+
+// render builds the Conversation (media "") or the media-specific
+// CallConversation / MessageConversation body.
+func render(c *Conversation, media string, now time.Time) *conversationBody {
+	state := c.State(now)
+	start := platform.FormatTime(c.Start)
+	end := ""
+	if state == "disconnected" {
+		end = platform.FormatTime(c.End)
+	}
+	selfURI := "/api/v2/conversations/" + c.ID
+	if media != "" {
+		selfURI = "/api/v2/conversations/" + media + "s/" + c.ID
+	}
+	b := &conversationBody{ID: c.ID, StartTime: start, EndTime: end, Address: c.Address,
+		RecordingState: "none", SelfURI: selfURI}
+	if media == "" {
+		b.ConversationIDs, b.MaxParticipants, b.State, b.Divisions = []string{c.ID}, 2, state, []any{}
+	} else {
+		b.OtherMediaURIs = []string{}
+	}
+	customer := participantBody{ID: derivedID(c.ID, 1), StartTime: start, EndTime: end, ConnectedTime: start,
+		Purpose: "customer", ParticipantType: "External", Address: c.Address, ExternalContact: c.ExternalContactID}
+	internal := participantBody{ID: derivedID(c.ID, 2), StartTime: start, EndTime: end, ConnectedTime: start,
+		UserID: c.UserID, QueueID: c.QueueID, Address: c.FromAddress}
+	switch {
+	case c.UserID != "":
+		internal.Purpose, internal.ParticipantType = "agent", "Internal"
+	case c.QueueID != "":
+		internal.Purpose, internal.ParticipantType = "acd", "Internal"
+	default:
+		internal.Purpose, internal.ParticipantType = "workflow", "Internal"
+	}
+	sess := func(p *participantBody, n byte) {
+		s := sessionBody{ID: derivedID(c.ID, n), State: state, Direction: c.Direction, ConnectedTime: start}
+		if end != "" {
+			s.DisconnectedTime = end
+		}
+		if c.Media == MediaCall {
+			p.Ani, p.Dnis = c.FromAddress, c.Address
+			if media == "" {
+				p.Calls = []sessionBody{s}
+			}
+		} else {
+			s.Type, s.MessageCount = c.MessengerType, c.Messages()
+			if media == "" {
+				p.Messages = []sessionBody{s}
+			}
+		}
+		if media != "" {
+			p.State, p.Direction = state, c.Direction
+			if c.Media == MediaMessage {
+				p.Type = c.MessengerType
+				p.ToAddress = &addressBody{c.Address}
+				p.FromAddress = &addressBody{c.FromAddress}
+			}
+		}
+	}
+	sess(&customer, 3)
+	sess(&internal, 4)
+	b.Participants = []participantBody{customer, internal}
+	return b
+}
+
+// derivedID returns a stable id derived from a conversation id, so that
+// participant and session ids stay the same across GETs.
+func derivedID(id string, n byte) string {
+	b := []byte(id)
+	if len(b) > 0 {
+		b[len(b)-1] = "0123456789abcdef"[(int(b[len(b)-1])+int(n))%16]
+	}
+	return string(b)
+}

@@ -1,0 +1,19 @@
+// Package emulator holds the Genesys Cloud Platform API emulator's server:
+// it wires the resource packages (auth, conversations, and later
+// recordings, analytics, notifications) behind one request pipeline that
+// adds correlation ids, bearer authentication, rate limits, permission
+// checks, body limits, concurrency caps, faults and metrics, and serves an
+// admin API under /_floodgate/ and Prometheus metrics on /metrics.
+//
+// Start one on a random port (engine tests do this):
+//
+//	srv, err := emulator.New(emulator.DefaultConfig())
+//	url, err := srv.Start(ctx, "127.0.0.1:0") // serves until ctx is done
+//
+// The built-in profile has one org and the demo client DemoClientID /
+// DemoClientSecret with every permission. Config comes from package config
+// (LoadConfig for a YAML file); Options inject a clock, a logger, a
+// limiter backend, a sleep hook for injected latency and a conversation
+// store. Every choice made where the platform is undocumented is listed in
+// README.md beside this file.
+package emulator

@@ -1,0 +1,261 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/emulator/auth"
+	"github.com/floodgate-dev/floodgate/internal/emulator/config"
+	"github.com/floodgate-dev/floodgate/internal/emulator/conversations"
+	"github.com/floodgate-dev/floodgate/internal/emulator/faults"
+	"github.com/floodgate-dev/floodgate/internal/emulator/platform"
+	"github.com/floodgate-dev/floodgate/internal/emulator/ratelimit"
+)
+
+// Config is the emulator's configuration; see package config.
+type Config = config.Config
+
+// Well-known credentials of the built-in demo client.
+const (
+	DemoClientID     = config.DemoClientID
+	DemoClientSecret = config.DemoClientSecret
+	DemoOrgID        = config.DemoOrgID
+)
+
+// DefaultConfig returns the built-in genesys-cloud profile.
+func DefaultConfig() Config { return config.Default() }
+
+// LoadConfig reads and validates a YAML config file.
+func LoadConfig(path string) (Config, error) { return config.Load(path) }
+
+// Limiter makes fixed-window rate-limit decisions. Allow counts one
+// request for key at now if the key's current window (of length window,
+// holding at most limit requests) has room. Each decision must be atomic
+// per key: concurrent calls never admit more than limit per window.
+// ratelimit.Memory is the in-process implementation.
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (ratelimit.Decision, error)
+	// Reset forgets every window.
+	Reset(ctx context.Context) error
+}
+
+var _ Limiter = (*ratelimit.Memory)(nil)
+
+// Option configures a Server beyond its Config.
+type Option func(*options)
+
+type options struct {
+	now     func() time.Time
+	logger  *slog.Logger
+	limiter Limiter
+	sleep   func(ctx context.Context, d time.Duration) error
+	store   conversations.Store
+}
+
+// WithClock sets the clock every decision reads (default time.Now). Tests
+// pass a fake clock.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithLimiter replaces the in-memory limiter (e.g. by a Redis one).
+func WithLimiter(l Limiter) Option { return func(o *options) { o.limiter = l } }
+
+// WithSleep replaces how injected latency is waited for (default: a timer
+// that stops early when ctx is done). Tests pass a function that blocks on
+// a channel to hold requests in flight.
+func WithSleep(f func(ctx context.Context, d time.Duration) error) Option {
+	return func(o *options) { o.sleep = f }
+}
+
+// WithConversationStore replaces the bounded in-memory conversation store.
+func WithConversationStore(s conversations.Store) Option { return func(o *options) { o.store = s } }
+
+func timerSleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Server is the emulator: an http.Handler serving the platform's routes
+// plus /metrics and the admin API under /_floodgate/. It is safe for
+// concurrent use.
+type Server struct {
+	cfg   Config
+	o     options
+	log   *slog.Logger
+	scale float64
+
+	auth   *auth.Registry
+	convs  *conversations.Service
+	routes []*route
+	rng    *faults.RNG
+
+	policy   atomic.Pointer[policy]
+	liveMu   sync.Mutex // serializes live config replacement
+	capMu    sync.Mutex
+	capCount map[string]*atomic.Int64 // per-family in-flight, kept across policy swaps
+
+	inflight atomic.Int64
+	metrics  *metrics
+	stats    counters
+	started  atomic.Int64 // unix ns of start or last reset
+	mux      *http.ServeMux
+}
+
+type route struct {
+	platform.Route
+	idx     int
+	perm    auth.Permission
+	pattern string
+}
+
+// New builds a server from cfg (defaults are applied to unset fields, then
+// it is validated).
+func New(cfg Config, opts ...Option) (*Server, error) {
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	o := options{now: time.Now, sleep: timerSleep}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	if o.limiter == nil {
+		o.limiter = ratelimit.NewMemory()
+	}
+	if o.store == nil {
+		o.store = conversations.NewMemory(cfg.Conversations.Max)
+	}
+	s := &Server{cfg: cfg, o: o, log: o.logger, scale: cfg.TimeScale, rng: faults.NewRNG(cfg.Seed),
+		capCount: map[string]*atomic.Int64{}}
+	s.started.Store(o.now().UnixNano())
+	var err error
+	s.auth, err = auth.New(cfg.Orgs, cfg.Tokens.Max, cfg.TimeScale)
+	if err != nil {
+		return nil, err
+	}
+	s.convs = conversations.New(o.store, conversations.Options{
+		ActiveFor:     s.scaled(cfg.Conversations.ActiveFor.D()),
+		MessageWindow: s.scaled(cfg.Conversations.MessageWindow.D()),
+		Logger:        o.logger,
+	})
+	s.metrics = newMetrics(s)
+
+	// Resources plug in here: each contributes routes that run through the
+	// same pipeline (auth, limits, caps, faults, metrics).
+	var all []platform.Route
+	all = append(all, s.auth.Routes()...)
+	all = append(all, s.convs.Routes()...)
+	all = append(all,
+		platform.Route{Path: "/api/v2/", Family: "unknown", Handle: notFound},
+		platform.Route{Path: "/", Family: "unknown", Public: true, Handle: notFound},
+	)
+	s.mux = http.NewServeMux()
+	for i, r := range all {
+		rt := &route{Route: r, idx: i, pattern: r.Pattern()}
+		if r.Permission != "" {
+			if rt.perm, err = auth.ParsePermission(r.Permission); err != nil {
+				panic(fmt.Sprintf("emulator: route %s: %v", rt.pattern, err)) // programmer error
+			}
+		}
+		s.routes = append(s.routes, rt)
+		s.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(rt, w, r) })
+	}
+	s.mux.Handle("GET /metrics", s.metrics.handler())
+	s.registerAdmin()
+
+	pol, err := s.buildPolicy(cfg.Live)
+	if err != nil {
+		return nil, err
+	}
+	s.policy.Store(pol)
+	return s, nil
+}
+
+func notFound(w http.ResponseWriter, _ *http.Request, c *platform.Call) {
+	platform.NotFound(w, c.ContextID)
+}
+
+// scaled multiplies a platform duration by the time scale.
+func (s *Server) scaled(d time.Duration) time.Duration {
+	v := time.Duration(float64(d) * s.scale)
+	if d > 0 && v < time.Microsecond {
+		v = time.Microsecond
+	}
+	return v
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Config returns the configuration the server was built with (the live
+// part as it was at start).
+func (s *Server) Config() Config { return s.cfg }
+
+// Serve serves on ln until ctx is done, then shuts down gracefully:
+// in-flight requests get up to 5 s to finish. It returns nil after a
+// shutdown caused by ctx.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("emulator: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("shutdown timed out; closing remaining connections")
+		err = hs.Close()
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return fmt.Errorf("emulator: serve: %w", serr)
+	}
+	if err != nil {
+		return fmt.Errorf("emulator: shutdown: %w", err)
+	}
+	return nil
+}
+
+// Start listens on addr (e.g. "127.0.0.1:0" for a random port) and serves
+// in the background until ctx is done. It returns the base URL, such as
+// "http://127.0.0.1:41234".
+func (s *Server) Start(ctx context.Context, addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("emulator: %w", err)
+	}
+	go func() {
+		if err := s.Serve(ctx, ln); err != nil {
+			s.log.Error("emulator stopped", "err", err)
+		}
+	}()
+	return "http://" + ln.Addr().String(), nil
+}
