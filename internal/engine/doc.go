@@ -1,0 +1,12 @@
+// Package engine runs a plan: executors schedule iterations (closed: VUs
+// with ramp-up; open: arrival rate or stages; batches), virtual users run
+// each iteration's steps through the client, and every attempt and
+// logical request is recorded in a metrics.Recorder.
+//
+// Open and batch executors schedule by due time and measure latency from
+// it: an iteration due while every VU is busy is dropped and counted,
+// never delayed silently (coordinated omission). Stopping is two-phase:
+// Stop (or the end of a scenario's schedule) stops starting iterations;
+// in-flight ones get the plan's grace period; a second Stop, or the end
+// of grace, cancels them.
+package engine

@@ -1,0 +1,282 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/client"
+	"github.com/floodgate-dev/floodgate/internal/metrics"
+	"github.com/floodgate-dev/floodgate/internal/plan"
+)
+
+// Engine runs one plan once. Create it with New, call Run once; Stop may
+// be called from any goroutine.
+type Engine struct {
+	plan      *plan.Plan
+	cfg       config
+	transport client.Transport
+	rec       *metrics.Recorder
+	scens     []*scenarioRun
+
+	stopOnce  sync.Once
+	stopStart context.CancelFunc // set by Run
+	abort     context.CancelFunc
+	stops     atomic.Int32
+	ready     chan struct{} // closed once Run has set up its contexts
+
+	interrupted atomic.Bool
+	aborted     atomic.Bool
+	started     time.Time
+	ended       time.Time
+}
+
+type config struct {
+	transport client.Transport
+	tick      func(metrics.Bucket)
+	sample    time.Duration
+	tlsConfig *tls.Config
+}
+
+// Option configures an Engine.
+type Option func(*config)
+
+// WithTransport replaces the HTTP transport (tests use an in-process one).
+func WithTransport(t client.Transport) Option { return func(c *config) { c.transport = t } }
+
+// WithTick calls f with each one-second bucket as it is cut, from the
+// reporter goroutine (progress displays use it). f must return quickly.
+func WithTick(f func(metrics.Bucket)) Option { return func(c *config) { c.tick = f } }
+
+// WithTLSConfig sets the TLS configuration for https targets.
+func WithTLSConfig(t *tls.Config) Option { return func(c *config) { c.tlsConfig = t } }
+
+type scenarioRun struct {
+	sc        *plan.Scenario
+	firstStep int // index of the scenario's first step in the recorder
+	steps     []*stepRun
+	maxVUs    int
+}
+
+type stepRun struct {
+	idx    int // recorder step index
+	step   *plan.Step
+	url    string
+	header []client.HeaderField
+	expect []int
+}
+
+// New prepares an engine for p. start is only used for the recorder's time
+// zero if Run is not called.
+func New(p *plan.Plan, opts ...Option) (*Engine, error) {
+	cfg := config{sample: 20 * time.Millisecond}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e := &Engine{plan: p, cfg: cfg, ready: make(chan struct{})}
+	var keys []metrics.StepKey
+	maxConns := 0
+	for _, sc := range p.Scenarios {
+		sr := &scenarioRun{sc: sc, firstStep: len(keys), maxVUs: maxVUs(sc)}
+		maxConns += sr.maxVUs
+		for _, st := range sc.Steps {
+			r, err := newStepRun(p, sc, st, len(keys))
+			if err != nil {
+				return nil, err
+			}
+			sr.steps = append(sr.steps, r)
+			keys = append(keys, metrics.StepKey{Scenario: sc.Name, Step: st.Name})
+		}
+		e.scens = append(e.scens, sr)
+	}
+	e.transport = cfg.transport
+	if e.transport == nil {
+		if strings.HasPrefix(p.Target, "https:") {
+			e.transport = client.NewStdTransport(maxConns, cfg.tlsConfig)
+		} else {
+			e.transport = client.NewFastTransport(maxConns, cfg.tlsConfig)
+		}
+	}
+	e.rec = metrics.NewRecorder(time.Now(), keys)
+	return e, nil
+}
+
+func maxVUs(sc *plan.Scenario) int {
+	switch ex := sc.Executor; {
+	case ex.Closed != nil:
+		return ex.Closed.VUs
+	case ex.Open != nil:
+		return ex.Open.MaxVUs
+	case ex.Batches != nil:
+		return ex.Batches.MaxVUs
+	}
+	return 1
+}
+
+func newStepRun(p *plan.Plan, sc *plan.Scenario, st *plan.Step, idx int) (*stepRun, error) {
+	r := &stepRun{idx: idx, step: st}
+	if st.Request == nil {
+		return nil, fmt.Errorf("scenario %q step %q: no request", sc.Name, st.Name)
+	}
+	u, err := resolve(p.Target, st.Request.Path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %q step %q: %w", sc.Name, st.Name, err)
+	}
+	r.url = u
+	hs := map[string]string{}
+	for k, v := range p.Defaults.Headers {
+		hs[k] = v
+	}
+	for k, v := range sc.Headers {
+		hs[k] = v
+	}
+	for k, v := range st.Request.Headers {
+		hs[k] = v
+	}
+	for k, v := range hs {
+		r.header = append(r.header, client.HeaderField{Name: k, Value: v})
+	}
+	r.expect = st.Request.Expect
+	return r, nil
+}
+
+// resolve joins a step path onto the target, keeping the target's base path.
+func resolve(target, path string) (string, error) {
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return path, nil
+	}
+	base, err := url.Parse(target)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	return strings.TrimSuffix(base.String(), "/") + path, nil
+}
+
+// Recorder returns the engine's recorder.
+func (e *Engine) Recorder() *metrics.Recorder { return e.rec }
+
+// Stop asks the run to stop: the first call stops starting iterations and
+// lets in-flight ones finish within the grace period; the second cancels
+// them. Safe to call from any goroutine, before or during Run.
+func (e *Engine) Stop() {
+	n := e.stops.Add(1)
+	<-e.ready
+	e.interrupted.Store(true)
+	if n == 1 {
+		e.stopStart()
+		return
+	}
+	e.aborted.Store(true)
+	e.abort()
+}
+
+// Interrupted reports whether Stop was called; Aborted whether in-flight
+// work was cancelled (second Stop or grace expired after Stop).
+func (e *Engine) Interrupted() bool { return e.interrupted.Load() }
+func (e *Engine) Aborted() bool     { return e.aborted.Load() }
+
+// Started and Ended bound the run.
+func (e *Engine) Started() time.Time { return e.started }
+func (e *Engine) Ended() time.Time   { return e.ended }
+
+// Run executes the plan and returns when every scenario has finished (or
+// ctx is cancelled, which aborts in-flight requests at once). The results
+// are in Recorder; the final partial bucket is cut before Run returns.
+func (e *Engine) Run(ctx context.Context) error {
+	runCtx, abort := context.WithCancel(ctx)
+	defer abort()
+	startCtx, stopStart := context.WithCancel(runCtx)
+	defer stopStart()
+	e.abort, e.stopStart = abort, stopStart
+	e.started = time.Now()
+	e.rec = metrics.NewRecorder(e.started, e.rec.Steps())
+	close(e.ready)
+
+	repDone := make(chan struct{})
+	repStop := make(chan struct{})
+	go e.report(repStop, repDone)
+
+	// Grace after a Stop: cancel in-flight work when it runs out.
+	go func() {
+		select {
+		case <-startCtx.Done():
+		case <-runCtx.Done():
+			return
+		}
+		if runCtx.Err() != nil {
+			return
+		}
+		t := time.NewTimer(e.plan.Grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			if e.interrupted.Load() {
+				e.aborted.Store(true)
+			}
+			abort()
+		case <-runCtx.Done():
+		}
+	}()
+
+	var wg sync.WaitGroup
+	errs := make([]error, len(e.scens))
+	for i, sr := range e.scens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.runScenario(startCtx, runCtx, sr)
+		}()
+	}
+	wg.Wait()
+	e.ended = time.Now()
+	close(repStop)
+	<-repDone
+	if ctx.Err() != nil && !e.interrupted.Load() {
+		e.interrupted.Store(true)
+		e.aborted.Store(true)
+	}
+	return errors.Join(errs...)
+}
+
+// report cuts a bucket every second, aligned to the run's start, and
+// samples in-flight concurrency in between.
+func (e *Engine) report(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	sample := time.NewTicker(e.cfg.sample)
+	defer sample.Stop()
+	next := e.started.Add(time.Second)
+	cut := time.NewTimer(time.Until(next))
+	defer cut.Stop()
+	for {
+		select {
+		case <-stop:
+			// The last, partial second (none if the run ended on a
+			// second's boundary and nothing is left open).
+			if e.ended.After(next.Add(-time.Second)) {
+				b := e.rec.Cut(e.ended, true)
+				if e.cfg.tick != nil {
+					e.cfg.tick(b)
+				}
+			}
+			return
+		case <-sample.C:
+			e.rec.SampleInFlight()
+		case <-cut.C:
+			b := e.rec.Cut(next, false)
+			if e.cfg.tick != nil {
+				e.cfg.tick(b)
+			}
+			next = next.Add(time.Second)
+			cut.Reset(time.Until(next))
+		}
+	}
+}

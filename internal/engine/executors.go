@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// runScenario runs one scenario's executor. startCtx ends when iterations
+// must stop starting (Stop); runCtx when in-flight work must end (abort).
+func (e *Engine) runScenario(startCtx, runCtx context.Context, sr *scenarioRun) error {
+	// flightCtx carries in-flight iterations; it ends at abort, or when
+	// the grace period after this scenario stops starting runs out.
+	flightCtx, cancel := context.WithCancel(runCtx)
+	defer cancel()
+	ex := sr.sc.Executor
+	switch {
+	case ex.Closed != nil:
+		c := ex.Closed
+		iterCtx := startCtx
+		if c.Duration > 0 {
+			var stop context.CancelFunc
+			iterCtx, stop = context.WithDeadline(startCtx, e.started.Add(c.Duration))
+			defer stop()
+		}
+		go e.graceAfter(iterCtx, flightCtx, cancel)
+		e.runClosed(iterCtx, flightCtx, sr)
+	case ex.Open != nil:
+		e.runArrivals(startCtx, flightCtx, cancel, sr, newOpenSchedule(ex.Open))
+	case ex.Batches != nil:
+		e.runArrivals(startCtx, flightCtx, cancel, sr, newBatchSchedule(ex.Batches))
+	}
+	return nil
+}
+
+// graceAfter cancels flight once stopped is done and the plan's grace
+// period has passed, unless flight ends first.
+func (e *Engine) graceAfter(stopped, flight context.Context, cancel context.CancelFunc) {
+	select {
+	case <-stopped.Done():
+	case <-flight.Done():
+		return
+	}
+	t := time.NewTimer(e.plan.Grace)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		cancel()
+	case <-flight.Done():
+	}
+}
+
+// runClosed starts the scenario's VUs evenly over the ramp-up; each runs
+// iterations back to back until its count is done or iterCtx ends.
+func (e *Engine) runClosed(iterCtx, flightCtx context.Context, sr *scenarioRun) {
+	c := sr.sc.Executor.Closed
+	var wg sync.WaitGroup
+	for i := 0; i < c.VUs; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if off := rampOffset(i, c.VUs, c.RampUp); off > 0 {
+				t := time.NewTimer(time.Until(e.started.Add(off)))
+				select {
+				case <-iterCtx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+			}
+			v := e.newVU(sr)
+			for it := 0; c.Iterations == 0 || it < c.Iterations; it++ {
+				if iterCtx.Err() != nil {
+					return
+				}
+				now := time.Now()
+				e.rec.Offered(v.shard, sr.firstStep, now)
+				v.iterate(flightCtx, now)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// runArrivals dispatches iterations at their due times to a pool of VUs
+// that grows up to the scenario's max_vus. An iteration due when no VU is
+// free, and none may be added, is dropped and counted.
+func (e *Engine) runArrivals(startCtx, flightCtx context.Context, cancel context.CancelFunc, sr *scenarioRun, sched schedule) {
+	jobs := make(chan time.Time) // unbuffered: a send succeeds only to an idle VU
+	var wg sync.WaitGroup
+	spawned := 0
+	shard := e.rec.Shard()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	stopped := make(chan struct{})
+	schedCtx, endSched := context.WithCancel(startCtx)
+	defer endSched()
+	go e.graceAfter(schedCtx, flightCtx, cancel)
+loop:
+	for {
+		off, ok := sched.next()
+		if !ok {
+			break
+		}
+		due := e.started.Add(off)
+		if d := time.Until(due); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-startCtx.Done():
+				break loop
+			case <-timer.C:
+			}
+		} else if startCtx.Err() != nil {
+			break
+		}
+		e.rec.Offered(shard, sr.firstStep, due)
+		select {
+		case jobs <- due:
+		default:
+			if spawned >= sr.maxVUs {
+				e.rec.Dropped(shard, sr.firstStep, due)
+				continue
+			}
+			spawned++
+			wg.Add(1)
+			go func(first time.Time) {
+				defer wg.Done()
+				v := e.newVU(sr)
+				v.iterate(flightCtx, first)
+				for due := range jobs {
+					v.iterate(flightCtx, due)
+				}
+			}(due)
+		}
+	}
+	endSched()
+	close(jobs)
+	close(stopped)
+	wg.Wait()
+}

@@ -1,0 +1,326 @@
+package metrics
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram bounds, in microseconds: 1 µs to 1 hour. Three significant
+// figures for the run's totals (0.1% error), two for the per-second
+// series, which only feed charts.
+const (
+	histMin     = 1
+	histMax     = int64(time.Hour / time.Microsecond)
+	histSigFigs = 3
+	seriesFigs  = 2
+)
+
+// Histogram kinds kept per step.
+const (
+	KindFromSend = "from_send" // logical request: first send to final response
+	KindFromDue  = "from_due"  // logical request: due time to final response
+	KindAttempt  = "attempt"   // one attempt: send to last byte
+)
+
+// StepKey names a step in metrics.
+type StepKey struct {
+	Scenario string `json:"scenario"`
+	Step     string `json:"step"`
+}
+
+// Attempt is one HTTP attempt as the server saw it.
+type Attempt struct {
+	Step     int // index into the recorder's steps
+	Start    time.Time
+	Latency  time.Duration
+	Status   int // 0 when no response was received
+	Class    Class
+	BytesIn  int64
+	BytesOut int64
+	// Retry is true for every attempt after a logical request's first.
+	Retry bool
+	// RateLimit* come from the response's rate-limit headers; Has is
+	// false when it carried none.
+	HasRateLimit bool
+	Remaining    int
+	Reset        time.Duration
+}
+
+// Logical is one logical request as the integration saw it.
+type Logical struct {
+	Step     int
+	Due      time.Time // when it was scheduled (open model) or started (closed)
+	Start    time.Time // first send
+	End      time.Time // final response or give-up
+	Status   int       // final status, 0 if none
+	Class    Class
+	Attempts int
+	Lost     bool // exhausted retries or budget
+	Err      string
+	// Time spent waiting before attempts, by reason.
+	RetryAfterWait, BackoffWait, GateWait time.Duration
+}
+
+// Recorder collects samples from many goroutines and hands out per-second
+// buckets and merged histograms. It is safe for concurrent use; samples
+// are spread over shards, one mutex each, so VUs rarely contend.
+type Recorder struct {
+	start  time.Time
+	steps  []StepKey
+	shards []shard
+	next   atomic.Uint32
+
+	inflight    atomic.Int64
+	inflightMax atomic.Int64 // max since the last bucket was cut
+
+	lostMu   sync.Mutex
+	lostList []LostRequest
+	lostN    int64
+
+	// series: the reporter's view, built by Cut.
+	// cutIdx is the index of the first second not yet cut; an event
+	// timestamped in an already-cut second lands in this one.
+	cutIdx atomic.Int64
+
+	seriesMu sync.Mutex
+	series   []Bucket
+	cutAt    time.Time
+	infSum   float64
+	infN     int
+}
+
+// MaxLostListed caps the lost requests listed individually in results.
+const MaxLostListed = 1000
+
+// LostRequest is a logical request that ran out of retries or budget.
+type LostRequest struct {
+	Scenario string    `json:"scenario"`
+	Step     string    `json:"step"`
+	Time     time.Time `json:"time"`
+	Attempts int       `json:"attempts"`
+	Status   int       `json:"status,omitempty"`
+	Error    string    `json:"error"`
+}
+
+type shard struct {
+	mu    sync.Mutex
+	steps []stepHists
+	// ring holds the open seconds' intervals, indexed by second % ringLen:
+	// each event lands in the second of its own timestamp, whatever the
+	// moment the reporter cuts.
+	ring [ringLen]interval
+	_    [64]byte // keep shards on separate cache lines
+}
+
+type stepHists struct {
+	fromSend, fromDue, attempt *hdr.Histogram
+	counts                     counts
+}
+
+// counts are additive counters kept per step and per second.
+type counts struct {
+	Offered, Started, Completed, Dropped int64
+	Attempts, Retries, Lost, Goodput     int64
+	Statuses                             [600]int64 // attempt statuses; index 0 = no response
+	Final                                [600]int64 // logical final statuses
+	Classes                              [numClasses]int64
+	BytesIn, BytesOut                    int64
+	RetryAfterWait, BackoffWait          time.Duration
+	GateWait                             time.Duration
+}
+
+type interval struct {
+	counts
+	fromSend, fromDue *hdr.Histogram
+	rlSeen            bool
+	rlRemaining       int
+	rlReset           time.Duration
+}
+
+func newHist(figs int) *hdr.Histogram { return hdr.New(histMin, histMax, figs) }
+
+// NewRecorder returns a recorder for the given steps; samples name a step
+// by its index in steps. start is the run's time zero for buckets.
+func NewRecorder(start time.Time, steps []StepKey) *Recorder {
+	n := runtime.GOMAXPROCS(0) * 2
+	if n > 16 {
+		n = 16
+	}
+	r := &Recorder{start: start, steps: steps, shards: make([]shard, n), cutAt: start}
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.steps = make([]stepHists, len(steps))
+		for j := range s.steps {
+			s.steps[j] = stepHists{fromSend: newHist(histSigFigs), fromDue: newHist(histSigFigs), attempt: newHist(histSigFigs)}
+		}
+		for k := range s.ring {
+			s.ring[k].fromSend = newHist(seriesFigs)
+			s.ring[k].fromDue = newHist(seriesFigs)
+		}
+	}
+	return r
+}
+
+// Start is the recorder's time zero.
+func (r *Recorder) Start() time.Time { return r.start }
+
+// Steps returns the steps the recorder was made for.
+func (r *Recorder) Steps() []StepKey { return r.steps }
+
+// Shard returns a shard index for a new worker; workers pass it to every
+// Record call so that one worker always lands on one shard.
+func (r *Recorder) Shard() int { return int(r.next.Add(1)-1) % len(r.shards) }
+
+func micros(d time.Duration) int64 {
+	us := int64(d / time.Microsecond)
+	if us < histMin {
+		return histMin
+	}
+	if us > histMax {
+		return histMax
+	}
+	return us
+}
+
+func statusIndex(s int) int {
+	if s < 0 || s >= 600 {
+		return 0
+	}
+	return s
+}
+
+const ringLen = 4
+
+// at returns the interval for an event at t. Call with s.mu held.
+func (r *Recorder) at(s *shard, t time.Time) *interval {
+	idx := int64(t.Sub(r.start) / time.Second)
+	if c := r.cutIdx.Load(); idx < c {
+		idx = c
+	}
+	return &s.ring[idx%ringLen]
+}
+
+// Offered counts an iteration of step that became due at due (open and
+// batch executors) or began then (closed).
+func (r *Recorder) Offered(shardIdx, step int, due time.Time) {
+	s := &r.shards[shardIdx]
+	s.mu.Lock()
+	s.steps[step].counts.Offered++
+	r.at(s, due).Offered++
+	s.mu.Unlock()
+}
+
+// Dropped counts an iteration that was due but found no free VU.
+func (r *Recorder) Dropped(shardIdx, step int, due time.Time) {
+	s := &r.shards[shardIdx]
+	s.mu.Lock()
+	s.steps[step].counts.Dropped++
+	r.at(s, due).Dropped++
+	s.mu.Unlock()
+}
+
+// Begin marks a logical request in flight from now; RecordLogical ends it.
+func (r *Recorder) Begin(shardIdx, step int, now time.Time) {
+	n := r.inflight.Add(1)
+	for {
+		m := r.inflightMax.Load()
+		if n <= m || r.inflightMax.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	s := &r.shards[shardIdx]
+	s.mu.Lock()
+	s.steps[step].counts.Started++
+	r.at(s, now).Started++
+	s.mu.Unlock()
+}
+
+// InFlight returns the number of logical requests in flight.
+func (r *Recorder) InFlight() int64 { return r.inflight.Load() }
+
+// RecordAttempt records one attempt. It does not allocate.
+func (r *Recorder) RecordAttempt(shardIdx int, a *Attempt) {
+	s := &r.shards[shardIdx]
+	s.mu.Lock()
+	st := &s.steps[a.Step]
+	_ = st.attempt.RecordValue(micros(a.Latency))
+	addAttempt(&st.counts, a)
+	cur := r.at(s, a.Start.Add(a.Latency))
+	addAttempt(&cur.counts, a)
+	if a.HasRateLimit {
+		if !cur.rlSeen || a.Remaining < cur.rlRemaining {
+			cur.rlRemaining = a.Remaining
+		}
+		if a.Reset > cur.rlReset {
+			cur.rlReset = a.Reset
+		}
+		cur.rlSeen = true
+	}
+	s.mu.Unlock()
+}
+
+func addAttempt(c *counts, a *Attempt) {
+	c.Attempts++
+	if a.Retry {
+		c.Retries++
+	}
+	c.Statuses[statusIndex(a.Status)]++
+	c.BytesIn += a.BytesIn
+	c.BytesOut += a.BytesOut
+}
+
+// RecordLogical records a completed logical request and ends its
+// in-flight span. It does not allocate unless the request was lost.
+func (r *Recorder) RecordLogical(shardIdx int, l *Logical) {
+	r.inflight.Add(-1)
+	s := &r.shards[shardIdx]
+	send, due := micros(l.End.Sub(l.Start)), micros(l.End.Sub(l.Due))
+	s.mu.Lock()
+	st := &s.steps[l.Step]
+	_ = st.fromSend.RecordValue(send)
+	_ = st.fromDue.RecordValue(due)
+	cur := r.at(s, l.End)
+	_ = cur.fromSend.RecordValue(send)
+	_ = cur.fromDue.RecordValue(due)
+	addLogical(&st.counts, l)
+	addLogical(&cur.counts, l)
+	s.mu.Unlock()
+	if l.Lost {
+		r.lostMu.Lock()
+		r.lostN++
+		if len(r.lostList) < MaxLostListed {
+			k := r.steps[l.Step]
+			r.lostList = append(r.lostList, LostRequest{Scenario: k.Scenario, Step: k.Step, Time: l.End, Attempts: l.Attempts, Status: l.Status, Error: l.Err})
+		}
+		r.lostMu.Unlock()
+	}
+}
+
+func addLogical(c *counts, l *Logical) {
+	c.Completed++
+	c.Final[statusIndex(l.Status)]++
+	c.Classes[l.Class]++
+	if l.Class == OK {
+		c.Goodput++
+	}
+	if l.Lost {
+		c.Lost++
+	}
+	c.RetryAfterWait += l.RetryAfterWait
+	c.BackoffWait += l.BackoffWait
+	c.GateWait += l.GateWait
+}
+
+// SampleInFlight feeds the in-flight mean of the current bucket; the
+// reporter calls it at a fixed period between cuts.
+func (r *Recorder) SampleInFlight() {
+	n := r.inflight.Load()
+	r.seriesMu.Lock()
+	r.infSum += float64(n)
+	r.infN++
+	r.seriesMu.Unlock()
+}

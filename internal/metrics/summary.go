@@ -1,0 +1,214 @@
+package metrics
+
+import (
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// SummarySchema versions summary.json. A change that removes or renames a
+// key bumps it; adding keys does not.
+const SummarySchema = "floodgate.summary/v1"
+
+// RunInfo describes a run for its summary.
+type RunInfo struct {
+	Plan      string            `json:"plan"`
+	PlanFile  string            `json:"plan_file,omitempty"`
+	Target    string            `json:"target"`
+	Segment   string            `json:"segment,omitempty"`
+	Executors map[string]string `json:"-"` // scenario → executor kind
+	// Interrupted is set when Ctrl-C (or a threshold abort) ended the run
+	// early; Aborted when in-flight requests were cut off as well.
+	Interrupted bool   `json:"interrupted"`
+	Aborted     bool   `json:"aborted"`
+	StopReason  string `json:"stop_reason,omitempty"`
+}
+
+// Summary is summary.json: the whole run in one object. Keys are stable
+// within a schema version; docs/results.md documents each.
+type Summary struct {
+	Schema string `json:"schema"`
+	RunInfo
+	StartTime time.Time `json:"start_time"`
+	EndTime   time.Time `json:"end_time"`
+	DurationS float64   `json:"duration_s"`
+	Stats
+	Scenarios []ScenarioSummary `json:"scenarios"`
+	// LostRequests lists up to MaxLostListed lost requests; Stats.Lost
+	// is the full count.
+	LostRequests []LostRequest `json:"lost_requests"`
+}
+
+// ScenarioSummary is one scenario's share of the run.
+type ScenarioSummary struct {
+	Name     string `json:"name"`
+	Executor string `json:"executor"`
+	Stats
+	Steps []StepSummary `json:"steps"`
+}
+
+// StepSummary is one step's share of the run.
+type StepSummary struct {
+	Name string `json:"name"`
+	Stats
+}
+
+// Stats are the counters and latencies of a run, scenario or step.
+type Stats struct {
+	// Requests counts completed logical requests.
+	Requests  int64 `json:"requests"`
+	Offered   int64 `json:"offered"`
+	Started   int64 `json:"started"`
+	Dropped   int64 `json:"dropped"`
+	Attempts  int64 `json:"attempts"`
+	Retries   int64 `json:"retries"`
+	Lost      int64 `json:"lost"`
+	Succeeded int64 `json:"succeeded"`
+	// RetryAmplification is attempts per logical request (1 = no retries).
+	RetryAmplification float64 `json:"retry_amplification"`
+	// Statuses counts attempts by status; FinalStatuses counts logical
+	// requests by their final status ("0" = no response).
+	Statuses      map[string]int64 `json:"statuses"`
+	FinalStatuses map[string]int64 `json:"final_statuses"`
+	Errors        map[string]int64 `json:"errors"`
+	// Rates are per second over the run's duration.
+	OfferedRate  float64 `json:"offered_rate"`
+	AchievedRate float64 `json:"achieved_rate"`
+	Goodput      float64 `json:"goodput"`
+	BytesIn      int64   `json:"bytes_in"`
+	BytesOut     int64   `json:"bytes_out"`
+	Latency      Latency `json:"latency_ms"`
+	Waits        Waits   `json:"waits_ms"`
+}
+
+// Latency holds the three latency views, in milliseconds.
+type Latency struct {
+	FromSend Percentiles `json:"from_send"`
+	FromDue  Percentiles `json:"from_due"`
+	Attempt  Percentiles `json:"attempt"`
+}
+
+// Waits are total time spent waiting before attempts, in milliseconds.
+type Waits struct {
+	RetryAfter float64 `json:"retry_after"`
+	Backoff    float64 `json:"backoff"`
+	Gate       float64 `json:"gate"`
+}
+
+// Hists are merged histograms for one step (or a union of steps).
+type Hists struct {
+	FromSend, FromDue, Attempt *hdr.Histogram
+}
+
+func newHists() Hists {
+	return Hists{newHist(histSigFigs), newHist(histSigFigs), newHist(histSigFigs)}
+}
+
+func (h Hists) merge(o Hists) {
+	h.FromSend.Merge(o.FromSend)
+	h.FromDue.Merge(o.FromDue)
+	h.Attempt.Merge(o.Attempt)
+}
+
+// StepHists returns each step's histograms merged over all shards, in the
+// recorder's step order.
+func (r *Recorder) StepHists() []Hists {
+	out := make([]Hists, len(r.steps))
+	for j := range out {
+		out[j] = newHists()
+	}
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		for j := range s.steps {
+			st := &s.steps[j]
+			out[j].merge(Hists{st.fromSend, st.fromDue, st.attempt})
+		}
+		s.mu.Unlock()
+	}
+	return out
+}
+
+func (r *Recorder) stepCounts() []counts {
+	out := make([]counts, len(r.steps))
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.Lock()
+		for j := range s.steps {
+			out[j].add(&s.steps[j].counts)
+		}
+		s.mu.Unlock()
+	}
+	return out
+}
+
+// StepData is one step's raw totals: what Summarize and a results-dir
+// merge both start from.
+type StepData struct {
+	Key    StepKey
+	counts counts
+	Hists  Hists
+}
+
+// Summarize builds the summary of everything recorded, for a run that
+// ended at end.
+func (r *Recorder) Summarize(info RunInfo, end time.Time) *Summary {
+	hs := r.StepHists()
+	cs := r.stepCounts()
+	data := make([]StepData, len(r.steps))
+	for i := range data {
+		data[i] = StepData{Key: r.steps[i], counts: cs[i], Hists: hs[i]}
+	}
+	r.lostMu.Lock()
+	lost := append([]LostRequest{}, r.lostList...)
+	r.lostMu.Unlock()
+	return summarize(info, r.start, end, data, lost)
+}
+
+func summarize(info RunInfo, start, end time.Time, data []StepData, lost []LostRequest) *Summary {
+	dur := end.Sub(start).Seconds()
+	s := &Summary{Schema: SummarySchema, RunInfo: info, StartTime: start, EndTime: end, DurationS: dur, LostRequests: lost}
+	var all counts
+	allH := newHists()
+	for i := 0; i < len(data); {
+		name := data[i].Key.Scenario
+		var sc counts
+		scH := newHists()
+		ss := ScenarioSummary{Name: name, Executor: info.Executors[name]}
+		for ; i < len(data) && data[i].Key.Scenario == name; i++ {
+			d := &data[i]
+			sc.add(&d.counts)
+			scH.merge(d.Hists)
+			ss.Steps = append(ss.Steps, StepSummary{Name: d.Key.Step, Stats: d.counts.stats(d.Hists, dur)})
+		}
+		ss.Stats = sc.stats(scH, dur)
+		all.add(&sc)
+		allH.merge(scH)
+		s.Scenarios = append(s.Scenarios, ss)
+	}
+	s.Stats = all.stats(allH, dur)
+	return s
+}
+
+func (c *counts) stats(h Hists, dur float64) Stats {
+	st := Stats{
+		Requests: c.Completed, Offered: c.Offered, Started: c.Started, Dropped: c.Dropped,
+		Attempts: c.Attempts, Retries: c.Retries, Lost: c.Lost, Succeeded: c.Goodput,
+		Statuses: statusMap(&c.Statuses), FinalStatuses: statusMap(&c.Final), Errors: classMap(&c.Classes),
+		BytesIn: c.BytesIn, BytesOut: c.BytesOut,
+		Latency: Latency{PercentilesOf(h.FromSend), PercentilesOf(h.FromDue), PercentilesOf(h.Attempt)},
+		Waits:   Waits{ms(c.RetryAfterWait), ms(c.BackoffWait), ms(c.GateWait)},
+	}
+	if st.Errors == nil {
+		st.Errors = map[string]int64{}
+	}
+	if c.Completed > 0 {
+		st.RetryAmplification = float64(c.Attempts) / float64(c.Completed)
+	}
+	if dur > 0 {
+		st.OfferedRate = float64(c.Offered) / dur
+		st.AchievedRate = float64(c.Completed) / dur
+		st.Goodput = float64(c.Goodput) / dur
+	}
+	return st
+}
