@@ -316,7 +316,11 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response, pol *Poli
 		if !deadline.IsZero() && now.Add(d).After(deadline) {
 			return out.lose(ErrMaxElapsed, lastErr, start)
 		}
-		if budget != nil && !budget.AllowRetry(now) {
+		// A 429 whose Retry-After we honour is a retry the server
+		// scheduled, and the gate already keeps every VU behind it: the
+		// budget guards against retries nobody asked for (5xx, resets),
+		// which is where storms come from.
+		if budget != nil && !(honor && status == 429) && !budget.AllowRetry(now) {
 			out.Class = metrics.Budget
 			return out.lose(ErrBudgetExhausted, lastErr, start)
 		}

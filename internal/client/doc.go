@@ -63,7 +63,9 @@
 // Over any sliding window (10 buckets of window/10), retries may not
 // exceed min_retries + ratio × first attempts. Beyond it, Do fails fast
 // with class budget, so an outage cannot multiply the load. Budgets are
-// per limit key and configuration.
+// per limit key and configuration. Retries of a 429 whose Retry-After is
+// honoured are exempt: the server scheduled them, and the gate already
+// holds every VU behind the key.
 //
 // # Shared backoff gate
 //
@@ -71,7 +73,8 @@
 // ends; every VU using that key waits there instead of sending into the
 // wall. On reopening, one probe goes first; its response's remaining
 // quota and reset meter how many more are admitted before the window
-// resets, so the reopening is no thundering herd. The limit key is the
+// resets, so the reopening is no thundering herd. Waiters are served in
+// arrival order, so a fast VU cannot starve a slow one of the quota. The limit key is the
 // step's limit_key, else the credentials' identity (a hash, never a
 // secret), else "default". Gate waits are reported as Outcome.GateWait.
 //

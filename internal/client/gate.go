@@ -52,6 +52,30 @@ type gate struct {
 	permits  int
 	meterEnd time.Time
 	changed  chan struct{} // closed and replaced on every state change
+	// queue holds the ids of waiters in arrival order; only the head may
+	// take a probe or a permit, so the quota goes first come, first served.
+	queue  []uint64
+	nextID uint64
+}
+
+// enqueue adds a waiter and returns its id.
+func (gt *gate) enqueue() uint64 {
+	gt.nextID++
+	gt.queue = append(gt.queue, gt.nextID)
+	return gt.nextID
+}
+
+func (gt *gate) head(id uint64) bool { return len(gt.queue) > 0 && gt.queue[0] == id }
+
+// leave removes waiter id and wakes the others: the head may have changed.
+func (gt *gate) leave(id uint64) {
+	for i, q := range gt.queue {
+		if q == id {
+			gt.queue = append(gt.queue[:i], gt.queue[i+1:]...)
+			gt.broadcast()
+			return
+		}
+	}
 }
 
 // Ticket is what Wait hands out; pass it to Done with the admitted
@@ -130,6 +154,8 @@ func (g *Gates) Wait(ctx context.Context, key string, deadline time.Time) (Ticke
 			timer.Stop()
 		}
 	}()
+	var mine *gate // the gate this waiter is queued at, and its id there
+	var id uint64
 	for {
 		g.mu.Lock()
 		gt := g.m[key]
@@ -137,6 +163,11 @@ func (g *Gates) Wait(ctx context.Context, key string, deadline time.Time) (Ticke
 			g.mu.Unlock()
 			return Ticket{}, waited(start), nil
 		}
+		if gt != mine { // first look, or the gate was replaced
+			mine, id = gt, gt.enqueue()
+		}
+		// leave ends this waiter's turn: it goes (or gives up) now.
+		leave := func() { gt.leave(id) }
 		now := time.Now()
 		if start.IsZero() {
 			start = now
@@ -146,6 +177,7 @@ func (g *Gates) Wait(ctx context.Context, key string, deadline time.Time) (Ticke
 		case now.Before(gt.until):
 			if !deadline.IsZero() && gt.until.After(deadline) {
 				until := gt.until
+				leave()
 				g.mu.Unlock()
 				return Ticket{}, waited(start), &LimitedError{Key: key, Wait: until.Sub(now)}
 			}
@@ -159,9 +191,21 @@ func (g *Gates) Wait(ctx context.Context, key string, deadline time.Time) (Ticke
 			gt.metered, gt.halfOpen = false, true
 			g.mu.Unlock()
 			continue
+		case gt.metered && !gt.head(id):
+			// Not our turn: wait for the waiters ahead, or give up at
+			// the deadline.
+			if !deadline.IsZero() && now.After(deadline) {
+				leave()
+				g.mu.Unlock()
+				return Ticket{}, waited(start), &LimitedError{Key: key, Wait: gt.meterEnd.Sub(now)}
+			}
+			if !deadline.IsZero() {
+				wake = deadline.Add(time.Nanosecond)
+			}
 		case gt.metered:
 			if gt.permits > 0 {
 				gt.permits--
+				leave()
 				g.mu.Unlock()
 				return Ticket{}, waited(start), nil
 			}
@@ -169,18 +213,22 @@ func (g *Gates) Wait(ctx context.Context, key string, deadline time.Time) (Ticke
 			gt.until, gt.metered, gt.halfOpen = gt.meterEnd, false, true
 			g.mu.Unlock()
 			continue
-		case gt.halfOpen && (!gt.probeOut || !now.Before(gt.probeAt.Add(g.probeTimeout))):
+		case gt.halfOpen && gt.head(id) && (!gt.probeOut || !now.Before(gt.probeAt.Add(g.probeTimeout))):
 			gt.probeOut, gt.probeAt = true, now
+			leave()
 			t := Ticket{key: key, gen: gt.gen, probe: true}
 			g.mu.Unlock()
 			return t, waited(start), nil
 		case gt.halfOpen:
-			wake = gt.probeAt.Add(g.probeTimeout)
+			if gt.probeOut {
+				wake = gt.probeAt.Add(g.probeTimeout)
+			}
 			if !deadline.IsZero() && now.After(deadline) {
+				leave()
 				g.mu.Unlock()
 				return Ticket{}, waited(start), &LimitedError{Key: key, Wait: wake.Sub(now)}
 			}
-			if !deadline.IsZero() && wake.After(deadline) {
+			if !deadline.IsZero() && (wake.IsZero() || wake.After(deadline)) {
 				wake = deadline.Add(time.Nanosecond)
 			}
 		default: // neither closed, metered nor probing: open
@@ -191,16 +239,23 @@ func (g *Gates) Wait(ctx context.Context, key string, deadline time.Time) (Ticke
 		changed := gt.changed
 		g.mu.Unlock()
 
-		if timer == nil {
-			timer = time.NewTimer(wake.Sub(now))
-		} else {
-			timer.Reset(wake.Sub(now))
+		var tc <-chan time.Time
+		if !wake.IsZero() {
+			if timer == nil {
+				timer = time.NewTimer(wake.Sub(now))
+			} else {
+				timer.Reset(wake.Sub(now))
+			}
+			tc = timer.C
 		}
 		select {
 		case <-ctx.Done():
+			g.mu.Lock()
+			mine.leave(id)
+			g.mu.Unlock()
 			return Ticket{}, waited(start), ctx.Err()
 		case <-changed:
-		case <-timer.C:
+		case <-tc:
 		}
 	}
 }

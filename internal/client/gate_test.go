@@ -250,3 +250,51 @@ func TestGateNoHerd(t *testing.T) {
 		t.Logf("without gate: windows 1.. saw %d 429s", total429)
 	})
 }
+
+// TestGateServesWaitersInArrivalOrder: once the gate meters a window's
+// quota, permits go first come, first served, so a VU that loops fast
+// cannot starve one that has waited longer.
+func TestGateServesWaitersInArrivalOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewGates(0)
+		g.Close("k", time.Now().Add(time.Second))
+		type got struct {
+			who int
+			tk  Ticket
+		}
+		order := make(chan got, 5)
+		for i := 1; i <= 5; i++ {
+			go func() {
+				tk, _, err := g.Wait(context.Background(), "k", time.Time{})
+				if err != nil {
+					t.Error(err)
+				}
+				order <- got{i, tk}
+			}()
+			synctest.Wait() // waiter i is queued before i+1 starts
+		}
+		first := <-order
+		if first.who != 1 || !first.tk.Probe() {
+			t.Fatalf("first through: waiter %d (probe %v), want waiter 1 as the probe", first.who, first.tk.Probe())
+		}
+		g.Done(first.tk, time.Now(), 200, &RateLimit{Remaining: 2, Reset: 10 * time.Second, HasRemaining: true, HasReset: true})
+		for _, want := range []int{2, 3} {
+			if w := (<-order).who; w != want {
+				t.Fatalf("permit went to waiter %d, want %d", w, want)
+			}
+		}
+		synctest.Wait()
+		if len(order) != 0 {
+			t.Fatalf("%d waiters passed with the quota used up", len(order))
+		}
+		time.Sleep(10 * time.Second) // the metered window resets
+		next := <-order
+		if next.who != 4 || !next.tk.Probe() {
+			t.Fatalf("after the reset: waiter %d (probe %v), want waiter 4 as the probe", next.who, next.tk.Probe())
+		}
+		g.Done(next.tk, time.Now(), 200, nil) // no headers: open fully
+		if w := (<-order).who; w != 5 {
+			t.Fatalf("last waiter %d, want 5", w)
+		}
+	})
+}

@@ -144,8 +144,9 @@ func DefaultPolicy() Policy {
 // override (non-nil slices and pointers, non-zero values), so a step may
 // change one knob and inherit the rest.
 //
-// A level with Off disables retries (MaxAttempts 1) while keeping every
-// other field, so the gate still protects the key. A later level that
+// A level with Off disables retries (MaxAttempts 1) and the shared gate:
+// the client then behaves like a plain one (JMeter's), the baseline that
+// shows the wall unaided; other fields are kept. A later level that
 // sets any field other than Off re-enables them; its fields apply on top
 // of everything merged so far, including the levels before the Off, so
 // plan-wide backoff or budget settings survive a scenario's `retry: off`
@@ -231,6 +232,7 @@ func Resolve(levels ...*plan.Retry) Policy {
 	}
 	if off {
 		p.MaxAttempts = 1
+		p.Gate = false
 	}
 	return p
 }

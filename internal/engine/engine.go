@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ type Engine struct {
 	plan      *plan.Plan
 	cfg       config
 	transport client.Transport
+	client    *client.Client
 	rec       *metrics.Recorder
 	scens     []*scenarioRun
 
@@ -39,6 +41,8 @@ type Engine struct {
 
 type config struct {
 	transport client.Transport
+	tokenRT   http.RoundTripper
+	seed      uint64
 	tick      func(metrics.Bucket)
 	sample    time.Duration
 	tlsConfig *tls.Config
@@ -49,6 +53,13 @@ type Option func(*config)
 
 // WithTransport replaces the HTTP transport (tests use an in-process one).
 func WithTransport(t client.Transport) Option { return func(c *config) { c.transport = t } }
+
+// WithTokenTransport sets how OAuth2 tokens are fetched (default
+// net/http's default transport).
+func WithTokenTransport(rt http.RoundTripper) Option { return func(c *config) { c.tokenRT = rt } }
+
+// WithSeed fixes the seed of backoff jitter (default random).
+func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
 
 // WithTick calls f with each one-second bucket as it is cut, from the
 // reporter goroutine (progress displays use it). f must return quickly.
@@ -62,6 +73,7 @@ type scenarioRun struct {
 	firstStep int // index of the scenario's first step in the recorder
 	steps     []*stepRun
 	maxVUs    int
+	auth      client.Authenticator
 }
 
 type stepRun struct {
@@ -70,6 +82,7 @@ type stepRun struct {
 	url    string
 	header []client.HeaderField
 	expect []int
+	policy *client.Policy
 }
 
 // New prepares an engine for p. start is only used for the recorder's time
@@ -82,14 +95,26 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 	e := &Engine{plan: p, cfg: cfg, ready: make(chan struct{})}
 	var keys []metrics.StepKey
 	maxConns := 0
+	auths := client.NewAuthCache(cfg.tokenRT)
 	for _, sc := range p.Scenarios {
 		sr := &scenarioRun{sc: sc, firstStep: len(keys), maxVUs: maxVUs(sc)}
 		maxConns += sr.maxVUs
+		a := p.Auth
+		if sc.Auth != nil {
+			a = sc.Auth
+		}
+		auth, err := auths.Auth(a, p.Target)
+		if err != nil {
+			return nil, fmt.Errorf("scenario %q: auth: %w", sc.Name, err)
+		}
+		sr.auth = auth
 		for _, st := range sc.Steps {
 			r, err := newStepRun(p, sc, st, len(keys))
 			if err != nil {
 				return nil, err
 			}
+			pol := client.Resolve(p.Retry, sc.Retry, st.Retry)
+			r.policy = &pol
 			sr.steps = append(sr.steps, r)
 			keys = append(keys, metrics.StepKey{Scenario: sc.Name, Step: st.Name})
 		}
@@ -103,6 +128,11 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 			e.transport = client.NewFastTransport(maxConns, cfg.tlsConfig)
 		}
 	}
+	var copts []client.Option
+	if cfg.seed != 0 {
+		copts = append(copts, client.WithSeed(cfg.seed))
+	}
+	e.client = client.New(e.transport, copts...)
 	e.rec = metrics.NewRecorder(time.Now(), keys)
 	return e, nil
 }

@@ -69,11 +69,14 @@ func (e *Engine) runClosed(iterCtx, flightCtx context.Context, sr *scenarioRun) 
 				}
 			}
 			v := e.newVU(sr)
+			end := e.started.Add(c.Duration)
 			for it := 0; c.Iterations == 0 || it < c.Iterations; it++ {
-				if iterCtx.Err() != nil {
+				now := time.Now()
+				// The clock, not only the context, decides: the context's
+				// deadline may fire a moment after the instant it names.
+				if iterCtx.Err() != nil || (c.Duration > 0 && !now.Before(end)) {
 					return
 				}
-				now := time.Now()
 				e.rec.Offered(v.shard, sr.firstStep, now)
 				v.iterate(flightCtx, now)
 			}

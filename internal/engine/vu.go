@@ -18,6 +18,12 @@ type vu struct {
 	resp  client.Response
 	att   metrics.Attempt
 	log   metrics.Logical
+
+	// Per-request state for onAttempt, which is made once per VU so that
+	// recording an attempt allocates nothing.
+	cur       *stepRun
+	firstSend time.Time
+	onAttempt func(client.Attempt)
 }
 
 func (e *Engine) newVU(sr *scenarioRun) *vu {
@@ -32,6 +38,7 @@ func (e *Engine) newVU(sr *scenarioRun) *vu {
 			Timeout: e.plan.Defaults.Timeout,
 		}
 	}
+	v.onAttempt = v.recordAttempt
 	return v
 }
 
@@ -50,32 +57,58 @@ func (v *vu) iterate(ctx context.Context, due time.Time) {
 	}
 }
 
+func (v *vu) recordAttempt(a client.Attempt) {
+	now := time.Now()
+	if a.Number == 1 {
+		// The transport reports latency from when it actually sent; time
+		// before that (waiting for a connection) is the generator's, and
+		// only latency from due counts it.
+		v.firstSend = now.Add(-a.Latency)
+		if v.firstSend.Before(a.Start) || a.Latency <= 0 {
+			v.firstSend = a.Start
+		}
+	}
+	at := &v.att
+	*at = metrics.Attempt{Step: v.cur.idx, Start: a.Start, Latency: a.Latency, Status: a.Status, Class: a.Class,
+		BytesIn: a.BytesIn, BytesOut: a.BytesOut, Retry: a.Number > 1}
+	if a.Err == nil {
+		at.Class = classify(v.cur.expect, a.Status)
+	}
+	if rl := &a.RateLimit; rl.HasRemaining {
+		at.HasRateLimit, at.Remaining, at.Reset = true, rl.Remaining, rl.Reset
+	}
+	v.e.rec.RecordAttempt(v.shard, at)
+}
+
 func (v *vu) step(ctx context.Context, i int, st *stepRun, due time.Time) {
 	rec := v.e.rec
 	rec.Begin(v.shard, st.idx, time.Now())
-	req := &v.reqs[i]
-	call := time.Now()
-	err := v.e.transport.RoundTrip(ctx, req, &v.resp)
-	end := time.Now()
-	// The transport reports latency from when it actually sent; time
-	// before that (waiting for a connection) is the generator's, and
-	// only latency from due counts it.
-	start := end.Add(-v.resp.Latency)
-	if start.Before(call) || v.resp.Latency <= 0 {
-		start = call
-	}
-	a := &v.att
-	*a = metrics.Attempt{Step: st.idx, Start: start, Latency: v.resp.Latency, Status: v.resp.Status,
-		BytesIn: v.resp.BytesIn, BytesOut: v.resp.BytesOut}
-	if err != nil {
-		a.Class = classOf(err)
-	} else if !expected(st.expect, v.resp.Status) {
-		a.Class = metrics.Status
-	}
-	rec.RecordAttempt(v.shard, a)
+	v.cur, v.firstSend = st, time.Time{}
+	out := v.e.client.Do(ctx, &v.reqs[i], &v.resp, st.policy, v.sr.auth, v.onAttempt)
+	end := out.Start.Add(out.Total)
 	l := &v.log
-	*l = metrics.Logical{Step: st.idx, Due: due, Start: start, End: end, Status: a.Status, Class: a.Class, Attempts: 1}
+	*l = metrics.Logical{Step: st.idx, Due: due, Start: v.firstSend, End: end, Status: out.Status, Class: out.Class,
+		Attempts: out.Attempts, Lost: out.Lost,
+		RetryAfterWait: out.RetryAfterWait, BackoffWait: out.BackoffWait, GateWait: out.GateWait}
+	if l.Start.IsZero() { // nothing was sent (gate or auth failed, or ctx ended)
+		l.Start = end
+	}
+	if out.Err == nil {
+		l.Class = classify(st.expect, out.Status)
+	} else if out.Lost || out.Status == 0 {
+		l.Err = out.Err.Error()
+	}
+	if l.Class == metrics.OK && out.Status == 0 {
+		l.Class = metrics.Other
+	}
 	rec.RecordLogical(v.shard, l)
+}
+
+func classify(expect []int, status int) metrics.Class {
+	if expected(expect, status) {
+		return metrics.OK
+	}
+	return metrics.Status
 }
 
 func classOf(err error) metrics.Class {
