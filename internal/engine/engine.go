@@ -310,3 +310,40 @@ func (e *Engine) report(stop <-chan struct{}, done chan<- struct{}) {
 		}
 	}
 }
+
+// Planned estimates the run's size for progress displays: the logical
+// requests it will send (-1 when a scenario is bounded only by time) and
+// its scheduled length (-1 when a scenario is bounded only by count).
+func (e *Engine) Planned() (requests int64, length time.Duration) {
+	for _, sr := range e.scens {
+		steps := int64(len(sr.steps))
+		n, d := int64(-1), time.Duration(-1)
+		switch ex := sr.sc.Executor; {
+		case ex.Closed != nil:
+			if ex.Closed.Iterations > 0 {
+				n = int64(ex.Closed.VUs) * int64(ex.Closed.Iterations) * steps
+			}
+			if ex.Closed.Duration > 0 {
+				d = ex.Closed.Duration
+			}
+		case ex.Open != nil:
+			n = newOpenSchedule(ex.Open).total() * steps
+			d = ex.Open.TotalDuration()
+		case ex.Batches != nil:
+			b := ex.Batches
+			n = int64(b.Total) * steps
+			d = time.Duration((b.Total+b.Size-1)/b.Size-1) * b.Pause
+		}
+		if n < 0 || requests < 0 {
+			requests = -1
+		} else {
+			requests += n
+		}
+		if d < 0 || length < 0 {
+			length = -1
+		} else {
+			length = max(length, d)
+		}
+	}
+	return requests, length
+}

@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/engine"
+	"github.com/floodgate-dev/floodgate/internal/metrics"
+	"github.com/floodgate-dev/floodgate/internal/plan"
+	"github.com/floodgate-dev/floodgate/internal/report"
+)
+
+func init() {
+	register("run", "run a load plan and write a results dir", runRun)
+}
+
+const runUsage = `Usage: floodgate run PLAN [--out DIR] [--target URL]
+
+Runs the YAML plan PLAN: live progress while it runs, a summary at the end,
+and a results dir (summary.json, timeseries.jsonl, histograms.json).
+
+Ctrl-C once stops starting new iterations and lets in-flight ones finish
+within the plan's grace period; twice aborts them. Either way the results
+dir is written for what ran.`
+
+func runRun(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "run", runUsage)
+	out := fs.String("out", "", "results dir (default results/<plan>-<timestamp>)")
+	target := fs.String("target", "", "override the plan's target base URL, e.g. http://127.0.0.1:8080")
+	every := fs.Duration("progress", time.Second, "how often to print a progress line when stdout is not a terminal (0: every second)")
+	seed := fs.Uint64("seed", 0, "seed for backoff jitter (default random)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return withCode(ExitUsage, errors.New("run: want exactly one PLAN file"))
+	}
+	p, err := plan.Load(pos[0], env.Getenv)
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	if *target != "" {
+		if err := retarget(p, *target); err != nil {
+			return withCode(ExitUsage, err)
+		}
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("results", p.Name+"-"+time.Now().Format("20060102-150405"))
+	}
+
+	var opts []engine.Option
+	if *seed != 0 {
+		opts = append(opts, engine.WithSeed(*seed))
+	}
+	var pr *progress
+	opts = append(opts, engine.WithTick(func(b metrics.Bucket) {
+		if pr != nil {
+			pr.Tick(b)
+		}
+	}))
+	e, err := engine.New(p, opts...)
+	if err != nil {
+		return withCode(ExitUsage, err)
+	}
+	reqs, length := e.Planned()
+	pr = newProgress(env.Stdout, env.IsTerminal, p.Name, reqs, length, *every)
+	fmt.Fprintf(env.Stderr, "running %s against %s (results: %s)\n", p.Name, p.Target, dir)
+
+	done := make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-done:
+				return
+			case <-env.Interrupts:
+				n++
+				if n == 1 {
+					fmt.Fprintf(env.Stderr, "\ninterrupt: no new iterations; waiting up to %s for in-flight ones (Ctrl-C again to abort)\n", p.Grace)
+				} else {
+					fmt.Fprintln(env.Stderr, "\ninterrupt: aborting in-flight requests")
+				}
+				e.Stop()
+			}
+		}
+	}()
+	runErr := e.Run(ctx)
+	close(done)
+	pr.Close()
+
+	info := metrics.RunInfo{Plan: p.Name, PlanFile: p.File, Target: p.Target,
+		Interrupted: e.Interrupted(), Aborted: e.Aborted(), Executors: map[string]string{}}
+	for _, sc := range p.Scenarios {
+		info.Executors[sc.Name] = sc.Executor.Kind()
+	}
+	if info.Interrupted {
+		info.StopReason = "interrupted"
+	}
+	res := e.Recorder().Results(info, e.Ended())
+	werr := metrics.WriteDir(dir, res)
+	fmt.Fprintln(env.Stdout)
+	report.WriteText(env.Stdout, res.Summary)
+	if werr != nil {
+		return fmt.Errorf("results not written: %w", werr)
+	}
+	fmt.Fprintf(env.Stdout, "\nresults: %s\n", dir)
+	switch {
+	case runErr != nil:
+		return runErr
+	case info.Interrupted:
+		return withCode(ExitInterrupt, errors.New("run interrupted; results cover what ran"))
+	}
+	return nil
+}
+
+// retarget points the plan at another base URL; a token URL on the old
+// target moves with it.
+func retarget(p *plan.Plan, target string) error {
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--target %q: want an absolute http(s) URL such as http://127.0.0.1:8080", target)
+	}
+	target = strings.TrimSuffix(target, "/")
+	old := p.Target
+	p.Target = target
+	for _, a := range []*plan.Auth{p.Auth} {
+		moveToken(a, old, target)
+	}
+	for _, sc := range p.Scenarios {
+		moveToken(sc.Auth, old, target)
+	}
+	return nil
+}
+
+func moveToken(a *plan.Auth, old, target string) {
+	if a != nil && a.OAuth2 != nil && strings.HasPrefix(a.OAuth2.TokenURL, old+"/") {
+		a.OAuth2.TokenURL = target + strings.TrimPrefix(a.OAuth2.TokenURL, old)
+	}
+}
