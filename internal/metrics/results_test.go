@@ -1,0 +1,119 @@
+package metrics
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func sampleRecorder(t0 time.Time) *Recorder {
+	r := NewRecorder(t0, []StepKey{{"s", "a"}, {"s", "b"}, {"t", "c"}})
+	for i := 0; i < 300; i++ {
+		step := i % 3
+		due := t0.Add(time.Duration(i) * 10 * time.Millisecond)
+		shard := i % len(r.shards)
+		r.Offered(shard, step, due)
+		r.Begin(shard, step, due)
+		status, class := 200, OK
+		if i%7 == 0 {
+			status, class = 429, Status
+		}
+		lat := time.Duration(1+i%50) * time.Millisecond
+		r.RecordAttempt(shard, &Attempt{Step: step, Start: due, Latency: lat, Status: status, Class: class, BytesIn: 100, BytesOut: 50,
+			HasRateLimit: true, Remaining: 300 - i, Reset: time.Second})
+		r.RecordLogical(shard, &Logical{Step: step, Due: due, Start: due, End: due.Add(lat), Status: status, Class: class,
+			Attempts: 1, Lost: status == 429, Err: "giving up"})
+	}
+	return r
+}
+
+func TestResultsRoundTrip(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	r := sampleRecorder(t0)
+	r.Cut(t0.Add(time.Second), false)
+	r.Cut(t0.Add(2*time.Second), false)
+	r.Cut(t0.Add(3100*time.Millisecond), true)
+	res := r.Results(RunInfo{Plan: "p", Target: "http://127.0.0.1:1", Executors: map[string]string{"s": "closed", "t": "open"}},
+		t0.Add(3100*time.Millisecond))
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := WriteDir(dir, res); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The summary and series compare as JSON: what a reader sees.
+	js := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if diff := cmp.Diff(js(res.Summary), js(got.Summary)); diff != "" {
+		t.Errorf("summary changed in the round trip (-wrote +read):\n%s", diff)
+	}
+	if diff := cmp.Diff(js(res.Series), js(got.Series)); diff != "" {
+		t.Errorf("series changed in the round trip (-wrote +read):\n%s", diff)
+	}
+	if len(got.Hists) != 3 {
+		t.Fatalf("histograms for %d steps, want 3", len(got.Hists))
+	}
+	for i, h := range got.Hists {
+		w := res.Hists[i]
+		if h.Key != w.Key || !h.FromSend.Equals(w.FromSend) || !h.FromDue.Equals(w.FromDue) || !h.Attempt.Equals(w.Attempt) {
+			t.Errorf("histograms of %v changed in the round trip", w.Key)
+		}
+	}
+	// The numbers themselves.
+	s := got.Summary
+	if s.Requests != 300 || s.Attempts != 300 || s.Statuses["429"] != 43 || s.Lost != 43 || s.Succeeded != 257 {
+		t.Errorf("requests %d attempts %d 429s %d lost %d ok %d", s.Requests, s.Attempts, s.Statuses["429"], s.Lost, s.Succeeded)
+	}
+	if len(s.Scenarios) != 2 || s.Scenarios[0].Requests != 200 || len(s.Scenarios[0].Steps) != 2 || s.Scenarios[1].Executor != "open" {
+		t.Errorf("scenarios %+v", s.Scenarios)
+	}
+	var total int64
+	for _, b := range got.Series {
+		total += b.Completed
+	}
+	if total != 300 || len(got.Series) != 3 {
+		t.Errorf("series: %d buckets with %d completed, want 3 buckets with 300", len(got.Series), total)
+	}
+}
+
+// TestEventsLandInTheirOwnSecond: a sample counts in the second of its
+// own timestamp even when it is recorded after that second was cut.
+func TestEventsLandInTheirOwnSecond(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	r := NewRecorder(t0, []StepKey{{"s", "a"}})
+	r.Offered(0, 0, t0.Add(999*time.Millisecond))
+	r.Offered(0, 0, t0.Add(time.Second)) // exactly on the boundary: second 1
+	r.Offered(0, 0, t0.Add(1500*time.Millisecond))
+	b0 := r.Cut(t0.Add(time.Second), false)
+	r.Offered(0, 0, t0.Add(500*time.Millisecond)) // late: second 0 is cut, so second 1
+	b1 := r.Cut(t0.Add(2*time.Second), false)
+	if b0.Offered != 1 || b1.Offered != 3 {
+		t.Errorf("offered per second %d, %d; want 1, 3", b0.Offered, b1.Offered)
+	}
+}
+
+func TestReadDirRejectsOtherSchemas(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	t0 := time.Now()
+	res := sampleRecorder(t0).Results(RunInfo{}, t0.Add(time.Second))
+	res.Summary.Schema = "floodgate.summary/v0"
+	if err := WriteDir(dir, res); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadDir(dir); err == nil {
+		t.Fatal("ReadDir accepted a summary of another schema")
+	}
+}
