@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,8 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	target := fs.String("target", "", "override the plan's target base URL, e.g. http://127.0.0.1:8080")
 	every := fs.Duration("progress", time.Second, "how often to print a progress line when stdout is not a terminal (0: every second)")
 	seed := fs.Uint64("seed", 0, "seed for backoff jitter (default random)")
+	segFlag := fs.String("segment", "", "run only share `i/n` of every scenario (VUs, arrivals, batches), for one plan across n processes")
+	startAt := fs.String("start-at", "", "shared time zero for segments: RFC 3339 (2026-11-22T10:00:00Z) or Unix seconds; waits for it")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -54,11 +57,28 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	dir := *out
 	if dir == "" {
 		dir = filepath.Join("results", p.Name+"-"+time.Now().Format("20060102-150405"))
+		if *segFlag != "" {
+			dir += "-seg" + strings.ReplaceAll(*segFlag, "/", "of")
+		}
 	}
 
 	var opts []engine.Option
 	if *seed != 0 {
 		opts = append(opts, engine.WithSeed(*seed))
+	}
+	var seg engine.Segment
+	if *segFlag != "" {
+		if seg, err = engine.ParseSegment(*segFlag); err != nil {
+			return withCode(ExitUsage, err)
+		}
+		opts = append(opts, engine.WithSegment(seg))
+	}
+	if *startAt != "" {
+		t, err := parseStartAt(*startAt)
+		if err != nil {
+			return withCode(ExitUsage, err)
+		}
+		opts = append(opts, engine.WithStartAt(t))
 	}
 	var pr *progress
 	opts = append(opts, engine.WithTick(func(b metrics.Bucket) {
@@ -96,7 +116,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	close(done)
 	pr.Close()
 
-	info := metrics.RunInfo{Plan: p.Name, PlanFile: p.File, Target: p.Target,
+	info := metrics.RunInfo{Plan: p.Name, PlanFile: p.File, Target: p.Target, Segment: seg.String(),
 		Interrupted: e.Interrupted(), Aborted: e.Aborted(), Executors: map[string]string{}}
 	for _, sc := range p.Scenarios {
 		info.Executors[sc.Name] = sc.Executor.Kind()
@@ -119,6 +139,16 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		return withCode(ExitInterrupt, errors.New("run interrupted; results cover what ran"))
 	}
 	return nil
+}
+
+func parseStartAt(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if sec, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Unix(sec, 0), nil
+	}
+	return time.Time{}, fmt.Errorf("--start-at %q: want RFC 3339 (2026-11-22T10:00:00Z) or Unix seconds", v)
 }
 
 // retarget points the plan at another base URL; a token URL on the old

@@ -46,6 +46,8 @@ type config struct {
 	tick      func(metrics.Bucket)
 	sample    time.Duration
 	tlsConfig *tls.Config
+	segment   Segment
+	startAt   time.Time
 }
 
 // Option configures an Engine.
@@ -60,6 +62,15 @@ func WithTokenTransport(rt http.RoundTripper) Option { return func(c *config) { 
 
 // WithSeed fixes the seed of backoff jitter (default random).
 func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
+
+// WithSegment makes the engine run only its share of every scenario; see
+// Segment.
+func WithSegment(s Segment) Option { return func(c *config) { c.segment = s } }
+
+// WithStartAt sets the run's time zero (default: when Run is called), so
+// that segments in other processes share one schedule. Run waits for it
+// when it is in the future.
+func WithStartAt(t time.Time) Option { return func(c *config) { c.startAt = t } }
 
 // WithTick calls f with each one-second bucket as it is cut, from the
 // reporter goroutine (progress displays use it). f must return quickly.
@@ -97,7 +108,7 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 	maxConns := 0
 	auths := client.NewAuthCache(cfg.tokenRT)
 	for _, sc := range p.Scenarios {
-		sr := &scenarioRun{sc: sc, firstStep: len(keys), maxVUs: maxVUs(sc)}
+		sr := &scenarioRun{sc: sc, firstStep: len(keys), maxVUs: max(cfg.segment.share(maxVUs(sc)), 1)}
 		maxConns += sr.maxVUs
 		a := p.Auth
 		if sc.Auth != nil {
@@ -228,6 +239,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer stopStart()
 	e.abort, e.stopStart = abort, stopStart
 	e.started = time.Now()
+	if t := e.cfg.startAt; !t.IsZero() {
+		if err := sleepUntil(ctx, t); err != nil {
+			close(e.ready)
+			return err
+		}
+		e.started = t
+	}
 	e.rec = metrics.NewRecorder(e.started, e.rec.Steps())
 	close(e.ready)
 
@@ -321,17 +339,17 @@ func (e *Engine) Planned() (requests int64, length time.Duration) {
 		switch ex := sr.sc.Executor; {
 		case ex.Closed != nil:
 			if ex.Closed.Iterations > 0 {
-				n = int64(ex.Closed.VUs) * int64(ex.Closed.Iterations) * steps
+				n = int64(e.cfg.segment.share(ex.Closed.VUs)) * int64(ex.Closed.Iterations) * steps
 			}
 			if ex.Closed.Duration > 0 {
 				d = ex.Closed.Duration
 			}
 		case ex.Open != nil:
-			n = newOpenSchedule(ex.Open).total() * steps
+			n = int64(e.cfg.segment.share(int(newOpenSchedule(ex.Open).total()))) * steps
 			d = ex.Open.TotalDuration()
 		case ex.Batches != nil:
 			b := ex.Batches
-			n = int64(b.Total) * steps
+			n = int64(e.cfg.segment.share(b.Total)) * steps
 			d = time.Duration((b.Total+b.Size-1)/b.Size-1) * b.Pause
 		}
 		if n < 0 || requests < 0 {

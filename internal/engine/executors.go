@@ -26,9 +26,9 @@ func (e *Engine) runScenario(startCtx, runCtx context.Context, sr *scenarioRun) 
 		go e.graceAfter(iterCtx, flightCtx, cancel)
 		e.runClosed(iterCtx, flightCtx, sr)
 	case ex.Open != nil:
-		e.runArrivals(startCtx, flightCtx, cancel, sr, newOpenSchedule(ex.Open))
+		e.runArrivals(startCtx, flightCtx, cancel, sr, e.segment(newOpenSchedule(ex.Open)))
 	case ex.Batches != nil:
-		e.runArrivals(startCtx, flightCtx, cancel, sr, newBatchSchedule(ex.Batches))
+		e.runArrivals(startCtx, flightCtx, cancel, sr, e.segment(newBatchSchedule(ex.Batches)))
 	}
 	return nil
 }
@@ -56,6 +56,9 @@ func (e *Engine) runClosed(iterCtx, flightCtx context.Context, sr *scenarioRun) 
 	c := sr.sc.Executor.Closed
 	var wg sync.WaitGroup
 	for i := 0; i < c.VUs; i++ {
+		if !e.cfg.segment.owns(int64(i)) {
+			continue // another segment's VU; its ramp-up slot stays its own
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

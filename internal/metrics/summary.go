@@ -100,6 +100,12 @@ type Hists struct {
 	FromSend, FromDue, Attempt *hdr.Histogram
 }
 
+// NewHists returns empty histograms with floodgate's bounds.
+func NewHists() Hists { return newHists() }
+
+// Add adds o's counts into h.
+func (h Hists) Add(o Hists) { h.merge(o) }
+
 func newHists() Hists {
 	return Hists{newHist(histSigFigs), newHist(histSigFigs), newHist(histSigFigs)}
 }
