@@ -36,6 +36,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	every := fs.Duration("progress", time.Second, "how often to print a progress line when stdout is not a terminal (0: every second)")
 	seed := fs.Uint64("seed", 0, "seed for backoff jitter (default random)")
 	segFlag := fs.String("segment", "", "run only share `i/n` of every scenario (VUs, arrivals, batches), for one plan across n processes")
+	metricsAddr := fs.String("metrics-addr", "", "serve live Prometheus metrics on `host:port` during the run (e.g. 127.0.0.1:9464)")
 	startAt := fs.String("start-at", "", "shared time zero for segments: RFC 3339 (2026-11-22T10:00:00Z) or Unix seconds; waits for it")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -86,9 +87,22 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 			pr.Tick(b)
 		}
 	}))
+	var live *liveServer
+	if *metricsAddr != "" {
+		live = newLiveServer(p)
+		opts = append(opts, engine.WithObserver(live.exp))
+	}
 	e, err := engine.New(p, opts...)
 	if err != nil {
 		return withCode(ExitUsage, err)
+	}
+	if live != nil {
+		live.inflight = e.InFlight
+		if err := live.start(*metricsAddr); err != nil {
+			return withCode(ExitUsage, err)
+		}
+		defer live.stop()
+		fmt.Fprintf(env.Stderr, "live metrics on http://%s/metrics\n", live.addr)
 	}
 	reqs, length := e.Planned()
 	pr = newProgress(env.Stdout, env.IsTerminal, p.Name, reqs, length, *every)

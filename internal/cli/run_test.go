@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,9 +20,29 @@ import (
 
 type testEnv struct {
 	Env
-	out, err bytes.Buffer
+	out, err lockedBuffer
 	intr     chan os.Signal
 }
+
+// lockedBuffer is a bytes.Buffer safe to read while a command writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (te *testEnv) errText() string { return te.err.String() }
 
 func newTestEnv(vars map[string]string) *testEnv {
 	te := &testEnv{intr: make(chan os.Signal, 2)}
@@ -171,5 +192,65 @@ func TestCtrlCWritesTheResultsDir(t *testing.T) {
 	}
 	if !strings.Contains(te.out.String(), "INTERRUPTED") {
 		t.Errorf("the summary does not say the run was interrupted:\n%s", te.out.String())
+	}
+}
+
+// TestRunServesLiveMetrics scrapes --metrics-addr while a run is going.
+func TestRunServesLiveMetrics(t *testing.T) {
+	t.Parallel()
+	release, held := make(chan struct{}), make(chan struct{})
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := hits.Add(1)
+		if n == 22 {
+			close(held)
+		}
+		if n > 20 {
+			<-release // hold the rest in flight until the scrape is done
+		}
+		w.WriteHeader(200)
+	}))
+	defer srv.Close()
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	defer free() // before srv.Close, even when the test fails early
+	p := writePlan(t, "target: "+srv.URL+"\nscenarios:\n  s:\n    executor: {closed: {vus: 2, iterations: 20}}\n    steps: [{request: {path: /x}, name: get}]\n")
+	te := newTestEnv(nil)
+	done := make(chan error, 1)
+	go func() {
+		done <- Main(context.Background(), &te.Env, []string{"run", p, "--out", t.TempDir(), "--metrics-addr", "127.0.0.1:0"})
+	}()
+	// Wait until the run has finished 20 requests and holds 2 in flight.
+	select {
+	case <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not reach 22 requests")
+	}
+	addr := ""
+	for _, line := range strings.Split(te.errText(), "\n") {
+		if a, ok := strings.CutPrefix(line, "live metrics on "); ok {
+			addr = strings.TrimSuffix(a, "/metrics")
+		}
+	}
+	if addr == "" {
+		t.Fatalf("no live metrics address in stderr:\n%s", te.errText())
+	}
+	resp, err := http.Get(addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`floodgate_requests_total{scenario="s",status="200",step="get"} 20`,
+		`floodgate_inflight_requests 2`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("live metrics lack %q:\n%.3000s", want, body)
+		}
+	}
+	free()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }

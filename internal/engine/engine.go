@@ -48,6 +48,7 @@ type config struct {
 	tlsConfig *tls.Config
 	segment   Segment
 	startAt   time.Time
+	observer  metrics.Observer
 }
 
 // Option configures an Engine.
@@ -71,6 +72,9 @@ func WithSegment(s Segment) Option { return func(c *config) { c.segment = s } }
 // that segments in other processes share one schedule. Run waits for it
 // when it is in the future.
 func WithStartAt(t time.Time) Option { return func(c *config) { c.startAt = t } }
+
+// WithObserver shows every sample to o as it is recorded (live metrics).
+func WithObserver(o metrics.Observer) Option { return func(c *config) { c.observer = o } }
 
 // WithTick calls f with each one-second bucket as it is cut, from the
 // reporter goroutine (progress displays use it). f must return quickly.
@@ -145,6 +149,9 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 	}
 	e.client = client.New(e.transport, copts...)
 	e.rec = metrics.NewRecorder(time.Now(), keys)
+	if cfg.observer != nil {
+		e.rec.SetObserver(cfg.observer)
+	}
 	return e, nil
 }
 
@@ -246,7 +253,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		e.started = t
 	}
-	e.rec = metrics.NewRecorder(e.started, e.rec.Steps())
+	e.rec.SetStart(e.started)
 	close(e.ready)
 
 	repDone := make(chan struct{})
@@ -365,3 +372,6 @@ func (e *Engine) Planned() (requests int64, length time.Duration) {
 	}
 	return requests, length
 }
+
+// InFlight returns the number of logical requests in flight now.
+func (e *Engine) InFlight() int64 { return e.rec.InFlight() }

@@ -86,12 +86,26 @@ type Recorder struct {
 	// timestamped in an already-cut second lands in this one.
 	cutIdx atomic.Int64
 
+	obs Observer
+
 	seriesMu sync.Mutex
 	series   []Bucket
 	cutAt    time.Time
 	infSum   float64
 	infN     int
 }
+
+// Observer sees every sample as it is recorded, outside the recorder's
+// locks (live exporters use it). Its methods must be safe for concurrent
+// use and quick.
+type Observer interface {
+	ObserveAttempt(a *Attempt)
+	ObserveLogical(l *Logical)
+	ObserveDropped(step int)
+}
+
+// SetObserver installs o; call it before recording starts.
+func (r *Recorder) SetObserver(o Observer) { r.obs = o }
 
 // MaxLostListed caps the lost requests listed individually in results.
 const MaxLostListed = 1000
@@ -165,6 +179,13 @@ func NewRecorder(start time.Time, steps []StepKey) *Recorder {
 	return r
 }
 
+// SetStart moves the recorder's time zero; call it before recording.
+func (r *Recorder) SetStart(t time.Time) {
+	r.seriesMu.Lock()
+	r.start, r.cutAt = t, t
+	r.seriesMu.Unlock()
+}
+
 // Start is the recorder's time zero.
 func (r *Recorder) Start() time.Time { return r.start }
 
@@ -221,6 +242,9 @@ func (r *Recorder) Dropped(shardIdx, step int, due time.Time) {
 	s.steps[step].counts.Dropped++
 	r.at(s, due).Dropped++
 	s.mu.Unlock()
+	if r.obs != nil {
+		r.obs.ObserveDropped(step)
+	}
 }
 
 // Begin marks a logical request in flight from now; RecordLogical ends it.
@@ -261,6 +285,9 @@ func (r *Recorder) RecordAttempt(shardIdx int, a *Attempt) {
 		cur.rlSeen = true
 	}
 	s.mu.Unlock()
+	if r.obs != nil {
+		r.obs.ObserveAttempt(a)
+	}
 }
 
 func addAttempt(c *counts, a *Attempt) {
@@ -289,6 +316,9 @@ func (r *Recorder) RecordLogical(shardIdx int, l *Logical) {
 	addLogical(&st.counts, l)
 	addLogical(&cur.counts, l)
 	s.mu.Unlock()
+	if r.obs != nil {
+		r.obs.ObserveLogical(l)
+	}
 	if l.Lost {
 		r.lostMu.Lock()
 		r.lostN++
