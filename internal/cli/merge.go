@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 	"github.com/floodgate-dev/floodgate/internal/report"
@@ -31,6 +33,21 @@ func runMerge(ctx context.Context, env *Env, args []string) error {
 		fs.Usage()
 		return withCode(ExitUsage, errors.New("merge: want DIR... and -o OUT"))
 	}
+	// Patterns are expanded here too, so a container without a shell can
+	// say /results/seg-*.
+	var expanded []string
+	for _, d := range dirs {
+		if strings.ContainsAny(d, "*?[") {
+			m, err := filepath.Glob(d)
+			if err != nil || len(m) == 0 {
+				return withCode(ExitUsage, fmt.Errorf("merge: %q matches no results dir", d))
+			}
+			expanded = append(expanded, m...)
+			continue
+		}
+		expanded = append(expanded, d)
+	}
+	dirs = expanded
 	var parts []*metrics.Results
 	for _, d := range dirs {
 		r, err := metrics.ReadDir(d)

@@ -35,7 +35,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	target := fs.String("target", "", "override the plan's target base URL, e.g. http://127.0.0.1:8080")
 	every := fs.Duration("progress", time.Second, "how often to print a progress line when stdout is not a terminal (0: every second)")
 	seed := fs.Uint64("seed", 0, "seed for backoff jitter (default random)")
-	segFlag := fs.String("segment", "", "run only share `i/n` of every scenario (VUs, arrivals, batches), for one plan across n processes")
+	segFlag := fs.String("segment", "", "run only share `i/n` of every scenario (VUs, arrivals, batches), for one plan across n processes; auto/n takes i from $JOB_COMPLETION_INDEX+1")
 	metricsAddr := fs.String("metrics-addr", "", "serve live Prometheus metrics on `host:port` during the run (e.g. 127.0.0.1:9464)")
 	startAt := fs.String("start-at", "", "shared time zero for segments: RFC 3339 (2026-11-22T10:00:00Z) or Unix seconds; waits for it")
 	pos, err := parseFlags(fs, args)
@@ -69,6 +69,15 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	}
 	var seg engine.Segment
 	if *segFlag != "" {
+		if rest, ok := strings.CutPrefix(*segFlag, "auto/"); ok {
+			// A Kubernetes Indexed Job gives each pod its 0-based index.
+			idx, ok := env.Getenv("JOB_COMPLETION_INDEX")
+			k, err := strconv.Atoi(idx)
+			if !ok || err != nil {
+				return withCode(ExitUsage, fmt.Errorf("--segment %s: JOB_COMPLETION_INDEX is not set to a number (auto/N is for Kubernetes Indexed Jobs)", *segFlag))
+			}
+			*segFlag = strconv.Itoa(k+1) + "/" + rest
+		}
 		if seg, err = engine.ParseSegment(*segFlag); err != nil {
 			return withCode(ExitUsage, err)
 		}
