@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 
 	"github.com/floodgate-dev/floodgate/internal/emulator"
@@ -16,20 +18,23 @@ func init() {
 }
 
 const emulateUsage = `
-Usage: floodgate emulate [--addr 127.0.0.1:8080] [--config FILE] [--time-scale F] [--seed N]
+Usage: floodgate emulate [--addr 127.0.0.1:8080] [--config FILE] [--time-scale F] [--seed N] [--export-dir DIR]
 
 Serves the Genesys Cloud Platform API emulator until interrupted. Without
 --config it serves the built-in genesys-cloud profile: one org and the demo
 OAuth client floodgate-demo-client / floodgate-demo-secret (export them as
-GC_CLIENT_ID / GC_CLIENT_SECRET for the example plans).
+GC_CLIENT_ID / GC_CLIENT_SECRET for the example plans). EXPORT recording
+jobs write to --export-dir (default: the config's export_dir, else a new
+temporary directory, printed at start).
 Once it listens it prints "listening on http://ADDR" on stdout.`
 
 func runEmulate(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "emulate", emulateUsage)
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on (port 0 picks a free one)")
 	cfgPath := fs.String("config", "", "emulator config `file` (YAML); default: the built-in genesys-cloud profile")
-	scale := fs.Float64("time-scale", 0, "multiply every window, Retry-After, token lifetime and latency by `F` (e.g. 0.01); overrides the config")
+	scale := fs.Float64("time-scale", 0, "multiply every timing (windows, Retry-After, token lifetime, latency, job timing, lags, heartbeats) by `F` (e.g. 0.01); overrides the config")
 	seed := fs.Int64("seed", 0, "seed of the fault injector's random source (0 means the default, 1); overrides the config")
+	exportDir := fs.String("export-dir", "", "`directory` EXPORT recording jobs write to; overrides the config's export_dir (default: a new temporary directory)")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	pos, err := parseFlags(fs, args)
@@ -73,6 +78,19 @@ func runEmulate(ctx context.Context, env *Env, args []string) error {
 	if set["seed"] {
 		cfg.Seed = *seed
 	}
+	if set["export-dir"] {
+		if *exportDir == "" {
+			return withCode(ExitUsage, errors.New("emulate: --export-dir must not be empty"))
+		}
+		cfg.ExportDir = *exportDir
+	}
+	if cfg.ExportDir == "" {
+		dir, err := os.MkdirTemp("", "floodgate-export-")
+		if err != nil {
+			return fmt.Errorf("emulate: export dir: %w", err)
+		}
+		cfg.ExportDir = dir
+	}
 	srv, err := emulator.New(cfg, emulator.WithLogger(logger))
 	if err != nil {
 		return withCode(ExitUsage, err)
@@ -93,6 +111,7 @@ func runEmulate(ctx context.Context, env *Env, args []string) error {
 			}
 		}
 	}
+	fmt.Fprintf(env.Stdout, "recording exports: %s\n", cfg.ExportDir)
 	fmt.Fprintf(env.Stdout, "listening on http://%s\n", ln.Addr())
 	logger.Info("emulator started", "addr", ln.Addr().String(), "config", cfg.File(), "time_scale", cfg.TimeScale)
 

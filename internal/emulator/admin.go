@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/emulator/config"
+	"github.com/floodgate-dev/floodgate/internal/emulator/recordings"
 )
 
 // counters are the admin API's running totals; POST /_floodgate/reset
@@ -38,6 +39,20 @@ type Stats struct {
 		Max     int   `json:"max"`
 		Evicted int64 `json:"evicted"`
 	} `json:"conversations"`
+	RecordingJobs struct {
+		Stored int `json:"stored"`
+		Max    int `json:"max"`
+	} `json:"recording_jobs"`
+	AnalyticsJobs struct {
+		Stored int `json:"stored"`
+		Max    int `json:"max"`
+	} `json:"analytics_jobs"`
+	Notifications struct {
+		Channels      int64 `json:"channels"`
+		Sockets       int64 `json:"sockets"`
+		EventsDropped int64 `json:"events_dropped"`
+	} `json:"notifications"`
+	ExportDir string `json:"export_dir,omitempty"`
 }
 
 // Stats returns the server's running totals.
@@ -52,6 +67,13 @@ func (s *Server) Stats() Stats {
 	st.Conversations.Stored = s.convs.Store().Len()
 	st.Conversations.Max = s.cfg.Conversations.Max
 	st.Conversations.Evicted = s.convs.Evicted()
+	st.RecordingJobs.Stored, st.RecordingJobs.Max = s.recs.Len(), s.cfg.Recordings.MaxJobs
+	st.AnalyticsJobs.Stored, st.AnalyticsJobs.Max = s.analytics.Len(), s.cfg.Analytics.MaxJobs
+	n := s.notif.Stats()
+	st.Notifications.Channels, st.Notifications.Sockets, st.Notifications.EventsDropped = n.Channels, n.Sockets, n.Dropped
+	if d, ok := s.o.sink.(*recordings.Dir); ok {
+		st.ExportDir = d.Path()
+	}
 	return st
 }
 
@@ -76,13 +98,16 @@ func (s *Server) SetLive(l config.Live) error {
 	return nil
 }
 
-// Reset forgets rate-limit windows, stored conversations and the admin
-// totals. Tokens stay valid so running clients carry on.
+// Reset forgets rate-limit windows, stored conversations, recording and
+// analytics jobs, and the admin totals. Tokens and notification channels
+// stay valid so running clients carry on; exported files stay on disk.
 func (s *Server) Reset(ctx context.Context) error {
 	if err := s.o.limiter.Reset(ctx); err != nil {
 		return err
 	}
 	s.convs.Reset()
+	s.recs.Reset()
+	s.analytics.Reset()
 	for _, c := range []*atomic.Int64{&s.stats.requests, &s.stats.rateLimited, &s.stats.capped, &s.stats.tooLarge,
 		&s.stats.unauthorized, &s.stats.forbidden, &s.stats.saturated, &s.stats.faults} {
 		c.Store(0)

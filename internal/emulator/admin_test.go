@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestAdminConfigRoundTrip(t *testing.T) {
@@ -99,20 +100,39 @@ func TestStatsAndMetrics(t *testing.T) {
 	if st.Requests != 4 || st.RateLimited != 1 || st.Unauthorized != 1 || st.Tokens != 1 {
 		t.Errorf("stats = %+v", st)
 	}
-	body := e.do("GET", "/metrics", "", "").Body.String()
-	for _, want := range []string{
-		`floodgate_emulator_requests_total{family="oauth",method="POST",status="200"} 1`,
-		`floodgate_emulator_requests_total{family="tokens",method="GET",status="200"} 1`,
-		`floodgate_emulator_requests_total{family="tokens",method="GET",status="429"} 1`,
-		`floodgate_emulator_requests_total{family="tokens",method="GET",status="401"} 1`,
-		`floodgate_emulator_limited_total{family="tokens",kind="rate"} 1`,
-		`floodgate_emulator_in_flight{family="tokens"} 0`,
-		"# TYPE floodgate_emulator_requests_total counter",
-		"floodgate_emulator_tokens 1",
+	m := e.s.metrics
+	for _, tc := range []struct {
+		labels []string
+		want   float64
+	}{
+		{[]string{"oauth", "POST", "200"}, 1},
+		{[]string{"tokens", "GET", "200"}, 1},
+		{[]string{"tokens", "GET", "429"}, 1},
+		{[]string{"tokens", "GET", "401"}, 1},
 	} {
-		if !strings.Contains(body, want+"\n") {
-			t.Errorf("metrics lack %q:\n%s", want, body)
+		if got := testutil.ToFloat64(m.requests.WithLabelValues(tc.labels...)); got != tc.want {
+			t.Errorf("requests_total%v = %v, want %v", tc.labels, got, tc.want)
 		}
+	}
+	want := `
+# HELP floodgate_emulator_limited_total Requests refused by a rate limit (rate), a concurrency cap (cap) or the body size limit (size).
+# TYPE floodgate_emulator_limited_total counter
+floodgate_emulator_limited_total{family="tokens",kind="rate"} 1
+# HELP floodgate_emulator_tokens Access tokens held (expired ones included).
+# TYPE floodgate_emulator_tokens gauge
+floodgate_emulator_tokens 1
+`
+	if err := testutil.GatherAndCompare(m.reg, strings.NewReader(want), "floodgate_emulator_limited_total", "floodgate_emulator_tokens"); err != nil {
+		t.Error(err)
+	}
+	if got := testutil.ToFloat64(m.inflightGauge("tokens")); got != 0 {
+		t.Errorf("in_flight{tokens} = %v", got)
+	}
+	// The HTTP endpoint serves the same registry in the text format.
+	rec := e.do("GET", "/metrics", "", "")
+	if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, `floodgate_emulator_requests_total{family="tokens",method="GET",status="429"} 1`+"\n") ||
+		!strings.Contains(body, "# TYPE floodgate_emulator_recording_jobs gauge") {
+		t.Errorf("GET /metrics: %d\n%s", rec.Code, body)
 	}
 }
 

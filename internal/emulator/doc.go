@@ -1,9 +1,13 @@
 // Package emulator holds the Genesys Cloud Platform API emulator's server:
-// it wires the resource packages (auth, conversations, and later
-// recordings, analytics, notifications) behind one request pipeline that
-// adds correlation ids, bearer authentication, rate limits, permission
-// checks, body limits, concurrency caps, faults and metrics, and serves an
-// admin API under /_floodgate/ and Prometheus metrics on /metrics.
+// it wires the resource packages (auth, conversations, recordings,
+// analytics, notifications) behind one request pipeline that adds
+// correlation ids, bearer authentication, rate limits, permission checks,
+// body limits, concurrency caps, faults and metrics, and serves the
+// notification WebSocket, an admin API under /_floodgate/ and Prometheus
+// metrics on /metrics (client_golang, one registry per server). Resources
+// publish notification events on an in-process bus (package events);
+// while Serve runs, a background loop advances recording jobs and expires
+// notification channels.
 //
 // Start one on a random port (engine tests do this):
 //
@@ -13,7 +17,7 @@
 // The built-in profile has one org and the demo client DemoClientID /
 // DemoClientSecret with every permission. Config comes from package config
 // (LoadConfig for a YAML file); Options inject a clock, a logger, a
-// limiter backend, a sleep hook for injected latency and a conversation
-// store. Every choice made where the platform is undocumented is listed in
-// README.md beside this file.
+// limiter backend, a sleep hook for injected latency, a conversation
+// store and an export sink. Every choice made where the platform is
+// undocumented is listed in README.md beside this file.
 package emulator

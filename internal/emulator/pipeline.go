@@ -132,17 +132,11 @@ func (s *Server) pipeline(x *exchange, r *http.Request, rt *route, rp *routePoli
 			return
 		}
 		x.call.OrgID, x.call.ClientID, x.call.Token = tok.Client.Org.ID, tok.Client.ID, tok.Value
+		x.call.Grants = tok.Client
 		if !s.rateLimit(ctx, x, tok, rp, pol, vals) {
 			return
 		}
-		if rt.Permission != "" && !tok.Client.Can(rt.perm) {
-			s.stats.forbidden.Add(1)
-			perm := rt.Permission
-			platform.WriteErrorBody(x, &platform.ErrorBody{Status: http.StatusForbidden, Code: platform.CodeMissingPermissions,
-				Message:           platform.MsgMissingPermissions + "[" + perm + "]",
-				MessageWithParams: platform.MsgMissingPermissions + "[{permissions}]",
-				MessageParams:     []platform.Param{{Key: "permissions", Value: perm}},
-				ContextID:         x.call.ContextID})
+		if !s.permitted(x, rt, tok.Client) {
 			return
 		}
 	}
@@ -157,8 +151,8 @@ func (s *Server) pipeline(x *exchange, r *http.Request, rt *route, rp *routePoli
 
 	n := s.inflight.Add(1)
 	defer s.inflight.Add(-1)
-	rp.inflight.Add(1)
-	defer rp.inflight.Add(-1)
+	rp.inflight.Inc()
+	defer rp.inflight.Dec()
 	if c := rp.cap; c != nil {
 		k := c.n.Add(1)
 		defer c.n.Add(-1)
@@ -187,6 +181,33 @@ func (s *Server) pipeline(x *exchange, r *http.Request, rt *route, rp *routePoli
 		}
 	}
 	rt.Handle(x, r, &x.call)
+}
+
+// permitted checks the route's permissions (Permission and AllOf all
+// needed, then at least one of AnyOf) and answers 403 when one is missing.
+func (s *Server) permitted(x *exchange, rt *route, cl *auth.Client) bool {
+	var missing []string
+	for i, p := range rt.all {
+		if !cl.Can(p) {
+			missing = append(missing, rt.allNames[i])
+		}
+	}
+	if len(missing) > 0 {
+		s.stats.forbidden.Add(1)
+		platform.MissingPermissions(x, x.call.ContextID, missing, false)
+		return false
+	}
+	if len(rt.any) == 0 {
+		return true
+	}
+	for _, p := range rt.any {
+		if cl.Can(p) {
+			return true
+		}
+	}
+	s.stats.forbidden.Add(1)
+	platform.MissingPermissions(x, x.call.ContextID, rt.AnyOf, true)
+	return false
 }
 
 func (s *Server) unauthorized(x *exchange, err error) {

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/floodgate-dev/floodgate/internal/emulator/config"
 	"github.com/floodgate-dev/floodgate/internal/emulator/faults"
 	"github.com/floodgate-dev/floodgate/internal/emulator/platform"
@@ -53,7 +55,7 @@ type routePolicy struct {
 	limits   []familyLimit
 	cap      *capPolicy
 	fault    *faults.Injector
-	inflight *atomic.Int64 // the family's in-flight gauge
+	inflight prometheus.Gauge // the family's in-flight gauge
 }
 
 func (s *Server) rate(r *config.Rate) rate {

@@ -11,12 +11,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/floodgate-dev/floodgate/internal/emulator/analytics"
 	"github.com/floodgate-dev/floodgate/internal/emulator/auth"
 	"github.com/floodgate-dev/floodgate/internal/emulator/config"
 	"github.com/floodgate-dev/floodgate/internal/emulator/conversations"
+	"github.com/floodgate-dev/floodgate/internal/emulator/events"
 	"github.com/floodgate-dev/floodgate/internal/emulator/faults"
+	"github.com/floodgate-dev/floodgate/internal/emulator/notifications"
 	"github.com/floodgate-dev/floodgate/internal/emulator/platform"
 	"github.com/floodgate-dev/floodgate/internal/emulator/ratelimit"
+	"github.com/floodgate-dev/floodgate/internal/emulator/recordings"
 )
 
 // Config is the emulator's configuration; see package config.
@@ -57,6 +61,7 @@ type options struct {
 	limiter Limiter
 	sleep   func(ctx context.Context, d time.Duration) error
 	store   conversations.Store
+	sink    recordings.Sink
 }
 
 // WithClock sets the clock every decision reads (default time.Now). Tests
@@ -79,6 +84,10 @@ func WithSleep(f func(ctx context.Context, d time.Duration) error) Option {
 // WithConversationStore replaces the bounded in-memory conversation store.
 func WithConversationStore(s conversations.Store) Option { return func(o *options) { o.store = s } }
 
+// WithExportSink replaces where EXPORT recording jobs write (default: a
+// recordings.Dir at the config's export_dir).
+func WithExportSink(k recordings.Sink) Option { return func(o *options) { o.sink = k } }
+
 func timerSleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -99,10 +108,14 @@ type Server struct {
 	log   *slog.Logger
 	scale float64
 
-	auth   *auth.Registry
-	convs  *conversations.Service
-	routes []*route
-	rng    *faults.RNG
+	auth      *auth.Registry
+	convs     *conversations.Service
+	bus       *events.Bus
+	recs      *recordings.Service
+	analytics *analytics.Service
+	notif     *notifications.Service
+	routes    []*route
+	rng       *faults.RNG
 
 	policy   atomic.Pointer[policy]
 	liveMu   sync.Mutex // serializes live config replacement
@@ -118,9 +131,11 @@ type Server struct {
 
 type route struct {
 	platform.Route
-	idx     int
-	perm    auth.Permission
-	pattern string
+	idx      int
+	all      []auth.Permission // Permission and AllOf, parsed
+	allNames []string
+	any      []auth.Permission // AnyOf, parsed
+	pattern  string
 }
 
 // New builds a server from cfg (defaults are applied to unset fields, then
@@ -151,10 +166,40 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.bus = events.New()
+	activeFor := s.scaled(cfg.Conversations.ActiveFor.D())
 	s.convs = conversations.New(o.store, conversations.Options{
-		ActiveFor:     s.scaled(cfg.Conversations.ActiveFor.D()),
-		MessageWindow: s.scaled(cfg.Conversations.MessageWindow.D()),
-		Logger:        o.logger,
+		ActiveFor:         activeFor,
+		MessageWindow:     s.scaled(cfg.Conversations.MessageWindow.D()),
+		RecordingDuration: cfg.Conversations.ActiveFor.D(),
+		Bus:               s.bus,
+		Logger:            o.logger,
+	})
+	if o.sink == nil {
+		o.sink = recordings.NewDir(cfg.ExportDir)
+		s.o.sink = o.sink
+	}
+	rc := cfg.Recordings
+	s.recs = recordings.New(recordings.Options{
+		Store: o.store, Bus: s.bus, Sink: o.sink, Now: o.now, MaxLife: activeFor,
+		MaxJobs: rc.MaxJobs, ActiveJobsPerOrg: rc.ActiveJobsPerOrg,
+		ActiveAnswer: recordings.Answer{Status: rc.ActiveJobsAnswer.Status, Code: rc.ActiveJobsAnswer.Code, Message: rc.ActiveJobsAnswer.Message},
+		ReadyAfter:   s.scaled(rc.ReadyAfter.D()), ExportTime: s.scaled(rc.ExportTime.D()), MatchLag: s.scaled(rc.MatchLag.D()),
+		FailureProbability: rc.FailureProbability, Seed: cfg.Seed, Logger: o.logger,
+	})
+	ac := cfg.Analytics
+	s.analytics = analytics.New(analytics.Options{
+		Store: o.store, Now: o.now, MaxLife: activeFor,
+		IngestionLag: s.scaled(ac.IngestionLag.D()), JobDataLag: s.scaled(ac.JobDataLag.D()),
+		JobQueuedFor: s.scaled(ac.JobQueuedFor.D()), JobRunsFor: s.scaled(ac.JobRunsFor.D()),
+		JobResultsTTL: s.scaled(ac.JobResultsTTL.D()), JobFailureProbability: ac.JobFailureProbability,
+		Seed: cfg.Seed, MaxJobs: ac.MaxJobs,
+	})
+	nc := cfg.Notifications
+	s.notif = notifications.New(notifications.Options{
+		Bus: s.bus, Now: o.now, ChannelsPerClient: nc.ChannelsPerClient, TopicsPerChannel: nc.TopicsPerChannel,
+		QueueSize: nc.QueueSize, Lifetime: s.scaled(nc.ChannelLifetime.D()), Heartbeat: s.scaled(nc.HeartbeatInterval.D()),
+		Logger: o.logger,
 	})
 	s.metrics = newMetrics(s)
 
@@ -163,6 +208,9 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	var all []platform.Route
 	all = append(all, s.auth.Routes()...)
 	all = append(all, s.convs.Routes()...)
+	all = append(all, s.recs.Routes()...)
+	all = append(all, s.analytics.Routes()...)
+	all = append(all, s.notif.Routes()...)
 	all = append(all,
 		platform.Route{Path: "/api/v2/", Family: "unknown", Handle: notFound},
 		platform.Route{Path: "/", Family: "unknown", Public: true, Handle: notFound},
@@ -170,15 +218,28 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	s.mux = http.NewServeMux()
 	for i, r := range all {
 		rt := &route{Route: r, idx: i, pattern: r.Pattern()}
-		if r.Permission != "" {
-			if rt.perm, err = auth.ParsePermission(r.Permission); err != nil {
+		parse := func(p string) auth.Permission {
+			pp, err := auth.ParsePermission(p)
+			if err != nil {
 				panic(fmt.Sprintf("emulator: route %s: %v", rt.pattern, err)) // programmer error
 			}
+			return pp
+		}
+		for _, p := range append([]string{r.Permission}, r.AllOf...) {
+			if p != "" {
+				rt.all, rt.allNames = append(rt.all, parse(p)), append(rt.allNames, p)
+			}
+		}
+		for _, p := range r.AnyOf {
+			rt.any = append(rt.any, parse(p))
 		}
 		s.routes = append(s.routes, rt)
 		s.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(rt, w, r) })
 	}
 	s.mux.Handle("GET /metrics", s.metrics.handler())
+	// The notification WebSocket is outside the API pipeline: the channel
+	// id is its credential, and sockets live far longer than requests.
+	s.mux.HandleFunc("GET /channels/{name}", s.notif.ServeWS)
 	s.registerAdmin()
 
 	pol, err := s.buildPolicy(cfg.Live)
@@ -209,9 +270,38 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // part as it was at start).
 func (s *Server) Config() Config { return s.cfg }
 
+// ExportDir returns the directory EXPORT jobs write to (created if it
+// did not exist yet), or "" when WithExportSink replaced the directory.
+func (s *Server) ExportDir() (string, error) {
+	if d, ok := s.o.sink.(*recordings.Dir); ok {
+		return d.Root()
+	}
+	return "", nil
+}
+
+// background advances recording jobs and sweeps expired notification
+// channels every backgroundTick until ctx is done, so that job events are
+// published even when nobody polls. Reads of a job advance it too.
+func (s *Server) background(ctx context.Context) {
+	t := time.NewTimer(s.backgroundTick())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := s.o.now()
+		s.recs.Advance(ctx, now)
+		s.notif.Sweep(now)
+		t.Reset(s.backgroundTick())
+	}
+}
+
 // Serve serves on ln until ctx is done, then shuts down gracefully:
-// in-flight requests get up to 5 s to finish. It returns nil after a
-// shutdown caused by ctx.
+// notification sockets get a v2.system.socket_closing frame and are
+// closed, and in-flight requests get up to 5 s to finish. It returns nil
+// after a shutdown caused by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.mux,
@@ -223,6 +313,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	bctx, stopBackground := context.WithCancel(ctx)
+	bdone := make(chan struct{})
+	go func() { defer close(bdone); s.background(bctx) }()
+	defer func() { stopBackground(); <-bdone }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("emulator: serve: %w", err)
@@ -230,6 +324,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if err := s.notif.Shutdown(sctx); err != nil {
+		s.log.Warn("notification sockets did not close in time", "err", err)
+	}
 	err := hs.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		s.log.Warn("shutdown timed out; closing remaining connections")

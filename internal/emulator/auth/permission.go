@@ -39,3 +39,11 @@ func (c *Client) Can(q Permission) bool {
 	}
 	return false
 }
+
+// Allowed reports whether the client was granted the permission written
+// as domain:entity:action; a malformed permission is never granted. It
+// implements platform.Grants.
+func (c *Client) Allowed(perm string) bool {
+	q, err := ParsePermission(perm)
+	return err == nil && c.Can(q)
+}

@@ -30,6 +30,25 @@ const (
 	DefaultActiveFor        = Duration(10 * time.Minute)
 	DefaultMessageWindow    = Duration(24 * time.Hour)
 	DefaultSeed             = 1
+
+	// Recording bulk jobs (reference §5; timings are the emulator's).
+	DefaultRecordingJobsMax        = 1000
+	DefaultActiveRecordingJobs     = 2 // per org, PENDING or PROCESSING (documented)
+	DefaultRecordingJobReadyAfter  = Duration(30 * time.Second)
+	DefaultRecordingExportTime     = Duration(500 * time.Millisecond)
+	DefaultActiveJobsAnswerStatus  = 429
+	DefaultAnalyticsIngestionLag   = Duration(5 * time.Second)
+	DefaultAnalyticsJobDataLag     = Duration(time.Hour)
+	DefaultAnalyticsJobsMax        = 1000
+	DefaultAnalyticsJobQueuedFor   = Duration(time.Second)
+	DefaultAnalyticsJobRunsFor     = Duration(5 * time.Second)
+	DefaultAnalyticsJobResultsTTL  = Duration(24 * time.Hour)
+	DefaultChannelsPerClient       = 20   // documented
+	DefaultTopicsPerChannel        = 1000 // documented
+	DefaultChannelLifetime         = Duration(24 * time.Hour)
+	DefaultHeartbeatInterval       = Duration(30 * time.Second)
+	DefaultNotificationQueueSize   = 1000
+	DefaultActiveJobsAnswerMessage = "The organization already has the maximum number of recording jobs in PENDING or PROCESSING state; wait until one is READY or finished."
 )
 
 // Config is a whole emulator configuration. Build one with Default, Load or
@@ -52,6 +71,16 @@ type Config struct {
 	Tokens Tokens `yaml:"tokens" json:"tokens"`
 	// Conversations bounds and times the conversation store.
 	Conversations Conversations `yaml:"conversations" json:"conversations"`
+	// ExportDir is the directory EXPORT recording jobs write to, laid out
+	// like the platform's S3 export. Empty means a temporary directory
+	// created at start. --export-dir overrides it.
+	ExportDir string `yaml:"export_dir" json:"export_dir"`
+	// Recordings bounds and times recording bulk jobs.
+	Recordings Recordings `yaml:"recordings" json:"recordings"`
+	// Analytics times the conversation details query and its async jobs.
+	Analytics Analytics `yaml:"analytics" json:"analytics"`
+	// Notifications bounds and times notification channels.
+	Notifications Notifications `yaml:"notifications" json:"notifications"`
 	// Live is the part of the configuration the admin API can read and
 	// replace while the server runs.
 	Live `yaml:",inline"`
@@ -109,6 +138,79 @@ type Conversations struct {
 	// disconnecting a message conversation still blocks (or, with
 	// useExistingConversation, is reused by) POST /api/v2/conversations/messages.
 	MessageWindow Duration `yaml:"message_window" json:"message_window"`
+}
+
+// Recordings bounds and times recording bulk jobs (POST /api/v2/recording/jobs).
+type Recordings struct {
+	// MaxJobs is how many jobs the emulator keeps; creating one more
+	// forgets the oldest finished one, or is refused when none is.
+	MaxJobs int `yaml:"max_jobs" json:"max_jobs"`
+	// ActiveJobsPerOrg is the platform's cap on jobs in PENDING or
+	// PROCESSING state per org (2).
+	ActiveJobsPerOrg int `yaml:"active_jobs_per_org" json:"active_jobs_per_org"`
+	// ActiveJobsAnswer is the answer above that cap (the platform does not
+	// document it); default 429 too.many.requests.
+	ActiveJobsAnswer Answer `yaml:"active_jobs_answer" json:"active_jobs_answer"`
+	// ReadyAfter is how long a job stays PENDING before it is READY.
+	ReadyAfter Duration `yaml:"ready_after" json:"ready_after"`
+	// ExportTime is how long one recording takes once the job is
+	// PROCESSING.
+	ExportTime Duration `yaml:"export_time" json:"export_time"`
+	// FailureProbability is the chance that one recording fails (drawn
+	// from a source seeded by seed); failures are listed at
+	// .../failedrecordings.
+	FailureProbability float64 `yaml:"failure_probability" json:"failure_probability"`
+	// MatchLag is how long after its start a conversation can be matched
+	// by a job (the platform says up to 48 h; default 0).
+	MatchLag Duration `yaml:"match_lag" json:"match_lag"`
+}
+
+// Answer is an error answer: status, code and message.
+type Answer struct {
+	Status  int    `yaml:"status" json:"status"`
+	Code    string `yaml:"code" json:"code"`
+	Message string `yaml:"message" json:"message"`
+}
+
+// Analytics times the conversation details query and its async jobs.
+type Analytics struct {
+	// IngestionLag is how long after its start a conversation appears in
+	// POST /api/v2/analytics/conversations/details/query.
+	IngestionLag Duration `yaml:"ingestion_lag" json:"ingestion_lag"`
+	// JobDataLag is how far behind the present an async job's data is:
+	// dataAvailabilityDate is now minus this.
+	JobDataLag Duration `yaml:"job_data_lag" json:"job_data_lag"`
+	// MaxJobs is how many async jobs the emulator keeps; creating one more
+	// forgets the oldest finished one, or is refused when none is.
+	MaxJobs int `yaml:"max_jobs" json:"max_jobs"`
+	// JobQueuedFor and JobRunsFor are how long a job is QUEUED, then
+	// PENDING, before it is FULFILLED.
+	JobQueuedFor Duration `yaml:"job_queued_for" json:"job_queued_for"`
+	JobRunsFor   Duration `yaml:"job_runs_for" json:"job_runs_for"`
+	// JobFailureProbability is the chance that a job ends FAILED (seeded).
+	JobFailureProbability float64 `yaml:"job_failure_probability" json:"job_failure_probability"`
+	// JobResultsTTL is how long after completion a job's results are kept
+	// before it is EXPIRED.
+	JobResultsTTL Duration `yaml:"job_results_ttl" json:"job_results_ttl"`
+}
+
+// Notifications bounds and times notification channels.
+type Notifications struct {
+	// ChannelsPerClient is the platform's 20 channels per user and app;
+	// one more evicts the least recently used (unconnected first).
+	ChannelsPerClient int `yaml:"channels_per_client" json:"channels_per_client"`
+	// TopicsPerChannel is the platform's 1,000 topics per channel; more
+	// answer 400.
+	TopicsPerChannel int `yaml:"topics_per_channel" json:"topics_per_channel"`
+	// ChannelLifetime is how long a channel lives after it was created or
+	// last subscribed (platform: 24 h).
+	ChannelLifetime Duration `yaml:"channel_lifetime" json:"channel_lifetime"`
+	// HeartbeatInterval is how often a socket gets a channel.metadata
+	// heartbeat (platform: about 30 s).
+	HeartbeatInterval Duration `yaml:"heartbeat_interval" json:"heartbeat_interval"`
+	// QueueSize is how many events wait for one socket; further events are
+	// dropped (the platform gives no delivery guarantee).
+	QueueSize int `yaml:"queue_size" json:"queue_size"`
 }
 
 // Family is a named group of routes sharing limits, caps and faults.
@@ -295,7 +397,44 @@ func (c *Config) applyDefaults() {
 	if c.Conversations.MessageWindow == 0 {
 		c.Conversations.MessageWindow = DefaultMessageWindow
 	}
+	r := &c.Recordings
+	setInt(&r.MaxJobs, DefaultRecordingJobsMax)
+	setInt(&r.ActiveJobsPerOrg, DefaultActiveRecordingJobs)
+	setInt(&r.ActiveJobsAnswer.Status, DefaultActiveJobsAnswerStatus)
+	if r.ActiveJobsAnswer.Code == "" {
+		r.ActiveJobsAnswer.Code = defaultCode(r.ActiveJobsAnswer.Status)
+	}
+	if r.ActiveJobsAnswer.Message == "" {
+		r.ActiveJobsAnswer.Message = DefaultActiveJobsAnswerMessage
+	}
+	setDur(&r.ReadyAfter, DefaultRecordingJobReadyAfter)
+	setDur(&r.ExportTime, DefaultRecordingExportTime)
+	a := &c.Analytics
+	setDur(&a.IngestionLag, DefaultAnalyticsIngestionLag)
+	setDur(&a.JobDataLag, DefaultAnalyticsJobDataLag)
+	setInt(&a.MaxJobs, DefaultAnalyticsJobsMax)
+	setDur(&a.JobQueuedFor, DefaultAnalyticsJobQueuedFor)
+	setDur(&a.JobRunsFor, DefaultAnalyticsJobRunsFor)
+	setDur(&a.JobResultsTTL, DefaultAnalyticsJobResultsTTL)
+	n := &c.Notifications
+	setInt(&n.ChannelsPerClient, DefaultChannelsPerClient)
+	setInt(&n.TopicsPerChannel, DefaultTopicsPerChannel)
+	setDur(&n.ChannelLifetime, DefaultChannelLifetime)
+	setDur(&n.HeartbeatInterval, DefaultHeartbeatInterval)
+	setInt(&n.QueueSize, DefaultNotificationQueueSize)
 	c.Live.applyDefaults()
+}
+
+func setInt(p *int, d int) {
+	if *p == 0 {
+		*p = d
+	}
+}
+
+func setDur(p *Duration, d Duration) {
+	if *p == 0 {
+		*p = d
+	}
 }
 
 func (l *Live) applyDefaults() {

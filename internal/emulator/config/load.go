@@ -82,6 +82,10 @@ func Parse(name string, data []byte) (Config, error) {
 		return Config{}, errors.Join(d.errs...)
 	}
 	c.applyDefaults()
+	// Like secret_file, a relative export_dir is relative to the file.
+	if c.ExportDir != "" && !filepath.IsAbs(c.ExportDir) && c.file != "" {
+		c.ExportDir = filepath.Join(filepath.Dir(c.file), c.ExportDir)
+	}
 	if err := c.readSecrets(); err != nil {
 		return Config{}, err
 	}

@@ -9,7 +9,7 @@ import (
 
 // BuiltinFamilies are the default endpoint families of the server's routes;
 // limits, caps and faults may name them without declaring them.
-var BuiltinFamilies = []string{"oauth", "tokens", "conversations", "unknown"}
+var BuiltinFamilies = []string{"oauth", "tokens", "conversations", "recordings", "analytics", "notifications", "unknown"}
 
 // Per values of FamilyRate.
 var perValues = []string{"token", "client", "org"}
@@ -80,6 +80,7 @@ func (c *Config) Validate() error {
 	if c.Conversations.MessageWindow < 0 {
 		v.bad("conversations.message_window", "must be >= 0", `e.g. "24h"`)
 	}
+	c.validateResources(v)
 	orgIDs, clientIDs := map[string]bool{}, map[string]bool{}
 	for i, o := range c.Orgs {
 		f := fmt.Sprintf("orgs[%d]", i)
@@ -116,6 +117,54 @@ func (c *Config) Validate() error {
 	}
 	c.Live.validate(v)
 	return errors.Join(v.errs...)
+}
+
+func (c *Config) validateResources(v *validator) {
+	positive := func(field string, n int, fix string) {
+		if n <= 0 {
+			v.bad(field, fmt.Sprintf("must be > 0, got %d", n), fix)
+		}
+	}
+	positiveDur := func(field string, d Duration, fix string) {
+		if d <= 0 {
+			v.bad(field, fmt.Sprintf("must be > 0, got %s", d), fix)
+		}
+	}
+	prob := func(field string, p float64) {
+		if !(p >= 0 && p <= 1) {
+			v.bad(field, fmt.Sprintf("probability %v is outside [0, 1]", p), "e.g. 0.01 for 1%")
+		}
+	}
+	r := c.Recordings
+	positive("recordings.max_jobs", r.MaxJobs, "e.g. 1000")
+	positive("recordings.active_jobs_per_org", r.ActiveJobsPerOrg, "the platform's value is 2")
+	if s := r.ActiveJobsAnswer.Status; s < 400 || s > 599 {
+		v.bad("recordings.active_jobs_answer.status", fmt.Sprintf("status %d is not an error status", s), "use 429 (too.many.requests) or 400 (bad.request)")
+	}
+	positiveDur("recordings.ready_after", r.ReadyAfter, `e.g. "30s"`)
+	positiveDur("recordings.export_time", r.ExportTime, `e.g. "500ms"`)
+	prob("recordings.failure_probability", r.FailureProbability)
+	if r.MatchLag < 0 {
+		v.bad("recordings.match_lag", "must be >= 0", `e.g. "0s"; the platform says up to "48h"`)
+	}
+	a := c.Analytics
+	if a.IngestionLag < 0 {
+		v.bad("analytics.ingestion_lag", "must be >= 0", `e.g. "5s"`)
+	}
+	if a.JobDataLag < 0 {
+		v.bad("analytics.job_data_lag", "must be >= 0", `e.g. "1h"; the platform says up to "24h"`)
+	}
+	positive("analytics.max_jobs", a.MaxJobs, "e.g. 1000")
+	positiveDur("analytics.job_queued_for", a.JobQueuedFor, `e.g. "1s"`)
+	positiveDur("analytics.job_runs_for", a.JobRunsFor, `e.g. "5s"`)
+	positiveDur("analytics.job_results_ttl", a.JobResultsTTL, `e.g. "24h"`)
+	prob("analytics.job_failure_probability", a.JobFailureProbability)
+	n := c.Notifications
+	positive("notifications.channels_per_client", n.ChannelsPerClient, "the platform's value is 20")
+	positive("notifications.topics_per_channel", n.TopicsPerChannel, "the platform's value is 1000")
+	positiveDur("notifications.channel_lifetime", n.ChannelLifetime, `the platform's value is "24h"`)
+	positiveDur("notifications.heartbeat_interval", n.HeartbeatInterval, `the platform's value is about "30s"`)
+	positive("notifications.queue_size", n.QueueSize, "e.g. 1000")
 }
 
 // Validate checks a live configuration (as received by the admin API).

@@ -124,6 +124,20 @@ func render(c *Conversation, media string, now time.Time) *conversationBody {
 	return b
 }
 
+// Ids derived from a conversation's id (DerivedID's n): its customer and
+// internal participants and their sessions.
+const (
+	CustomerParticipant = 1
+	InternalParticipant = 2
+	CustomerSession     = 3
+	InternalSession     = 4
+)
+
+// DerivedID returns the stable id n (one of CustomerParticipant …
+// InternalSession) derived from a conversation id, so that participant and
+// session ids are the same across GETs and analytics.
+func DerivedID(id string, n byte) string { return derivedID(id, n) }
+
 // derivedID returns a stable id derived from a conversation id, so that
 // participant and session ids stay the same across GETs.
 func derivedID(id string, n byte) string {

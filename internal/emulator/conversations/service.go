@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/floodgate-dev/floodgate/internal/emulator/events"
 	"github.com/floodgate-dev/floodgate/internal/emulator/platform"
 )
 
@@ -34,6 +35,11 @@ type Options struct {
 	// MessageWindow is how long after disconnecting a message conversation
 	// still counts for POST /api/v2/conversations/messages.
 	MessageWindow time.Duration
+	// RecordingDuration is the duration given to each conversation's
+	// recording, in platform time.
+	RecordingDuration time.Duration
+	// Bus receives conversation events (see Topics); nil publishes none.
+	Bus *events.Bus
 	// Logger receives eviction notices; nil discards them.
 	Logger *slog.Logger
 }
@@ -115,7 +121,40 @@ func (s *Service) lookup(key string) *Conversation {
 
 func (s *Service) newConversation(c *platform.Call, media, direction string) *Conversation {
 	return &Conversation{ID: platform.NewID(), OrgID: c.OrgID, Media: media, Direction: direction,
-		Start: c.Now, End: c.Now.Add(s.opts.ActiveFor)}
+		Start: c.Now, End: c.Now.Add(s.opts.ActiveFor),
+		RecordingID: platform.NewID(), RecordingDuration: s.opts.RecordingDuration}
+}
+
+// Topics returns the notification topics a conversation's events are
+// published on: v2.users.{userId}.conversations[.calls|.messages] when it
+// has a user, v2.routing.queues.{queueId}.conversations[.calls|.messages]
+// when it has a queue (topic names from the SDKs' topic list).
+func Topics(c *Conversation) []string {
+	var out []string
+	media := ".calls"
+	if c.Media == MediaMessage {
+		media = ".messages"
+	}
+	if c.UserID != "" {
+		out = append(out, "v2.users."+c.UserID+".conversations", "v2.users."+c.UserID+".conversations"+media)
+	}
+	if c.QueueID != "" {
+		out = append(out, "v2.routing.queues."+c.QueueID+".conversations", "v2.routing.queues."+c.QueueID+".conversations"+media)
+	}
+	return out
+}
+
+// notify publishes the conversation as it is now (the body of GET
+// /api/v2/conversations/{id}) on its topics. It never blocks.
+func (s *Service) notify(c *platform.Call, conv *Conversation) {
+	if s.opts.Bus == nil {
+		return
+	}
+	topics := Topics(conv)
+	if len(topics) == 0 || !s.opts.Bus.Subscribed(topics...) {
+		return
+	}
+	s.opts.Bus.Publish(c.ContextID, render(conv, "", c.Now), topics...)
 }
 
 // --- POST /api/v2/conversations/messages/{integrationId}/inbound/open/message
@@ -222,6 +261,7 @@ func (s *Service) inboundOpen(w http.ResponseWriter, r *http.Request, c *platfor
 		s.add(conv, key)
 	}
 	conv.AddMessage()
+	s.notify(c, conv)
 	var resp openMessageResp
 	resp.ID = platform.NewID()
 	resp.Channel.ID, resp.Channel.Platform, resp.Channel.Type = integrationID, "Open", "Private"
@@ -332,6 +372,7 @@ func (s *Service) agentless(w http.ResponseWriter, r *http.Request, c *platform.
 		s.add(conv, key)
 	}
 	conv.AddMessage()
+	s.notify(c, conv)
 	id := platform.NewID()
 	resp := agentlessResp{ID: id, ConversationID: conv.ID, FromAddress: req.FromAddress, ToAddress: req.ToAddress,
 		MessengerType: mt, Timestamp: platform.FormatTime(c.Now), Template: req.MessagingTemplate,
@@ -411,6 +452,7 @@ func (s *Service) createMessage(w http.ResponseWriter, r *http.Request, c *platf
 	conv.MessengerType, conv.Address, conv.QueueID = mt, req.ToAddress, req.QueueID
 	conv.ExternalContactID = req.ExternalContactID
 	s.add(conv, key)
+	s.notify(c, conv)
 	platform.WriteJSON(w, http.StatusOK, createResp{ID: conv.ID, SelfURI: "/api/v2/conversations/messages/" + conv.ID})
 }
 
@@ -448,6 +490,7 @@ func (s *Service) createCall(w http.ResponseWriter, r *http.Request, c *platform
 	}
 	conv.UserID, conv.ExternalContactID = req.CallUserID, req.ExternalContactID
 	s.add(conv, "")
+	s.notify(c, conv)
 	platform.WriteJSON(w, http.StatusOK, createResp{ID: conv.ID, SelfURI: "/api/v2/conversations/calls/" + conv.ID})
 }
 

@@ -34,9 +34,16 @@ type Conversation struct {
 	QueueID, UserID   string
 	IntegrationID     string
 	ExternalContactID string
+	// RecordingID and RecordingDuration describe the conversation's one
+	// recording: calls and message conversations get one each when they
+	// are created. The duration is in platform time (active_for, not
+	// time-scaled).
+	RecordingID       string
+	RecordingDuration time.Duration
 
-	messages atomic.Int64
-	key      string // the Service's address index key, "" if none
+	messages       atomic.Int64
+	recordingState atomic.Int32 // recordingKept, recordingDeleted, recordingArchived
+	key            string       // the Service's address index key, "" if none
 }
 
 // State returns "connected" before End and "disconnected" from End on.
@@ -45,6 +52,25 @@ func (c *Conversation) State(now time.Time) string {
 		return "connected"
 	}
 	return "disconnected"
+}
+
+const (
+	recordingKept int32 = iota
+	recordingDeleted
+	recordingArchived
+)
+
+// RecordingDeleted reports whether a DELETE recording job removed the
+// recording.
+func (c *Conversation) RecordingDeleted() bool { return c.recordingState.Load() == recordingDeleted }
+
+// DeleteRecording marks the recording deleted (a DELETE recording job).
+func (c *Conversation) DeleteRecording() { c.recordingState.Store(recordingDeleted) }
+
+// ArchiveRecording marks the recording archived (an ARCHIVE recording
+// job) unless it was deleted.
+func (c *Conversation) ArchiveRecording() {
+	c.recordingState.CompareAndSwap(recordingKept, recordingArchived)
 }
 
 // Messages returns the number of messages exchanged so far.

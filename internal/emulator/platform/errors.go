@@ -16,6 +16,7 @@ const (
 	CodeCredentialsExpired     = "credentials.expired"
 	CodeNotAuthorized          = "not.authorized"
 	CodeMissingPermissions     = "missing.permissions"
+	CodeMissingAnyPermissions  = "missing.any.permissions"
 	CodeNotFound               = "not.found"
 	CodeEntityTooLarge         = "request.entity.too.large"
 	CodeUnsupportedMediaType   = "unsupported.media.type"
@@ -34,6 +35,7 @@ const (
 	MsgCredentialsExpired     = "The supplied credentials are expired and cannot be used."
 	MsgNotAuthorized          = "You are not authorized to perform the requested action."
 	MsgMissingPermissions     = "Unable to perform the requested action. You are missing the following permission(s): "
+	MsgMissingAnyPermissions  = "Unable to perform the requested action. You must have at least one of the following permission(s): "
 	MsgNotFound               = "The requested resource was not found."
 	MsgEntityTooLarge         = "The request is over the size limit. Maximum bytes: "
 	MsgUnsupportedMediaType   = "Unsupported Media Type - Unsupported or incorrect media type, such as an incorrect Content-Type value in the header."
@@ -249,4 +251,27 @@ func WriteError(w http.ResponseWriter, contextID string, status int, code, messa
 // NotFound writes the platform's 404 not.found.
 func NotFound(w http.ResponseWriter, contextID string) {
 	WriteError(w, contextID, http.StatusNotFound, CodeNotFound, MsgNotFound)
+}
+
+// MissingPermissions writes the platform's 403 for permissions the caller
+// lacks: missing.permissions when every one of perms is needed,
+// missing.any.permissions when any one of them would do. The message lists
+// them as "[a, b]"; messageParams carries them as "a, b".
+func MissingPermissions(w http.ResponseWriter, contextID string, perms []string, any bool) {
+	code, msg := CodeMissingPermissions, MsgMissingPermissions
+	if any {
+		code, msg = CodeMissingAnyPermissions, MsgMissingAnyPermissions
+	}
+	list := ""
+	for i, p := range perms {
+		if i > 0 {
+			list += ", "
+		}
+		list += p
+	}
+	WriteErrorBody(w, &ErrorBody{Status: http.StatusForbidden, Code: code,
+		Message:           msg + "[" + list + "]",
+		MessageWithParams: msg + "[{permissions}]",
+		MessageParams:     []Param{{Key: "permissions", Value: list}},
+		ContextID:         contextID})
 }

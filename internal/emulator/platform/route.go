@@ -17,8 +17,18 @@ type Call struct {
 	OrgID, ClientID string
 	// Token is the bearer token; empty on public routes.
 	Token string
+	// Grants reports the caller's permissions, for handlers whose needs
+	// depend on the request (a subscription's topics, a job's options);
+	// nil on public routes.
+	Grants Grants
 	// Now is the request's arrival time on the server's clock.
 	Now time.Time
+}
+
+// Grants reports whether a caller holds a permission given as
+// domain:entity:action. *auth.Client implements it.
+type Grants interface {
+	Allowed(permission string) bool
 }
 
 // Handler serves one route. It writes the whole answer to w.
@@ -39,6 +49,13 @@ type Route struct {
 	// Permission is the permission the caller needs ("" for none), in the
 	// platform's domain:entity:action form.
 	Permission string
+	// AllOf lists further permissions the caller needs, all of them (the
+	// platform's "Requires ALL permissions").
+	AllOf []string
+	// AnyOf, when set, lists permissions of which the caller needs at
+	// least one (the platform's "Requires ANY permissions"); it is checked
+	// after Permission and AllOf.
+	AnyOf []string
 	// Public routes skip bearer authentication and API rate limits
 	// (POST /oauth/token).
 	Public bool
