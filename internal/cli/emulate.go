@@ -9,8 +9,11 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/emulator"
+	"github.com/floodgate-dev/floodgate/internal/emulator/ratelimit"
+	"github.com/redis/go-redis/v9"
 )
 
 func init() {
@@ -35,6 +38,8 @@ func runEmulate(ctx context.Context, env *Env, args []string) error {
 	scale := fs.Float64("time-scale", 0, "multiply every timing (windows, Retry-After, token lifetime, latency, job timing, lags, heartbeats) by `F` (e.g. 0.01); overrides the config")
 	seed := fs.Int64("seed", 0, "seed of the fault injector's random source (0 means the default, 1); overrides the config")
 	exportDir := fs.String("export-dir", "", "`directory` EXPORT recording jobs write to; overrides the config's export_dir (default: a new temporary directory)")
+	redisAddr := fs.String("redis-addr", "", "share rate-limit windows and concurrency caps with other replicas through Redis at `host:port` (comma-separated for a Redis Cluster)")
+	redisPrefix := fs.String("redis-prefix", "floodgate", "prefix of the emulator's Redis keys")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	pos, err := parseFlags(fs, args)
@@ -91,7 +96,24 @@ func runEmulate(ctx context.Context, env *Env, args []string) error {
 		}
 		cfg.ExportDir = dir
 	}
-	srv, err := emulator.New(cfg, emulator.WithLogger(logger))
+	eopts := []emulator.Option{emulator.WithLogger(logger)}
+	if *redisAddr != "" {
+		rc := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: strings.Split(*redisAddr, ",")})
+		defer rc.Close()
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := rc.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			return fmt.Errorf("emulate: redis at %s: %w", *redisAddr, err)
+		}
+		rl := ratelimit.NewRedis(rc, *redisPrefix)
+		// A slot outlives a replica that died holding it by at most a
+		// minute (scaled like every other timing).
+		lease := time.Duration(float64(time.Minute) * cfg.TimeScale)
+		eopts = append(eopts, emulator.WithLimiter(rl), emulator.WithSlots(rl, max(lease, time.Second)))
+		logger.Info("sharing limits through redis", "addr", *redisAddr, "prefix", *redisPrefix)
+	}
+	srv, err := emulator.New(cfg, eopts...)
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}

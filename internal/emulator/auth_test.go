@@ -151,18 +151,50 @@ func TestTokenExpiry(t *testing.T) {
 	}
 }
 
-func TestTokenStoreEvictsOldest(t *testing.T) {
+// TestTokenStoreIsBoundedCache: the store holds at most tokens.max; a
+// token evicted from it still works (its signature is checked again),
+// while a forged or revoked one never does.
+func TestTokenStoreIsBoundedCache(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()
 	cfg.Tokens.Max = 2
 	e := newEnv(t, cfg)
 	t1, t2, t3 := e.demoToken(), e.demoToken(), e.demoToken()
-	checkError(t, e.do("GET", "/api/v2/tokens/me", t1, ""), 401, "bad.credentials")
-	for _, tok := range []string{t2, t3} {
+	if n := e.s.Stats().Tokens; n > 2 {
+		t.Errorf("store holds %d tokens, cap 2", n)
+	}
+	for _, tok := range []string{t1, t2, t3} {
 		if rec := e.do("GET", "/api/v2/tokens/me", tok, ""); rec.Code != 200 {
-			t.Errorf("newer token: %d", rec.Code)
+			t.Errorf("token: %d, want 200", rec.Code)
 		}
 	}
+	if n := e.s.Stats().Tokens; n > 2 {
+		t.Errorf("store holds %d tokens after re-verifying, cap 2", n)
+	}
+	forged := t1[:len(t1)-2] + "AA"
+	if forged == t1 {
+		forged = t1[:len(t1)-2] + "BB"
+	}
+	checkError(t, e.do("GET", "/api/v2/tokens/me", forged, ""), 401, "bad.credentials")
+	if rec := e.do("DELETE", "/api/v2/tokens/me", t2, ""); rec.Code >= 300 {
+		t.Fatalf("DELETE: %d", rec.Code)
+	}
+	checkError(t, e.do("GET", "/api/v2/tokens/me", t2, ""), 401, "bad.credentials")
+}
+
+// TestReplicasAcceptEachOthersTokens: two servers with one config (two
+// emulator replicas) accept a token either issued.
+func TestReplicasAcceptEachOthersTokens(t *testing.T) {
+	t.Parallel()
+	a, b := newEnv(t, testConfig()), newEnv(t, testConfig())
+	tok := a.demoToken()
+	if rec := b.do("GET", "/api/v2/tokens/me", tok, ""); rec.Code != 200 {
+		t.Fatalf("replica b answered %d to replica a's token", rec.Code)
+	}
+	other := testConfig()
+	other.Orgs[0].Clients[0].Secret = "another-secret"
+	c := newEnv(t, other)
+	checkError(t, c.do("GET", "/api/v2/tokens/me", tok, ""), 401, "bad.credentials")
 }
 
 func TestMissingPermission(t *testing.T) {

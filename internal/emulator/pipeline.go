@@ -154,11 +154,25 @@ func (s *Server) pipeline(x *exchange, r *http.Request, rt *route, rp *routePoli
 	rp.inflight.Inc()
 	defer rp.inflight.Dec()
 	if c := rp.cap; c != nil {
-		k := c.n.Add(1)
-		defer c.n.Add(-1)
-		if k > c.max {
-			s.capped(x, rp, c)
-			return
+		if s.o.slots != nil {
+			release, ok, err := s.o.slots.Acquire(ctx, "cap:"+rp.family, int(c.max), s.o.slotLease, x.call.ContextID)
+			if err != nil {
+				s.o.logger.Error("concurrency cap store failed", "family", rp.family, "err", err)
+				platform.WriteError(x, x.call.ContextID, http.StatusServiceUnavailable, platform.CodeServiceUnavailable, platform.MsgServiceUnavailable)
+				return
+			}
+			if !ok {
+				s.capped(x, rp, c)
+				return
+			}
+			defer release()
+		} else {
+			k := c.n.Add(1)
+			defer c.n.Add(-1)
+			if k > c.max {
+				s.capped(x, rp, c)
+				return
+			}
 		}
 	}
 	if f := rp.fault; f != nil {

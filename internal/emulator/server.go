@@ -56,12 +56,14 @@ var _ Limiter = (*ratelimit.Memory)(nil)
 type Option func(*options)
 
 type options struct {
-	now     func() time.Time
-	logger  *slog.Logger
-	limiter Limiter
-	sleep   func(ctx context.Context, d time.Duration) error
-	store   conversations.Store
-	sink    recordings.Sink
+	now       func() time.Time
+	logger    *slog.Logger
+	limiter   Limiter
+	slots     Slots
+	slotLease time.Duration
+	sleep     func(ctx context.Context, d time.Duration) error
+	store     conversations.Store
+	sink      recordings.Sink
 }
 
 // WithClock sets the clock every decision reads (default time.Now). Tests
@@ -73,6 +75,22 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 
 // WithLimiter replaces the in-memory limiter (e.g. by a Redis one).
 func WithLimiter(l Limiter) Option { return func(o *options) { o.limiter = l } }
+
+// Slots hold concurrency-cap slots shared by several emulator processes
+// (ratelimit.Redis). Acquire takes one of limit slots for key, held until
+// release is called or lease passes, so a crashed holder frees its slots.
+type Slots interface {
+	Acquire(ctx context.Context, key string, limit int, lease time.Duration, holder string) (release func(), ok bool, err error)
+}
+
+var _ Slots = (*ratelimit.Redis)(nil)
+
+// WithSlots makes concurrency caps count in-flight requests in s, shared
+// with other replicas, instead of in this process. lease bounds how long a
+// slot outlives a replica that dies holding it.
+func WithSlots(s Slots, lease time.Duration) Option {
+	return func(o *options) { o.slots, o.slotLease = s, lease }
+}
 
 // WithSleep replaces how injected latency is waited for (default: a timer
 // that stops early when ctx is done). Tests pass a function that blocks on

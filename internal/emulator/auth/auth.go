@@ -1,13 +1,16 @@
 package auth
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -58,16 +61,29 @@ type Registry struct {
 	clients map[string]*Client
 	orgs    []*Org
 
-	mu     sync.RWMutex
-	tokens map[string]*Token
-	ring   []*Token // issuance order, for evicting the oldest
-	next   int
+	// key signs tokens. It is derived from the orgs and clients, so
+	// replicas with one config accept each other's tokens (see verify).
+	key []byte
+
+	mu      sync.RWMutex
+	tokens  map[string]*Token
+	revoked map[string]time.Time // value → expiry, so verify can't revive it
+	ring    []*Token             // issuance order, for evicting the oldest
+	next    int
 }
 
 // New builds a registry from the config's orgs. scale multiplies token
 // lifetimes.
 func New(orgs []config.Org, tokensMax int, scale float64) (*Registry, error) {
-	r := &Registry{clients: map[string]*Client{}, tokens: map[string]*Token{}, ring: make([]*Token, tokensMax)}
+	r := &Registry{clients: map[string]*Client{}, tokens: map[string]*Token{}, revoked: map[string]time.Time{}, ring: make([]*Token, tokensMax)}
+	kh := sha256.New()
+	kh.Write([]byte("floodgate emulator token key v1\x00"))
+	for _, o := range orgs {
+		for _, c := range o.Clients {
+			fmt.Fprintf(kh, "%s\x00%s\x00%s\x00%d\x00", o.ID, c.ID, c.Secret, c.TokenLifetime)
+		}
+	}
+	r.key = kh.Sum(nil)
 	for _, o := range orgs {
 		org := &Org{ID: o.ID, Name: o.Name, RateKey: "o:" + o.ID}
 		r.orgs = append(r.orgs, org)
@@ -116,9 +132,47 @@ func (r *Registry) Check(clientID, secret string) (*Client, error) {
 }
 
 func (r *Registry) issue(c *Client, now time.Time) *Token {
-	var raw [32]byte
-	_, _ = rand.Read(raw[:])
-	t := &Token{Value: base64.RawURLEncoding.EncodeToString(raw[:]), Client: c, Issued: now, Expires: now.Add(c.Lifetime)}
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	payload := c.ID + "." + strconv.FormatInt(now.UnixMilli(), 36) + "." + base64.RawURLEncoding.EncodeToString(nonce[:])
+	value := base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + r.sign(payload)
+	return r.remember(c, value, time.UnixMilli(now.UnixMilli()))
+}
+
+func (r *Registry) sign(payload string) string {
+	m := hmac.New(sha256.New, r.key)
+	m.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:24])
+}
+
+// verify accepts a token this registry did not issue but a replica with
+// the same config did: its value carries the client and issue time,
+// signed with the key both derive from the config. Emulator replicas
+// behind one load balancer thus share tokens without sharing a store.
+// (A revocation stays with the replica that received it.)
+func (r *Registry) verify(value string) (*Token, bool) {
+	enc, mac, ok := strings.Cut(value, ".")
+	if !ok {
+		return nil, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil || !hmac.Equal([]byte(r.sign(string(raw))), []byte(mac)) {
+		return nil, false
+	}
+	parts := strings.Split(string(raw), ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	c, ok := r.clients[parts[0]]
+	ms, err := strconv.ParseInt(parts[1], 36, 64)
+	if !ok || err != nil {
+		return nil, false
+	}
+	return r.remember(c, value, time.UnixMilli(ms)), true
+}
+
+func (r *Registry) remember(c *Client, value string, issued time.Time) *Token {
+	t := &Token{Value: value, Client: c, Issued: issued, Expires: issued.Add(c.Lifetime)}
 	t.RateKey = "t:" + t.Value
 	t.Info = tokenInfo(c)
 	r.mu.Lock()
@@ -141,10 +195,27 @@ func (r *Registry) Lookup(value string) (*Token, bool) {
 }
 
 // Revoke forgets the token with value; later use answers bad.credentials.
+// Revocations are remembered until the token would have expired, at most
+// as many as the token store holds (the oldest then go first).
 func (r *Registry) Revoke(value string) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.tokens[value]
 	delete(r.tokens, value)
-	r.mu.Unlock()
+	if !ok {
+		return
+	}
+	if len(r.revoked) >= len(r.ring) {
+		var oldest string
+		var at time.Time
+		for v, exp := range r.revoked {
+			if oldest == "" || exp.Before(at) {
+				oldest, at = v, exp
+			}
+		}
+		delete(r.revoked, oldest)
+	}
+	r.revoked[value] = t.Expires
 }
 
 // Len returns the number of tokens held (expired ones included).
@@ -171,7 +242,15 @@ func (r *Registry) Authenticate(h http.Header, now time.Time) (*Token, error) {
 	}
 	t, ok := r.Lookup(s)
 	if !ok {
-		return nil, ErrBadCredentials
+		r.mu.RLock()
+		_, gone := r.revoked[s]
+		r.mu.RUnlock()
+		if gone {
+			return nil, ErrBadCredentials
+		}
+		if t, ok = r.verify(s); !ok {
+			return nil, ErrBadCredentials
+		}
 	}
 	if !now.Before(t.Expires) {
 		return nil, ErrExpired
