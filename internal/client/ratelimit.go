@@ -70,6 +70,7 @@ func (r *RateLimit) complete() bool { return r.HasLimit && r.HasRemaining && r.H
 // http.Header.Get does not allocate to canonicalise them.
 const (
 	hdrFloodgateRetryAfterMs = "X-Floodgate-Retry-After-Ms"
+	hdrFloodgateResetMs      = "X-Floodgate-Ratelimit-Reset-Ms"
 	hdrRetryAfter            = "Retry-After"
 	hdrRateLimit             = "Ratelimit"
 	hdrRateLimitPolicy       = "Ratelimit-Policy"
@@ -105,7 +106,8 @@ const epochThreshold = 1_000_000_000
 //
 // RetryAfter comes from x-floodgate-retry-after-ms (milliseconds, sent by
 // floodgate's emulator, exact under time scaling) in preference to
-// Retry-After. Malformed values are ignored; negative values read as 0.
+// Retry-After, and Reset from x-floodgate-ratelimit-reset-ms in
+// preference to every family's whole seconds. Malformed values are ignored; negative values read as 0.
 // ParseRateLimit does not allocate unless a Retry-After holds an
 // HTTP-date.
 func ParseRateLimit(h func(name string) string, now time.Time) RateLimit {
@@ -120,6 +122,9 @@ func ParseRateLimit(h func(name string) string, now time.Time) RateLimit {
 		if v := h(hdrRetryAfter); v != "" {
 			r.RetryAfter, r.HasRetryAfter = ParseRetryAfter(v, now)
 		}
+	}
+	if v := h(hdrFloodgateResetMs); v != "" {
+		r.Reset, r.HasReset = parseSeconds(trimOWS(v), time.Millisecond)
 	}
 
 	if v := h(hdrRateLimit); v != "" {

@@ -176,6 +176,13 @@ func TestTimeScale(t *testing.T) {
 	if got := rec.Header().Get("x-floodgate-retry-after-ms"); got != "400" {
 		t.Errorf("x-floodgate-retry-after-ms = %q, want 400", got)
 	}
+	// inin-ratelimit-reset has whole seconds; floodgate's companion the ms.
+	if got := rec.Header().Get("inin-ratelimit-reset"); got != "1" {
+		t.Errorf("inin-ratelimit-reset = %q, want 1", got)
+	}
+	if got := rec.Header().Get("x-floodgate-ratelimit-reset-ms"); got != "400" {
+		t.Errorf("x-floodgate-ratelimit-reset-ms = %q, want 400", got)
+	}
 	e.clock.Advance(400 * time.Millisecond)
 	if rec := e.do("GET", "/api/v2/tokens/me", tok, ""); rec.Code != 200 {
 		t.Errorf("after the scaled window: %d", rec.Code)

@@ -28,6 +28,10 @@ const (
 	// answers with a retry_after): the exact wait in milliseconds, so
 	// clients of a time-scaled emulator can wait precisely.
 	HeaderRetryAfterMs = "X-Floodgate-Retry-After-Ms"
+	// HeaderResetMs is floodgate's own companion of inin-ratelimit-reset
+	// on every rate-limited response: the window's reset in milliseconds,
+	// where the platform's header has whole seconds.
+	HeaderResetMs = "X-Floodgate-Ratelimit-Reset-Ms"
 )
 
 // smallInts caches the decimal strings of small numbers used in headers.
@@ -99,7 +103,7 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	x.call = platform.Call{ContextID: platform.NewID(), Now: s.o.now()}
 	h := w.Header()
 	// One allocation holds every header value this request sets.
-	vals := make([]string, 4)
+	vals := make([]string, 5)
 	vals[0] = x.call.ContextID
 	h[hdrIninCorrelation] = vals[0:1:1]
 	h[hdrGenesysCorrelation] = vals[0:1:1]
@@ -315,9 +319,11 @@ func (s *Server) rateLimit(ctx context.Context, x *exchange, tok *auth.Token, rp
 
 func (s *Server) setRateHeaders(h http.Header, d ratelimit.Decision, vals []string) {
 	vals[1], vals[2], vals[3] = itoa(int64(d.Count)), itoa(int64(d.Limit)), itoa(ceilSeconds(d.Reset))
+	vals[4] = itoa(ceilMillis(d.Reset))
 	h[hdrCount] = vals[1:2:2]
 	h[hdrAllowed] = vals[2:3:3]
 	h[hdrReset] = vals[3:4:4]
+	h[HeaderResetMs] = vals[4:5:5]
 }
 
 // limiterFailed answers 503 when the limiter backend fails (e.g. Redis is
