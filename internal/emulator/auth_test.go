@@ -83,11 +83,13 @@ func TestTokensMe(t *testing.T) {
 	}
 	checkCorrelation(t, rec)
 	b := decodeMap(t, rec.Body.Bytes())
-	org := map[string]any{"id": DemoOrgID, "name": "floodgate-demo", "selfUri": "/api/v2/organizations/" + DemoOrgID}
+	// The SDK's TokenInfo: NamedEntity orgs (no selfUri), and an
+	// OrgOAuthClient with its required authorizedGrantType.
+	org := map[string]any{"id": DemoOrgID, "name": "floodgate-demo"}
 	want := map[string]any{
 		"organization": org, "homeOrganization": org, "authorizedScope": []any{},
 		"OAuthClient": map[string]any{"id": DemoClientID, "name": "floodgate demo client",
-			"organization": map[string]any{"id": DemoOrgID, "selfUri": "/api/v2/organizations/" + DemoOrgID}},
+			"authorizedGrantType": "CLIENT-CREDENTIALS", "organization": map[string]any{"id": DemoOrgID}},
 	}
 	if diff := cmp.Diff(want, b); diff != "" {
 		t.Errorf("TokenInfo (-want +got):\n%s", diff)

@@ -258,10 +258,10 @@ func (r *Registry) Authenticate(h http.Header, now time.Time) (*Token, error) {
 	return t, nil
 }
 
+// orgRef is the SDK's NamedEntity: id and name, no selfUri.
 type orgRef struct {
-	ID      string `json:"id"`
-	Name    string `json:"name,omitempty"`
-	SelfURI string `json:"selfUri"`
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
 }
 
 type tokenInfoBody struct {
@@ -269,17 +269,20 @@ type tokenInfoBody struct {
 	HomeOrganization orgRef   `json:"homeOrganization"`
 	AuthorizedScope  []string `json:"authorizedScope"`
 	OAuthClient      struct {
-		ID           string `json:"id"`
-		Name         string `json:"name"`
-		Organization orgRef `json:"organization"`
+		ID                  string `json:"id"`
+		Name                string `json:"name"`
+		AuthorizedGrantType string `json:"authorizedGrantType"`
+		Organization        orgRef `json:"organization"`
 	} `json:"OAuthClient"`
 }
 
 func tokenInfo(c *Client) []byte {
-	o := orgRef{ID: c.Org.ID, Name: c.Org.Name, SelfURI: "/api/v2/organizations/" + c.Org.ID}
+	o := orgRef{ID: c.Org.ID, Name: c.Org.Name}
 	b := tokenInfoBody{Organization: o, HomeOrganization: o, AuthorizedScope: []string{}}
 	b.OAuthClient.ID, b.OAuthClient.Name = c.ID, c.Name
-	b.OAuthClient.Organization = orgRef{ID: o.ID, SelfURI: o.SelfURI}
+	// The emulator's clients are all client-credentials clients.
+	b.OAuthClient.AuthorizedGrantType = "CLIENT-CREDENTIALS"
+	b.OAuthClient.Organization = orgRef{ID: o.ID}
 	out, _ := json.Marshal(b)
 	return out
 }

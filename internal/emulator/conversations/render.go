@@ -8,14 +8,14 @@ import (
 
 type conversationBody struct {
 	ID              string            `json:"id"`
-	StartTime       string            `json:"startTime"`
+	StartTime       string            `json:"startTime,omitempty"` // Conversation only
 	EndTime         string            `json:"endTime,omitempty"`
-	Address         string            `json:"address,omitempty"`
+	Address         string            `json:"address,omitempty"` // Conversation only
 	Participants    []participantBody `json:"participants"`
 	ConversationIDs []string          `json:"conversationIds,omitempty"`
 	MaxParticipants int               `json:"maxParticipants,omitempty"`
 	OtherMediaURIs  []string          `json:"otherMediaUris,omitempty"`
-	RecordingState  string            `json:"recordingState"`
+	RecordingState  string            `json:"recordingState,omitempty"` // Conversation only
 	State           string            `json:"state,omitempty"`
 	Divisions       []any             `json:"divisions,omitempty"`
 	SelfURI         string            `json:"selfUri"`
@@ -58,7 +58,6 @@ type sessionBody struct {
 	Type             string `json:"type,omitempty"`
 	ConnectedTime    string `json:"connectedTime"`
 	DisconnectedTime string `json:"disconnectedTime,omitempty"`
-	MessageCount     int64  `json:"messageCount,omitempty"`
 }
 
 // render builds the Conversation (media "") or the media-specific
@@ -74,9 +73,12 @@ func render(c *Conversation, media string, now time.Time) *conversationBody {
 	if media != "" {
 		selfURI = "/api/v2/conversations/" + media + "s/" + c.ID
 	}
-	b := &conversationBody{ID: c.ID, StartTime: start, EndTime: end, Address: c.Address,
-		RecordingState: "none", SelfURI: selfURI}
+	// The media-specific bodies (CallConversation, MessageConversation)
+	// have no startTime, address or recordingState, and their
+	// participants no participantType: the SDK's types declare none.
+	b := &conversationBody{ID: c.ID, EndTime: end, SelfURI: selfURI}
 	if media == "" {
+		b.StartTime, b.Address, b.RecordingState = start, c.Address, "none"
 		b.ConversationIDs, b.MaxParticipants, b.State, b.Divisions = []string{c.ID}, 2, state, []any{}
 	} else {
 		b.OtherMediaURIs = []string{}
@@ -104,7 +106,7 @@ func render(c *Conversation, media string, now time.Time) *conversationBody {
 				p.Calls = []sessionBody{s}
 			}
 		} else {
-			s.Type, s.MessageCount = c.MessengerType, c.Messages()
+			s.Type = c.MessengerType
 			if media == "" {
 				p.Messages = []sessionBody{s}
 			}
@@ -120,6 +122,9 @@ func render(c *Conversation, media string, now time.Time) *conversationBody {
 	}
 	sess(&customer, 3)
 	sess(&internal, 4)
+	if media != "" {
+		customer.ParticipantType, internal.ParticipantType = "", ""
+	}
 	b.Participants = []participantBody{customer, internal}
 	return b
 }

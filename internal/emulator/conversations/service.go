@@ -197,7 +197,6 @@ type openMessageResp struct {
 	Text           string            `json:"text,omitempty"`
 	Content        []json.RawMessage `json:"content,omitempty"`
 	Metadata       json.RawMessage   `json:"metadata,omitempty"`
-	Direction      string            `json:"direction"`
 	ConversationID string            `json:"conversationId,omitempty"`
 }
 
@@ -272,7 +271,7 @@ func (s *Service) inboundOpen(w http.ResponseWriter, r *http.Request, c *platfor
 	resp.Channel.To.ID = integrationID
 	resp.Channel.From = *req.Channel.From
 	resp.Channel.Time = platform.FormatTime(msgTime)
-	resp.Type, resp.Direction = "Text", "Inbound"
+	resp.Type = "Text"
 	if req.Text != nil {
 		resp.Text = *req.Text
 	} else {
