@@ -52,27 +52,44 @@ type gate struct {
 	permits  int
 	meterEnd time.Time
 	changed  chan struct{} // closed and replaced on every state change
-	// queue holds the ids of waiters in arrival order; only the head may
-	// take a probe or a permit, so the quota goes first come, first served.
-	queue  []uint64
+	// queue holds the waiters in arrival order; only the head may take a
+	// probe or a permit, so the quota goes first come, first served.
+	queue  []waiter
 	nextID uint64
 }
 
-// enqueue adds a waiter and returns its id.
-func (gt *gate) enqueue() uint64 {
-	gt.nextID++
-	gt.queue = append(gt.queue, gt.nextID)
-	return gt.nextID
+// waiter is one queued Wait. wake tells it that it became the head, so a
+// turn passing down the queue wakes one goroutine, not all of them.
+type waiter struct {
+	id   uint64
+	wake chan struct{}
 }
 
-func (gt *gate) head(id uint64) bool { return len(gt.queue) > 0 && gt.queue[0] == id }
+// enqueue adds a waiter and returns its id and wake channel.
+func (gt *gate) enqueue() (uint64, chan struct{}) {
+	gt.nextID++
+	w := waiter{id: gt.nextID, wake: make(chan struct{}, 1)}
+	gt.queue = append(gt.queue, w)
+	return w.id, w.wake
+}
 
-// leave removes waiter id and wakes the others: the head may have changed.
+func (gt *gate) head(id uint64) bool { return len(gt.queue) > 0 && gt.queue[0].id == id }
+
+// leave removes waiter id; when it was the head, the next one is woken.
 func (gt *gate) leave(id uint64) {
-	for i, q := range gt.queue {
-		if q == id {
+	if gt.head(id) {
+		gt.queue = gt.queue[1:]
+		if len(gt.queue) > 0 {
+			select {
+			case gt.queue[0].wake <- struct{}{}:
+			default:
+			}
+		}
+		return
+	}
+	for i, w := range gt.queue {
+		if w.id == id {
 			gt.queue = append(gt.queue[:i], gt.queue[i+1:]...)
-			gt.broadcast()
 			return
 		}
 	}
@@ -156,6 +173,7 @@ func (g *Gates) Wait(ctx context.Context, key string, deadline time.Time) (Ticke
 	}()
 	var mine *gate // the gate this waiter is queued at, and its id there
 	var id uint64
+	var myTurn chan struct{}
 	for {
 		g.mu.Lock()
 		gt := g.m[key]
@@ -164,7 +182,8 @@ func (g *Gates) Wait(ctx context.Context, key string, deadline time.Time) (Ticke
 			return Ticket{}, waited(start), nil
 		}
 		if gt != mine { // first look, or the gate was replaced
-			mine, id = gt, gt.enqueue()
+			mine = gt
+			id, myTurn = gt.enqueue()
 		}
 		// leave ends this waiter's turn: it goes (or gives up) now.
 		leave := func() { gt.leave(id) }
@@ -255,6 +274,7 @@ func (g *Gates) Wait(ctx context.Context, key string, deadline time.Time) (Ticke
 			g.mu.Unlock()
 			return Ticket{}, waited(start), ctx.Err()
 		case <-changed:
+		case <-myTurn:
 		case <-tc:
 		}
 	}
