@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Runs the official Genesys Cloud JavaScript SDK against `floodgate emulate`:
-# builds floodgate, starts the emulator on a free loopback port with
-# emulator.yaml, installs the SDK with `npm ci` when node_modules is missing
-# or older than package-lock.json, runs `node --test`, and always stops the
-# emulator. Exits non-zero on any failure, including an unreachable npm
-# registry.
+# builds floodgate, starts two emulators on free loopback ports (emulator.yaml
+# for sdk.test.js, emulator-jobs.yaml with short job timings for the
+# recordings, analytics and notifications tests), installs the SDK with
+# `npm ci` when node_modules is missing or older than package-lock.json, runs
+# `node --test`, and always stops the emulators. Exits non-zero on any
+# failure, including an unreachable npm registry.
 #
-#   bash conformance/sdk/run.sh
+#   bash conformance/sdk/run.sh                        # every test file
+#   bash conformance/sdk/run.sh recordings.test.js     # some of them
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+tests=("$@")
+[ "${#tests[@]}" -gt 0 ] || tests=(sdk.test.js recordings.test.js analytics.test.js notifications.test.js)
 
 fail() {
 	echo "conformance/sdk: $*" >&2
@@ -24,18 +28,21 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || fail "node $(node -v) is too old: need >= 20"
 
 tmp=$(mktemp -d)
-emu_pid=
+pids=()
 cleanup() {
-	if [ -n "$emu_pid" ] && kill -0 "$emu_pid" 2>/dev/null; then
-		kill -TERM "$emu_pid" 2>/dev/null || true
+	local pid
+	for pid in "${pids[@]}"; do
+		kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${pids[@]}"; do
 		# The emulator drains in-flight requests for up to 5 s.
 		for _ in $(seq 60); do
-			kill -0 "$emu_pid" 2>/dev/null || break
+			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill -KILL "$emu_pid" 2>/dev/null || true
-		wait "$emu_pid" 2>/dev/null || true
-	fi
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -52,25 +59,40 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 	echo "$want" >"$stamp"
 fi
 
-# 2. The emulator, on a port the kernel picks.
+# 2. The emulators, on ports the kernel picks.
 echo "conformance/sdk: go build ./cmd/floodgate"
 (cd "$root" && go build -o "$tmp/floodgate" ./cmd/floodgate) || fail "go build failed"
-"$tmp/floodgate" emulate --addr 127.0.0.1:0 --config "$here/emulator.yaml" \
-	>"$tmp/emulator.out" 2>"$tmp/emulator.log" &
-emu_pid=$!
 
-url=
-for _ in $(seq 100); do # up to 10 s
-	url=$(sed -n 's|^listening on \(http://.*\)$|\1|p' "$tmp/emulator.out")
-	[ -n "$url" ] && break
-	kill -0 "$emu_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if [ -z "$url" ]; then
-	cat "$tmp/emulator.out" "$tmp/emulator.log" >&2
-	fail "the emulator did not start"
-fi
-echo "conformance/sdk: emulator at $url"
+# start NAME CONFIG starts an emulator, logging to $tmp/NAME.{out,log}, and
+# waits for its `listening on http://ADDR` line; the address is left in $url.
+start() {
+	local name=$1 config=$2 pid
+	mkdir -p "$tmp/$name-export"
+	# The files exist before the loop below reads them: the background
+	# child opens its redirections only once it runs.
+	: >"$tmp/$name.out"
+	: >"$tmp/$name.log"
+	"$tmp/floodgate" emulate --addr 127.0.0.1:0 --config "$config" --export-dir "$tmp/$name-export" \
+		>"$tmp/$name.out" 2>"$tmp/$name.log" &
+	pid=$!
+	pids+=("$pid")
+	url=
+	for _ in $(seq 100); do # up to 10 s
+		url=$(sed -n 's|^listening on \(http://.*\)$|\1|p' "$tmp/$name.out" || true)
+		[ -n "$url" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -z "$url" ]; then
+		cat "$tmp/$name.out" "$tmp/$name.log" >&2
+		fail "the $name emulator ($config) did not start"
+	fi
+	echo "conformance/sdk: $name emulator at $url"
+}
+start main "$here/emulator.yaml"
+main_url=$url
+start jobs "$here/emulator-jobs.yaml"
+jobs_url=$url
 
 # 3. The tests. HOME is empty so that no ~/.genesyscloudjavascript/config
 # changes the SDK's settings; loopback never goes through a proxy.
@@ -78,13 +100,17 @@ mkdir "$tmp/home"
 status=0
 (
 	cd "$here"
-	export HOME="$tmp/home" FLOODGATE_URL="$url"
+	export HOME="$tmp/home" FLOODGATE_URL="$main_url" FLOODGATE_JOBS_URL="$jobs_url" FLOODGATE_JOBS_EXPORT_DIR="$tmp/jobs-export"
 	export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 	export GC_CLIENT_ID=floodgate-demo-client GC_CLIENT_SECRET=floodgate-demo-secret
-	node --test --test-reporter=spec sdk.test.js
+	# The files run side by side (each in its own process): they mostly
+	# wait out emulator delays, and use separate emulators or tokens.
+	node --test --test-reporter=spec --test-concurrency="${#tests[@]}" "${tests[@]}"
 ) || status=$?
 if [ "$status" -ne 0 ]; then
-	echo "conformance/sdk: tests failed; emulator log:" >&2
-	tail -n 50 "$tmp/emulator.log" >&2
+	for name in main jobs; do
+		echo "conformance/sdk: tests failed; $name emulator log:" >&2
+		tail -n 30 "$tmp/$name.log" >&2
+	done
 fi
 exit "$status"

@@ -8,120 +8,17 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import platformClient from 'purecloud-platform-client-v2';
-import { deviations } from './models.js';
+import {
+	ISO_TIME, UUID, assertErrorBody, assertModel, clientId, clientSecret, connect, correlationId, intHeader, login, openMessage,
+	platformClient, rateHeaders, rejection,
+} from './common.js';
 
-const base = process.env.FLOODGATE_URL;
-if (!base) throw new Error('FLOODGATE_URL is not set: run conformance/sdk/run.sh');
-const gateway = new URL(base);
-const clientId = process.env.GC_CLIENT_ID || 'floodgate-demo-client';
-const clientSecret = process.env.GC_CLIENT_SECRET || 'floodgate-demo-secret';
-
-// Both API and login requests go to the gateway: the SDK builds
-// `${protocol}://${host}:${port}/oauth/token` for loginClientCredentialsGrant
-// and `.../api/v2/...` for API calls (configuration.js getConfUrl).
-const client = platformClient.ApiClient.instance;
-client.setGateway({ host: gateway.hostname, protocol: gateway.protocol.replace(/:$/, ''), port: Number(gateway.port) });
-// Resolve {status, headers, body}, and reject with the same shape.
-client.setReturnExtendedResponses(true);
+// The KNOWN deviations, assertModel and the other helpers are in common.js.
+const { client } = connect('FLOODGATE_URL');
 const conversationsApi = new platformClient.ConversationsApi();
 const tokensApi = new platformClient.TokensApi();
 
-// Where the emulator's bodies differ from the SDK v262 models today: each is a
-// non-conformance to fix in internal/emulator. A test fails on a deviation not
-// listed here and on a listed one that no longer occurs (then delete it).
-const KNOWN = {
-	TokenInfo: [],
-	OpenMessageNormalizedMessage: [],
-	Conversation: [],
-	MessageConversation: [],
-	ErrorBody: [],
-};
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const TOO_MANY = /^Rate limit exceeded the maximum\. Retry the request in \[(\d+)\] seconds$/;
-
-// assertModel checks body against Models.<model> of the SDK.
-function assertModel(body, model) {
-	const found = deviations(body, `Models.${model}`);
-	const known = KNOWN[model] ?? [];
-	const seen = new Set(found.map((d) => d.key));
-	const problems = [
-		...found.filter((d) => !known.includes(d.key)).map((d) => `${d.key} at ${d.at}: ${d.what}`),
-		...known.filter((k) => !seen.has(k)).map((k) => `${k}: listed in KNOWN.${model} but no longer seen; delete it`),
-	];
-	if (problems.length > 0) {
-		assert.fail(`body does not match the SDK's ${model}:\n  - ${[...new Set(problems)].join('\n  - ')}\nbody: ${JSON.stringify(body)}`);
-	}
-}
-
-// header reads a response header (axios lower-cases names).
-function header(res, name) {
-	const v = res.headers?.[name];
-	assert.equal(typeof v, 'string', `header ${name} missing; headers: ${JSON.stringify(res.headers)}`);
-	return v;
-}
-
-function intHeader(res, name) {
-	const v = header(res, name);
-	assert.match(v, /^\d+$/, `header ${name}: ${v}`);
-	return Number(v);
-}
-
-function correlationId(res) {
-	const id = header(res, 'inin-correlation-id');
-	assert.match(id, UUID, 'inin-correlation-id');
-	return id;
-}
-
-// rateHeaders checks inin-ratelimit-* (§2) and returns them as numbers.
-function rateHeaders(res) {
-	const h = {
-		count: intHeader(res, 'inin-ratelimit-count'),
-		allowed: intHeader(res, 'inin-ratelimit-allowed'),
-		reset: intHeader(res, 'inin-ratelimit-reset'),
-	};
-	assert.ok(h.allowed >= 1 && h.count >= 1 && h.count <= h.allowed, `inin-ratelimit-*: ${JSON.stringify(h)}`);
-	return h;
-}
-
-// rejection awaits an SDK call that must fail and returns what it rejected
-// with: {status, headers, body, error} for API calls.
-async function rejection(call) {
-	let res;
-	try {
-		res = await call;
-	} catch (err) {
-		return err;
-	}
-	assert.fail(`expected an error response, got ${res?.status}: ${JSON.stringify(res?.body)}`);
-}
-
-// assertErrorBody checks a rejected API call: status, ErrorBody (§3) with the
-// given code, and contextId equal to the correlation id.
-function assertErrorBody(err, status, code) {
-	assert.equal(err.status, status, `status; body ${JSON.stringify(err.body)}`);
-	const body = err.body;
-	assert.equal(body.status, status, 'body.status');
-	assert.equal(body.code, code, 'body.code');
-	assert.equal(typeof body.message, 'string');
-	assert.notEqual(body.message, '');
-	assert.equal(body.contextId, correlationId(err), 'contextId is the inin-correlation-id');
-	assertModel(body, 'ErrorBody');
-	return body;
-}
-
-async function login() {
-	const auth = await client.loginClientCredentialsGrant(clientId, clientSecret);
-	assert.equal(typeof auth.accessToken, 'string');
-	assert.ok(auth.accessToken.length >= 16, `access token ${auth.accessToken}`);
-	return auth;
-}
-
-function openMessage(from, text) {
-	return { channel: { from, time: new Date().toISOString(), messageId: randomUUID() }, text };
-}
 
 test('client credentials login reaches /oauth/token through setGateway', { timeout: 30_000 }, async () => {
 	const before = Date.now();

@@ -152,3 +152,66 @@ func derivedID(id string, n byte) string {
 	}
 	return string(b)
 }
+
+// The notification topics v2.users.{id}.conversations and
+// v2.routing.queues.{id}.conversations carry the SDK's
+// ConversationEventTopicConversation, not the REST Conversation: no
+// startTime, state, conversationIds or selfUri, and participants without
+// startTime, participantType or ani/dnis.
+type eventConversation struct {
+	ID              string             `json:"id"`
+	MaxParticipants int                `json:"maxParticipants"`
+	Participants    []eventParticipant `json:"participants"`
+	RecordingState  string             `json:"recordingState"`
+	Address         string             `json:"address,omitempty"`
+}
+
+type eventParticipant struct {
+	ID                string            `json:"id"`
+	ConnectedTime     string            `json:"connectedTime,omitempty"`
+	EndTime           string            `json:"endTime,omitempty"`
+	UserID            string            `json:"userId,omitempty"`
+	ExternalContactID string            `json:"externalContactId,omitempty"`
+	QueueID           string            `json:"queueId,omitempty"`
+	Purpose           string            `json:"purpose"`
+	Address           string            `json:"address,omitempty"`
+	Attributes        map[string]string `json:"attributes,omitempty"`
+	Calls             []eventSession    `json:"calls,omitempty"`
+	Messages          []eventSession    `json:"messages,omitempty"`
+}
+
+type eventSession struct {
+	ID               string        `json:"id"`
+	State            string        `json:"state"`
+	Direction        string        `json:"direction"`
+	ConnectedTime    string        `json:"connectedTime,omitempty"`
+	DisconnectedTime string        `json:"disconnectedTime,omitempty"`
+	ToAddress        *eventAddress `json:"toAddress,omitempty"`
+	FromAddress      *eventAddress `json:"fromAddress,omitempty"`
+}
+
+type eventAddress struct {
+	AddressNormalized string `json:"addressNormalized"`
+}
+
+// renderEvent builds a conversation's notification body from its REST
+// rendering, keeping the fields the event type declares.
+func renderEvent(c *Conversation, now time.Time) *eventConversation {
+	b := render(c, "", now)
+	e := &eventConversation{ID: b.ID, MaxParticipants: b.MaxParticipants, RecordingState: b.RecordingState, Address: b.Address}
+	for _, p := range b.Participants {
+		ep := eventParticipant{ID: p.ID, ConnectedTime: p.ConnectedTime, EndTime: p.EndTime, UserID: p.UserID,
+			ExternalContactID: p.ExternalContact, QueueID: p.QueueID, Purpose: p.Purpose, Address: p.Address, Attributes: p.Attributes}
+		for _, s := range p.Calls {
+			ep.Calls = append(ep.Calls, eventSession{ID: s.ID, State: s.State, Direction: s.Direction,
+				ConnectedTime: s.ConnectedTime, DisconnectedTime: s.DisconnectedTime})
+		}
+		for _, s := range p.Messages {
+			ep.Messages = append(ep.Messages, eventSession{ID: s.ID, State: s.State, Direction: s.Direction,
+				ConnectedTime: s.ConnectedTime, DisconnectedTime: s.DisconnectedTime,
+				ToAddress: &eventAddress{c.Address}, FromAddress: &eventAddress{c.FromAddress}})
+		}
+		e.Participants = append(e.Participants, ep)
+	}
+	return e
+}

@@ -154,7 +154,7 @@ func (s *Service) notify(c *platform.Call, conv *Conversation) {
 	if len(topics) == 0 || !s.opts.Bus.Subscribed(topics...) {
 		return
 	}
-	s.opts.Bus.Publish(c.ContextID, render(conv, "", c.Now), topics...)
+	s.opts.Bus.Publish(c.ContextID, renderEvent(conv, c.Now), topics...)
 }
 
 // --- POST /api/v2/conversations/messages/{integrationId}/inbound/open/message
