@@ -171,6 +171,38 @@ func addBucket(m, b *Bucket) {
 	m.RetryAfterWaitMs += b.RetryAfterWaitMs
 	m.BackoffWaitMs += b.BackoffWaitMs
 	m.GateWaitMs += b.GateWaitMs
+	for _, sb := range b.Steps {
+		i := -1
+		for k := range m.Steps {
+			if m.Steps[k].Scenario == sb.Scenario && m.Steps[k].Step == sb.Step {
+				i = k
+				break
+			}
+		}
+		if i < 0 {
+			m.Steps = append(m.Steps, StepBucket{Scenario: sb.Scenario, Step: sb.Step, Statuses: map[string]int64{}})
+			i = len(m.Steps) - 1
+		}
+		ms := &m.Steps[i]
+		ms.Offered += sb.Offered
+		ms.Started += sb.Started
+		ms.Completed += sb.Completed
+		ms.Dropped += sb.Dropped
+		ms.Attempts += sb.Attempts
+		ms.Retries += sb.Retries
+		ms.Lost += sb.Lost
+		ms.Goodput += sb.Goodput
+		for k, n := range sb.Statuses {
+			ms.Statuses[k] += n
+		}
+		for k, n := range sb.Errors {
+			if ms.Errors == nil {
+				ms.Errors = map[string]int64{}
+			}
+			ms.Errors[k] += n
+		}
+		ms.FromDue = mergePct(ms.FromDue, sb.FromDue)
+	}
 	if b.RateLimit != nil {
 		if m.RateLimit == nil {
 			rl := *b.RateLimit

@@ -153,6 +153,14 @@ type interval struct {
 	rlSeen            bool
 	rlRemaining       int
 	rlReset           time.Duration
+	// steps holds each step's share of the second; a step's latency
+	// histogram is made the first time it records in this slot.
+	steps []stepSecond
+}
+
+type stepSecond struct {
+	counts
+	fromDue *hdr.Histogram
 }
 
 func newHist(figs int) *hdr.Histogram { return hdr.New(histMin, histMax, figs) }
@@ -174,6 +182,7 @@ func NewRecorder(start time.Time, steps []StepKey) *Recorder {
 		for k := range s.ring {
 			s.ring[k].fromSend = newHist(seriesFigs)
 			s.ring[k].fromDue = newHist(seriesFigs)
+			s.ring[k].steps = make([]stepSecond, len(steps))
 		}
 	}
 	return r
@@ -231,7 +240,9 @@ func (r *Recorder) Offered(shardIdx, step int, due time.Time) {
 	s := &r.shards[shardIdx]
 	s.mu.Lock()
 	s.steps[step].counts.Offered++
-	r.at(s, due).Offered++
+	cur := r.at(s, due)
+	cur.Offered++
+	cur.steps[step].Offered++
 	s.mu.Unlock()
 }
 
@@ -240,7 +251,9 @@ func (r *Recorder) Dropped(shardIdx, step int, due time.Time) {
 	s := &r.shards[shardIdx]
 	s.mu.Lock()
 	s.steps[step].counts.Dropped++
-	r.at(s, due).Dropped++
+	cur := r.at(s, due)
+	cur.Dropped++
+	cur.steps[step].Dropped++
 	s.mu.Unlock()
 	if r.obs != nil {
 		r.obs.ObserveDropped(step)
@@ -259,7 +272,9 @@ func (r *Recorder) Begin(shardIdx, step int, now time.Time) {
 	s := &r.shards[shardIdx]
 	s.mu.Lock()
 	s.steps[step].counts.Started++
-	r.at(s, now).Started++
+	cur := r.at(s, now)
+	cur.Started++
+	cur.steps[step].Started++
 	s.mu.Unlock()
 }
 
@@ -275,6 +290,7 @@ func (r *Recorder) RecordAttempt(shardIdx int, a *Attempt) {
 	addAttempt(&st.counts, a)
 	cur := r.at(s, a.Start.Add(a.Latency))
 	addAttempt(&cur.counts, a)
+	addAttempt(&cur.steps[a.Step].counts, a)
 	if a.HasRateLimit {
 		if !cur.rlSeen || a.Remaining < cur.rlRemaining {
 			cur.rlRemaining = a.Remaining
@@ -315,6 +331,12 @@ func (r *Recorder) RecordLogical(shardIdx int, l *Logical) {
 	_ = cur.fromDue.RecordValue(due)
 	addLogical(&st.counts, l)
 	addLogical(&cur.counts, l)
+	ss := &cur.steps[l.Step]
+	addLogical(&ss.counts, l)
+	if ss.fromDue == nil {
+		ss.fromDue = newHist(seriesFigs)
+	}
+	_ = ss.fromDue.RecordValue(due)
 	s.mu.Unlock()
 	if r.obs != nil {
 		r.obs.ObserveLogical(l)

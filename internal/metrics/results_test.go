@@ -79,8 +79,22 @@ func TestResultsRoundTrip(t *testing.T) {
 		t.Errorf("scenarios %+v", s.Scenarios)
 	}
 	var total int64
+	perStep := map[StepKey]int64{}
 	for _, b := range got.Series {
 		total += b.Completed
+		var sum int64
+		for _, sb := range b.Steps {
+			sum += sb.Completed
+			perStep[StepKey{sb.Scenario, sb.Step}] += sb.Completed
+		}
+		if sum != b.Completed {
+			t.Errorf("bucket %v: steps completed %d, bucket %d", b.T, sum, b.Completed)
+		}
+	}
+	for _, k := range []StepKey{{"s", "a"}, {"s", "b"}, {"t", "c"}} {
+		if perStep[k] != 100 {
+			t.Errorf("step %v: %d completed in the series, want 100", k, perStep[k])
+		}
 	}
 	if total != 300 || len(got.Series) != 3 {
 		t.Errorf("series: %d buckets with %d completed, want 3 buckets with 300", len(got.Series), total)

@@ -49,6 +49,28 @@ type Bucket struct {
 	// RateLimit is the lowest remaining quota and longest reset that
 	// responses in the bucket reported; nil when none carried headers.
 	RateLimit *RateLimitPoint `json:"ratelimit,omitempty"`
+
+	// Steps is each step's share of the bucket, for steps active in it.
+	Steps []StepBucket `json:"steps,omitempty"`
+}
+
+// StepBucket is one step's share of a Bucket.
+type StepBucket struct {
+	Scenario  string           `json:"scenario"`
+	Step      string           `json:"step"`
+	Offered   int64            `json:"offered"`
+	Started   int64            `json:"started"`
+	Completed int64            `json:"completed"`
+	Dropped   int64            `json:"dropped"`
+	Attempts  int64            `json:"attempts"`
+	Retries   int64            `json:"retries"`
+	Lost      int64            `json:"lost"`
+	Goodput   int64            `json:"goodput"`
+	Statuses  map[string]int64 `json:"statuses"`
+	Errors    map[string]int64 `json:"errors,omitempty"`
+	// FromDue are the latency percentiles of the step's logical requests
+	// completed in the bucket, from their due time, ms.
+	FromDue Percentiles `json:"latency_from_due_ms"`
 }
 
 // RateLimitPoint is rate-limit header state within one bucket.
@@ -91,6 +113,8 @@ func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 	var c counts
 	send, due := newHist(seriesFigs), newHist(seriesFigs)
 	var rl *RateLimitPoint
+	steps := make([]counts, len(r.steps))
+	stepDue := make([]*hdr.Histogram, len(r.steps))
 	idx := r.cutIdx.Add(1) - 1
 	for i := range r.shards {
 		s := &r.shards[i]
@@ -111,6 +135,18 @@ func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 					rl.ResetS = max(rl.ResetS, cur.rlReset.Seconds())
 				}
 			}
+			for j := range cur.steps {
+				ss := &cur.steps[j]
+				steps[j].add(&ss.counts)
+				if ss.fromDue != nil && ss.fromDue.TotalCount() > 0 {
+					if stepDue[j] == nil {
+						stepDue[j] = newHist(seriesFigs)
+					}
+					stepDue[j].Merge(ss.fromDue)
+					ss.fromDue.Reset()
+				}
+				ss.counts = counts{}
+			}
 			cur.counts = counts{}
 			cur.fromSend.Reset()
 			cur.fromDue.Reset()
@@ -126,6 +162,20 @@ func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 	b.Seconds = now.Sub(r.cutAt).Seconds()
 	b.FromSend, b.FromDue = PercentilesOf(send), PercentilesOf(due)
 	b.RateLimit = rl
+	for j := range steps {
+		c := &steps[j]
+		if c.Offered+c.Started+c.Completed+c.Dropped+c.Attempts == 0 {
+			continue
+		}
+		sb := StepBucket{Scenario: r.steps[j].Scenario, Step: r.steps[j].Step,
+			Offered: c.Offered, Started: c.Started, Completed: c.Completed, Dropped: c.Dropped,
+			Attempts: c.Attempts, Retries: c.Retries, Lost: c.Lost, Goodput: c.Goodput,
+			Statuses: statusMap(&c.Statuses), Errors: classMap(&c.Classes)}
+		if stepDue[j] != nil {
+			sb.FromDue = PercentilesOf(stepDue[j])
+		}
+		b.Steps = append(b.Steps, sb)
+	}
 	b.InFlightMax = r.inflightMax.Swap(r.inflight.Load())
 	if r.infN > 0 {
 		b.InFlightMean = r.infSum / float64(r.infN)
