@@ -91,9 +91,14 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		opts = append(opts, engine.WithStartAt(t))
 	}
 	var pr *progress
+	checks := make(chan struct{}, 1) // each second: check abort_on_fail thresholds
 	opts = append(opts, engine.WithTick(func(b metrics.Bucket) {
 		if pr != nil {
 			pr.Tick(b)
+		}
+		select {
+		case checks <- struct{}{}:
+		default:
 		}
 	}))
 	var live *liveServer
@@ -135,8 +140,11 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 			}
 		}
 	}()
+	watchDone := make(chan struct{})
+	abortedBy, abortAt := watchThresholds(e, p, checks, done, watchDone)
 	runErr := e.Run(ctx)
 	close(done)
+	<-watchDone
 	pr.Close()
 
 	info := metrics.RunInfo{Plan: p.Name, PlanFile: p.File, Target: p.Target, Segment: seg.String(),
@@ -147,21 +155,80 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	if info.Interrupted {
 		info.StopReason = "interrupted"
 	}
+	if *abortedBy != nil {
+		info.StopReason = report.AbortReason(*abortedBy)
+	}
 	res := e.Recorder().Results(info, e.Ended())
+	res.Summary.Failures = e.Failures()
+	if len(p.Thresholds) > 0 {
+		res.Summary.Thresholds = report.EvaluateThresholds(p.File, p.Thresholds, res.Summary, res.Hists)
+		report.MarkAborted(res.Summary.Thresholds, *abortedBy, *abortAt)
+	}
 	werr := metrics.WriteDir(dir, res)
+	if werr == nil && len(p.Thresholds) > 0 {
+		werr = report.WriteJUnitFile(filepath.Join(dir, report.JUnitFile), res.Summary)
+	}
 	fmt.Fprintln(env.Stdout)
 	report.WriteText(env.Stdout, res.Summary)
+	report.WriteChecks(env.Stdout, res.Summary)
 	if werr != nil {
 		return fmt.Errorf("results not written: %w", werr)
 	}
 	fmt.Fprintf(env.Stdout, "\nresults: %s\n", dir)
+	failed := 0
+	for _, t := range res.Summary.Thresholds {
+		if !t.Passed {
+			failed++
+		}
+	}
 	switch {
 	case runErr != nil:
 		return runErr
+	case *abortedBy != nil:
+		return withCode(ExitThresholds, fmt.Errorf("threshold %q failed and stopped the run", (*abortedBy).Threshold))
 	case info.Interrupted:
 		return withCode(ExitInterrupt, errors.New("run interrupted; results cover what ran"))
+	case failed > 0:
+		return withCode(ExitThresholds, fmt.Errorf("%d of %d thresholds failed", failed, len(res.Summary.Thresholds)))
 	}
 	return nil
+}
+
+// watchThresholds checks the plan's abort_on_fail thresholds over the
+// running totals each time checks fires (every second), and stops the
+// engine at the first that fails. It closes watchDone when done closes;
+// the results are valid to read after that.
+func watchThresholds(e *engine.Engine, p *plan.Plan, checks, done <-chan struct{}, watchDone chan<- struct{}) (**metrics.ThresholdResult, *time.Duration) {
+	abortedBy, abortAt := new(*metrics.ThresholdResult), new(time.Duration)
+	w := report.NewWatcher(p.File, p.Thresholds)
+	go func() {
+		defer close(watchDone)
+		if w == nil {
+			<-done
+			return
+		}
+		for {
+			select {
+			case <-done:
+				return
+			case <-checks:
+			}
+			// The first tick comes after Run has set the recorder up.
+			rec := e.Recorder()
+			now := time.Now()
+			s := rec.Summarize(metrics.RunInfo{}, now)
+			var hists []metrics.StepHists
+			for i, h := range rec.StepHists() {
+				hists = append(hists, metrics.StepHists{Key: rec.Steps()[i], Hists: h})
+			}
+			if th, r := w.Check(s, hists, now.Sub(e.Started())); th != nil {
+				*abortedBy, *abortAt = r, now.Sub(e.Started())
+				e.Stop()
+				return
+			}
+		}
+	}()
+	return abortedBy, abortAt
 }
 
 func parseStartAt(v string) (time.Time, error) {

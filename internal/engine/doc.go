@@ -9,4 +9,12 @@
 // Stop (or the end of a scenario's schedule) stops starting iterations;
 // in-flight ones get the plan's grace period; a second Stop, or the end
 // of grace, cancels them.
+//
+// Steps (steps.go, steps_event.go): request, poll, wait_event, think and
+// group. Each VU renders templates into its own reusable requests (a
+// request without templates is sent as built at start, untouched), keeps
+// its iteration's variables by slot, and keeps one notification channel
+// and WebSocket across iterations for wait_event. A step that fails ends
+// its iteration; Failures reports why, counted by kind. A scenario whose
+// data runs out (on_exhaust: stop) stops starting iterations on its own.
 package engine

@@ -89,15 +89,8 @@ type scenarioRun struct {
 	steps     []*stepRun
 	maxVUs    int
 	auth      client.Authenticator
-}
-
-type stepRun struct {
-	idx    int // recorder step index
-	step   *plan.Step
-	url    string
-	header []client.HeaderField
-	expect []int
-	policy *client.Policy
+	flow      *flowRun // variables, data, failures (steps.go)
+	nreqs     int      // requests among its steps: each VU's request slots
 }
 
 // New prepares an engine for p. start is only used for the recorder's time
@@ -123,15 +116,11 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 			return nil, fmt.Errorf("scenario %q: auth: %w", sc.Name, err)
 		}
 		sr.auth = auth
-		for _, st := range sc.Steps {
-			r, err := newStepRun(p, sc, st, len(keys))
-			if err != nil {
-				return nil, err
-			}
-			pol := client.Resolve(p.Retry, sc.Retry, st.Retry)
-			r.policy = &pol
-			sr.steps = append(sr.steps, r)
-			keys = append(keys, metrics.StepKey{Scenario: sc.Name, Step: st.Name})
+		if sr.flow, err = e.newFlow(p, sc); err != nil {
+			return nil, err
+		}
+		if sr.steps, err = e.buildSteps(p, sr, sc.Steps, []*plan.Retry{p.Retry, sc.Retry}, &keys); err != nil {
+			return nil, err
 		}
 		e.scens = append(e.scens, sr)
 	}
@@ -165,33 +154,6 @@ func maxVUs(sc *plan.Scenario) int {
 		return ex.Batches.MaxVUs
 	}
 	return 1
-}
-
-func newStepRun(p *plan.Plan, sc *plan.Scenario, st *plan.Step, idx int) (*stepRun, error) {
-	r := &stepRun{idx: idx, step: st}
-	if st.Request == nil {
-		return nil, fmt.Errorf("scenario %q step %q: no request", sc.Name, st.Name)
-	}
-	u, err := resolve(p.Target, st.Request.Path)
-	if err != nil {
-		return nil, fmt.Errorf("scenario %q step %q: %w", sc.Name, st.Name, err)
-	}
-	r.url = u
-	hs := map[string]string{}
-	for k, v := range p.Defaults.Headers {
-		hs[k] = v
-	}
-	for k, v := range sc.Headers {
-		hs[k] = v
-	}
-	for k, v := range st.Request.Headers {
-		hs[k] = v
-	}
-	for k, v := range hs {
-		r.header = append(r.header, client.HeaderField{Name: k, Value: v})
-	}
-	r.expect = st.Request.Expect
-	return r, nil
 }
 
 // resolve joins a step path onto the target, keeping the target's base path.
@@ -286,9 +248,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	errs := make([]error, len(e.scens))
 	for i, sr := range e.scens {
 		wg.Add(1)
+		// Each scenario can stop starting iterations on its own, when
+		// its data runs out (see flowRun.stopStarting).
+		scStart, scStop := context.WithCancel(startCtx)
+		sr.flow.setStop(scStop)
 		go func() {
 			defer wg.Done()
-			errs[i] = e.runScenario(startCtx, runCtx, sr)
+			defer scStop()
+			errs[i] = e.runScenario(scStart, runCtx, sr)
 		}()
 	}
 	wg.Wait()
@@ -341,7 +308,7 @@ func (e *Engine) report(stop <-chan struct{}, done chan<- struct{}) {
 // its scheduled length (-1 when a scenario is bounded only by count).
 func (e *Engine) Planned() (requests int64, length time.Duration) {
 	for _, sr := range e.scens {
-		steps := int64(len(sr.steps))
+		steps := int64(sr.recorded()) // logical samples per iteration
 		n, d := int64(-1), time.Duration(-1)
 		switch ex := sr.sc.Executor; {
 		case ex.Closed != nil:

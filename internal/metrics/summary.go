@@ -37,6 +37,11 @@ type Summary struct {
 	// LostRequests lists up to MaxLostListed lost requests; Stats.Lost
 	// is the full count.
 	LostRequests []LostRequest `json:"lost_requests"`
+	// Failures lists why steps failed (see StepFailure); Thresholds the
+	// plan's thresholds and whether each passed. Both are filled in by
+	// the run command, not by Summarize.
+	Failures   []StepFailure     `json:"failures,omitempty"`
+	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
 }
 
 // ScenarioSummary is one scenario's share of the run.

@@ -39,6 +39,8 @@
 //	    headers: {X-Scenario: burst}
 //	    auth: {...}                  # overrides the plan's
 //	    retry: {...}                 # overrides the plan's
+//	    data: {file: users.csv, mode: sequential, on_exhaust: recycle}   # see below
+//	    vars: {user: "bot-{{vu}}-{{iteration}}", since: '{{now "-1h"}}'}
 //	    steps:
 //	      - name: create             # default "METHOD path", made unique
 //	        request:
@@ -47,10 +49,94 @@
 //	          headers: {X-Foo: bar}
 //	          json: {text: hi}       # or body: "raw text"
 //	          expect: [200, 202]
+//	        extract: {job_id: id, where: "header:Location"}
 //	        retry: {...}             # overrides the scenario's
+//	      - poll:                    # a request's keys, plus:
+//	          path: /api/v2/recording/jobs/{{.job_id}}
+//	          every: 2s              # default 2s
+//	          until: state == "READY"
+//	          fail_if: state in ["FAILED", "CANCELLED"]
+//	          timeout: 5m            # default 5m
+//	      - wait_event:
+//	          topic: v2.recording.jobs.{{.job_id}}
+//	          trigger: {method: PUT, path: /api/v2/recording/jobs/{{.job_id}}, json: {state: PROCESSING}}
+//	          until: eventBody.state == "FULFILLED"
+//	          fail_if: eventBody.state == "FAILED"
+//	          timeout: 5m            # default 5m; bounds the whole step
+//	          channel: vu            # vu (default: one channel per VU, reused) or step
+//	      - think: 2s                # or {min: 1s, max: 3s}
+//	      - name: checkout
+//	        group: [{request: {path: /a}}, {request: {path: /b}}]   # metrics: checkout, checkout/GET /a, ...
+//	thresholds:
+//	  - p99(latency) < 800ms
+//	  - {threshold: "rate(status=5xx) < 1%", abort_on_fail: true, delay_abort_eval: 10s}
 //
 // Every run is bounded: closed needs iterations or duration, open needs
 // rate with duration or stages, batches needs size, pause and total.
+//
+// # Steps
+//
+// A step is one of request, poll, wait_event, think or group, and may
+// have a name, a retry override and (request, poll, wait_event) an
+// extract. A step that fails — an unexpected status, a lost request, an
+// extraction that finds nothing, a condition that times out or a fail_if
+// that holds — ends its iteration, and its reason is counted in the
+// run's failures. Every step but think is a logical sample of its own:
+// a request; a poll, from its first poll to the response that met
+// until, its polls being its attempts; a wait_event, from the trigger's
+// send (or the subscription) to the event, its channel, subscription
+// and trigger requests being its attempts; a group, spanning its steps.
+//
+// Templates ({{.var}}, {{uuid}}, {{now "-1h"}}...), extraction paths and
+// conditions are described in package scenario. A template may use the
+// data columns, the vars before it, and what earlier steps extract;
+// anything else is an error here, at its line and column. Headers under
+// defaults may use functions only.
+//
+// data reads a CSV file (relative to the plan) whose header names the
+// columns: mode sequential (rows in order, shared by the VUs; on_exhaust
+// recycle by default, or stop), unique (each row once in the whole run,
+// split across segments; stops when they run out) or random (never runs
+// out). When a scenario's rows run out with stop, it starts no more
+// iterations; the iteration that found them exhausted still counts as
+// offered.
+//
+// # Thresholds
+//
+// thresholds lists checks on the run's metrics, evaluated when it ends;
+// any that fails makes `floodgate run` exit with code 3 and is a failed
+// test case in junit.xml. A threshold with abort_on_fail is also checked
+// every second over the running totals (after delay_abort_eval) and
+// stops the run when it fails. The grammar:
+//
+//	threshold = metric cmp value .
+//	metric    = agg "(" latency [ selector ] ")"
+//	          | ( "rate" | "count" ) "(" event { "," label } ")"
+//	          | counter [ selector ] .
+//	agg       = "p" number | "mean" | "max" | "min" .          p95, p99.9
+//	latency   = "latency" | "latency.from_due" | "latency.from_send" | "latency.attempt" .
+//	event     = ( "status" | "final_status" ) "=" status
+//	          | "error" "=" class
+//	          | "lost" | "failed" | "dropped" | "retries" .
+//	status    = digit digit digit | digit "xx" .                429, 5xx
+//	class     = "status" | "connect" | "timeout" | "tls" | "reset" | "other" | "budget" .
+//	selector  = "{" label { "," label } "}" .
+//	label     = ( "scenario" | "step" ) "=" ( word | quoted ) .
+//	counter   = "requests" | "succeeded" | "failed" | "lost" | "dropped" | "offered"
+//	          | "started" | "attempts" | "retries" | "retry_amplification"
+//	          | "goodput" | "achieved_rate" | "offered_rate" .
+//	cmp       = "<" | "<=" | ">" | ">=" | "==" | "!=" .
+//	value     = number [ unit ] .
+//
+// latency is latency.from_due. A latency's value is a duration (800ms,
+// 2s; a bare number is milliseconds). rate(...) is a share: of attempts
+// for status and retries, of offered iterations for dropped, of requests
+// otherwise; its value is a percentage (1%) or a fraction (0.01).
+// count(...) is the share's numerator. goodput, achieved_rate and
+// offered_rate are per second (50/s, 3000/m; bare: per second); other
+// counters are plain numbers. A step label names a step's metric path
+// (a group's steps are group/step); without labels a threshold measures
+// the whole run. A latency or rate with nothing to measure fails.
 //
 // # Values
 //

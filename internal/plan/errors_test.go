@@ -311,9 +311,9 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "unknown step kind",
-			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - poll: {path: /jobs/1, every: 2s}\n",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - sleep: 2s\n",
 			pos:  "6:9",
-			msg:  `unknown step kind "poll" in step 1 of scenario "s"; known kinds: request (a step also takes name, retry)`,
+			msg:  `unknown step kind "sleep" in step 1 of scenario "s"; known kinds: request, poll, wait_event, think, group (a step also takes name, retry, extract)`,
 		},
 		{
 			name: "misspelt step kind",
@@ -325,7 +325,7 @@ func TestParseErrors(t *testing.T) {
 			name: "step without kind",
 			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - name: lonely\n",
 			pos:  "6:9",
-			msg:  `step 1 of scenario "s" has no kind; add one of: request`,
+			msg:  `step 1 of scenario "s" has no kind; add one of: request, poll, wait_event, think, group`,
 		},
 		{
 			name: "request without path",

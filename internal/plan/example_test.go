@@ -66,3 +66,20 @@ scenarios:
 	// smoke.yaml:5:16: unknown key "vu" in closed executor; did you mean "vus"? (allowed: vus, ramp_up, iterations, duration)
 	// first problem at 5:7 invalid: true
 }
+
+func ExampleParseThreshold() {
+	for _, s := range []string{"p95(latency{step=create_job}) < 2s", "rate(status=429) < 1%", "goodput > 3000/m", "lost = 0"} {
+		th, err := plan.ParseThreshold(s)
+		if err != nil {
+			fmt.Printf("%s: %v\n", s, err)
+			continue
+		}
+		fmt.Printf("%s: func %q metric %q match %q step %q: value %s %s\n",
+			s, th.Func, th.Metric, th.Match, th.Step, th.Op, th.FormatValue(th.Limit))
+	}
+	// Output:
+	// p95(latency{step=create_job}) < 2s: func "p" metric "latency.from_due" match "" step "create_job": value < 2000 ms
+	// rate(status=429) < 1%: func "rate" metric "status" match "429" step "": value < 1%
+	// goodput > 3000/m: func "" metric "goodput" match "" step "": value > 50/s
+	// lost = 0: col 6: = assigns; compare with ==
+}

@@ -78,16 +78,83 @@ func checkInvariants(t *testing.T, p *Plan) {
 		default:
 			t.Fatalf("scenario %q has no executor", sc.Name)
 		}
-		var names []string
-		for _, s := range sc.Steps {
-			if s.Name == "" || slices.Contains(names, s.Name) {
-				t.Fatalf("step name %q empty or repeated", s.Name)
+		checkSteps(t, sc.Steps)
+		var paths []string
+		sends := false
+		WalkSteps(sc.Steps, func(s *Step) {
+			if slices.Contains(paths, s.Path) {
+				t.Fatalf("step path %q repeated", s.Path)
 			}
-			names = append(names, s.Name)
-			r := s.Request
+			paths = append(paths, s.Path)
+			sends = sends || s.Think == nil && s.Group == nil
+		})
+		if !sends {
+			t.Fatalf("scenario %q sends nothing", sc.Name)
+		}
+		if d := sc.Data; d != nil {
+			if len(d.Rows) == 0 || len(d.Columns) != len(d.Slots) || !slices.Contains(scenarioModes, d.Mode) {
+				t.Fatalf("bad data %+v", d)
+			}
+		}
+	}
+	for _, th := range p.Thresholds {
+		if th.Text == "" || th.Op == "" || th.Pos.Line < 1 {
+			t.Fatalf("bad threshold %+v", th)
+		}
+	}
+}
+
+var scenarioModes = []string{"sequential", "random", "unique"}
+
+// checkSteps checks one list of steps: names, exactly one kind each, and
+// what each kind promises.
+func checkSteps(t *testing.T, steps []*Step) {
+	t.Helper()
+	var names []string
+	for _, s := range steps {
+		if s.Name == "" || slices.Contains(names, s.Name) || !strings.HasSuffix(s.Path, s.Name) {
+			t.Fatalf("step name %q (path %q) empty or repeated", s.Name, s.Path)
+		}
+		names = append(names, s.Name)
+		kinds := 0
+		for _, set := range []bool{s.Request != nil, s.Poll != nil, s.WaitEvent != nil, s.Think != nil, s.Group != nil} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			t.Fatalf("step %q has %d kinds", s.Name, kinds)
+		}
+		checkRequest := func(r *Request) {
 			if r == nil || r.Method == "" || r.Method != strings.ToUpper(r.Method) || r.Path == "" {
 				t.Fatalf("bad request %+v", r)
 			}
+		}
+		switch {
+		case s.Request != nil:
+			checkRequest(s.Request)
+		case s.Poll != nil:
+			checkRequest(&s.Poll.Request)
+			if s.Poll.Until == nil || s.Poll.Every <= 0 || s.Poll.Timeout <= 0 {
+				t.Fatalf("bad poll %+v", s.Poll)
+			}
+		case s.WaitEvent != nil:
+			w := s.WaitEvent
+			if w.Topic == "" || w.Timeout <= 0 || (w.Channel != ChannelVU && w.Channel != ChannelStep) {
+				t.Fatalf("bad wait_event %+v", w)
+			}
+			if w.Trigger != nil {
+				checkRequest(w.Trigger)
+			}
+		case s.Think != nil:
+			if s.Think.Min <= 0 && s.Think.Max <= 0 || s.Think.Max < s.Think.Min {
+				t.Fatalf("bad think %+v", s.Think)
+			}
+		case s.Group != nil:
+			if len(s.Group.Steps) == 0 {
+				t.Fatalf("empty group %q", s.Name)
+			}
+			checkSteps(t, s.Group.Steps)
 		}
 	}
 }

@@ -82,6 +82,9 @@ type decoder struct {
 	getenv    func(string) (string, bool)
 	errs      []*Error
 	jsonNodes int // nodes visited while encoding json bodies (alias bombs)
+	jsonTmpls []jsonTmpl
+	stepNodes int   // steps visited, aliases expanded (alias bombs)
+	flow      *flow // the scenario being decoded: its variables so far
 }
 
 func (d *decoder) err() error {
@@ -188,6 +191,11 @@ func (d *decoder) syntaxError(err error) {
 			if j := strings.Index(lines[i], "${"); j >= 0 {
 				p = Pos{i + 1, utf8.RuneCountInString(lines[i][:j]) + 1}
 				fix = `inside {...} or [...] a ${VAR} must be quoted, e.g. "${VAR}"`
+				break
+			}
+			if j := strings.Index(lines[i], "{{"); j >= 0 {
+				p = Pos{i + 1, utf8.RuneCountInString(lines[i][:j]) + 1}
+				fix = `inside {...} or [...] a {{...}} template must be quoted, e.g. "/jobs/{{.job_id}}"`
 				break
 			}
 		}

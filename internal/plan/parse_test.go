@@ -6,14 +6,23 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
 // cmpSecrets compares Secrets by value, which only tests may do.
-var cmpSecrets = cmp.Comparer(func(a, b Secret) bool { return a.Reveal() == b.Reveal() })
+var cmpSecrets = cmp.Options{
+	cmp.Comparer(func(a, b Secret) bool { return a.Reveal() == b.Reveal() }),
+	// A scope is compared by the variables it names.
+	cmp.Comparer(func(a, b *scenario.Scope) bool {
+		return a == nil && b == nil || a != nil && b != nil && slices.Equal(a.Names(), b.Names())
+	}),
+}
 
 func ptr[T any](v T) *T { return &v }
 
@@ -58,10 +67,12 @@ func TestParseFull(t *testing.T) {
 				Pos:      Pos{26, 3},
 				Executor: Executor{Closed: &Closed{VUs: 100, RampUp: 10 * time.Second, Iterations: 50, Duration: 5 * time.Minute}},
 				Retry:    &Retry{Pos: Pos{30, 12}, Off: true},
+				Scope:    scenario.NewScope(),
 				Headers:  map[string]string{"X-Scenario": "burst"},
 				Steps: []*Step{
 					{
 						Name: "create",
+						Path: "create",
 						Pos:  Pos{32, 9},
 						Request: &Request{
 							Method:  "POST",
@@ -72,8 +83,8 @@ func TestParseFull(t *testing.T) {
 						},
 						Retry: &Retry{Pos: Pos{45, 11}, On: []int{503}, OnErrors: []string{}},
 					},
-					{Name: "GET /api/v2/conversations", Pos: Pos{46, 9}, Request: &Request{Method: "GET", Path: "/api/v2/conversations"}},
-					{Name: "GET /api/v2/conversations #2", Pos: Pos{47, 9}, Request: &Request{Method: "GET", Path: "/api/v2/conversations"}},
+					{Name: "GET /api/v2/conversations", Path: "GET /api/v2/conversations", Pos: Pos{46, 9}, Request: &Request{Method: "GET", Path: "/api/v2/conversations"}},
+					{Name: "GET /api/v2/conversations #2", Path: "GET /api/v2/conversations #2", Pos: Pos{47, 9}, Request: &Request{Method: "GET", Path: "/api/v2/conversations"}},
 				},
 			},
 			{
@@ -81,8 +92,10 @@ func TestParseFull(t *testing.T) {
 				Pos:      Pos{48, 3},
 				Executor: Executor{Open: &Open{Rate: Rate{200, time.Second}, Duration: time.Minute, MaxVUs: 500}},
 				Auth:     &Auth{Bearer: &Bearer{Token: NewSecret("tok-from-file-X9")}},
+				Scope:    scenario.NewScope(),
 				Steps: []*Step{{
 					Name: "PUT /api/v2/things",
+					Path: "PUT /api/v2/things",
 					Pos:  Pos{54, 9},
 					Request: &Request{Method: "PUT", Path: "/api/v2/things", Body: []byte("raw text"),
 						Headers: map[string]string{"Content-Type": "text/plain"}},

@@ -3,6 +3,8 @@ package plan
 import (
 	"fmt"
 	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
 // Pos is a position in a plan file: 1-based line and column.
@@ -35,6 +37,10 @@ type Plan struct {
 	Grace time.Duration
 	// Scenarios run concurrently, in file order. At least one.
 	Scenarios []*Scenario
+	// Thresholds are checked at the end of the run (and, those with
+	// AbortOnFail, every second while it runs); any failing one makes
+	// the run fail with exit code 3.
+	Thresholds []*Threshold
 }
 
 // Defaults are request settings shared by all steps.
@@ -42,6 +48,9 @@ type Defaults struct {
 	// Headers are sent with every request; a step's headers override them
 	// key by key (canonical header names).
 	Headers map[string]string
+	// HeaderTemplates holds the Headers values that contain {{...}}
+	// (keyed alike); they may use functions but no variables.
+	HeaderTemplates map[string]*scenario.Template
 	// Timeout bounds one HTTP attempt (connect to last body byte).
 	// Default 16s, the official SDKs' default.
 	Timeout time.Duration
@@ -56,10 +65,46 @@ type Scenario struct {
 	// Auth and Retry override the plan's when non-nil.
 	Auth  *Auth
 	Retry *Retry
-	// Headers are merged over Defaults.Headers.
-	Headers map[string]string
-	// Steps run in order in every iteration. At least one.
+	// Headers are merged over Defaults.Headers; HeaderTemplates holds
+	// those whose values contain {{...}}.
+	Headers         map[string]string
+	HeaderTemplates map[string]*scenario.Template
+	// Data, when non-nil, binds one row of a CSV file to variables named
+	// after its columns at the start of every iteration.
+	Data *Data
+	// Vars are set in order at the start of every iteration, after Data.
+	Vars []*Var
+	// Scope names every variable the scenario's templates and
+	// extractions use; templates and extractors refer to its slots.
+	Scope *scenario.Scope
+	// Steps run in order in every iteration. At least one, and at least
+	// one step that sends requests (anything but think).
 	Steps []*Step
+}
+
+// Data is a CSV data file feeding a scenario (see scenario.Feeder).
+type Data struct {
+	Pos  Pos
+	File string // as written, relative to the plan's directory
+	// Mode is scenario.Sequential (default), Random or Unique.
+	Mode string
+	// OnExhaust is scenario.Recycle (default for Sequential) or Stop
+	// (default, and the only choice, for Unique); "" for Random.
+	OnExhaust string
+	// Columns name the variables each row sets; Slots are their slots
+	// in the scenario's Scope. Rows all have len(Columns) fields.
+	Columns []string
+	Slots   []int
+	Rows    [][]string
+}
+
+// Var is a per-iteration variable: its template is rendered at the start
+// of every iteration (a template that is one action keeps its type).
+type Var struct {
+	Name     string
+	Pos      Pos
+	Slot     int
+	Template *scenario.Template
 }
 
 // Executor is exactly one of Closed, Open or Batches.
@@ -166,16 +211,94 @@ type Batches struct {
 	MaxVUs int
 }
 
-// Step is one step of a scenario. Exactly one kind field is set.
-// Later step kinds (poll, wait_event, think, group) add fields here.
+// Step is one step of a scenario. Exactly one kind field (Request,
+// Poll, WaitEvent, Think, Group) is set.
 type Step struct {
-	// Name labels the step in metrics; default "<method> <path>" for a
-	// request, made unique within its scenario.
-	Name    string
-	Pos     Pos
-	Request *Request
-	// Retry overrides the scenario's policy for this step when non-nil.
+	// Name labels the step; default "<method> <path>" for a request or a
+	// poll, the kind's name otherwise, made unique among its siblings.
+	Name string
+	// Path is the step's name in metrics: Name, prefixed by its groups'
+	// names and "/" ("checkout/pay"). Unique within the scenario.
+	Path      string
+	Pos       Pos
+	Request   *Request
+	Poll      *Poll
+	WaitEvent *WaitEvent
+	Think     *Think
+	Group     *Group
+	// Retry overrides the enclosing policy (scenario's, or group's) for
+	// this step's requests, and a group's steps, when non-nil.
 	Retry *Retry
+	// Extract sets variables from the step's final response (request,
+	// poll) or matching event (wait_event), in order.
+	Extract []*scenario.Extractor
+}
+
+// Kind names the step's kind as written in the plan.
+func (s *Step) Kind() string {
+	switch {
+	case s.Request != nil:
+		return "request"
+	case s.Poll != nil:
+		return "poll"
+	case s.WaitEvent != nil:
+		return "wait_event"
+	case s.Think != nil:
+		return "think"
+	case s.Group != nil:
+		return "group"
+	}
+	return ""
+}
+
+// Poll repeats a request every Every until Until holds for its response,
+// FailIf holds (the step fails), or Timeout passes since the first poll
+// (the step fails).
+type Poll struct {
+	Request Request
+	// Every is the interval between polls' starts. Default 2s, the
+	// platform's tutorials' interval.
+	Every time.Duration
+	// Timeout bounds the whole poll, requests included. Default 5m.
+	Timeout time.Duration
+	Until   *scenario.Condition
+	FailIf  *scenario.Condition // nil: never
+}
+
+// Channel choices for WaitEvent.
+const (
+	ChannelVU   = "vu"   // one notification channel per VU, reused by its waits
+	ChannelStep = "step" // a new channel for every wait, closed after it
+)
+
+// WaitEvent subscribes a notification channel to Topic, sends Trigger
+// (if any), and waits for an event on Topic for which Until holds.
+type WaitEvent struct {
+	// Topic is the topic subscribed to; TopicTemplate is non-nil when it
+	// holds {{...}}.
+	Topic         string
+	TopicTemplate *scenario.Template
+	// Until is nil to take the first event on the topic.
+	Until  *scenario.Condition
+	FailIf *scenario.Condition
+	// Timeout bounds the whole step, channel set-up included. Default 5m.
+	Timeout time.Duration
+	// Trigger is a request sent once the subscription is in place (so
+	// that its event can't be missed); nil for none.
+	Trigger *Request
+	// Channel is ChannelVU (default) or ChannelStep.
+	Channel string
+}
+
+// Think pauses the iteration for Min, or for a uniform draw from
+// [Min, Max] when Max > Min.
+type Think struct {
+	Min, Max time.Duration
+}
+
+// Group is a named sub-sequence of steps.
+type Group struct {
+	Steps []*Step
 }
 
 // Request is one HTTP request.
@@ -191,6 +314,13 @@ type Request struct {
 	// Expect lists the statuses that count as success; default any 2xx
 	// or 3xx.
 	Expect []int
+	// PathTemplate, HeaderTemplates (keyed like Headers) and BodyTemplate
+	// are set where Path, a header value or the body holds {{...}}; the
+	// engine renders those per request and uses the fields above as they
+	// are everywhere else. A JSON body with templates has no Body.
+	PathTemplate    *scenario.Template
+	HeaderTemplates map[string]*scenario.Template
+	BodyTemplate    *scenario.Template
 }
 
 // Auth is exactly one of OAuth2, Bearer or Basic. Secret values have been

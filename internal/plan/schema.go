@@ -15,9 +15,9 @@ import (
 
 // Allowed keys, in the order messages list them.
 var (
-	planKeys     = []string{"name", "target", "defaults", "grace", "auth", "retry", "scenarios"}
+	planKeys     = []string{"name", "target", "defaults", "grace", "auth", "retry", "scenarios", "thresholds"}
 	defaultsKeys = []string{"headers", "timeout"}
-	scenarioKeys = []string{"executor", "headers", "auth", "retry", "steps"}
+	scenarioKeys = []string{"executor", "headers", "auth", "retry", "data", "vars", "steps"}
 	executorKeys = []string{"closed", "open", "batches"}
 	closedKeys   = []string{"vus", "ramp_up", "iterations", "duration"}
 	openKeys     = []string{"rate", "duration", "start_rate", "stages", "max_vus"}
@@ -112,6 +112,10 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 	} else {
 		d.errorf(root, "missing scenarios; add at least one, e.g. scenarios: {main: {executor: {closed: {vus: 1, iterations: 1}}, steps: [{request: {path: /}}]}}")
 	}
+	if n := f.val("thresholds"); n != nil {
+		p.Thresholds = d.thresholds(f.key("thresholds"), n)
+		d.checkThresholds(p)
+	}
 	return p
 }
 
@@ -148,7 +152,7 @@ func (d *decoder) defaults(key, n *yaml.Node, def *Defaults) {
 		return
 	}
 	if v := f.val("headers"); v != nil {
-		def.Headers = d.headers(v, "defaults headers")
+		def.Headers, def.HeaderTemplates = d.templatedHeaders(v, "defaults headers")
 	}
 	if v := f.val("timeout"); v != nil {
 		if t, ok := d.duration(v, "timeout", true); ok {
@@ -240,17 +244,37 @@ func (d *decoder) scenario(k, n *yaml.Node, target string) *Scenario {
 	} else {
 		d.errorf(k, "%s has no executor; add one, e.g. executor: {closed: {vus: 1, iterations: 1}}", what)
 	}
-	if v := f.val("headers"); v != nil {
-		sc.Headers = d.headers(v, what+" headers")
-	}
 	if v := f.val("auth"); v != nil {
 		sc.Auth = d.auth(f.key("auth"), v, target)
 	}
 	if v := f.val("retry"); v != nil {
 		sc.Retry = d.retry(v, "retry")
 	}
+	// Variables are set in this order in every iteration: data columns,
+	// vars, then each step's extractions. Decode in that order too, so
+	// that each template sees exactly what is set before it.
+	d.flow = newFlow(k.Value)
+	defer func() { d.flow = nil }()
+	sc.Scope = d.flow.scope
 	if v := f.val("steps"); v != nil {
-		sc.Steps = d.steps(f.key("steps"), v, k.Value)
+		d.flow.collectExtracts(v, 0)
+	}
+	if v := f.val("data"); v != nil {
+		d.data(f.key("data"), v, sc)
+	}
+	if v := f.val("vars"); v != nil {
+		d.vars(f.key("vars"), v, sc)
+	}
+	if v := f.val("headers"); v != nil {
+		sc.Headers, sc.HeaderTemplates = d.templatedHeaders(v, what+" headers")
+	}
+	if v := f.val("steps"); v != nil {
+		sc.Steps = d.steps(f.key("steps"), v, &stepCtx{scenario: k.Value})
+		sends := false
+		WalkSteps(sc.Steps, func(st *Step) { sends = sends || (st.Think == nil && st.Group == nil) })
+		if len(sc.Steps) > 0 && !sends {
+			d.errorf(f.key("steps"), "%s only thinks; add a step that sends a request (request, poll or wait_event)", what)
+		}
 	} else {
 		d.errorf(k, "%s has no steps; add steps: [{request: {path: /}}]", what)
 	}

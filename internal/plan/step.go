@@ -5,28 +5,42 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
-// stepKind decodes one kind of step. Adding a kind (poll, wait_event,
-// think, group) means a field in Step and one entry in stepKinds.
+// stepKind decodes one kind of step. Adding a kind means a field in Step
+// and one entry in stepKinds.
 type stepKind struct {
 	key string
 	// decode fills s from the kind's value and returns the step's
 	// default name, unique-ified by the caller.
-	decode func(d *decoder, s *Step, key, n *yaml.Node) (defaultName string)
+	decode func(d *decoder, s *Step, key, n *yaml.Node, c *stepCtx) (defaultName string)
 }
 
-var stepKinds = []stepKind{
-	{"request", (*decoder).requestStep},
+var stepKinds []stepKind
+
+// init fills stepKinds: group decodes steps, which reads stepKinds, so a
+// composite literal would be an initialization cycle.
+func init() {
+	stepKinds = []stepKind{
+		{"request", (*decoder).requestStep},
+		{"poll", (*decoder).pollStep},
+		{"wait_event", (*decoder).waitEventStep},
+		{"think", (*decoder).thinkStep},
+		{"group", (*decoder).groupStep},
+	}
 }
 
 // stepFields are the keys any step takes besides its kind.
-var stepFields = []string{"name", "retry"}
+var stepFields = []string{"name", "retry", "extract"}
 
 func stepKindKeys() []string {
 	keys := make([]string, len(stepKinds))
@@ -36,9 +50,38 @@ func stepKindKeys() []string {
 	return keys
 }
 
-var requestKeys = []string{"method", "path", "headers", "json", "body", "expect"}
+var (
+	requestKeys   = []string{"method", "path", "headers", "json", "body", "expect"}
+	pollKeys      = append(slices.Clone(requestKeys), "every", "until", "fail_if", "timeout")
+	waitEventKeys = []string{"topic", "until", "fail_if", "timeout", "trigger", "channel"}
+	thinkKeys     = []string{"min", "max"}
+)
 
-func (d *decoder) steps(key, n *yaml.Node, scenario string) []*Step {
+// Defaults of the step kinds.
+const (
+	DefaultPollEvery   = 2 * time.Second // Poll.Every: the platform tutorials' interval
+	DefaultPollTimeout = 5 * time.Minute // Poll.Timeout
+	DefaultWaitTimeout = 5 * time.Minute // WaitEvent.Timeout
+)
+
+// maxGroupDepth bounds nested groups (and anchors that contain
+// themselves); maxSteps bounds the steps of a plan after expanding
+// aliases, against alias bombs (a group of n aliases to a list of n
+// groups, nested: n^depth steps).
+const (
+	maxGroupDepth = 8
+	maxSteps      = 10_000
+)
+
+// stepCtx is where a list of steps sits: its scenario, the metric path
+// of its group, and how deep it is nested.
+type stepCtx struct {
+	scenario string
+	prefix   string // "" or "group/"
+	depth    int
+}
+
+func (d *decoder) steps(key, n *yaml.Node, c *stepCtx) []*Step {
 	items, ok := d.sequence(n, "steps", "[{request: {path: /}}]")
 	if !ok {
 		return nil
@@ -57,8 +100,17 @@ func (d *decoder) steps(key, n *yaml.Node, scenario string) []*Step {
 	}
 	var out []named
 	for i, it := range items {
+		if d.stepNodes++; d.stepNodes > maxSteps {
+			if d.stepNodes == maxSteps+1 {
+				d.errorf(key, "the plan has more than %d steps (after expanding aliases); check for aliases that repeat groups", maxSteps)
+			}
+			return nil
+		}
 		it = resolve(it)
-		what := fmt.Sprintf("step %d of scenario %q", i+1, scenario)
+		what := fmt.Sprintf("step %d of scenario %q", i+1, c.scenario)
+		if c.prefix != "" {
+			what = fmt.Sprintf("step %d of group %q in scenario %q", i+1, strings.TrimSuffix(c.prefix, "/"), c.scenario)
+		}
 		f, ok := d.mappingWith(it, it, what, allowed, func(d *decoder, k *yaml.Node) {
 			hint := didYouMean(k.Value, allowed)
 			d.errorf(k, "unknown step kind %q in %s;%s known kinds: %s (a step also takes %s)",
@@ -73,12 +125,24 @@ func (d *decoder) steps(key, n *yaml.Node, scenario string) []*Step {
 		if ok {
 			for _, k := range stepKinds {
 				if k.key == kind {
-					def = k.decode(d, s, f.key(kind), f.val(kind))
+					def = k.decode(d, s, f.key(kind), f.val(kind), c)
 				}
 			}
 		}
 		if v := f.val("retry"); v != nil {
+			if kind == "think" {
+				d.errorf(f.key("retry"), "a think step sends nothing, so retry does nothing here; remove it")
+			}
 			s.Retry = d.retry(v, "step retry")
+		}
+		if v := f.val("extract"); v != nil {
+			switch kind {
+			case "request", "poll", "wait_event":
+				s.Extract = d.extracts(f.key("extract"), v)
+			case "":
+			default:
+				d.errorf(f.key("extract"), "a %s step has no response to extract from; extract on a request, poll or wait_event step", kind)
+			}
 		}
 		nm := named{step: s, name: def, at: it}
 		if v := f.val("name"); v != nil {
@@ -96,7 +160,11 @@ func (d *decoder) steps(key, n *yaml.Node, scenario string) []*Step {
 			continue
 		}
 		if first := taken[nm.name]; first != nil {
-			d.errorf(nm.at, "duplicate step name %s in scenario %q (first at line %d); step names must be unique within a scenario", describe(nm.at), scenario, first.Line)
+			where := fmt.Sprintf("scenario %q", c.scenario)
+			if c.prefix != "" {
+				where = fmt.Sprintf("group %q", strings.TrimSuffix(c.prefix, "/"))
+			}
+			d.errorf(nm.at, "duplicate step name %s in %s (first at line %d); step names must be unique within a scenario", describe(nm.at), where, first.Line)
 			continue
 		}
 		taken[nm.name] = nm.at
@@ -111,18 +179,38 @@ func (d *decoder) steps(key, n *yaml.Node, scenario string) []*Step {
 			taken[name] = nm.at
 		}
 		nm.step.Name = name
+		nm.step.Path = c.prefix + name
+		if g := nm.step.Group; g != nil {
+			setPaths(g.Steps, nm.step.Path+"/")
+		}
 		steps[i] = nm.step
 	}
 	return steps
 }
 
-func (d *decoder) requestStep(s *Step, key, n *yaml.Node) string {
+// setPaths fixes the metric paths of a group's steps once the group's
+// own name is known.
+func setPaths(steps []*Step, prefix string) {
+	for _, st := range steps {
+		st.Path = prefix + st.Name
+		if st.Group != nil {
+			setPaths(st.Group.Steps, st.Path+"/")
+		}
+	}
+}
+
+func (d *decoder) requestStep(s *Step, key, n *yaml.Node, _ *stepCtx) string {
 	f, ok := d.mapping(n, key, "request", requestKeys)
 	if !ok {
 		return ""
 	}
+	s.Request = d.request(f, key, "request")
+	return s.Request.Method + " " + s.Request.Path
+}
+
+// request decodes the request keys of f (a request, a poll or a trigger).
+func (d *decoder) request(f *fields, key *yaml.Node, what string) *Request {
 	r := &Request{Method: DefaultMethod}
-	s.Request = r
 	if v := f.val("method"); v != nil {
 		if m, ok := d.nonEmpty(v, "method"); ok {
 			if !validToken(m) {
@@ -133,19 +221,22 @@ func (d *decoder) requestStep(s *Step, key, n *yaml.Node) string {
 	}
 	if v := f.val("path"); v != nil {
 		r.Path = d.path(v)
+		if scenario.HasActions(r.Path) {
+			r.PathTemplate = d.template(v, r.Path, scenario.Text, "path")
+		}
 	} else {
-		d.errorf(key, "request needs path; add path: /api/v2/... (resolved against target)")
+		d.errorf(key, "%s needs path; add path: /api/v2/... (resolved against target)", what)
 	}
 	if v := f.val("headers"); v != nil {
-		r.Headers = d.headers(v, "request headers")
+		r.Headers, r.HeaderTemplates = d.templatedHeaders(v, what+" headers")
 	}
 	if f.has("json") && f.has("body") {
 		d.oneOf(f, []string{"json", "body"}, "")
 	} else if v := f.val("json"); v != nil {
 		if rv := resolve(v); rv.Kind == yaml.ScalarNode && rv.ShortTag() == nullTag && rv.Style&yaml.TaggedStyle == 0 {
 			d.errorf(v, "json has no value; give the body as YAML, e.g. json: {text: hi}")
-		} else if b, ok := d.json(nil, v, 0); ok {
-			r.Body = b
+		} else if b, t, ok := d.jsonBody(v); ok {
+			r.Body, r.BodyTemplate = b, t
 			if _, ok := r.Headers["Content-Type"]; !ok {
 				if r.Headers == nil {
 					r.Headers = map[string]string{}
@@ -155,7 +246,11 @@ func (d *decoder) requestStep(s *Step, key, n *yaml.Node) string {
 		}
 	} else if v := f.val("body"); v != nil {
 		if b, ok := d.str(v, "body"); ok {
-			r.Body = []byte(b)
+			if scenario.HasActions(b) {
+				r.BodyTemplate = d.template(v, b, scenario.Text, "body")
+			} else {
+				r.Body = []byte(b)
+			}
 		}
 	}
 	if v := f.val("expect"); v != nil {
@@ -170,7 +265,148 @@ func (d *decoder) requestStep(s *Step, key, n *yaml.Node) string {
 			}
 		}
 	}
-	return r.Method + " " + r.Path
+	return r
+}
+
+func (d *decoder) pollStep(s *Step, key, n *yaml.Node, _ *stepCtx) string {
+	f, ok := d.mapping(n, key, "poll", pollKeys)
+	if !ok {
+		return ""
+	}
+	p := &Poll{Request: *d.request(f, key, "poll"), Every: DefaultPollEvery, Timeout: DefaultPollTimeout}
+	s.Poll = p
+	if v := f.val("every"); v != nil {
+		if e, ok := d.duration(v, "every", true); ok {
+			p.Every = e
+		}
+	}
+	if v := f.val("timeout"); v != nil {
+		if t, ok := d.duration(v, "timeout", true); ok {
+			p.Timeout = t
+		}
+	}
+	if v := f.val("until"); v != nil {
+		p.Until = d.condition(v, "until")
+	} else {
+		d.errorf(key, `poll needs until, the condition that ends it; add until: 'state == "FULFILLED"'`)
+	}
+	if v := f.val("fail_if"); v != nil {
+		p.FailIf = d.condition(v, "fail_if")
+	}
+	return p.Request.Method + " " + p.Request.Path
+}
+
+func (d *decoder) waitEventStep(s *Step, key, n *yaml.Node, _ *stepCtx) string {
+	f, ok := d.mapping(n, key, "wait_event", waitEventKeys)
+	if !ok {
+		return ""
+	}
+	w := &WaitEvent{Timeout: DefaultWaitTimeout, Channel: ChannelVU}
+	s.WaitEvent = w
+	if v := f.val("topic"); v != nil {
+		if t, ok := d.nonEmpty(v, "topic"); ok {
+			w.Topic = t
+			if scenario.HasActions(t) {
+				w.TopicTemplate = d.template(v, t, scenario.Text, "topic")
+			}
+		}
+	} else {
+		d.errorf(key, "wait_event needs topic, the notification topic to subscribe to; add topic: v2.users.{{.user_id}}.conversations")
+	}
+	if v := f.val("until"); v != nil {
+		w.Until = d.condition(v, "until")
+	}
+	if v := f.val("fail_if"); v != nil {
+		w.FailIf = d.condition(v, "fail_if")
+	}
+	if v := f.val("timeout"); v != nil {
+		if t, ok := d.duration(v, "timeout", true); ok {
+			w.Timeout = t
+		}
+	}
+	if v := f.val("channel"); v != nil {
+		if c, ok := d.str(v, "channel"); ok {
+			if c != ChannelVU && c != ChannelStep {
+				d.errorf(v, "unknown channel %s; use vu (one channel per VU, reused) or step (a new channel for this wait)", describe(resolve(v)))
+			}
+			w.Channel = c
+		}
+	}
+	if v := f.val("trigger"); v != nil {
+		if tf, ok := d.mapping(v, f.key("trigger"), "trigger", requestKeys); ok {
+			w.Trigger = d.request(tf, f.key("trigger"), "trigger")
+		}
+	}
+	return "wait " + w.Topic
+}
+
+func (d *decoder) thinkStep(s *Step, key, n *yaml.Node, _ *stepCtx) string {
+	t := &Think{}
+	s.Think = t
+	if resolve(n).Kind == yaml.ScalarNode {
+		t.Min, _ = d.duration(n, "think", true)
+		t.Max = t.Min
+		return "think"
+	}
+	f, ok := d.mapping(n, key, "think", thinkKeys)
+	if !ok {
+		return "think"
+	}
+	for _, k := range thinkKeys {
+		if !f.has(k) {
+			d.errorf(key, "think needs min and max for a random pause; write {min: 1s, max: 3s}, or one duration: think: 2s")
+			return "think"
+		}
+	}
+	t.Min, _ = d.duration(f.val("min"), "min", false)
+	t.Max, _ = d.duration(f.val("max"), "max", true)
+	if t.Max < t.Min {
+		d.errorf(f.val("max"), "think max %s is shorter than min %s; swap them", t.Max, t.Min)
+	}
+	return "think"
+}
+
+func (d *decoder) groupStep(s *Step, key, n *yaml.Node, c *stepCtx) string {
+	if c.depth >= maxGroupDepth {
+		d.errorf(key, "groups nest deeper than %d levels; flatten them (or check for an anchor that contains itself)", maxGroupDepth)
+		return "group"
+	}
+	// The group's own name is known only once its siblings are named;
+	// steps() fixes the children's paths then.
+	s.Group = &Group{Steps: d.steps(key, n, &stepCtx{scenario: c.scenario, prefix: c.prefix + "group/", depth: c.depth + 1})}
+	return "group"
+}
+
+// extracts decodes extract: {name: "json.path" | "header:Name"}. The
+// names become defined once the step's own templates are compiled.
+func (d *decoder) extracts(key, n *yaml.Node) []*scenario.Extractor {
+	pairs, ok := d.pairs(n, key, "extract")
+	if !ok {
+		return nil
+	}
+	if len(pairs) == 0 {
+		d.errorf(key, "extract is empty; map variable names to JSON paths, e.g. extract: {job_id: id}")
+	}
+	var out []*scenario.Extractor
+	for _, kv := range pairs {
+		name := kv[0].Value
+		if !scenario.ValidName(name) {
+			d.errorf(kv[0], "extract: %q is not a variable name; use letters, digits and _ (templates read it as {{.name}})", name)
+			continue
+		}
+		spec, ok := d.nonEmpty(kv[1], "extract "+name)
+		if !ok {
+			continue
+		}
+		x, err := scenario.ParseExtractor(name, spec, d.flow.scope.Define(name))
+		if err != nil {
+			d.errorf(kv[1], "%s", err)
+			continue
+		}
+		d.flow.defined[name] = true
+		out = append(out, x)
+	}
+	return out
 }
 
 // path accepts "/..." or an absolute http(s) URL.
@@ -217,7 +453,7 @@ func (d *decoder) json(b []byte, n *yaml.Node, depth int) ([]byte, bool) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := resolve(n.Content[i])
 			if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
-				d.errorf(k, "a json key is %s; keys are plain strings (merge keys are not supported)", describe(k))
+				d.errorf(k, "a json key is %s; keys are plain strings (merge keys are not supported, and a {{...}} template must be quoted: \"{{.id}}\")", describe(k))
 				return b, false
 			}
 			if first := seen[k.Value]; first != nil {
@@ -286,6 +522,15 @@ func (d *decoder) json(b []byte, n *yaml.Node, depth int) ([]byte, bool) {
 			d.errorf(n, "json value %s is not a finite number; JSON has no NaN or infinity, quote it to send a string", describe(n))
 			return b, false
 		case strTag, "!!timestamp", "!!binary":
+			if tag == strTag && scenario.HasActions(s) {
+				// A value with {{...}}: rendered per request. Remember
+				// where it goes; jsonBody splits the body there.
+				if t := d.template(n, s, scenario.JSONValue, "json value"); t != nil {
+					d.jsonTmpls = append(d.jsonTmpls, jsonTmpl{len(b), t})
+					return b, true
+				}
+				return b, false
+			}
 			return appendJSONString(b, s), true
 		default:
 			d.errorf(n, "json value %s has the YAML tag %s, which JSON can't carry; remove the tag", describe(n), tag)
@@ -296,6 +541,32 @@ func (d *decoder) json(b []byte, n *yaml.Node, depth int) ([]byte, bool) {
 	}
 	d.errorf(n, "json holds %s, which JSON can't carry; use mappings, lists and plain values", describe(n))
 	return b, false
+}
+
+// jsonTmpl is a templated value of a json body: t renders at byte off of
+// the static encoding.
+type jsonTmpl struct {
+	off int
+	t   *scenario.Template
+}
+
+// jsonBody encodes a json body. Without templates it returns the bytes,
+// encoded once; with them, a template made of the literal JSON between
+// the templated values.
+func (d *decoder) jsonBody(n *yaml.Node) ([]byte, *scenario.Template, bool) {
+	d.jsonTmpls = d.jsonTmpls[:0]
+	b, ok := d.json(nil, n, 0)
+	if !ok || len(d.jsonTmpls) == 0 {
+		return b, nil, ok
+	}
+	var parts []*scenario.Template
+	last := 0
+	for _, jt := range d.jsonTmpls {
+		parts = append(parts, scenario.Literal(string(b[last:jt.off])), jt.t)
+		last = jt.off
+	}
+	parts = append(parts, scenario.Literal(string(b[last:])))
+	return nil, scenario.Concat(parts...), true
 }
 
 // appendJSONString appends s as a JSON string. Unlike encoding/json it

@@ -1,0 +1,90 @@
+package diagnose
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// kinds in the order their test cases are written.
+var kinds = []Kind{RateLimit, ConcurrencyCap, Authorization, Saturation, GeneratorBound}
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Skipped   int         `xml:"skipped,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr"`
+	Cases     []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit writes d as JUnit XML for runs without thresholds: one test
+// case per kind of wall ("no rate limit wall", …), failed when a wall of
+// that kind was found, with its evidence and advice. The set of test
+// cases is the same for every run, so CI dashboards can track them.
+// plan names the suite; start and durationS are the run's.
+func WriteJUnit(w io.Writer, d *Diagnosis, plan string, start time.Time, durationS float64) error {
+	class := "floodgate.diagnosis." + plan
+	dur := strconv.FormatFloat(durationS, 'f', 3, 64)
+	suite := junitSuite{Name: class, Time: dur, Timestamp: start.UTC().Format("2006-01-02T15:04:05")}
+	for _, k := range kinds {
+		c := junitCase{Name: "no " + k.Title() + " wall", Classname: class, Time: "0"}
+		var msgs, texts []string
+		for _, f := range d.Findings {
+			if f.Kind != k {
+				continue
+			}
+			msgs = append(msgs, f.Summary)
+			var b strings.Builder
+			fmt.Fprintf(&b, "%s (confidence %.0f%%): onset %s\n", f.Summary, f.Confidence*100, onsetText(f))
+			for _, e := range f.Evidence {
+				b.WriteString("· " + e + "\n")
+			}
+			if f.Advice != "" {
+				b.WriteString("→ " + f.Advice + "\n")
+			}
+			texts = append(texts, b.String())
+		}
+		if len(msgs) > 0 {
+			suite.Failures++
+			c.Failure = &junitFailure{Message: strings.Join(msgs, "; "), Type: string(k), Text: strings.Join(texts, "\n")}
+		}
+		suite.Cases = append(suite.Cases, c)
+	}
+	suite.Tests = len(suite.Cases)
+	doc := junitSuites{Name: "floodgate " + plan, Tests: suite.Tests, Failures: suite.Failures, Time: dur, Suites: []junitSuite{suite}}
+	out, err := xml.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("junit: %w", err)
+	}
+	_, err = io.WriteString(w, xml.Header+string(out)+"\n")
+	return err
+}

@@ -1,0 +1,587 @@
+package diagnose
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// authorization: a step whose requests end 401/403 (almost) always, or
+// 401/403 from the first second at every load level.
+func (a *analysis) authorization() *Finding {
+	first := a.first(gAuth)
+	if first < 0 {
+		return nil
+	}
+	var scopes, evidence []string
+	for _, sc := range a.sum.Scenarios {
+		for _, st := range sc.Steps {
+			n := st.FinalStatuses["401"] + st.FinalStatuses["403"]
+			if st.Requests > 0 && float64(n) >= minAuthShare*float64(st.Requests) {
+				scopes = append(scopes, sc.Name+"/"+st.Name)
+				evidence = append(evidence, fmt.Sprintf("%s/%s: %s of %s requests ended %s, at every load", sc.Name, st.Name,
+					Count(n), Count(st.Requests), authCodes(st.FinalStatuses)))
+			}
+		}
+	}
+	conf := 0.95
+	if len(scopes) == 0 {
+		// Run level: 401/403 from the first second with traffic and in
+		// about the same share at low and high concurrency, which a cap
+		// would not give.
+		if first != a.firstTraffic() {
+			return nil
+		}
+		lo, hi, ok := a.shareByLoad(gAuth)
+		if !ok || lo < 0.5*hi || a.share(gAuth, first) < 0.05 {
+			return nil
+		}
+		conf = 0.6
+		evidence = append(evidence, fmt.Sprintf("%s answered at the lowest load as at the highest (%s vs %s of attempts)",
+			strings.Join(a.statuses(gAuth), "/"), pct(lo), pct(hi)))
+	}
+	s := &a.secs[first]
+	f := &Finding{
+		Kind: Authorization, Statuses: a.statuses(gAuth), Scope: strings.Join(scopes, ", "),
+		Onset:      Onset{Time: s.T, Rate: s.rate(), InFlight: float64(s.InFlightMax)},
+		Confidence: conf,
+	}
+	codes := strings.Join(f.Statuses, "/")
+	f.Summary = fmt.Sprintf("authorization: %s from the first requests at any load", codes)
+	if f.Scope != "" {
+		f.Summary += " (" + f.Scope + ")"
+	}
+	f.Evidence = append(evidence,
+		fmt.Sprintf("%s from t=%.1f s, the first second with traffic, at %s sent and %d in flight",
+			a.statusCounts(gAuth), s.T, Rate(s.rate()), s.InFlightMax))
+	if len(f.Statuses) > 0 && f.Statuses[0] == "401" {
+		f.Advice = "not a load problem: the API refuses the credentials themselves — check the client id/secret, the token URL and the token's audience; retrying won't help"
+	} else {
+		f.Advice = "not a load problem: grant the OAuth client the permission the 403 body names (`missing.permissions`), or use credentials that have it; retrying won't help"
+	}
+	return f
+}
+
+func authCodes(m map[string]int64) string {
+	switch {
+	case m["401"] > 0 && m["403"] > 0:
+		return "401/403"
+	case m["401"] > 0:
+		return "401"
+	}
+	return "403"
+}
+
+// share is the fraction of second i's attempts in g.
+func (a *analysis) share(g statusGroup, i int) float64 {
+	s := &a.secs[i]
+	if s.Attempts == 0 {
+		return 0
+	}
+	return s.n(g) / float64(s.Attempts)
+}
+
+// shareByLoad is the share of attempts in g over the lower and the upper
+// half of the full seconds, ranked by in-flight peak.
+func (a *analysis) shareByLoad(g statusGroup) (lo, hi float64, ok bool) {
+	var idx []int
+	for i := range a.secs {
+		if a.secs[i].Attempts > 0 && a.secs[i].full() {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return 0, 0, false
+	}
+	sortBy(idx, func(i int) float64 { return float64(a.secs[i].InFlightMax) })
+	half := func(is []int) float64 {
+		var n, of float64
+		for _, i := range is {
+			n += a.secs[i].n(g)
+			of += float64(a.secs[i].Attempts)
+		}
+		if of == 0 {
+			return 0
+		}
+		return n / of
+	}
+	m := (len(idx) + 1) / 2
+	return half(idx[:m]), half(idx[len(idx)-m:]), true
+}
+
+// rateLimit: 429s from a spent count per window. Rate-limit headers
+// showing remaining 0 where 429s are make it near certain; without
+// headers, 429s that don't separate by concurrency count as a rate limit.
+func (a *analysis) rateLimit() *Finding {
+	n429 := a.total(g429)
+	if n429 == 0 {
+		return nil
+	}
+	var hdrAny, hdrZero bool
+	var waits, raWait, gateWait float64
+	for i := range a.secs {
+		s := &a.secs[i]
+		waits += s.waits()
+		raWait += s.RetryAfterWaitMs
+		gateWait += s.GateWaitMs
+		if s.n(g429) > 0 && s.RateLimit != nil {
+			hdrAny = true
+			if s.RateLimit.Remaining == 0 {
+				hdrZero = true
+			}
+		}
+	}
+	if hdrAny && !hdrZero {
+		return nil // quota left when refused: not a spent count
+	}
+	conf := 0.95
+	if !hdrZero {
+		sp := a.separate(g429, inflightMax, true)
+		if sp.score >= minSeparation && sp.cleanBelow >= 1 {
+			return nil // a concurrency cap explains it better
+		}
+		conf = 0.55
+		if raWait > 0 {
+			conf = 0.7
+		}
+	}
+	onset := a.first(g429)
+	binding := func(s *second) bool {
+		return s.n(g429) > 0 || s.waits() > 0 || (s.RateLimit != nil && s.RateLimit.Remaining == 0)
+	}
+	lo, hi := a.firstTraffic(), -1
+	for i := range a.secs {
+		if binding(&a.secs[i]) {
+			hi = i
+		}
+	}
+	accepted := func(s *second) float64 { return float64(s.Attempts) - s.n(g429) }
+
+	var window float64
+	for i := range a.secs {
+		if rl := a.secs[i].RateLimit; rl != nil && rl.ResetS > window {
+			window = rl.ResetS
+		}
+	}
+	var count, rate float64
+	var spans int
+	if window >= 1 {
+		// The count per window: accepted attempts over spans of one
+		// window in which the limit bound, median over the spans.
+		w := int(math.Round(window))
+		var sums []float64
+		for i := lo; i+w <= len(a.secs); i++ {
+			bound := false
+			var sum float64
+			for j := i; j < i+w; j++ {
+				bound = bound || binding(&a.secs[j])
+				sum += accepted(&a.secs[j])
+			}
+			if bound && i <= hi {
+				sums = append(sums, sum)
+			}
+		}
+		if len(sums) == 0 { // the run was shorter than one window
+			for j := lo; j < len(a.secs); j++ {
+				count += accepted(&a.secs[j])
+			}
+			spans = 1
+		} else {
+			count, spans = median(sums), len(sums)
+		}
+		rate = count / window
+	} else {
+		var rs []float64
+		for i := range a.secs {
+			if s := &a.secs[i]; binding(s) && s.full() {
+				rs = append(rs, accepted(s)/s.Seconds)
+			}
+		}
+		rate = median(rs)
+	}
+	s := &a.secs[onset]
+	f := &Finding{
+		Kind: RateLimit, Statuses: []string{"429"},
+		Onset:      Onset{Time: s.T, Rate: rate, InFlight: float64(s.InFlightMax), Count: int64(math.Round(count)), Window: window},
+		Confidence: conf,
+	}
+	limit := limitText(f.Onset)
+	f.Summary = fmt.Sprintf("rate limit at %s from t=%.1f s", limit, s.T)
+	f.Evidence = append(f.Evidence, fmt.Sprintf("%s, from t=%.1f s at %s sent and %d in flight",
+		a.statusCounts(g429), s.T, Rate(s.rate()), s.InFlightMax))
+	if hdrZero {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("rate-limit headers: remaining 0 when refused; reset up to %s", Seconds(window)))
+	} else {
+		f.Evidence = append(f.Evidence, "no rate-limit headers; the 429s do not follow concurrency")
+	}
+	if window >= 1 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("accepted %s per %s window while limited (median of %d spans): %s",
+			Count(f.Onset.Count), Seconds(window), spans, Rate(rate)))
+	} else if rate > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("accepted %s while limited (median per second)", Rate(rate)))
+	}
+	if waits > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("requests waited %s for Retry-After and %s at the gate",
+			Seconds(raWait/1000), Seconds(gateWait/1000)))
+	}
+
+	n := a.sum.Requests
+	if n == 0 {
+		n = int64(a.attempts)
+	}
+	// The minimum time: with a count per window, the last of the
+	// ⌈n/count⌉ windows opens that many windows less one after the first
+	// request; otherwise n at the limit's rate.
+	var need string
+	var minimum float64
+	switch {
+	case f.Onset.Count > 0 && window > 0:
+		wins := (n + f.Onset.Count - 1) / f.Onset.Count
+		minimum = float64(wins-1) * window
+		need = fmt.Sprintf("%s requests need %s windows: ≥ %s", Count(n), Count(wins), Seconds(minimum))
+	case rate > 0:
+		minimum = float64(n) / rate
+		need = fmt.Sprintf("%s requests need ≥ %s", Count(n), Seconds(minimum))
+	}
+	survived := a.sum.Lost == 0 && a.sum.FinalStatuses["429"] == 0 && a.sum.Retries > 0
+	switch {
+	case survived && minimum > 0:
+		f.Advice = fmt.Sprintf("the limit is %s per credential set: %s; retries honoured it and nothing was lost (the run took %s, %.2f× that minimum)",
+			limit, need, Seconds(a.sum.DurationS), a.sum.DurationS/minimum)
+	case survived:
+		f.Advice = fmt.Sprintf("the limit is %s per credential set: %s; retries honoured it and nothing was lost", limit, need)
+	case rate > 0:
+		f.Advice = fmt.Sprintf("the limit is %s per credential set: %s; add retry with honor_retry_after (`retry: {on: [429], honor_retry_after: true}`) or pace at ≤ %s (`open: {rate: %s}`); `floodgate probe` tells whether more tokens or clients would help",
+			limit, need, Rate(rate), rateSpec(rate))
+	default:
+		f.Advice = "add retry with honor_retry_after (`retry: {on: [429], honor_retry_after: true}`) and pace below the limit"
+	}
+	return f
+}
+
+// limitText renders a rate limit as "300/min", "300 per 3 s" or "100/s".
+func limitText(o Onset) string {
+	if o.Count > 0 && o.Window > 0 {
+		switch o.Window {
+		case 1:
+			return Count(o.Count) + "/s"
+		case 60:
+			return Count(o.Count) + "/min"
+		case 3600:
+			return Count(o.Count) + "/h"
+		}
+		return Count(o.Count) + " per " + Seconds(o.Window) + " (" + Rate(o.Rate) + ")"
+	}
+	return Rate(o.Rate)
+}
+
+// rateSpec writes r as a plan rate: "100/s", or "300/m" below 1/s.
+func rateSpec(r float64) string {
+	if r >= 1 {
+		return strconv.FormatFloat(math.Floor(r*10)/10, 'f', -1, 64) + "/s"
+	}
+	return strconv.FormatFloat(math.Floor(r*60*10)/10, 'f', -1, 64) + "/m"
+}
+
+// concurrencyCap: failures of g in every second whose in-flight peak
+// reached N and in none below it.
+func (a *analysis) concurrencyCap(g statusGroup) *Finding {
+	if a.total(g) == 0 {
+		return nil
+	}
+	sp := a.separate(g, inflightMax, true)
+	if sp.score < minSeparation || sp.cleanBelow < 1 {
+		return nil
+	}
+	// The cap: below the smallest in-flight peak that failed; with an
+	// open workload the in-flight mean plateaus at it while failing.
+	capN := float64(sp.failMin - 1)
+	if sp.maxMean > 0 && sp.maxMean < capN {
+		capN = sp.maxMean
+	}
+	capN = math.Max(capN, float64(sp.cleanMaxBelow(a, g)))
+	capN = math.Round(capN)
+
+	onset := a.first(g)
+	s := &a.secs[onset]
+	f := &Finding{
+		Kind: ConcurrencyCap, Statuses: a.statuses(g),
+		Onset:      Onset{Time: s.T, Rate: s.rate(), InFlight: capN},
+		Confidence: 0.8,
+	}
+	codes := strings.Join(f.Statuses, "/")
+	f.Summary = fmt.Sprintf("concurrency cap at %s in flight (%s) from t=%.1f s", Count(int64(capN)), codes, s.T)
+	f.Evidence = append(f.Evidence, fmt.Sprintf("%s, only in seconds with ≥ %d in flight (%d s); none in %d s with ≤ %d in flight",
+		a.statusCounts(g), sp.failMin, sp.failing, sp.cleanBelow, sp.cleanMaxBelow(a, g)))
+	lo, hi := a.failingRates(g)
+	if sp.maxMean > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("while failing, in flight held at ≈ %.1f (mean) as the rate went from %s to %s", sp.maxMean, Rate(lo), Rate(hi)))
+	}
+	rs := a.separate(g, (*second).rate, false)
+	if rs.score < minSeparation {
+		f.Confidence += 0.1
+		f.Evidence = append(f.Evidence, "no request rate separates failing from clean seconds: not a count per window")
+	}
+	if g.name == "429" {
+		if a.quotaLeft(g) {
+			f.Confidence += 0.05
+			f.Evidence = append(f.Evidence, "rate-limit headers showed quota left when refused: not the rate limit")
+		} else if rs.score >= minSeparation {
+			f.Confidence -= 0.2
+			f.Evidence = append(f.Evidence, "rate and concurrency rose together and no rate-limit headers tell them apart: it may be a rate limit")
+		}
+	}
+	if a.baseline > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("latency stayed near %s below the cap (no knee): not saturation", ms(a.baseline)))
+	}
+	f.Confidence = math.Min(f.Confidence, 0.95)
+	n := Count(int64(capN))
+	f.Advice = fmt.Sprintf("keep in-flight ≤ %s: use `closed: {vus: %s}`, `open: {…, max_vus: %s}` or `batches: {size: %s, pause: …}` with each batch done before the next",
+		n, n, n, n)
+	if g.name == "403" {
+		f.Advice += "; these 403s are load, not permissions — the same requests succeed below the cap"
+	}
+	return f
+}
+
+// cleanMaxBelow is the largest in-flight peak of a clean second below
+// the failing minimum.
+func (sp separation) cleanMaxBelow(a *analysis, g statusGroup) int64 {
+	var m int64
+	for i := range a.secs {
+		s := &a.secs[i]
+		if s.Attempts >= 3 && s.full() && s.n(g) == 0 && s.InFlightMax < sp.failMin && s.InFlightMax > m {
+			m = s.InFlightMax
+		}
+	}
+	return m
+}
+
+// failingRates is the lowest and highest send rate of full seconds with
+// failures in g.
+func (a *analysis) failingRates(g statusGroup) (lo, hi float64) {
+	lo = math.Inf(1)
+	for i := range a.secs {
+		s := &a.secs[i]
+		if s.n(g) > 0 && s.full() {
+			lo, hi = math.Min(lo, s.rate()), math.Max(hi, s.rate())
+		}
+	}
+	if math.IsInf(lo, 1) {
+		lo = 0
+	}
+	return lo, hi
+}
+
+// quotaLeft reports whether every second with failures in g that had
+// rate-limit headers showed quota left.
+func (a *analysis) quotaLeft(g statusGroup) bool {
+	seen := false
+	for i := range a.secs {
+		s := &a.secs[i]
+		if s.n(g) > 0 && s.RateLimit != nil {
+			if s.RateLimit.Remaining == 0 {
+				return false
+			}
+			seen = true
+		}
+	}
+	return seen
+}
+
+// saturation: mean latency flat up to a knee in concurrency, rising
+// beyond it, before any 5xx or timeouts.
+func (a *analysis) saturation() *Finding {
+	var xs, ys, rs []float64
+	for i := range a.secs {
+		s := &a.secs[i]
+		// Whole seconds only: the last, partial one is the drain, where
+		// in flight falls while the slowest requests complete.
+		if s.Seconds < 0.95 || s.FromSend.Count < 5 || s.Retries > 0 || s.waits() > 0 {
+			continue
+		}
+		if s.n(gFailed) > 0.05*float64(s.Attempts) {
+			continue
+		}
+		xs, ys, rs = append(xs, s.InFlightMean), append(ys, s.FromSend.Mean), append(rs, s.rate())
+	}
+	k, ok := fitKnee(xs, ys)
+	// Saturation needs concurrency and a rise worth the name: a knee at
+	// one or two requests in flight, or a few milliseconds, is noise.
+	if !ok || k.knee < 2 || k.xmax < 4 || k.slope*(k.xmax-k.knee) < 5 {
+		return nil
+	}
+	errAt := a.first(gServer)
+	top := k.base + k.slope*(k.xmax-k.knee)
+	rise := top / k.base
+	need := minKneeRise
+	if errAt >= 0 {
+		need = minKneeRiseError
+	}
+	if rise < need {
+		return nil
+	}
+	if errAt >= 0 && a.secs[errAt].InFlightMean < k.knee {
+		return nil // errors before the knee: not load-driven
+	}
+	t := 0.0
+	for i := range a.secs {
+		if a.secs[i].InFlightMean >= k.knee {
+			t = a.secs[i].T
+			break
+		}
+	}
+	f := &Finding{
+		Kind: Saturation, Statuses: a.statuses(gServer),
+		Onset:      Onset{Time: t, Rate: interpolate(xs, rs, k.knee), InFlight: math.Round(k.knee)},
+		Confidence: 0.6,
+	}
+	knee := Count(int64(math.Round(k.knee)))
+	f.Summary = fmt.Sprintf("saturation: latency knee at ≈ %s in flight (%s) from t=%.1f s", knee, Rate(f.Onset.Rate), t)
+	f.Evidence = append(f.Evidence, fmt.Sprintf("mean latency %s up to ≈ %s in flight, then +%.2f ms per request in flight: %s at %.0f",
+		ms(k.base), knee, k.slope, ms(top), k.xmax))
+	if errAt >= 0 {
+		f.Confidence = 0.85
+		e := &a.secs[errAt]
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s from t=%.1f s at %.0f in flight (mean), after latency had risen %.1f×",
+			a.statusCounts(gServer), e.T, e.InFlightMean, rise))
+	} else {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("latency rose %.1f× with no errors yet", rise))
+	}
+	if a.total(g429) == 0 {
+		f.Evidence = append(f.Evidence, "no 429s: the wall is load on the server, not a count")
+	}
+	f.Advice = fmt.Sprintf("the service slows beyond ≈ %s requests in flight (≈ %s): keep in-flight ≤ %s (`closed: {vus: %s}` or `open: {…, max_vus: %s}`) or scale the service; retries of 503s add load — keep the retry budget on",
+		knee, Rate(f.Onset.Rate), knee, knee, knee)
+	return f
+}
+
+// serverErrors: 5xx or no response that neither a knee nor a cap
+// explains. Reported as saturation with low confidence.
+func (a *analysis) serverErrors() *Finding {
+	at := a.first(gServer)
+	if at < 0 {
+		return nil
+	}
+	s := &a.secs[at]
+	f := &Finding{
+		Kind: Saturation, Statuses: a.statuses(gServer),
+		Onset:      Onset{Time: s.T, Rate: s.rate(), InFlight: float64(s.InFlightMax)},
+		Confidence: 0.35,
+	}
+	codes := strings.Join(f.Statuses, "/")
+	f.Summary = fmt.Sprintf("server errors (%s) from t=%.1f s without a latency knee", strings.ReplaceAll(codes, "0", "no response"), s.T)
+	lo, hi, _ := a.shareByLoad(gServer)
+	f.Evidence = []string{
+		fmt.Sprintf("%s, from t=%.1f s at %s and %d in flight", a.statusCounts(gServer), s.T, Rate(s.rate()), s.InFlightMax),
+		fmt.Sprintf("share at low vs high load: %s vs %s; latency did not climb before them", pct(lo), pct(hi)),
+	}
+	f.Advice = "errors that don't follow load point at injected faults or a failing dependency: look at the server's logs for these seconds; retry 502/503/504 with backoff and a budget"
+	return f
+}
+
+// lateForbidden: 401/403 that begin mid-run and follow neither load nor
+// a cap — expired or revoked tokens, or a resource-level permission.
+func (a *analysis) lateForbidden() *Finding {
+	at := a.first(gAuth)
+	if at < 0 {
+		return nil
+	}
+	s := &a.secs[at]
+	f := &Finding{
+		Kind: Authorization, Statuses: a.statuses(gAuth),
+		Onset:      Onset{Time: s.T, Rate: s.rate(), InFlight: float64(s.InFlightMax)},
+		Confidence: 0.5,
+	}
+	codes := strings.Join(f.Statuses, "/")
+	f.Summary = fmt.Sprintf("authorization: %s from t=%.1f s, not following load", codes, s.T)
+	f.Evidence = []string{fmt.Sprintf("%s, from t=%.1f s at %s and %d in flight", a.statusCounts(gAuth), s.T, Rate(s.rate()), s.InFlightMax)}
+	if f.Statuses[0] == "401" {
+		f.Advice = "401s mid-run mean tokens expired or were revoked: check the token lifetime and that the client refreshes (floodgate refreshes before expiry and once on a 401)"
+	} else {
+		f.Advice = "403s that follow neither load nor the start of the run point at permissions on particular resources (division, queue): check the 403 bodies"
+	}
+	return f
+}
+
+// generatorBound: iterations dropped (or started late) while the server
+// was healthy in those seconds.
+func (a *analysis) generatorBound(serverTrouble bool) *Finding {
+	sum := a.sum
+	var dropIdx []int
+	for i := range a.secs {
+		if a.secs[i].Dropped > 0 {
+			dropIdx = append(dropIdx, i)
+		}
+	}
+	lagging := false
+	if sum.Latency.FromDue.Count > 0 {
+		d, s := sum.Latency.FromDue.P50, sum.Latency.FromSend.P50
+		lagging = d-s > math.Max(10, 0.5*s)
+	}
+	dropShare := 0.0
+	if sum.Offered > 0 {
+		dropShare = float64(sum.Dropped) / float64(sum.Offered)
+	}
+	if (len(dropIdx) == 0 || dropShare < minDropShare) && !lagging {
+		return nil
+	}
+	// Healthy while dropping: few failures, latency near the baseline.
+	var fails, att, latSum, latN float64
+	for _, i := range dropIdx {
+		s := &a.secs[i]
+		fails += s.n(gFailed)
+		att += float64(s.Attempts)
+		if s.FromSend.Count > 0 {
+			latSum += s.FromSend.Mean * float64(s.FromSend.Count)
+			latN += float64(s.FromSend.Count)
+		}
+	}
+	failShare := 0.0
+	if att > 0 {
+		failShare = fails / att
+	}
+	lat := 0.0
+	if latN > 0 {
+		lat = latSum / latN
+	}
+	if failShare > maxHealthyFailure || (a.baseline > 0 && lat > maxHealthyRise*a.baseline) {
+		return nil
+	}
+	if len(dropIdx) == 0 && serverTrouble {
+		return nil
+	}
+	f := &Finding{Kind: GeneratorBound, Confidence: 0.8}
+	if len(dropIdx) > 0 {
+		s := &a.secs[dropIdx[0]]
+		var peak int64
+		for _, i := range dropIdx {
+			peak = max(peak, a.secs[i].InFlightMax)
+		}
+		offered := float64(s.Offered) / s.Seconds
+		f.Onset = Onset{Time: s.T, Rate: offered, InFlight: float64(peak)}
+		f.Summary = fmt.Sprintf("generator-bound: iterations dropped from t=%.1f s at %s offered", s.T, Rate(offered))
+		f.Evidence = append(f.Evidence,
+			fmt.Sprintf("%s of %s iterations dropped (%s): no VU was free; in flight peaked at %d", Count(sum.Dropped), Count(sum.Offered), pct(dropShare), peak),
+			fmt.Sprintf("server healthy meanwhile: %s of attempts failed, mean latency %s (baseline %s)", pct(failShare), ms(lat), ms(a.baseline)))
+		if sum.OfferedRate > 0 {
+			f.Evidence = append(f.Evidence, fmt.Sprintf("achieved %s of %s offered", Rate(sum.AchievedRate), Rate(sum.OfferedRate)))
+		}
+		need := int64(math.Ceil(offered * math.Max(lat, a.baseline) / 1000 * 1.5))
+		f.Advice = fmt.Sprintf("the generator, not the server, is the wall: raise max_vus to ≥ %s (rate × latency × 1.5), or spread the load over processes with `floodgate run --segment i/n`", Count(max(need, peak+1)))
+	} else {
+		f.Confidence = 0.5
+		i := a.firstTraffic()
+		if i < 0 {
+			return nil
+		}
+		s := &a.secs[i]
+		f.Onset = Onset{Time: s.T, Rate: s.rate(), InFlight: float64(s.InFlightMax)}
+		f.Summary = "generator-bound: requests started late"
+		f.Evidence = append(f.Evidence, fmt.Sprintf("median latency from due %s vs from send %s: requests waited in the generator before they were sent",
+			ms(sum.Latency.FromDue.P50), ms(sum.Latency.FromSend.P50)))
+		f.Advice = "the generator could not send on time: give it more CPU (fewer other processes), use the fasthttp transport (http targets), or split the load with `--segment i/n`"
+	}
+	return f
+}

@@ -1,0 +1,88 @@
+package scenario
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestExtract(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"id":"job-1","count":3,"ok":true,"none":null,"entities":[{"id":"a"},{"id":"b"}],"obj":{"x":1}}`)
+	hdr := http.Header{"Location": {"/api/v2/recording/jobs/job-1"}}
+	tests := []struct {
+		spec      string
+		kind      Kind
+		text      string
+		wantError string
+	}{
+		{"id", String, "job-1", ""},
+		{"$.id", String, "job-1", ""},
+		{"count", Number, "3", ""},
+		{"ok", Bool, "true", ""},
+		{"none", Null, "null", ""},
+		{"entities.1.id", String, "b", ""},
+		{"entities.#.id", JSON, `["a","b"]`, ""},
+		{"obj", JSON, `{"x":1}`, ""},
+		{"$", JSON, string(body), ""},
+		{"header:Location", String, "/api/v2/recording/jobs/job-1", ""},
+		{"header: location", String, "/api/v2/recording/jobs/job-1", ""},
+		{"jobId", 0, "", `extract v (jobId): not found in {"id":"job-1"`},
+		{"entities.5.id", 0, "", "not found"},
+		{"header:Retry-After", 0, "", "the response has no Retry-After header"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			t.Parallel()
+			x, err := ParseExtractor("v", tt.spec, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := x.Extract(body, hdr.Get)
+			if tt.wantError != "" {
+				if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), tt.wantError) {
+					t.Fatalf("Extract = %v, want ErrNotFound containing %q", err, tt.wantError)
+				}
+				return
+			}
+			if err != nil || v.Kind() != tt.kind || v.Text() != tt.text {
+				t.Errorf("Extract = %v kind %d (%v), want %q kind %d", v, v.Kind(), err, tt.text, tt.kind)
+			}
+		})
+	}
+}
+
+func TestExtractFromNonJSONBody(t *testing.T) {
+	t.Parallel()
+	x, _ := ParseExtractor("id", "id", 0)
+	_, err := x.Extract([]byte("<html>Bad Gateway</html>"), nil)
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "the body is not JSON: <html>Bad Gateway</html>") {
+		t.Errorf("Extract = %v", err)
+	}
+	_, err = x.Extract(nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "(empty body)") {
+		t.Errorf("Extract from an empty body = %v", err)
+	}
+	long := []byte(`{"x":"` + strings.Repeat("é", 200) + `"}`)
+	_, err = x.Extract(long, nil)
+	if err == nil || !strings.Contains(err.Error(), "(408 bytes)") || strings.ContainsRune(err.Error(), '\uFFFD') {
+		t.Errorf("a long body is cut with its size: %v", err)
+	}
+}
+
+func TestParseExtractorErrors(t *testing.T) {
+	t.Parallel()
+	for spec, msg := range map[string]string{
+		"":           "empty path",
+		"$.":         "empty path",
+		"header:":    "bad header name",
+		"header:a b": "bad header name",
+		"$[0].id":    "array indexes with dots",
+		"  ":         "empty path",
+	} {
+		if _, err := ParseExtractor("v", spec, 0); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("ParseExtractor(%q) = %v, want %q", spec, err, msg)
+		}
+	}
+}
