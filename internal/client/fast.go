@@ -42,10 +42,13 @@ func NewFastTransport(maxConns int, tlsConfig *tls.Config) *FastTransport {
 		MaxIdemponentCallAttempts: 1,
 		RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
 		MaxResponseBodySize:       MaxBodyBytes,
-		ReadBufferSize:            16 << 10,
-		TLSConfig:                 tlsConfig,
-		DialDualStack:             true,
-		DisablePathNormalizing:    true,
+		// Every request in flight holds a read buffer; it must fit the
+		// response's headers. 8 KiB is nginx's default header limit, and
+		// keeps 10,000 VUs within ~80 MB of buffers.
+		ReadBufferSize:         8 << 10,
+		TLSConfig:              tlsConfig,
+		DialDualStack:          true,
+		DisablePathNormalizing: true,
 	}}
 }
 
@@ -57,7 +60,7 @@ func (t *FastTransport) RoundTrip(ctx context.Context, req *Request, resp *Respo
 	if resp.fast == nil {
 		fr := new(fasthttp.Response)
 		resp.fast = fr
-		resp.header = func(name string) string { return string(fr.Header.Peek(name)) }
+		resp.header = func(name string) string { return fastHeader(&fr.Header, name) }
 	}
 	fr := resp.fast
 	fr.Reset()
@@ -94,6 +97,21 @@ func (t *FastTransport) RoundTrip(ctx context.Context, req *Request, resp *Respo
 	resp.Body = fr.Body()
 	resp.BytesIn = int64(len(fr.Header.Header()) + len(resp.Body))
 	return nil
+}
+
+// fastHeader returns the first value of the response header name, as
+// Peek does. Peek first copies and normalises name, which is most of its
+// cost when the header is absent, as the dozen rate-limit names that
+// ParseRateLimit asks about on every response mostly are: a scan of the
+// few names present, compared case-insensitively, answers those at once
+// (1.6 µs of 18 µs per request against nginx before, see bench/README.md).
+func fastHeader(h *fasthttp.ResponseHeader, name string) string {
+	for k := range h.All() {
+		if len(k) == len(name) && equalFold(k, name) {
+			return string(h.Peek(name))
+		}
+	}
+	return ""
 }
 
 func classifyFast(err error) error {

@@ -82,7 +82,8 @@ type ClassError struct {
 func (e *ClassError) Error() string { return e.Class.String() + ": " + e.Err.Error() }
 func (e *ClassError) Unwrap() error { return e.Err }
 
-func equalFold(a, b string) bool {
+// equalFold reports whether a and b are equal ignoring ASCII case.
+func equalFold[T string | []byte](a T, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}

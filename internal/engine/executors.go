@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -121,6 +122,17 @@ loop:
 			break
 		}
 		e.rec.Offered(shard, sr.firstStep, due)
+		select {
+		case jobs <- due:
+			continue
+		default:
+		}
+		// No VU is waiting. VUs handed an arrival or back from one may
+		// simply not have run yet: this loop does not block while it
+		// catches up after a stall (GC, a busy core), and on one core a
+		// VU it hands work to waits behind it. Let them run and take the
+		// arrival before adding a VU or dropping it.
+		runtime.Gosched()
 		select {
 		case jobs <- due:
 		default:

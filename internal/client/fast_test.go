@@ -1,0 +1,129 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/metrics"
+)
+
+func transports() map[string]Transport {
+	return map[string]Transport{"fast": NewFastTransport(4, nil), "std": NewStdTransport(4, nil)}
+}
+
+func TestTransportsSendAndRead(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Inin-Ratelimit-Count", "7")
+		w.Header().Set("X-Echo-Method", r.Method)
+		w.Header().Set("X-Echo-Auth", r.Header.Get("Authorization"))
+		w.WriteHeader(201)
+		w.Write(append([]byte("got:"), body...))
+	}))
+	t.Cleanup(srv.Close)
+	for name, tr := range transports() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			req := &Request{Method: "POST", URL: srv.URL + "/x?y=1", Body: []byte("hello"), Timeout: 5 * time.Second,
+				Header: []HeaderField{{"Authorization", "Bearer t"}, {"Content-Type", "text/plain"}}}
+			var resp Response
+			for i := 0; i < 3; i++ { // the response is reused across calls
+				if err := tr.RoundTrip(context.Background(), req, &resp); err != nil {
+					t.Fatal(err)
+				}
+				if resp.Status != 201 || string(resp.Body) != "got:hello" || resp.Latency <= 0 || resp.BytesIn < int64(len(resp.Body)) || resp.BytesOut < 5 {
+					t.Fatalf("status %d body %q latency %v in %d out %d", resp.Status, resp.Body, resp.Latency, resp.BytesIn, resp.BytesOut)
+				}
+			}
+			for hdr, want := range map[string]string{"inin-ratelimit-count": "7", "ININ-RATELIMIT-COUNT": "7",
+				"X-Echo-Method": "POST", "x-echo-auth": "Bearer t", "Retry-After": ""} {
+				if got := resp.Header(hdr); got != want {
+					t.Errorf("Header(%q) = %q, want %q", hdr, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestTransportsClassifyFailures(t *testing.T) {
+	t.Parallel()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	t.Cleanup(slow.Close)
+	hangup := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			c.Close() // no response at all
+		}
+	}))
+	t.Cleanup(hangup.Close)
+	// A port nothing listens on: take one and close it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + ln.Addr().String()
+	ln.Close()
+
+	cases := []struct {
+		name, url string
+		timeout   time.Duration
+		want      metrics.Class
+	}{
+		{"timeout", slow.URL, 100 * time.Millisecond, metrics.Timeout},
+		{"refused", refused, time.Second, metrics.Connect},
+		{"hangup", hangup.URL, time.Second, metrics.Reset},
+	}
+	for name, tr := range transports() {
+		for _, c := range cases {
+			t.Run(name+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				var resp Response
+				err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: c.url, Timeout: c.timeout}, &resp)
+				if err == nil {
+					t.Fatalf("no error; status %d", resp.Status)
+				}
+				if got := Classify(err); got != c.want {
+					t.Errorf("class %v (%v), want %v", got, err, c.want)
+				}
+				var ce *ClassError
+				if !errors.As(err, &ce) || resp.Status != 0 {
+					t.Errorf("error %T, status %d: want a *ClassError and no status", err, resp.Status)
+				}
+				if strings.Contains(err.Error(), "Bearer") {
+					t.Errorf("error text leaks a header: %v", err)
+				}
+			})
+		}
+	}
+}
+
+func TestFastTransportHonoursContextDeadline(t *testing.T) {
+	t.Parallel()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	t.Cleanup(slow.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := NewFastTransport(1, nil).RoundTrip(ctx, &Request{Method: "GET", URL: slow.URL, Timeout: time.Minute}, &Response{})
+	if Classify(err) != metrics.Timeout || time.Since(start) > 3*time.Second {
+		t.Errorf("err %v after %v, want a timeout at the context's deadline", err, time.Since(start))
+	}
+}
