@@ -47,6 +47,11 @@ if [ -z "${FLOODGATE_REDIS_ADDR:-}" ]; then
 	echo "==> redis-server on $FLOODGATE_REDIS_ADDR"
 fi
 
+# The HTML report's browser test needs Chromium; in CI it must run, not skip.
+if [ "${CI:-}" = true ]; then
+	need chromium chromium
+fi
+
 echo "==> go test -race"
 go test -race -timeout 15m ./...
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/floodgate-dev/floodgate/internal/metrics"
-	"github.com/floodgate-dev/floodgate/internal/report"
+	"github.com/floodgate-dev/floodgate/internal/plan"
 )
 
 func init() {
@@ -20,11 +20,14 @@ const mergeUsage = `Usage: floodgate merge DIR... -o OUT
 Merges results dirs of one plan — typically its segments, run with
 'floodgate run --segment i/n --start-at T' in n processes — into OUT,
 losslessly: counters and HDR histograms add, time series align by second,
-and percentiles are recomputed from the merged histograms.`
+and percentiles are recomputed from the merged histograms. The plan's
+thresholds and the diagnosis are evaluated on the merged whole; failed
+thresholds exit 3, as in run.`
 
 func runMerge(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "merge", mergeUsage)
 	out := fs.String("o", "", "results dir to write (required)")
+	planPath := fs.String("plan", "", "plan whose thresholds to check on the merged whole (default: the plan_file the results name, if readable)")
 	dirs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -60,12 +63,30 @@ func runMerge(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
-	if err := metrics.WriteDir(*out, merged); err != nil {
+	var ths []*plan.Threshold
+	pf := *planPath
+	if pf == "" {
+		pf = merged.Summary.PlanFile
+	}
+	if pf != "" {
+		p, err := plan.Load(pf, env.Getenv)
+		switch {
+		case err == nil:
+			ths = p.Thresholds
+			merged.Summary.PlanFile = p.File
+		case *planPath != "":
+			return withCode(ExitUsage, err)
+		default:
+			fmt.Fprintf(env.Stderr, "merge: thresholds not checked: %v\n", err)
+		}
+	}
+	fmt.Fprintf(env.Stdout, "merged %d results dirs into %s\n", len(parts), *out)
+	failed, err := finishResults(env, *out, merged, pf, ths, nil, 0)
+	if err != nil {
 		return err
 	}
-	if err := report.WriteText(env.Stdout, merged.Summary); err != nil {
-		return err
+	if failed > 0 {
+		return withCode(ExitThresholds, fmt.Errorf("%d of %d thresholds failed on the merged results", failed, len(ths)))
 	}
-	fmt.Fprintf(env.Stdout, "\nmerged %d results dirs into %s\n", len(parts), *out)
 	return nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/floodgate-dev/floodgate/internal/diagnose"
 	"github.com/floodgate-dev/floodgate/internal/engine"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 	"github.com/floodgate-dev/floodgate/internal/plan"
@@ -160,26 +162,9 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	}
 	res := e.Recorder().Results(info, e.Ended())
 	res.Summary.Failures = e.Failures()
-	if len(p.Thresholds) > 0 {
-		res.Summary.Thresholds = report.EvaluateThresholds(p.File, p.Thresholds, res.Summary, res.Hists)
-		report.MarkAborted(res.Summary.Thresholds, *abortedBy, *abortAt)
-	}
-	werr := metrics.WriteDir(dir, res)
-	if werr == nil && len(p.Thresholds) > 0 {
-		werr = report.WriteJUnitFile(filepath.Join(dir, report.JUnitFile), res.Summary)
-	}
-	fmt.Fprintln(env.Stdout)
-	report.WriteText(env.Stdout, res.Summary)
-	report.WriteChecks(env.Stdout, res.Summary)
+	failed, werr := finishResults(env, dir, res, p.File, p.Thresholds, *abortedBy, *abortAt)
 	if werr != nil {
 		return fmt.Errorf("results not written: %w", werr)
-	}
-	fmt.Fprintf(env.Stdout, "\nresults: %s\n", dir)
-	failed := 0
-	for _, t := range res.Summary.Thresholds {
-		if !t.Passed {
-			failed++
-		}
 	}
 	switch {
 	case runErr != nil:
@@ -192,6 +177,45 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		return withCode(ExitThresholds, fmt.Errorf("%d of %d thresholds failed", failed, len(res.Summary.Thresholds)))
 	}
 	return nil
+}
+
+// finishResults evaluates the thresholds and the diagnosis over res,
+// writes the results dir (files, junit.xml when there are thresholds,
+// report.html) and prints the summary, checks and diagnosis. It returns
+// how many thresholds failed. Both run and merge end with it, so a merge
+// is judged on the merged whole.
+func finishResults(env *Env, dir string, res *metrics.Results, planFile string, ths []*plan.Threshold,
+	abortedBy *metrics.ThresholdResult, abortAt time.Duration) (failed int, err error) {
+	if len(ths) > 0 {
+		res.Summary.Thresholds = report.EvaluateThresholds(planFile, ths, res.Summary, res.Hists)
+		report.MarkAborted(res.Summary.Thresholds, abortedBy, abortAt)
+	}
+	d := diagnose.Analyze(res)
+	if b, jerr := json.Marshal(d); jerr == nil {
+		res.Summary.Diagnosis = b
+	}
+	err = metrics.WriteDir(dir, res)
+	if err == nil && len(ths) > 0 {
+		err = report.WriteJUnitFile(filepath.Join(dir, report.JUnitFile), res.Summary)
+	}
+	if err == nil {
+		err = report.WriteHTMLFile(filepath.Join(dir, report.HTMLFile), res, d)
+	}
+	fmt.Fprintln(env.Stdout)
+	report.WriteText(env.Stdout, res.Summary)
+	report.WriteChecks(env.Stdout, res.Summary)
+	fmt.Fprintln(env.Stdout)
+	diagnose.WriteText(env.Stdout, d)
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(env.Stdout, "\nresults: %s (report: %s)\n", dir, filepath.Join(dir, report.HTMLFile))
+	for _, t := range res.Summary.Thresholds {
+		if !t.Passed {
+			failed++
+		}
+	}
+	return failed, nil
 }
 
 // watchThresholds checks the plan's abort_on_fail thresholds over the

@@ -166,7 +166,16 @@ func (a *analysis) rateLimit() *Finding {
 	}
 	var count, rate float64
 	var spans int
-	if window >= 1 {
+	stated := 0 // the capacity the headers stated, if any
+	for i := range a.secs {
+		if rl := a.secs[i].RateLimit; rl != nil && rl.Limit > stated {
+			stated = rl.Limit
+		}
+	}
+	if stated > 0 && window > 0 {
+		// The server said how many a window holds: no need to count.
+		count, rate = float64(stated), float64(stated)/window
+	} else if window >= 1 {
 		// The count per window: accepted attempts over spans of one
 		// window in which the limit bound, median over the spans.
 		w := int(math.Round(window))

@@ -198,6 +198,9 @@ func (v *vu) recordAttempt(a client.Attempt) {
 	}
 	if rl := &a.RateLimit; rl.HasRemaining {
 		at.HasRateLimit, at.Remaining, at.Reset = true, rl.Remaining, rl.Reset
+		if rl.HasLimit {
+			at.Limit = rl.Limit
+		}
 	}
 	v.e.rec.RecordAttempt(v.shard, at)
 }

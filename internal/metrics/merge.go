@@ -210,6 +210,7 @@ func addBucket(m, b *Bucket) {
 		} else {
 			m.RateLimit.Remaining = min(m.RateLimit.Remaining, b.RateLimit.Remaining)
 			m.RateLimit.ResetS = max(m.RateLimit.ResetS, b.RateLimit.ResetS)
+			m.RateLimit.Limit = max(m.RateLimit.Limit, b.RateLimit.Limit)
 		}
 	}
 }

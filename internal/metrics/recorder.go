@@ -48,6 +48,7 @@ type Attempt struct {
 	HasRateLimit bool
 	Remaining    int
 	Reset        time.Duration
+	Limit        int // 0 when the headers did not state it
 }
 
 // Logical is one logical request as the integration saw it.
@@ -153,6 +154,7 @@ type interval struct {
 	rlSeen            bool
 	rlRemaining       int
 	rlReset           time.Duration
+	rlLimit           int
 	// steps holds each step's share of the second; a step's latency
 	// histogram is made the first time it records in this slot.
 	steps []stepSecond
@@ -297,6 +299,9 @@ func (r *Recorder) RecordAttempt(shardIdx int, a *Attempt) {
 		}
 		if a.Reset > cur.rlReset {
 			cur.rlReset = a.Reset
+		}
+		if a.Limit > cur.rlLimit {
+			cur.rlLimit = a.Limit
 		}
 		cur.rlSeen = true
 	}

@@ -77,6 +77,8 @@ type StepBucket struct {
 type RateLimitPoint struct {
 	Remaining int     `json:"remaining"`
 	ResetS    float64 `json:"reset_s"`
+	// Limit is the largest window capacity responses stated (0: none did).
+	Limit int `json:"limit,omitempty"`
 }
 
 // Percentiles are latency percentiles in milliseconds.
@@ -129,10 +131,11 @@ func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 			due.Merge(cur.fromDue)
 			if cur.rlSeen {
 				if rl == nil {
-					rl = &RateLimitPoint{Remaining: cur.rlRemaining, ResetS: cur.rlReset.Seconds()}
+					rl = &RateLimitPoint{Remaining: cur.rlRemaining, ResetS: cur.rlReset.Seconds(), Limit: cur.rlLimit}
 				} else {
 					rl.Remaining = min(rl.Remaining, cur.rlRemaining)
 					rl.ResetS = max(rl.ResetS, cur.rlReset.Seconds())
+					rl.Limit = max(rl.Limit, cur.rlLimit)
 				}
 			}
 			for j := range cur.steps {
@@ -150,7 +153,7 @@ func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 			cur.counts = counts{}
 			cur.fromSend.Reset()
 			cur.fromDue.Reset()
-			cur.rlSeen, cur.rlRemaining, cur.rlReset = false, 0, 0
+			cur.rlSeen, cur.rlRemaining, cur.rlReset, cur.rlLimit = false, 0, 0, 0
 		}
 		s.mu.Unlock()
 	}

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"encoding/json"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -42,6 +43,9 @@ type Summary struct {
 	// the run command, not by Summarize.
 	Failures   []StepFailure     `json:"failures,omitempty"`
 	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
+	// Diagnosis is the walls found in the run (package diagnose's
+	// Diagnosis, encoded), filled in with the thresholds.
+	Diagnosis json.RawMessage `json:"diagnosis,omitempty"`
 }
 
 // ScenarioSummary is one scenario's share of the run.
