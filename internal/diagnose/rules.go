@@ -224,7 +224,10 @@ func (a *analysis) rateLimit() *Finding {
 	} else {
 		f.Evidence = append(f.Evidence, "no rate-limit headers; the 429s do not follow concurrency")
 	}
-	if window >= 1 {
+	if stated > 0 && window > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("the headers state %s per %s window: %s",
+			Count(f.Onset.Count), Seconds(window), Rate(rate)))
+	} else if window >= 1 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("accepted %s per %s window while limited (median of %d spans): %s",
 			Count(f.Onset.Count), Seconds(window), spans, Rate(rate)))
 	} else if rate > 0 {
