@@ -1,8 +1,8 @@
 package diagnose
 
 import (
-	"encoding/xml"
 	"fmt"
+	"github.com/floodgate-dev/floodgate/internal/junit"
 	"io"
 	"strconv"
 	"strings"
@@ -12,40 +12,6 @@ import (
 // kinds in the order their test cases are written.
 var kinds = []Kind{RateLimit, ConcurrencyCap, Authorization, Saturation, GeneratorBound}
 
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Errors    int         `xml:"errors,attr"`
-	Skipped   int         `xml:"skipped,attr"`
-	Time      string      `xml:"time,attr"`
-	Timestamp string      `xml:"timestamp,attr"`
-	Cases     []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
-}
-
 // WriteJUnit writes d as JUnit XML for runs without thresholds: one test
 // case per kind of wall ("no rate limit wall", …), failed when a wall of
 // that kind was found, with its evidence and advice. The set of test
@@ -54,9 +20,9 @@ type junitFailure struct {
 func WriteJUnit(w io.Writer, d *Diagnosis, plan string, start time.Time, durationS float64) error {
 	class := "floodgate.diagnosis." + plan
 	dur := strconv.FormatFloat(durationS, 'f', 3, 64)
-	suite := junitSuite{Name: class, Time: dur, Timestamp: start.UTC().Format("2006-01-02T15:04:05")}
+	suite := junit.Suite{Name: class, Time: dur, Timestamp: start.UTC().Format("2006-01-02T15:04:05")}
 	for _, k := range kinds {
-		c := junitCase{Name: "no " + k.Title() + " wall", Classname: class, Time: "0"}
+		c := junit.Case{Name: "no " + k.Title() + " wall", Classname: class, Time: "0"}
 		var msgs, texts []string
 		for _, f := range d.Findings {
 			if f.Kind != k {
@@ -74,17 +40,9 @@ func WriteJUnit(w io.Writer, d *Diagnosis, plan string, start time.Time, duratio
 			texts = append(texts, b.String())
 		}
 		if len(msgs) > 0 {
-			suite.Failures++
-			c.Failure = &junitFailure{Message: strings.Join(msgs, "; "), Type: string(k), Text: strings.Join(texts, "\n")}
+			c.Failure = &junit.Failure{Message: strings.Join(msgs, "; "), Type: string(k), Text: strings.Join(texts, "\n")}
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
-	suite.Tests = len(suite.Cases)
-	doc := junitSuites{Name: "floodgate " + plan, Tests: suite.Tests, Failures: suite.Failures, Time: dur, Suites: []junitSuite{suite}}
-	out, err := xml.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return fmt.Errorf("junit: %w", err)
-	}
-	_, err = io.WriteString(w, xml.Header+string(out)+"\n")
-	return err
+	return junit.Write(w, "floodgate "+plan, suite)
 }

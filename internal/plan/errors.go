@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	suggestpkg "github.com/floodgate-dev/floodgate/internal/suggest"
 	"strconv"
 	"strings"
 )
@@ -49,54 +50,8 @@ func (e *Error) Error() string {
 // Is reports whether target is ErrInvalid.
 func (e *Error) Is(target error) bool { return target == ErrInvalid }
 
-// suggest returns the entry of known closest to got, or "" when none is
-// close enough to be a plausible typo. Case, '_' and '-' are ignored first
-// (rampUp, ramp-up → ramp_up); then edit distance decides.
-func suggest(got string, known []string) string {
-	norm := func(s string) string {
-		return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(s))
-	}
-	g := norm(got)
-	best, bestDist := "", 0
-	for _, k := range known {
-		if norm(k) == g {
-			return k
-		}
-		limit := 2
-		if len(k) <= 4 {
-			limit = 1
-		}
-		d := editDistance(strings.ToLower(got), k)
-		if d <= limit && d < len(got) && (best == "" || d < bestDist) {
-			best, bestDist = k, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 1 << 20 // not a typo; don't spend time on it
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// suggest returns the entry of known closest to got, or "".
+func suggest(got string, known []string) string { return suggestpkg.Closest(got, known) }
 
 // didYouMean returns ` did you mean "x"?` for a close match, else "".
 func didYouMean(got string, known []string) string {

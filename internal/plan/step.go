@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -464,7 +463,7 @@ func (d *decoder) json(b []byte, n *yaml.Node, depth int) ([]byte, bool) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k.Value)
+			b = scenario.AppendJSONString(b, k.Value)
 			b = append(b, ':')
 			var ok bool
 			if b, ok = d.json(b, n.Content[i+1], depth+1); !ok {
@@ -531,7 +530,7 @@ func (d *decoder) json(b []byte, n *yaml.Node, depth int) ([]byte, bool) {
 				}
 				return b, false
 			}
-			return appendJSONString(b, s), true
+			return scenario.AppendJSONString(b, s), true
 		default:
 			d.errorf(n, "json value %s has the YAML tag %s, which JSON can't carry; remove the tag", describe(n), tag)
 			return b, false
@@ -567,28 +566,4 @@ func (d *decoder) jsonBody(n *yaml.Node) ([]byte, *scenario.Template, bool) {
 	}
 	parts = append(parts, scenario.Literal(string(b[last:])))
 	return nil, scenario.Concat(parts...), true
-}
-
-// appendJSONString appends s as a JSON string. Unlike encoding/json it
-// leaves <, > and & alone; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b = append(b, '\\', byte(r))
-		case r == '\n':
-			b = append(b, '\\', 'n')
-		case r == '\r':
-			b = append(b, '\\', 'r')
-		case r == '\t':
-			b = append(b, '\\', 't')
-		case r < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
-		default:
-			b = utf8.AppendRune(b, r)
-		}
-	}
-	return append(b, '"')
 }

@@ -2,8 +2,8 @@ package report
 
 import (
 	"bytes"
-	"encoding/xml"
 	"fmt"
+	"github.com/floodgate-dev/floodgate/internal/junit"
 	"io"
 	"os"
 	"strconv"
@@ -14,77 +14,30 @@ import (
 // JUnitFile is the JUnit report's name in a results dir.
 const JUnitFile = "junit.xml"
 
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Errors    int         `xml:"errors,attr"`
-	Skipped   int         `xml:"skipped,attr"`
-	Time      string      `xml:"time,attr"`
-	Timestamp string      `xml:"timestamp,attr"`
-	Props     []junitProp `xml:"properties>property,omitempty"`
-	Cases     []junitCase `xml:"testcase"`
-}
-
-type junitProp struct {
-	Name  string `xml:"name,attr"`
-	Value string `xml:"value,attr"`
-}
-
-type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
-}
-
 // WriteJUnit writes s's thresholds as JUnit XML: one test suite for the
 // run, one test case per threshold, failed thresholds as failures. The
 // output depends only on s, so it is byte-stable for a given summary.
 func WriteJUnit(w io.Writer, s *metrics.Summary) error {
 	class := "floodgate.thresholds." + s.Plan
 	dur := strconv.FormatFloat(s.DurationS, 'f', 3, 64)
-	suite := junitSuite{Name: class, Tests: len(s.Thresholds), Time: dur, Timestamp: s.StartTime.UTC().Format("2006-01-02T15:04:05")}
-	suite.Props = append(suite.Props, junitProp{"target", s.Target})
+	suite := junit.Suite{Name: class, Time: dur, Timestamp: s.StartTime.UTC().Format("2006-01-02T15:04:05")}
+	suite.Props = append(suite.Props, junit.Prop{Name: "target", Value: s.Target})
 	if s.StopReason != "" {
-		suite.Props = append(suite.Props, junitProp{"stop_reason", s.StopReason})
+		suite.Props = append(suite.Props, junit.Prop{Name: "stop_reason", Value: s.StopReason})
 	}
 	for _, t := range s.Thresholds {
-		c := junitCase{Name: t.Threshold, Classname: class, Time: "0", SystemOut: t.Detail}
+		c := junit.Case{Name: t.Threshold, Classname: class, Time: "0", SystemOut: t.Detail}
 		if !t.Passed {
-			suite.Failures++
 			text := t.Detail
 			if t.Position != "" {
 				text = t.Position + ": " + t.Detail
 			}
-			c.Failure = &junitFailure{Message: t.Detail, Type: "threshold", Text: text}
+			c.Failure = &junit.Failure{Message: t.Detail, Type: "threshold", Text: text}
 			c.SystemOut = ""
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
-	doc := junitSuites{Name: "floodgate " + s.Plan, Tests: suite.Tests, Failures: suite.Failures, Time: dur, Suites: []junitSuite{suite}}
-	out, err := xml.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return fmt.Errorf("junit: %w", err)
-	}
-	_, err = io.WriteString(w, xml.Header+string(out)+"\n")
-	return err
+	return junit.Write(w, "floodgate "+s.Plan, suite)
 }
 
 // WriteJUnitFile writes the JUnit report to path through a temporary
