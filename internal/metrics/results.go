@@ -92,14 +92,16 @@ func WriteDir(dir string, res *Results) error {
 		name string
 		data []byte
 	}{{SeriesFile, ts.Bytes()}, {HistogramsFile, append(hj, '\n')}, {SummaryFile, append(sum, '\n')}} {
-		if err := writeAtomic(filepath.Join(dir, f.name), f.data); err != nil {
+		if err := WriteFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func writeAtomic(path string, data []byte) error {
+// WriteFileAtomic writes data to path through a temporary file and a
+// rename, so a reader sees the old file or the whole new one, never half.
+func WriteFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

@@ -50,7 +50,7 @@ func WriteHTMLFile(path string, res *metrics.Results, d *diagnose.Diagnosis) err
 	if err := WriteHTML(&b, res, d); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, b.Bytes())
+	return metrics.WriteFileAtomic(path, b.Bytes())
 }
 
 // WriteHTMLDir renders the results dir dir into out (dir/report.html
@@ -73,18 +73,7 @@ func WriteHTMLDir(dir, out string) (string, error) {
 	if err := writeHTML(&b, res, diagnose.Analyze(res), thresholdsFrom(raw)); err != nil {
 		return "", err
 	}
-	return out, writeFileAtomic(out, b.Bytes())
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return out, metrics.WriteFileAtomic(out, b.Bytes())
 }
 
 // thresholdRow is one threshold as the report shows it. summary.json's

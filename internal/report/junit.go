@@ -2,10 +2,8 @@ package report
 
 import (
 	"bytes"
-	"fmt"
 	"github.com/floodgate-dev/floodgate/internal/junit"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/floodgate-dev/floodgate/internal/metrics"
@@ -47,12 +45,5 @@ func WriteJUnitFile(path string, s *metrics.Summary) error {
 	if err := WriteJUnit(&b, s); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return metrics.WriteFileAtomic(path, b.Bytes())
 }
