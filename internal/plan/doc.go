@@ -13,7 +13,7 @@
 //
 //	name: bot-burst                  # default: the file's base name
 //	target: http://127.0.0.1:8080    # required; absolute http(s) URL
-//	defaults: {headers: {Accept: application/json}, timeout: 16s}
+//	defaults: {headers: {Accept: application/json}, timeout: 16s, response_header_bytes: 8192}
 //	grace: 30s
 //	auth:                            # one of oauth2, bearer, basic
 //	  oauth2: {token_url: /oauth/token, client_id: ${ID}, client_secret: ${SECRET}, scopes: [a]}

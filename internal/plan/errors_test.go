@@ -358,6 +358,18 @@ func TestParseErrors(t *testing.T) {
 			msg:  `header Accept given twice in defaults headers (first at line 3)`,
 		},
 		{
+			name: "response header bytes too small",
+			yaml: "target: http://x\ndefaults:\n  response_header_bytes: 100\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n" + okSteps,
+			pos:  "3:26",
+			msg:  `response_header_bytes`,
+		},
+		{
+			name: "response header bytes too large",
+			yaml: "target: http://x\ndefaults:\n  response_header_bytes: 9999999\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n" + okSteps,
+			pos:  "3:26",
+			msg:  `response_header_bytes 9999999 is over 1048576`,
+		},
+		{
 			name: "bad scenario name",
 			yaml: "target: http://x\nscenarios:\n  bot burst:\n    executor: {closed: {vus: 1, iterations: 1}}\n" + okSteps,
 			pos:  "3:3",

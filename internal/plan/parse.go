@@ -22,6 +22,8 @@ import (
 // Defaults Parse fills in.
 const (
 	DefaultTimeout = 16 * time.Second // Defaults.Timeout, as the official SDKs
+	// DefaultResponseHeaderBytes is Defaults.ResponseHeaderBytes.
+	DefaultResponseHeaderBytes = 8192
 	DefaultGrace   = 30 * time.Second // Plan.Grace
 	DefaultMaxVUs  = 1000             // Open.MaxVUs
 	DefaultMethod  = "GET"            // Request.Method

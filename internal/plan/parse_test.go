@@ -38,7 +38,7 @@ func TestParseFull(t *testing.T) {
 		Target: "http://127.0.0.1:8080",
 		Defaults: Defaults{
 			Headers: map[string]string{"Accept": "application/json"},
-			Timeout: 20 * time.Second,
+			Timeout: 20 * time.Second, ResponseHeaderBytes: DefaultResponseHeaderBytes,
 		},
 		Auth: &Auth{OAuth2: &OAuth2{
 			TokenURL:     "http://127.0.0.1:8080/oauth/token",

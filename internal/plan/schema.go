@@ -16,7 +16,7 @@ import (
 // Allowed keys, in the order messages list them.
 var (
 	planKeys     = []string{"name", "target", "defaults", "grace", "auth", "retry", "scenarios", "thresholds"}
-	defaultsKeys = []string{"headers", "timeout"}
+	defaultsKeys = []string{"headers", "timeout", "response_header_bytes"}
 	scenarioKeys = []string{"executor", "headers", "auth", "retry", "data", "vars", "steps"}
 	executorKeys = []string{"closed", "open", "batches"}
 	closedKeys   = []string{"vus", "ramp_up", "iterations", "duration"}
@@ -73,7 +73,7 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 		File:     d.file,
 		Name:     defaultName(d.file),
 		Grace:    DefaultGrace,
-		Defaults: Defaults{Timeout: DefaultTimeout},
+		Defaults: Defaults{Timeout: DefaultTimeout, ResponseHeaderBytes: DefaultResponseHeaderBytes},
 	}
 	f, ok := d.mapping(root, root, "the plan", planKeys)
 	if !ok {
@@ -157,6 +157,15 @@ func (d *decoder) defaults(key, n *yaml.Node, def *Defaults) {
 	if v := f.val("timeout"); v != nil {
 		if t, ok := d.duration(v, "timeout", true); ok {
 			def.Timeout = t
+		}
+	}
+	if v := f.val("response_header_bytes"); v != nil {
+		if n, ok := d.integer(v, "response_header_bytes", 1024); ok {
+			if n > 1<<20 {
+				d.errorf(v, "response_header_bytes %d is over 1048576; no API needs more", n)
+			} else {
+				def.ResponseHeaderBytes = n
+			}
 		}
 	}
 }

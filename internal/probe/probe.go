@@ -121,7 +121,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*Result, error) {
 		if strings.HasPrefix(cfg.URL, "https:") {
 			p.o.transport = client.NewStdTransport(cfg.Concurrency+2, nil)
 		} else {
-			p.o.transport = client.NewFastTransport(cfg.Concurrency+2, nil)
+			p.o.transport = client.NewFastTransport(cfg.Concurrency+2, nil, 0)
 		}
 	}
 	if p.o.logf == nil {
