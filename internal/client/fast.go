@@ -48,11 +48,11 @@ func NewFastTransport(maxConns int, tlsConfig *tls.Config, headerBytes int) *Fas
 		MaxIdemponentCallAttempts: 1,
 		RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
 		MaxResponseBodySize:       MaxBodyBytes,
-		ReadBufferSize:         headerBytes,
-		Dial:                   dialOffStack,
-		TLSConfig:              tlsConfig,
-		DialDualStack:          true,
-		DisablePathNormalizing: true,
+		ReadBufferSize:            headerBytes,
+		Dial:                      dialOffStack,
+		TLSConfig:                 tlsConfig,
+		DialDualStack:             true,
+		DisablePathNormalizing:    true,
 	}}
 }
 

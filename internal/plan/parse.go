@@ -24,9 +24,9 @@ const (
 	DefaultTimeout = 16 * time.Second // Defaults.Timeout, as the official SDKs
 	// DefaultResponseHeaderBytes is Defaults.ResponseHeaderBytes.
 	DefaultResponseHeaderBytes = 8192
-	DefaultGrace   = 30 * time.Second // Plan.Grace
-	DefaultMaxVUs  = 1000             // Open.MaxVUs
-	DefaultMethod  = "GET"            // Request.Method
+	DefaultGrace               = 30 * time.Second // Plan.Grace
+	DefaultMaxVUs              = 1000             // Open.MaxVUs
+	DefaultMethod              = "GET"            // Request.Method
 	// DefaultMinRetries is Budget.MinRetries when the plan doesn't say.
 	DefaultMinRetries = 10
 )
