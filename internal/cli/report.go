@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/floodgate-dev/floodgate/internal/diagnose"
+	"github.com/floodgate-dev/floodgate/internal/jtl"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 	"github.com/floodgate-dev/floodgate/internal/report"
 )
@@ -18,6 +21,7 @@ func init() {
 }
 
 const reportUsage = `Usage: floodgate report DIR [--format html|text|json|junit] [-o FILE]
+       floodgate report RESULTS.jtl [--format html|text|json|junit] [-o DIR]
 
 Renders the results dir DIR (written by 'floodgate run' or 'floodgate merge')
 again, running the diagnosis — where the wall is and what kind — anew:
@@ -30,21 +34,33 @@ again, running the diagnosis — where the wall is and what kind — anew:
   junit  the thresholds as test cases when the run had any, else one test
          case per kind of wall, failed when the run hit one
 
-text, json and junit go to stdout unless -o names a file.`
+text, json and junit go to stdout unless -o names a file.
+
+Given a JMeter results file (.jtl: CSV with its header line, or XML), it
+builds the same results a floodgate run writes — per-label steps under
+per-thread-group scenarios, per-second buckets, HDR histograms — into a
+results dir (-o DIR, default RESULTS-floodgate next to the file) with
+report.html, prints the summary and the diagnosis, and writes --format
+text, json or junit to stdout as above. What a JTL lacks is
+reconstructed and noted in summary.json's notes: requests in flight come
+from the samples' timestamps and elapsed times.`
 
 func runReport(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "report", reportUsage)
 	format := fs.String("format", "html", "`format`: html, text, json or junit")
-	out := fs.String("o", "", "write to `FILE` (default DIR/report.html for html, stdout otherwise)")
+	out := fs.String("o", "", "write to `PATH`: for a DIR, the report FILE (default DIR/report.html for html, stdout otherwise); for a .jtl, the results DIR")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		fs.Usage()
-		return withCode(ExitUsage, errors.New("report: want exactly one results DIR"))
+		return withCode(ExitUsage, errors.New("report: want exactly one results DIR or .jtl file"))
 	}
 	dir := pos[0]
+	if isJTL(dir) {
+		return reportJTL(env, dir, *out, *format)
+	}
 	switch *format {
 	case "html":
 		path, err := report.WriteHTMLDir(dir, *out)
@@ -61,10 +77,27 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
-	d := diagnose.Analyze(res)
+	b, err := renderReport(*format, res, diagnose.Analyze(res))
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err := env.Stdout.Write(b)
+		return err
+	}
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	fmt.Fprintf(env.Stdout, "report: %s\n", *out)
+	return nil
+}
+
+// renderReport renders res in format text, json or junit.
+func renderReport(format string, res *metrics.Results, d *diagnose.Diagnosis) ([]byte, error) {
 	s := res.Summary
+	var err error
 	var b bytes.Buffer
-	switch *format {
+	switch format {
 	case "text":
 		report.WriteText(&b, s)
 		report.WriteChecks(&b, s)
@@ -79,7 +112,7 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 		}{s, d}
 		j, err := json.MarshalIndent(doc, "", "  ")
 		if err != nil {
-			return fmt.Errorf("report: %w", err)
+			return nil, fmt.Errorf("report: %w", err)
 		}
 		b.Write(append(j, '\n'))
 	case "junit":
@@ -89,16 +122,70 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 			err = diagnose.WriteJUnit(&b, d, s.Plan, s.StartTime, s.DurationS)
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if *out == "" {
-		_, err := env.Stdout.Write(b.Bytes())
-		return err
+	return b.Bytes(), nil
+}
+
+// isJTL tells a JMeter results file from a results dir: a regular file.
+func isJTL(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// reportJTL reads a JMeter results file, writes the results dir a run
+// would have written (with report.html), prints the summary and the
+// diagnosis, and format's rendering when it is not html.
+func reportJTL(env *Env, path, dir, format string) error {
+	switch format {
+	case "html", "text", "json", "junit":
+	default:
+		return withCode(ExitUsage, fmt.Errorf("report: --format %q: want html, text, json or junit", format))
 	}
-	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
+	fh, err := os.Open(path)
+	if err != nil {
+		return withCode(ExitUsage, fmt.Errorf("report: %w", err))
+	}
+	f, err := jtl.Read(fh)
+	fh.Close()
+	if err != nil {
+		return withCode(ExitUsage, fmt.Errorf("report %s: %w", path, err))
+	}
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	res, err := jtl.Results(f, metrics.RunInfo{Plan: name, PlanFile: path})
+	if err != nil {
+		return withCode(ExitUsage, fmt.Errorf("report %s: %w", path, err))
+	}
+	if dir == "" {
+		dir = filepath.Join(filepath.Dir(path), name+"-floodgate")
+	}
+	d := diagnose.Analyze(res)
+	if b, err := json.Marshal(d); err == nil {
+		res.Summary.Diagnosis = b
+	}
+	if err := metrics.WriteDir(dir, res); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	fmt.Fprintf(env.Stdout, "report: %s\n", *out)
+	html := filepath.Join(dir, report.HTMLFile)
+	if err := report.WriteHTMLFile(html, res, d); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if format != "html" {
+		b, err := renderReport(format, res, d)
+		if err != nil {
+			return err
+		}
+		_, err = env.Stdout.Write(b)
+		return err
+	}
+	report.WriteText(env.Stdout, res.Summary)
+	fmt.Fprintln(env.Stdout)
+	for _, n := range res.Summary.Notes {
+		fmt.Fprintf(env.Stdout, "note: %s\n", n)
+	}
+	fmt.Fprintln(env.Stdout)
+	diagnose.WriteText(env.Stdout, d)
+	fmt.Fprintf(env.Stdout, "\nresults: %s (report: %s)\n", dir, html)
 	return nil
 }

@@ -46,6 +46,9 @@ type Summary struct {
 	// Diagnosis is the walls found in the run (package diagnose's
 	// Diagnosis, encoded), filled in with the thresholds.
 	Diagnosis json.RawMessage `json:"diagnosis,omitempty"`
+	// Notes say what the results hold beyond a run's own measurements,
+	// e.g. what was reconstructed when they come from a JMeter JTL file.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ScenarioSummary is one scenario's share of the run.

@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/floodgate-dev/floodgate/internal/jmx"
+	"github.com/floodgate-dev/floodgate/internal/plan"
+)
+
+func init() {
+	register("import", "convert a JMeter plan (.jmx) to a floodgate plan, listing what does not convert", runImport)
+}
+
+const importUsage = `Usage: floodgate import PLAN.jmx [-o PLAN.yaml]
+
+Converts a JMeter test plan (JMeter 2.13 to 5.x) to a floodgate plan:
+Thread Groups become scenarios, HTTP Requests request steps; HTTP Request
+Defaults give the target, Header Managers headers, CSV Data Set Config
+data, JSON and regex extractors extract, Response Assertions on the code
+expect, timers think steps, While Controllers that poll poll steps, and a
+Constant Throughput Timer (samples per MINUTE) an open executor's rate.
+JMeter properties ${__P(name,default)} become environment variables
+${NAME:-default}; JMeter variables ${var} become templates {{.var}}.
+
+What does not convert (scripts, other controllers, plugins, options) is
+listed on stderr with its place in JMeter's tree, and left as a comment
+where it was in the plan. The plan is written to -o, or to stdout.
+
+Exit codes: 0 converted (even with elements left out), 1 the plan was
+written but does not parse yet (e.g. a data file is missing), 2 not a
+JMeter plan, or a Thread Group that loops forever with no duration.`
+
+func runImport(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "import", importUsage)
+	out := fs.String("o", "", "write the plan to `FILE` (default stdout)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return withCode(ExitUsage, errors.New("import: want exactly one .jmx file"))
+	}
+	in := pos[0]
+	src, err := os.ReadFile(in)
+	if err != nil {
+		return withCode(ExitUsage, fmt.Errorf("import: %w", err))
+	}
+	opts := []jmx.Option{jmx.WithFile(in)}
+	if *out != "" {
+		opts = append(opts, jmx.WithOutputDir(filepath.Dir(*out)))
+	}
+	res, err := jmx.Convert(bytes.NewReader(src), opts...)
+	if err != nil {
+		return withCode(ExitUsage, fmt.Errorf("import %s: %w", in, err))
+	}
+	if *out == "" {
+		if _, err := env.Stdout.Write(res.YAML); err != nil {
+			return err
+		}
+	} else if err := os.WriteFile(*out, res.YAML, 0o644); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	writeProblems(env, in, *out, res)
+
+	// The plan must parse: check it as run would read it.
+	at := *out
+	if at == "" {
+		at = filepath.Join(filepath.Dir(in), "imported.yaml")
+	}
+	if _, err := plan.Parse(at, res.YAML, env.Getenv); err != nil {
+		fmt.Fprintf(env.Stderr, "the plan needs attention before it runs:\n%v\n", err)
+		return fmt.Errorf("import: the converted plan does not parse yet")
+	}
+	return nil
+}
+
+// writeProblems lists on stderr what did not convert exactly.
+func writeProblems(env *Env, in, out string, res *jmx.Result) {
+	to := out
+	if to == "" {
+		to = "stdout"
+	}
+	counts := map[jmx.ProblemKind]int{}
+	for _, p := range res.Problems {
+		counts[p.Kind]++
+	}
+	fmt.Fprintf(env.Stderr, "import: %s → %s: %d not converted, %d approximated, %d ignored\n",
+		in, to, counts[jmx.NotConverted], counts[jmx.Approximated], counts[jmx.Ignored])
+	for _, k := range []jmx.ProblemKind{jmx.NotConverted, jmx.Approximated, jmx.Ignored} {
+		for _, p := range res.Problems {
+			if p.Kind == k {
+				fmt.Fprintf(env.Stderr, "  %s\n", p)
+			}
+		}
+	}
+}

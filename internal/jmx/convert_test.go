@@ -1,0 +1,120 @@
+package jmx
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/floodgate-dev/floodgate/internal/plan"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// goldenFile compares got with testdata/name, or rewrites it with -update.
+func goldenFile(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got; go test -update rewrites it):\n%s", name, diff)
+	}
+}
+
+// TestConvertGolden converts every testdata/*.jmx: the YAML matches its
+// golden file, parses with plan.Parse, and every problem is a comment in
+// it. Files named bad-*.jmx must fail; their golden file is the error.
+func TestConvertGolden(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("testdata", "*.jmx"))
+	if err != nil || len(files) == 0 {
+		t.Fatal("no testdata/*.jmx", err)
+	}
+	for _, path := range files {
+		name := strings.TrimSuffix(filepath.Base(path), ".jmx")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Convert(bytes.NewReader(b), WithFile(path))
+			if strings.HasPrefix(name, "bad-") {
+				if err == nil {
+					t.Fatalf("converted, want an error:\n%s", res.YAML)
+				}
+				goldenFile(t, name+".golden", []byte(err.Error()+"\n"))
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			goldenFile(t, name+".golden", res.YAML)
+			// Deterministic: a second conversion gives the same bytes.
+			again, err := Convert(bytes.NewReader(b), WithFile(path))
+			if err != nil || !bytes.Equal(again.YAML, res.YAML) {
+				t.Errorf("a second conversion differs (err %v)", err)
+			}
+			if len(res.Sources) != bytes.Count(res.YAML, []byte("\n")) {
+				t.Errorf("%d sources for %d lines", len(res.Sources), bytes.Count(res.YAML, []byte("\n")))
+			}
+			// It parses, in testdata (data files are relative to it),
+			// with an empty environment: every ${ENV} has a default.
+			yamlPath := filepath.Join("testdata", name+".yaml")
+			if _, err := plan.Parse(yamlPath, res.YAML, nil); err != nil {
+				t.Errorf("the converted plan does not parse:\n%v", err)
+			}
+			for _, p := range res.Problems {
+				want := "# " + p.Kind.String() + ": " + lastLabel(p.Path) + ": "
+				if !bytes.Contains(res.YAML, []byte(want)) {
+					t.Errorf("problem %q has no comment %q", p, want)
+				}
+			}
+		})
+	}
+}
+
+func TestConvertErrors(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in   string
+		want error
+	}{
+		{"", ErrNotJMX},
+		{"not xml at all", ErrNotJMX},
+		{"<html><body/></html>", ErrNotJMX},
+		{`<jmeterTestPlan><hashTree></hashTree></jmeterTestPlan>`, ErrNotJMX},
+		{`<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="x"/><hashTree/></hashTree></jmeterTestPlan>`, ErrNothingToConvert},
+	} {
+		_, err := Convert(strings.NewReader(c.in))
+		if !errors.Is(err, c.want) {
+			t.Errorf("%q: %v, want %v", c.in, err, c.want)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", "bad-infinite.jmx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Convert(bytes.NewReader(b))
+	var ue *UnboundedError
+	if !errors.As(err, &ue) || !errors.Is(err, ErrUnbounded) || ue.Name != "Soak" {
+		t.Fatalf("%v: want an *UnboundedError for thread group Soak", err)
+	}
+	if !strings.Contains(err.Error(), `Test Plan > Thread Group "Soak"`) || !strings.Contains(err.Error(), "Duration") {
+		t.Errorf("%q should name the thread group and the fix", err)
+	}
+}

@@ -1,0 +1,42 @@
+// Package jmx converts JMeter test plans (.jmx, JMeter 2.13 to 5.x) to
+// floodgate plans: Parse reads the hashTree of test elements and their
+// properties, and Convert writes the plan as YAML, with every element it
+// could not convert exactly listed (Result.Problems) and left as a
+// comment where it was.
+//
+// # What converts
+//
+//	Thread Group                  scenario, closed executor: threads → vus, ramp-up → ramp_up,
+//	                              loops → iterations, scheduler duration → duration
+//	                              (infinite loops need a duration: *UnboundedError otherwise)
+//	HTTP Request                  request step (method, path, raw body or parameters, headers)
+//	HTTP Request Defaults         target (protocol://domain:port); a request with another
+//	                              server gets an absolute URL; an empty path takes the Defaults' path
+//	HTTP Header Manager           headers: Test Plan and Thread Group level → scenario headers,
+//	                              deeper → request headers
+//	User Defined Variables        values put in place where ${name} is used
+//	${__P(name,default)}          ${NAME:-default} (environment), see text.go for the functions
+//	${var}                        {{.var}} (floodgate template)
+//	CSV Data Set Config           data: {file, mode: sequential, on_exhaust}
+//	JSON Extractor, JSON Path     extract: {var: gjson.path}
+//	  Extractor (plugin)
+//	Regular Expression Extractor  extract, when the regex reads one JSON field ("id":"(.+?)")
+//	                              or one header (Location: (.+))
+//	Response Assertion (code)     expect: [statuses]
+//	Constant / Uniform /          think before each request in scope (Gaussian: a uniform
+//	  Gaussian Random Timer       think with the same mean)
+//	Constant Throughput Timer     open executor: target samples per MINUTE → rate per minute,
+//	                              see throughputTimer
+//	Transaction Controller        group
+//	Simple Controller             its steps, in place
+//	Loop Controller               folded into iterations when it holds the whole thread group,
+//	                              else unrolled (≤ 10) into groups
+//	While Controller              poll, when it holds one request, an extractor and a
+//	                              comparison of the extracted value with a constant
+//
+// JMeter sends every request once, so the plan says retry: off; listeners
+// are ignored (floodgate writes its own results). Scripts (JSR223,
+// BeanShell), other controllers, other samplers and plugins don't
+// convert. The output depends only on the input (and the options), so it
+// can be compared with golden files.
+package jmx

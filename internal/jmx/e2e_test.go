@@ -1,0 +1,156 @@
+package jmx_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/emulator"
+	"github.com/floodgate-dev/floodgate/internal/emulator/config"
+	"github.com/floodgate-dev/floodgate/internal/engine"
+	"github.com/floodgate-dev/floodgate/internal/jmx"
+	"github.com/floodgate-dev/floodgate/internal/metrics"
+	"github.com/floodgate-dev/floodgate/internal/plan"
+)
+
+// seen is one request as the emulator received it.
+type seen struct {
+	method, path, auth, ctype string
+	body                      []byte
+}
+
+// recorder is a reverse proxy in front of the emulator that keeps every
+// request it forwards.
+type recorder struct {
+	mu   sync.Mutex
+	reqs []seen
+}
+
+func (r *recorder) handler(target *url.URL) http.Handler {
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		r.mu.Lock()
+		r.reqs = append(r.reqs, seen{req.Method, req.URL.Path, req.Header.Get("Authorization"), req.Header.Get("Content-Type"), body})
+		r.mu.Unlock()
+		proxy.ServeHTTP(w, req)
+	})
+}
+
+func stats(t *testing.T, base string) emulator.Stats {
+	t.Helper()
+	resp, err := http.Get(base + "/_floodgate/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st emulator.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestImportedPlanRunsLikeJMeter imports a JMeter plan — a Thread Group
+// of N threads × L loops POSTing an open message, with a Header Manager
+// sending a bearer token from a JMeter property — and runs it against the
+// emulator: the emulator sees N×L requests of the JMeter sampler's shape.
+func TestImportedPlanRunsLikeJMeter(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	cfg := emulator.DefaultConfig()
+	cfg.ExportDir = t.TempDir()
+	srv, err := emulator.New(cfg, emulator.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := srv.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(base)
+	rec := &recorder{}
+	front := httptest.NewServer(rec.handler(u))
+	defer front.Close()
+	fu, _ := url.Parse(front.URL)
+
+	// A token, as a JMeter user would pass it: -Jtoken=...
+	form := url.Values{"grant_type": {"client_credentials"}}
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/oauth/token", strings.NewReader(form.Encode()))
+	req.SetBasicAuth(config.DemoClientID, config.DemoClientSecret)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("token: %v %+v", err, tok)
+	}
+	resp.Body.Close()
+
+	path := filepath.Join("testdata", "e2e-open-message.jmx")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := jmx.Convert(bytes.NewReader(src), jmx.WithFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const threads, loops = 4, 3
+	env := map[string]string{"HOST": fu.Hostname(), "PORT": fu.Port(), "TOKEN": tok.AccessToken, "THREADS": "4", "LOOPS": "3"}
+	p, err := plan.Parse(filepath.Join(t.TempDir(), "plan.yaml"), res.YAML, func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res.YAML)
+	}
+	before := stats(t, base)
+	e, err := engine.New(p, engine.WithSeed(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := stats(t, base)
+	sum := e.Recorder().Summarize(metrics.RunInfo{Plan: p.Name}, e.Ended())
+
+	if got := after.Requests - before.Requests; got != threads*loops {
+		t.Errorf("the emulator counted %d requests, want %d × %d", got, threads, loops)
+	}
+	if sum.Requests != threads*loops || sum.Succeeded != threads*loops || sum.Attempts != threads*loops {
+		t.Errorf("summary: %d requests, %d ok, %d attempts; want %d of each", sum.Requests, sum.Succeeded, sum.Attempts, threads*loops)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.reqs) != threads*loops {
+		t.Fatalf("%d requests reached the emulator, want %d", len(rec.reqs), threads*loops)
+	}
+	wantBody := `{"channel":{"from":{"id":"bot-user","idType":"Opaque"}},"text":"hello"}`
+	for i, r := range rec.reqs {
+		if r.method != "POST" || r.path != "/api/v2/conversations/messages/00000000-0000-4000-8000-000000000001/inbound/open/message" ||
+			r.auth != "Bearer "+tok.AccessToken || r.ctype != "application/json" || string(r.body) != wantBody {
+			t.Errorf("request %d: %s %s auth %q type %q body %s", i, r.method, r.path, r.auth, r.ctype, r.body)
+		}
+	}
+}

@@ -1,0 +1,551 @@
+package jmx
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// maxUnroll bounds how many times a Loop Controller is unrolled.
+const maxUnroll = 10
+
+// walk converts one level's children, in order. Elements that apply to
+// the level's samplers (timers, headers...) convert where they apply;
+// those that do not convert leave a comment at their place.
+func (c *converter) walk(children []*Element, sc *scope, taken map[string]bool) []*outStep {
+	var out []*outStep
+	for _, e := range children {
+		mark := len(c.problems)
+		var steps []*outStep
+		switch {
+		case !e.Enabled:
+			c.ignored(e, "disabled in JMeter")
+		case structural(e):
+			steps = c.structural(e, sc, taken)
+		default:
+			c.scopeOnly(e)
+		}
+		if cms := c.take(mark); len(cms) > 0 {
+			if len(steps) > 0 {
+				steps[0].comments = append(cms, steps[0].comments...)
+			} else {
+				steps = []*outStep{{comments: cms}}
+			}
+		}
+		out = append(out, steps...)
+	}
+	return out
+}
+
+// stepName makes a step name from a testname: unique among its
+// siblings, and with "${" kept literal.
+func stepName(name, fallback string, taken map[string]bool) string {
+	name = oneLine(name)
+	if name == "" {
+		name = fallback
+	}
+	return unique(escapeLiteral(name, envOnly), taken, " #")
+}
+
+func (c *converter) structural(e *Element, sc *scope, taken map[string]bool) []*outStep {
+	switch kindOf(e) {
+	case kHTTPSampler:
+		return c.sampler(e, sc, taken)
+	case kTransactionController:
+		inner := newScope(sc, e, e.Children)
+		steps := c.walk(e.Children, inner, map[string]bool{})
+		if !sends(steps) {
+			return steps
+		}
+		return []*outStep{{isGroup: true, name: stepName(e.Name, "group", taken), group: steps, src: Path(e)}}
+	case kSimpleController:
+		return c.walk(e.Children, newScope(sc, e, e.Children), taken)
+	case kLoopController:
+		return c.loop(e, sc, taken)
+	case kWhileController:
+		return c.while(e, sc, taken)
+	case kSampler:
+		if shortClass(e.TestClass) == "DebugSampler" {
+			c.ignored(e, "a debugging aid; floodgate's results hold what it shows")
+			return nil
+		}
+		c.notConverted(e, "floodgate sends HTTP requests only")
+	case kScript:
+		c.notConverted(e, "scripts don't convert; do what it does with request steps, vars, extract or templates")
+	default:
+		c.notConverted(e, "%s", controllerWhy(e))
+	}
+	return nil
+}
+
+// controllerWhy explains why a controller does not convert, naming what
+// it holds.
+func controllerWhy(e *Element) string {
+	why := "floodgate has no counterpart"
+	switch shortClass(e.TestClass) {
+	case "IfController":
+		why = fmt.Sprintf("floodgate steps are not conditional (condition %q); split the paths into scenarios", oneLine(e.Str("IfController.condition")))
+	case "OnceOnlyController":
+		why = "floodgate has no once-per-VU steps; put the one-off requests in a scenario of their own"
+	case "ThroughputController":
+		why = "floodgate runs every step of an iteration; give the share its own scenario and rate"
+	case "RandomController", "SwitchController", "InterleaveControl", "RandomOrderController":
+		why = "floodgate runs steps in order; give each branch its own scenario"
+	case "ModuleController", "IncludeController", "TestFragmentController":
+		why = "inline the fragment's requests where they run"
+	case "ForeachController":
+		why = "floodgate has no loop over variables; poll or separate steps may do"
+	}
+	return why + leftOut(e)
+}
+
+// leftOut names the samplers and controllers left out with e.
+func leftOut(e *Element) string {
+	var kids []string
+	n := 0
+	var walk func(es []*Element)
+	walk = func(es []*Element) {
+		for _, ch := range es {
+			if ch.Enabled && structural(ch) {
+				n++
+				if len(kids) < 4 {
+					kids = append(kids, label(ch))
+				}
+				walk(ch.Children)
+			}
+		}
+	}
+	walk(e.Children)
+	if n == 0 {
+		return ""
+	}
+	s := "; left out with it: " + strings.Join(kids, ", ")
+	if n > len(kids) {
+		s += fmt.Sprintf(" and %d more", n-len(kids))
+	}
+	return s
+}
+
+// scopeOnly reports a non-structural element that does not convert, or
+// converts only in part. Those that convert where they apply (timers,
+// headers, defaults, data, variables, extractors, status assertions)
+// report nothing here.
+func (c *converter) scopeOnly(e *Element) {
+	switch kindOf(e) {
+	case kHTTPDefaults:
+		if e.Bool("HTTPSampler.image_parser", false) {
+			c.notConverted(e, "\"Retrieve All Embedded Resources\": floodgate sends only the requests the plan lists")
+		}
+		if args := arguments(e); len(args) > 0 {
+			c.notConverted(e, "its default parameters are not added to requests; put them in each request's path or body")
+		}
+	case kHeaderManager, kArguments, kCSVDataSet, kConstantTimer, kUniformTimer, kGaussianTimer, kThroughputTimer:
+	case kResponseAssertion:
+		c.assertion(e)
+	case kJSONExtractor, kRegexExtractor, kJSONPathPlugin:
+		if owner := e.Parent; owner != nil && kindOf(owner) != kHTTPSampler {
+			if n := countHTTP(owner); n != 1 {
+				c.notConverted(e, "it applies to each of the %d requests in its scope; floodgate extracts per step — move it under the request it reads", n)
+			}
+		}
+	case kListener:
+		c.ignored(e, "floodgate writes its own results (summary.json, report.html; floodgate report reads JTL files too)")
+	case kScript:
+		c.notConverted(e, "scripts don't convert; do what it does with vars, extract or templates (%s)", scriptHint(e))
+	case kConfig:
+		switch shortClass(e.TestClass) {
+		case "CookieManager":
+			c.notConverted(e, "floodgate keeps no cookies; send a Cookie header, or extract one with header:Set-Cookie")
+		case "AuthManager":
+			c.notConverted(e, "use the plan's auth: {basic: {username: ..., password: ${PASSWORD}}} or bearer")
+		case "CacheManager", "DNSCacheManager":
+			c.ignored(e, "floodgate does not cache responses or DNS answers per thread")
+		default:
+			c.notConverted(e, "floodgate has no counterpart")
+		}
+	case kTimer:
+		c.notConverted(e, "use think steps, or an open executor with a rate")
+	case kAssertion:
+		c.notConverted(e, "floodgate checks request steps by status (expect); a poll's until can check the body")
+	case kProcessor:
+		c.notConverted(e, "extract takes JSON paths (gjson) and header:Name")
+	case kUnknown:
+		if strings.Contains(e.TestClass, "ThreadGroup") {
+			c.notConverted(e, "a plugin thread group (testclass %s); write its load profile as a scenario by hand, e.g. open: {stages: [...]}", e.TestClass)
+			return
+		}
+		c.notConverted(e, "unknown element (a plugin?), testclass %s", e.TestClass)
+	}
+}
+
+func scriptHint(e *Element) string {
+	lang := e.Str("scriptLanguage")
+	if lang == "" && strings.HasPrefix(e.TestClass, "BeanShell") {
+		lang = "beanshell"
+	}
+	lines := strings.Count(strings.TrimSpace(e.Str("script")), "\n") + 1
+	switch {
+	case e.Str("script") == "" && e.Str("filename") != "":
+		return lang + " file " + e.Str("filename")
+	case e.Str("script") == "":
+		return lang + ", empty"
+	case lines == 1:
+		return lang + ", 1 line"
+	}
+	return fmt.Sprintf("%s, %d lines", lang, lines)
+}
+
+// countHTTP counts the enabled HTTP Requests in e's subtree.
+func countHTTP(e *Element) int {
+	n := 0
+	for _, ch := range e.Children {
+		if !ch.Enabled {
+			continue
+		}
+		if kindOf(ch) == kHTTPSampler {
+			n++
+		}
+		n += countHTTP(ch)
+	}
+	return n
+}
+
+type httpArg struct {
+	name, value string
+	encode      bool
+	equals      bool
+}
+
+func arguments(e *Element) []httpArg {
+	p := e.Prop("HTTPsampler.Arguments")
+	if p == nil {
+		return nil
+	}
+	coll := p.Prop("Arguments.arguments")
+	if coll == nil {
+		return nil
+	}
+	var out []httpArg
+	for _, a := range coll.Props {
+		arg := httpArg{name: a.Str("Argument.name"), equals: true}
+		if v := a.Prop("Argument.value"); v != nil {
+			arg.value = v.Value
+		}
+		if v := a.Prop("HTTPArgument.always_encode"); v != nil {
+			arg.encode = strings.TrimSpace(v.Value) == "true"
+		}
+		if v := a.Prop("HTTPArgument.use_equals"); v != nil {
+			arg.equals = strings.TrimSpace(v.Value) != "false"
+		}
+		out = append(out, arg)
+	}
+	return out
+}
+
+// sampler converts an HTTP Request: think steps for the timers in its
+// scope, then the request step with its headers, expect and extract.
+func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*outStep {
+	own := newScope(sc, e, e.Children)
+	for _, ch := range e.Children {
+		if !ch.Enabled {
+			c.ignored(ch, "disabled in JMeter")
+			continue
+		}
+		c.scopeOnly(ch)
+	}
+	chain := own.chain()
+
+	// URL: the request's own fields, then the closest Defaults'.
+	f := readHTTP(e)
+	for i := len(chain) - 1; i >= 0; i-- {
+		for _, d := range chain[i].elems {
+			if kindOf(d) == kHTTPDefaults {
+				f = f.merge(readHTTP(d))
+			}
+		}
+	}
+	req := &outRequest{method: strings.ToUpper(strings.TrimSpace(e.Str("HTTPSampler.method")))}
+	if req.method == "" {
+		req.method = "GET"
+	}
+	if !validToken(req.method) {
+		c.notConverted(e, "method %q is not an HTTP method; GET is sent", req.method)
+		req.method = "GET"
+	}
+	path := c.text(f.path, templated, e)
+	switch {
+	case strings.HasPrefix(strings.ToLower(f.path), "http://"), strings.HasPrefix(strings.ToLower(f.path), "https://"):
+	default:
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		if f.domain != "" {
+			if o := c.origin(f); o != c.planTarget() {
+				path = o + path
+			}
+		}
+	}
+
+	args := arguments(e)
+	bodyMethod := req.method == "POST" || req.method == "PUT" || req.method == "PATCH"
+	var form bool
+	switch {
+	case e.Bool("HTTPSampler.postBodyRaw", false):
+		var b strings.Builder
+		for _, a := range args {
+			b.WriteString(c.text(a.value, templated, e))
+		}
+		req.body, req.hasBody = b.String(), true
+	case len(args) > 0:
+		if e.Bool("HTTPSampler.DO_MULTIPART_POST", false) {
+			c.notConverted(e, "multipart/form-data bodies don't convert; send the parts as a raw body")
+			break
+		}
+		var parts []string
+		for _, a := range args {
+			if strings.TrimSpace(a.name) == "" && !bodyMethod {
+				continue
+			}
+			name, value := c.text(a.name, templated, e), c.text(a.value, templated, e)
+			if a.encode {
+				name, value = encodeLiteral(name), encodeLiteral(value)
+			}
+			if a.equals || value != "" {
+				parts = append(parts, name+"="+value)
+			} else {
+				parts = append(parts, name)
+			}
+		}
+		if bodyMethod {
+			req.body, req.hasBody, form = strings.Join(parts, "&"), true, true
+		} else if len(parts) > 0 {
+			sep := "?"
+			if strings.Contains(path, "?") {
+				sep = "&"
+			}
+			path += sep + strings.Join(parts, "&")
+		}
+	}
+	req.path = path
+	if files := e.Prop("HTTPsampler.Files"); files != nil && len(files.Props) > 0 {
+		if coll := files.Prop("HTTPFileArgs.files"); coll != nil && len(coll.Props) > 0 {
+			c.notConverted(e, "file uploads don't convert; send the file's content as the body")
+		}
+	}
+	if e.Bool("HTTPSampler.image_parser", false) {
+		c.notConverted(e, "\"Retrieve All Embedded Resources\": floodgate sends only the requests the plan lists")
+	}
+	if e.Str("HTTPSampler.connect_timeout") != "" || e.Str("HTTPSampler.response_timeout") != "" {
+		c.approximated(e, "per-request timeouts don't convert; the plan's defaults.timeout bounds every attempt")
+	}
+	if e.Str("HTTPSampler.ipSource") != "" || e.Str("HTTPSampler.proxyHost") != "" {
+		c.notConverted(e, "source address and proxy settings don't convert")
+	}
+
+	// Headers from controllers and the request itself (Test Plan and
+	// Thread Group ones are the scenario's).
+	for _, s := range chain {
+		if s.level < 2 {
+			continue
+		}
+		for _, h := range s.elems {
+			if kindOf(h) == kHeaderManager {
+				req.headers = mergeHeaders(req.headers, c.headerManager(h))
+			}
+		}
+	}
+	if form && !slices.ContainsFunc(req.headers, func(h kv) bool { return h.key == "Content-Type" }) {
+		req.headers = append(req.headers, kv{key: "Content-Type", value: "application/x-www-form-urlencoded", src: Path(e)})
+	}
+
+	// Status assertions in scope narrow expect.
+	var expect []int
+	var expectSet bool
+	for _, s := range chain {
+		for _, a := range s.elems {
+			if kindOf(a) != kResponseAssertion {
+				continue
+			}
+			if codes, ok := c.assertion(a); ok {
+				if !expectSet {
+					expect, expectSet = codes, true
+				} else {
+					expect = intersect(expect, codes)
+				}
+			}
+		}
+	}
+	if expectSet {
+		if len(expect) == 0 {
+			c.notConverted(e, "its Response Assertions accept no status together; expect is left at any 2xx or 3xx")
+		} else {
+			req.expect = expect
+		}
+	}
+
+	// Think time before the request, from every timer in scope.
+	var steps []*outStep
+	for _, s := range chain {
+		for _, t := range s.elems {
+			if th := c.timer(t); th != "" {
+				steps = append(steps, &outStep{think: th, src: Path(t)})
+			}
+		}
+	}
+
+	// Extractors: the request's own, and those of enclosing levels
+	// holding this one request.
+	var extract []kv
+	for _, s := range chain {
+		if s.owner != e && (s.owner == nil || countHTTP(s.owner) != 1) {
+			continue
+		}
+		for _, x := range s.elems {
+			extract = append(extract, c.extractor(x)...)
+		}
+	}
+	st := &outStep{name: stepName(e.Name, req.method+" "+path, taken), request: req, src: Path(e), extract: extract}
+	for _, x := range extract {
+		c.sc.defined[x.key] = true
+		c.sc.extracted[x.key] = true
+	}
+	return append(steps, st)
+}
+
+// planTarget is the target chosen for the plan.
+func (c *converter) planTarget() string { return c.target0 }
+
+// encodeLiteral URL-encodes the literal parts of converted text, leaving
+// {{...}} actions and ${...} references alone.
+func encodeLiteral(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.Index(s, "{{")
+		j := strings.Index(s, "${")
+		k := -1
+		switch {
+		case i >= 0 && (j < 0 || i < j):
+			k = i
+		case j >= 0:
+			k = j
+		}
+		if k < 0 {
+			b.WriteString(url.QueryEscape(s))
+			break
+		}
+		b.WriteString(url.QueryEscape(s[:k]))
+		end := "}}"
+		if k == j {
+			end = "}"
+		}
+		e := strings.Index(s[k:], end)
+		if e < 0 {
+			b.WriteString(s[k:])
+			break
+		}
+		b.WriteString(s[k : k+e+len(end)])
+		s = s[k+e+len(end):]
+	}
+	return b.String()
+}
+
+func intersect(a, b []int) []int {
+	var out []int
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// timer converts a Constant, Uniform or Gaussian Random Timer to a think
+// value ("" for anything else, and for no delay).
+func (c *converter) timer(t *Element) string {
+	k := kindOf(t)
+	if k != kConstantTimer && k != kUniformTimer && k != kGaussianTimer {
+		return ""
+	}
+	delay := c.number(t.Str("ConstantTimer.delay"), 0, t)
+	if k == kConstantTimer {
+		if delay.env {
+			return quote(delay.text+"ms", true)
+		}
+		if delay.value <= 0 {
+			return ""
+		}
+		return fmtDuration(ms(delay.value))
+	}
+	rng := c.number(t.Str("RandomTimer.range"), 0, t)
+	if !delay.known || !rng.known {
+		c.notConverted(t, "its delay or range is not a number")
+		return ""
+	}
+	if delay.env || rng.env {
+		c.approximated(t, "its delay and range are the defaults of their properties")
+	}
+	lo, hi := delay.value, delay.value+rng.value
+	if k == kGaussianTimer {
+		// JMeter waits offset + |N(0,1)| × deviation: a mean of
+		// offset + 0.8 × deviation, which a uniform draw over
+		// [offset, offset + 1.6 × deviation] keeps.
+		hi = delay.value + 1.6*rng.value
+		c.approximated(t, "a uniform think from %s to %s, with the Gaussian's mean", fmtDuration(ms(lo)), fmtDuration(ms(hi)))
+	}
+	if hi <= 0 {
+		return ""
+	}
+	if lo < 0 {
+		lo = 0
+	}
+	if hi <= lo {
+		return fmtDuration(ms(hi))
+	}
+	return "{min: " + fmtDuration(ms(lo)) + ", max: " + fmtDuration(ms(hi)) + "}"
+}
+
+func ms(v float64) time.Duration {
+	return time.Duration(v * float64(time.Millisecond)).Round(time.Millisecond)
+}
+
+// loop unrolls a Loop Controller with a small literal count into groups.
+func (c *converter) loop(e *Element, sc *scope, taken map[string]bool) []*outStep {
+	n := c.number(loopCount(e), 1, e)
+	switch {
+	case !n.known || n.env:
+		c.notConverted(e, "its loop count %q is not a number; floodgate can't repeat steps a variable number of times", loopCount(e))
+		return nil
+	case n.value < 0:
+		c.notConverted(e, "it loops forever inside the iteration; floodgate steps run once per iteration — raise the scenario's iterations instead")
+		return nil
+	case n.value == 0:
+		c.ignored(e, "Loop Count 0: JMeter runs none of it")
+		return nil
+	case n.value > maxUnroll:
+		c.notConverted(e, "it repeats its steps %s times; floodgate unrolls at most %d — raise the scenario's iterations, or make it a scenario of its own", n.text, maxUnroll)
+		return nil
+	}
+	count := int(n.value)
+	if count > 1 {
+		c.approximated(e, "unrolled into %d groups", count)
+	}
+	var out []*outStep
+	base := oneLine(e.Name)
+	if base == "" {
+		base = "loop"
+	}
+	for i := 1; i <= count; i++ {
+		steps := c.walk(e.Children, newScope(sc, e, e.Children), map[string]bool{})
+		if !sends(steps) {
+			return steps
+		}
+		name := base
+		if count > 1 {
+			name = fmt.Sprintf("%s %d", base, i)
+		}
+		out = append(out, &outStep{isGroup: true, name: stepName(name, "loop", taken), group: steps, src: Path(e)})
+	}
+	return out
+}
