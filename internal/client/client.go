@@ -325,7 +325,7 @@ func (c *Client) Do(ctx context.Context, req *Request, resp *Response, pol *Poli
 			return out.lose(ErrBudgetExhausted, lastErr, start)
 		}
 		if d > 0 {
-			err := sleep(ctx, d)
+			err := Sleep(ctx, d)
 			slept := time.Since(now)
 			if honor {
 				out.RetryAfterWait += slept
@@ -377,8 +377,12 @@ func statusClass(status int) metrics.Class {
 	return metrics.Status
 }
 
-// sleep waits d or until ctx is done, whichever is first.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx is done, whichever is first, and returns
+// ctx's error in the second case. A d ≤ 0 returns at once.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"github.com/floodgate-dev/floodgate/internal/scenario"
 	"strings"
 )
 
@@ -79,17 +80,6 @@ func expand(s string, getenv func(string) (string, bool)) (out string, refs int,
 	return b.String(), refs, errs
 }
 
-func validEnvName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
+// validEnvName: environment variable names follow the same rule as plan
+// variables (a letter or _, then letters, digits and _).
+func validEnvName(s string) bool { return scenario.ValidName(s) }

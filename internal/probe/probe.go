@@ -354,7 +354,7 @@ func (p *prober) reopen(ctx context.Context, auth client.Authenticator, s sample
 		if !lo.IsZero() && time.Now().Add(wait).After(lo) && time.Now().Before(lo) {
 			wait = time.Until(lo)
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := client.Sleep(ctx, wait); err != nil {
 			return okS, lastFail, false
 		}
 		next, sent := p.send(ctx, auth)
@@ -372,19 +372,5 @@ func (p *prober) reopen(ctx context.Context, auth client.Authenticator, s sample
 		if lo.IsZero() && !s.rl.HasRetryAfter && !(s.rl.HasReset && s.rl.Reset > 0) {
 			wait = wait * 3 / 2
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
