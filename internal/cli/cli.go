@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -99,9 +100,23 @@ Run 'floodgate <command> --help' for a command's flags.
 Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad plan, 3 thresholds failed, 130 interrupted.
 `
 
+// helpOrder lists commands by how often people reach for them; any
+// command not named here follows, in registration order.
+var helpOrder = []string{"run", "emulate", "report", "probe", "lint", "import", "merge", "version"}
+
 func usage(w io.Writer) {
 	fmt.Fprint(w, usageHead)
-	for _, c := range commands {
+	rank := func(name string) int {
+		for i, n := range helpOrder {
+			if n == name {
+				return i
+			}
+		}
+		return len(helpOrder)
+	}
+	sorted := slices.Clone(commands)
+	slices.SortStableFunc(sorted, func(a, b command) int { return rank(a.name) - rank(b.name) })
+	for _, c := range sorted {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, usageTail)
