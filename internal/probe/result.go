@@ -178,7 +178,7 @@ func (r *Result) findings() {
 		}
 		vals := make([]string, len(ra.ValuesS))
 		for i, v := range ra.ValuesS {
-			vals[i] = strconv.FormatFloat(v, 'f', -1, 64)
+			vals[i] = strings.TrimRight(strings.TrimRight(strconv.FormatFloat(v, 'f', 3, 64), "0"), ".")
 		}
 		line := fmt.Sprintf("Retry-After %s (%s s)", how, strings.Join(vals, ", "))
 		if ra.ErrorS != nil {
