@@ -21,8 +21,9 @@ func sec(t float64, attempts int64, statuses map[string]int64, inMax int64, inMe
 		}
 	}
 	p := metrics.Percentiles{Count: attempts, Mean: latMs, P50: latMs, P90: latMs, P99: latMs, Max: latMs}
-	return metrics.Bucket{T: t, Seconds: 1, Offered: attempts, Started: attempts, Completed: attempts, Attempts: attempts,
-		Goodput: ok, Statuses: statuses, InFlightMax: inMax, InFlightMean: inMean, FromSend: p, FromDue: p}
+	return metrics.Bucket{T: t, Seconds: 1,
+		Flow:        metrics.Flow{Offered: attempts, Started: attempts, Completed: attempts, Attempts: attempts, Goodput: ok, Statuses: statuses},
+		InFlightMax: inMax, InFlightMean: inMean, FromSend: p, FromDue: p}
 }
 
 // results wraps a series with a summary whose totals add it up.

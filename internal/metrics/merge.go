@@ -128,7 +128,7 @@ func mergeSeries(parts []*Results) []Bucket {
 			sec := b.Time.Unix()
 			m := by[sec]
 			if m == nil {
-				m = &Bucket{Time: time.Unix(sec, 0).UTC(), T: float64(sec - t0.Unix()), Statuses: map[string]int64{}}
+				m = &Bucket{Time: time.Unix(sec, 0).UTC(), T: float64(sec - t0.Unix()), Flow: Flow{Statuses: map[string]int64{}}}
 				by[sec] = m
 				keys = append(keys, sec)
 			}
@@ -145,25 +145,9 @@ func mergeSeries(parts []*Results) []Bucket {
 
 func addBucket(m, b *Bucket) {
 	m.Seconds = max(m.Seconds, b.Seconds)
-	m.Offered += b.Offered
-	m.Started += b.Started
-	m.Completed += b.Completed
-	m.Dropped += b.Dropped
+	m.Flow.Add(&b.Flow)
 	m.InFlightMax += b.InFlightMax
 	m.InFlightMean += b.InFlightMean
-	m.Attempts += b.Attempts
-	m.Retries += b.Retries
-	m.Lost += b.Lost
-	m.Goodput += b.Goodput
-	for k, n := range b.Statuses {
-		m.Statuses[k] += n
-	}
-	for k, n := range b.Errors {
-		if m.Errors == nil {
-			m.Errors = map[string]int64{}
-		}
-		m.Errors[k] += n
-	}
 	m.BytesIn += b.BytesIn
 	m.BytesOut += b.BytesOut
 	m.FromSend = mergePct(m.FromSend, b.FromSend)
@@ -180,27 +164,11 @@ func addBucket(m, b *Bucket) {
 			}
 		}
 		if i < 0 {
-			m.Steps = append(m.Steps, StepBucket{Scenario: sb.Scenario, Step: sb.Step, Statuses: map[string]int64{}})
+			m.Steps = append(m.Steps, StepBucket{Scenario: sb.Scenario, Step: sb.Step})
 			i = len(m.Steps) - 1
 		}
 		ms := &m.Steps[i]
-		ms.Offered += sb.Offered
-		ms.Started += sb.Started
-		ms.Completed += sb.Completed
-		ms.Dropped += sb.Dropped
-		ms.Attempts += sb.Attempts
-		ms.Retries += sb.Retries
-		ms.Lost += sb.Lost
-		ms.Goodput += sb.Goodput
-		for k, n := range sb.Statuses {
-			ms.Statuses[k] += n
-		}
-		for k, n := range sb.Errors {
-			if ms.Errors == nil {
-				ms.Errors = map[string]int64{}
-			}
-			ms.Errors[k] += n
-		}
+		ms.Flow.Add(&sb.Flow)
 		ms.FromDue = mergePct(ms.FromDue, sb.FromDue)
 	}
 	if b.RateLimit != nil {

@@ -17,23 +17,10 @@ type Bucket struct {
 	// Seconds is the bucket's length (1 except for the last).
 	Seconds float64 `json:"seconds"`
 
-	Offered   int64 `json:"offered"`
-	Started   int64 `json:"started"`
-	Completed int64 `json:"completed"`
-	Dropped   int64 `json:"dropped"`
+	Flow
 
 	InFlightMax  int64   `json:"inflight_max"`
 	InFlightMean float64 `json:"inflight_mean"`
-
-	Attempts int64 `json:"attempts"`
-	Retries  int64 `json:"retries"`
-	Lost     int64 `json:"lost"`
-	Goodput  int64 `json:"goodput"`
-
-	// Statuses counts attempts by HTTP status ("0" = no response).
-	Statuses map[string]int64 `json:"statuses"`
-	// Errors counts logical requests by outcome class other than ok.
-	Errors map[string]int64 `json:"errors,omitempty"`
 
 	BytesIn  int64 `json:"bytes_in"`
 	BytesOut int64 `json:"bytes_out"`
@@ -54,20 +41,51 @@ type Bucket struct {
 	Steps []StepBucket `json:"steps,omitempty"`
 }
 
+// Flow is what went through a bucket, or through one step in it.
+type Flow struct {
+	Offered   int64 `json:"offered"`
+	Started   int64 `json:"started"`
+	Completed int64 `json:"completed"`
+	Dropped   int64 `json:"dropped"`
+	Attempts  int64 `json:"attempts"`
+	Retries   int64 `json:"retries"`
+	Lost      int64 `json:"lost"`
+	Goodput   int64 `json:"goodput"`
+	// Statuses counts attempts by HTTP status ("0" = no response).
+	Statuses map[string]int64 `json:"statuses"`
+	// Errors counts logical requests by outcome class other than ok.
+	Errors map[string]int64 `json:"errors,omitempty"`
+}
+
+// Add adds o's counts to f.
+func (f *Flow) Add(o *Flow) {
+	f.Offered += o.Offered
+	f.Started += o.Started
+	f.Completed += o.Completed
+	f.Dropped += o.Dropped
+	f.Attempts += o.Attempts
+	f.Retries += o.Retries
+	f.Lost += o.Lost
+	f.Goodput += o.Goodput
+	f.Statuses = addCounts(f.Statuses, o.Statuses)
+	f.Errors = addCounts(f.Errors, o.Errors)
+}
+
+func addCounts(m, o map[string]int64) map[string]int64 {
+	for k, n := range o {
+		if m == nil {
+			m = map[string]int64{}
+		}
+		m[k] += n
+	}
+	return m
+}
+
 // StepBucket is one step's share of a Bucket.
 type StepBucket struct {
-	Scenario  string           `json:"scenario"`
-	Step      string           `json:"step"`
-	Offered   int64            `json:"offered"`
-	Started   int64            `json:"started"`
-	Completed int64            `json:"completed"`
-	Dropped   int64            `json:"dropped"`
-	Attempts  int64            `json:"attempts"`
-	Retries   int64            `json:"retries"`
-	Lost      int64            `json:"lost"`
-	Goodput   int64            `json:"goodput"`
-	Statuses  map[string]int64 `json:"statuses"`
-	Errors    map[string]int64 `json:"errors,omitempty"`
+	Scenario string `json:"scenario"`
+	Step     string `json:"step"`
+	Flow
 	// FromDue are the latency percentiles of the step's logical requests
 	// completed in the bucket, from their due time, ms.
 	FromDue Percentiles `json:"latency_from_due_ms"`
@@ -170,10 +188,7 @@ func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 		if c.Offered+c.Started+c.Completed+c.Dropped+c.Attempts == 0 {
 			continue
 		}
-		sb := StepBucket{Scenario: r.steps[j].Scenario, Step: r.steps[j].Step,
-			Offered: c.Offered, Started: c.Started, Completed: c.Completed, Dropped: c.Dropped,
-			Attempts: c.Attempts, Retries: c.Retries, Lost: c.Lost, Goodput: c.Goodput,
-			Statuses: statusMap(&c.Statuses), Errors: classMap(&c.Classes)}
+		sb := StepBucket{Scenario: r.steps[j].Scenario, Step: r.steps[j].Step, Flow: c.flow()}
 		if stepDue[j] != nil {
 			sb.FromDue = PercentilesOf(stepDue[j])
 		}
@@ -248,11 +263,17 @@ func classMap(a *[numClasses]int64) map[string]int64 {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func (c *counts) bucket() Bucket {
-	return Bucket{
+func (c *counts) flow() Flow {
+	return Flow{
 		Offered: c.Offered, Started: c.Started, Completed: c.Completed, Dropped: c.Dropped,
 		Attempts: c.Attempts, Retries: c.Retries, Lost: c.Lost, Goodput: c.Goodput,
 		Statuses: statusMap(&c.Statuses), Errors: classMap(&c.Classes),
+	}
+}
+
+func (c *counts) bucket() Bucket {
+	return Bucket{
+		Flow:    c.flow(),
 		BytesIn: c.BytesIn, BytesOut: c.BytesOut,
 		RetryAfterWaitMs: ms(c.RetryAfterWait), BackoffWaitMs: ms(c.BackoffWait), GateWaitMs: ms(c.GateWait),
 	}

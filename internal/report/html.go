@@ -355,21 +355,11 @@ func downsample(in []metrics.Bucket) ([]metrics.Bucket, float64) {
 }
 
 func mergeBuckets(grp []metrics.Bucket) metrics.Bucket {
-	m := metrics.Bucket{T: grp[0].T, Time: grp[0].Time, Statuses: map[string]int64{}}
+	m := metrics.Bucket{T: grp[0].T, Time: grp[0].Time, Flow: metrics.Flow{Statuses: map[string]int64{}}}
 	var mean float64
 	for _, b := range grp {
 		m.Seconds += b.Seconds
-		m.Offered += b.Offered
-		m.Started += b.Started
-		m.Completed += b.Completed
-		m.Dropped += b.Dropped
-		m.Attempts += b.Attempts
-		m.Retries += b.Retries
-		m.Lost += b.Lost
-		m.Goodput += b.Goodput
-		for k, n := range b.Statuses {
-			m.Statuses[k] += n
-		}
+		m.Flow.Add(&b.Flow)
 		m.InFlightMax = max(m.InFlightMax, b.InFlightMax)
 		mean += b.InFlightMean * b.Seconds
 		m.FromSend = worst(m.FromSend, b.FromSend)

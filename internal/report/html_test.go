@@ -145,8 +145,8 @@ func TestDownsampleKeepsTotals(t *testing.T) {
 	t.Parallel()
 	var in []metrics.Bucket
 	for i := range 3601 {
-		b := metrics.Bucket{T: float64(i), Seconds: 1, Attempts: 10, InFlightMax: int64(i % 50), InFlightMean: 2,
-			Statuses: map[string]int64{"200": 10}}
+		b := metrics.Bucket{T: float64(i), Seconds: 1, InFlightMax: int64(i % 50), InFlightMean: 2,
+			Flow: metrics.Flow{Attempts: 10, Statuses: map[string]int64{"200": 10}}}
 		if i == 3600 {
 			b.Seconds = 0.2
 		}
