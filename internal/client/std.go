@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/metrics"
@@ -14,7 +18,7 @@ import (
 
 // StdTransport sends requests with net/http: HTTP/2 over TLS when the
 // server offers it, HTTP/1.1 otherwise. It is what https targets use;
-// FastTransport, HTTP/1.1 only, is faster for plain http.
+// H1Transport, HTTP/1.1 only, is faster for plain http.
 // StdTransport is safe for concurrent use.
 type StdTransport struct {
 	c *http.Client
@@ -66,17 +70,14 @@ func (t *StdTransport) RoundTrip(ctx context.Context, req *Request, resp *Respon
 	r, err := t.c.Do(hr)
 	resp.BytesOut = int64(len(req.Body))
 	if err != nil {
-		resp.Latency = time.Since(start)
+		resp.Start, resp.Latency = start, time.Since(start)
 		resp.Status, resp.Body, resp.BytesIn = 0, nil, 0
-		if cls := classifyFast(err); cls != err {
-			return cls
-		}
 		return &ClassError{classifyStd(ctx, err), err}
 	}
 	buf := bytes.NewBuffer(resp.Body[:0])
 	n, err := io.Copy(buf, io.LimitReader(r.Body, MaxBodyBytes+1))
 	r.Body.Close()
-	resp.Latency = time.Since(start)
+	resp.Start, resp.Latency = start, time.Since(start)
 	resp.Status = r.StatusCode
 	resp.Body = buf.Bytes()
 	resp.BytesIn = n
@@ -93,11 +94,23 @@ func (t *StdTransport) RoundTrip(ctx context.Context, req *Request, resp *Respon
 }
 
 func classifyStd(ctx context.Context, err error) metrics.Class {
-	if ctx.Err() != nil {
+	var ne net.Error
+	var opErr *net.OpError
+	var tlsErr tls.RecordHeaderError
+	var certErr *tls.CertificateVerificationError
+	switch {
+	case ctx.Err() != nil, errors.Is(err, os.ErrDeadlineExceeded):
 		return metrics.Timeout
-	}
-	if ce, ok := classifyFast(err).(*ClassError); ok {
-		return ce.Class
+	case errors.As(err, &tlsErr), errors.As(err, &certErr):
+		return metrics.TLS
+	case errors.As(err, &opErr) && opErr.Op == "dial", errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return metrics.Connect
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return metrics.Reset
+	case errors.As(err, &ne) && ne.Timeout():
+		return metrics.Timeout
 	}
 	return metrics.Other
 }

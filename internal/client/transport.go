@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 )
 
@@ -45,12 +43,15 @@ type Response struct {
 	Body     []byte
 	BytesIn  int64
 	BytesOut int64
-	// Latency is the attempt's time from send to the last body byte.
+	// Start is when the transport sent the request (zero when it does
+	// not say), and Latency the time from then to the last body byte.
+	Start   time.Time
 	Latency time.Duration
 	header  func(name string) string
 
-	// Transport-owned state reused across attempts (see fast.go, std.go).
-	fast *fasthttp.Response
+	// Transport-owned state reused across attempts (see h1.go, std.go).
+	h1   *h1State
+	loop doLoop // Client.DoInto's state
 	std  http.Header
 }
 
@@ -62,8 +63,20 @@ func (r *Response) Header(name string) string {
 	return r.header(name)
 }
 
+// RateLimit parses the response's rate-limit headers (ParseRateLimit).
+func (r *Response) RateLimit(now time.Time) RateLimit {
+	if r.h1 != nil && r.h1.head.known&knownRateLimit == 0 {
+		return RateLimit{} // none of the names: no need to ask for each
+	}
+	return ParseRateLimit(r.Header, now)
+}
+
 // SetHeaderFunc installs the lookup used by Header; transports call it.
 func (r *Response) SetHeaderFunc(f func(name string) string) { r.header = f }
+
+// MaxBodyBytes caps how much of a response body a transport keeps
+// (64 MiB); larger bodies fail the attempt with class other.
+const MaxBodyBytes = 64 << 20
 
 // Transport sends one attempt. It returns a non-nil error only when no
 // HTTP response was received; the error's class is given by Classify.
@@ -86,6 +99,9 @@ func (e *ClassError) Unwrap() error { return e.Err }
 func equalFold[T string | []byte](a T, b string) bool {
 	if len(a) != len(b) {
 		return false
+	}
+	if string(a) == b { // the usual case, and a memequal
+		return true
 	}
 	for i := 0; i < len(a); i++ {
 		ca, cb := a[i], b[i]

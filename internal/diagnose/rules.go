@@ -593,7 +593,7 @@ func (a *analysis) generatorBound(serverTrouble bool) *Finding {
 		f.Summary = "generator-bound: requests started late"
 		f.Evidence = append(f.Evidence, fmt.Sprintf("median latency from due %s vs from send %s: requests waited in the generator before they were sent",
 			ms(sum.Latency.FromDue.P50), ms(sum.Latency.FromSend.P50)))
-		f.Advice = "the generator could not send on time: give it more CPU (fewer other processes), use the fasthttp transport (http targets), or split the load with `--segment i/n`"
+		f.Advice = "the generator could not send on time: give it more CPU (fewer other processes), or split the load with `--segment i/n`"
 	}
 	return f
 }

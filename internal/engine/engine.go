@@ -129,7 +129,7 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 		if strings.HasPrefix(p.Target, "https:") {
 			e.transport = client.NewStdTransport(maxConns, cfg.tlsConfig)
 		} else {
-			e.transport = client.NewFastTransport(maxConns, cfg.tlsConfig, p.Defaults.ResponseHeaderBytes)
+			e.transport = client.NewH1Transport(maxConns, p.Defaults.ResponseHeaderBytes)
 		}
 	}
 	var copts []client.Option

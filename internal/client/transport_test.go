@@ -15,7 +15,7 @@ import (
 )
 
 func transports() map[string]Transport {
-	return map[string]Transport{"fast": NewFastTransport(4, nil, 0), "std": NewStdTransport(4, nil)}
+	return map[string]Transport{"h1": NewH1Transport(4, 0), "std": NewStdTransport(4, nil)}
 }
 
 func TestTransportsSendAndRead(t *testing.T) {
@@ -110,7 +110,7 @@ func TestTransportsClassifyFailures(t *testing.T) {
 	}
 }
 
-func TestFastTransportHonoursContextDeadline(t *testing.T) {
+func TestH1TransportHonoursContextDeadline(t *testing.T) {
 	t.Parallel()
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -122,16 +122,16 @@ func TestFastTransportHonoursContextDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := NewFastTransport(1, nil, 0).RoundTrip(ctx, &Request{Method: "GET", URL: slow.URL, Timeout: time.Minute}, &Response{})
+	err := NewH1Transport(1, 0).RoundTrip(ctx, &Request{Method: "GET", URL: slow.URL, Timeout: time.Minute}, &Response{})
 	if Classify(err) != metrics.Timeout || time.Since(start) > 3*time.Second {
 		t.Errorf("err %v after %v, want a timeout at the context's deadline", err, time.Since(start))
 	}
 }
 
-// TestFastTransportHeaderBound: response headers beyond headerBytes fail
+// TestH1TransportHeaderBound: response headers beyond headerBytes fail
 // the attempt (class other) instead of growing every buffer; a larger
 // bound reads them.
-func TestFastTransportHeaderBound(t *testing.T) {
+func TestH1TransportHeaderBound(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Big", strings.Repeat("x", 6000))
@@ -139,12 +139,12 @@ func TestFastTransportHeaderBound(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	req := &Request{Method: "GET", URL: srv.URL, Timeout: 5 * time.Second}
-	err := NewFastTransport(1, nil, 4096).RoundTrip(context.Background(), req, &Response{})
+	err := NewH1Transport(1, 4096).RoundTrip(context.Background(), req, &Response{})
 	if err == nil || Classify(err) != metrics.Other {
 		t.Errorf("6 KB of headers with a 4 KiB bound: err %v (class %v), want class other", err, Classify(err))
 	}
 	var resp Response
-	if err := NewFastTransport(1, nil, 16<<10).RoundTrip(context.Background(), req, &resp); err != nil || len(resp.Header("X-Big")) != 6000 {
+	if err := NewH1Transport(1, 16<<10).RoundTrip(context.Background(), req, &resp); err != nil || len(resp.Header("X-Big")) != 6000 {
 		t.Errorf("with a 16 KiB bound: err %v, header length %d", err, len(resp.Header("X-Big")))
 	}
 }

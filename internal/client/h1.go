@@ -1,0 +1,637 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/metrics"
+)
+
+// H1Transport speaks HTTP/1.1 over plain TCP with persistent connections,
+// and nothing else: it is the hot path for http:// targets (https goes
+// through StdTransport, which also speaks HTTP/2).
+//
+// It exists for two measured reasons (bench/README.md). Throughput: per
+// request it makes one write and, on loopback, usually one read system
+// call, builds the request in a buffer the caller's Response keeps, and
+// allocates nothing. Memory: a request waiting for its response holds
+// no read buffer — the buffer is taken from a pool only once the socket
+// is readable (h1_unix.go), so 10,000 VUs waiting on a slow server cost
+// their goroutines and sockets, not 10,000 buffers.
+//
+// It never retries a request on its own, with one exception net/http
+// also makes: a request sent on a reused idle connection that the server
+// had closed (the write fails, or EOF/reset arrives before any response
+// byte) is sent once more on a new connection, when it is idempotent or
+// could not have been written.
+//
+// H1Transport is safe for concurrent use.
+type H1Transport struct {
+	maxConns    int
+	headerBytes int
+	idleTimeout time.Duration
+	dialer      net.Dialer
+	bufs        sync.Pool // *[]byte, headerBytes long
+	dials       chan struct{}
+
+	mu    sync.Mutex
+	hosts map[string]*h1Host
+}
+
+// NewH1Transport returns a transport that opens at most maxConns
+// connections per host (callers beyond that wait for one, within their
+// deadline). headerBytes (0: 8192) bounds a response's status line and
+// headers; it is also the size of the read buffers it pools.
+func NewH1Transport(maxConns, headerBytes int) *H1Transport {
+	if maxConns < 1 {
+		maxConns = 1
+	}
+	if headerBytes <= 0 {
+		headerBytes = 8192
+	}
+	t := &H1Transport{
+		maxConns:    maxConns,
+		headerBytes: headerBytes,
+		// Servers close idle keep-alive connections (nginx after 75 s,
+		// many load balancers after 60 s); one idle longer than this is
+		// closed rather than raced against the server's close.
+		idleTimeout: 50 * time.Second,
+		dialer:      net.Dialer{KeepAlive: 30 * time.Second},
+		hosts:       make(map[string]*h1Host),
+		dials:       make(chan struct{}, maxDials),
+	}
+	t.bufs.New = func() any { b := make([]byte, t.headerBytes); return &b }
+	return t
+}
+
+// maxDials bounds the connections being dialled at once (256 at 100 ms
+// of round trip still opens 2,560 a second).
+const maxDials = 256
+
+// h1State is a Response's H1Transport state, reused across attempts.
+// It also carries one request's working values between RoundTrip's
+// steps, which keeps RoundTrip's own frame small: that frame is on a
+// VU's stack while it waits for the response, at 10,000 VUs once each.
+type h1State struct {
+	head h1Head
+	wbuf []byte
+	// host caches the last host looked up.
+	hostKey string
+	host    *h1Host
+
+	// This request's.
+	method        string
+	now, deadline time.Time
+	conn          *h1Conn
+	written       bool  // the whole request was written
+	got           int64 // response bytes read
+}
+
+// RoundTrip implements Transport.
+func (t *H1Transport) RoundTrip(ctx context.Context, req *Request, resp *Response) error {
+	st, err := t.prepare(ctx, req, resp)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		err := t.exchange(ctx, st, resp, attempt)
+		if err == nil {
+			return nil
+		}
+		if !t.retryStale(ctx, st, req, attempt, err) {
+			return t.failed(ctx, st, resp, err)
+		}
+	}
+}
+
+// prepare resets resp and st for req and writes the request message
+// into st.wbuf.
+//
+//go:noinline
+func (t *H1Transport) prepare(ctx context.Context, req *Request, resp *Response) (*h1State, error) {
+	resp.Status, resp.BytesIn, resp.BytesOut, resp.Latency, resp.Start = 0, 0, 0, 0, time.Time{}
+	resp.Body = resp.Body[:0]
+	if err := ctx.Err(); err != nil {
+		return nil, &ClassError{metrics.Timeout, err}
+	}
+	st := resp.h1
+	if st == nil {
+		st = new(h1State)
+		resp.h1 = st
+		resp.header = st.head.get
+	}
+	st.head.block, st.head.fields = st.head.block[:0], st.head.fields[:0]
+	st.conn, st.written, st.got = nil, false, 0
+
+	hostport, target, err := splitHTTPURL(req.URL)
+	if err != nil {
+		return nil, &ClassError{metrics.Other, err}
+	}
+	if st.host == nil || st.hostKey != hostport {
+		st.host, st.hostKey = t.host(hostport), hostport
+	}
+	if cap(st.wbuf) > 64<<10 { // don't keep a large body's buffer for the VU's life
+		st.wbuf = nil
+	}
+	if st.wbuf, err = appendRequest(st.wbuf[:0], req, hostport, target); err != nil {
+		return nil, &ClassError{metrics.Other, err}
+	}
+	st.method = req.Method
+	if st.method == "" {
+		st.method = "GET"
+	}
+	st.now = time.Now()
+	st.deadline = st.now.Add(time.Hour)
+	if req.Timeout > 0 {
+		st.deadline = st.now.Add(req.Timeout)
+	}
+	if d, ok := ctx.Deadline(); ok && d.Before(st.deadline) {
+		st.deadline = d
+	}
+	return st, nil
+}
+
+// exchange sends st.wbuf on a connection and reads the response.
+func (t *H1Transport) exchange(ctx context.Context, st *h1State, resp *Response, attempt int) error {
+	c, err := st.host.get(ctx, t, st.now, st.deadline, attempt > 0)
+	if err != nil {
+		return err
+	}
+	st.conn = c
+	start, err := t.arm(ctx, c, st, attempt)
+	if err != nil {
+		return err
+	}
+	bp, n, err := c.writeRead(&t.bufs, st)
+	if err != nil {
+		return err
+	}
+	return t.finish(c, st, resp, bp, n, start)
+}
+
+// deadlineSlack is how much earlier than asked a connection's deadline
+// may fire: a deadline set by an earlier request is kept when the new
+// one is at most this much later, which spares a timer update (and a
+// lock) per request on a busy connection.
+const deadlineSlack = time.Millisecond
+
+// arm makes ctx's end and st.deadline end what c does, and returns when
+// the send begins.
+//
+//go:noinline
+func (t *H1Transport) arm(ctx context.Context, c *h1Conn, st *h1State, attempt int) (time.Time, error) {
+	if err := c.watch(ctx); err != nil {
+		return time.Time{}, err
+	}
+	if d := st.deadline.Sub(c.deadline); d < 0 || d > deadlineSlack {
+		c.deadline = st.deadline
+		if err := c.nc.SetDeadline(st.deadline); err != nil {
+			return time.Time{}, err
+		}
+	}
+	if attempt > 0 || !c.reused { // a dial took time: latency starts at the send
+		return time.Now(), nil
+	}
+	return st.now, nil
+}
+
+// finish parses the response whose first n bytes are in *bp, returns
+// the buffer and the connection, and fills resp.
+//
+//go:noinline
+func (t *H1Transport) finish(c *h1Conn, st *h1State, resp *Response, bp *[]byte, n int, start time.Time) error {
+	rd := h1Reader{src: c.nc, buf: *bp, w: n}
+	res, body, err := parseResponse(&rd, st.method, &st.head, resp.Body[:0], MaxBodyBytes)
+	t.bufs.Put(bp)
+	resp.Body = body
+	st.got = rd.n
+	resp.BytesIn = rd.n
+	resp.BytesOut = int64(len(st.wbuf))
+	end := time.Now()
+	resp.Start, resp.Latency = start, end.Sub(start)
+	if err != nil {
+		return err
+	}
+	if rd.r != rd.w { // bytes past the response: nothing asked for them
+		res.keepAlive = false
+	}
+	resp.Status = res.status
+	st.conn = nil
+	if c.idle() && res.keepAlive {
+		c.idleSince = end
+		st.host.put(c)
+	} else {
+		st.host.discard(c)
+	}
+	return nil
+}
+
+// retryStale reports whether err is a reused connection the server had
+// closed while it sat idle, and the request may go again on a new one
+// (the server cannot have acted on it). It discards the connection.
+//
+//go:noinline
+func (t *H1Transport) retryStale(ctx context.Context, st *h1State, req *Request, attempt int, err error) bool {
+	c := st.conn
+	if c == nil {
+		return false
+	}
+	st.conn = nil
+	st.host.discard(c)
+	return c.reused && attempt == 0 && st.got == 0 && ctx.Err() == nil && isStale(err) &&
+		(!st.written || idempotent(req))
+}
+
+// failed ends a RoundTrip that got no response.
+//
+//go:noinline
+func (t *H1Transport) failed(ctx context.Context, st *h1State, resp *Response, err error) error {
+	if c := st.conn; c != nil {
+		st.conn = nil
+		st.host.discard(c)
+	}
+	if resp.Latency == 0 {
+		resp.Latency = time.Since(st.now)
+	}
+	resp.Status, resp.Body = 0, resp.Body[:0]
+	if st.written {
+		resp.BytesOut = int64(len(st.wbuf))
+	}
+	return t.classify(ctx, err)
+}
+
+func isStale(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+func (t *H1Transport) classify(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return &ClassError{metrics.Timeout, fmt.Errorf("%w (%v)", ctxErr, err)}
+	}
+	var pe *ProtocolError
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, errConnWait):
+		return &ClassError{metrics.Timeout, err}
+	case errors.As(err, &pe), errors.Is(err, errHeaderTooLarge), errors.Is(err, errBodyTooLarge):
+		return &ClassError{metrics.Other, err}
+	case isStale(err):
+		return &ClassError{metrics.Reset, err}
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		if opErr.Timeout() {
+			return &ClassError{metrics.Timeout, err}
+		}
+		return &ClassError{metrics.Connect, err}
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return &ClassError{metrics.Connect, err}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &ClassError{metrics.Timeout, err}
+	}
+	return &ClassError{metrics.Other, err}
+}
+
+// CloseIdleConnections closes the connections no request is using.
+func (t *H1Transport) CloseIdleConnections() {
+	t.mu.Lock()
+	hosts := make([]*h1Host, 0, len(t.hosts))
+	for _, h := range t.hosts {
+		hosts = append(hosts, h)
+	}
+	t.mu.Unlock()
+	for _, h := range hosts {
+		h.mu.Lock()
+		idle := h.idle
+		h.idle = nil
+		h.mu.Unlock()
+		for _, c := range idle {
+			h.discard(c)
+		}
+	}
+}
+
+func (t *H1Transport) host(hostport string) *h1Host {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h := t.hosts[hostport]
+	if h == nil {
+		h = &h1Host{addr: hostport, slots: make(chan struct{}, t.maxConns)}
+		t.hosts[hostport] = h
+	}
+	return h
+}
+
+// h1Host pools the connections to one host:port. A connection in use or
+// being dialled holds one of slots.
+type h1Host struct {
+	addr  string
+	slots chan struct{}
+	mu    sync.Mutex
+	idle  []*h1Conn // most recently used last
+}
+
+var errConnWait = errors.New("no connection became free before the request's deadline (all max_vus connections busy, or too many being dialled)")
+
+// get returns an idle connection, or dials one (fresh forces a dial).
+func (h *h1Host) get(ctx context.Context, t *H1Transport, now, deadline time.Time, fresh bool) (*h1Conn, error) {
+	if err := acquire(ctx, h.slots, deadline); err != nil {
+		return nil, err
+	}
+	if !fresh {
+		h.mu.Lock()
+		for len(h.idle) > 0 {
+			c := h.idle[len(h.idle)-1]
+			h.idle[len(h.idle)-1] = nil
+			h.idle = h.idle[:len(h.idle)-1]
+			if c.killed.Load() || now.Sub(c.idleSince) > t.idleTimeout {
+				h.mu.Unlock()
+				c.close()
+				h.mu.Lock()
+				continue
+			}
+			h.mu.Unlock()
+			c.reused = true
+			return c, nil
+		}
+		h.mu.Unlock()
+	}
+	c, err := t.dial(ctx, h, deadline)
+	if err != nil {
+		<-h.slots
+		return nil, err
+	}
+	return c, nil
+}
+
+// acquire takes a token from the semaphore sem, waiting until deadline.
+func acquire(ctx context.Context, sem chan struct{}, deadline time.Time) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	default:
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return errConnWait
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// put returns c to the idle pool and frees its slot.
+func (h *h1Host) put(c *h1Conn) {
+	h.mu.Lock()
+	h.idle = append(h.idle, c)
+	h.mu.Unlock()
+	<-h.slots
+}
+
+// discard closes c and frees its slot.
+func (h *h1Host) discard(c *h1Conn) {
+	c.close()
+	<-h.slots
+}
+
+// dial connects on a goroutine of its own: dialling goes deep enough to
+// double the caller's stack, and the caller is a VU, which keeps its
+// stack for the whole run (80 MB more at 10,000 VUs).
+func (t *H1Transport) dial(ctx context.Context, h *h1Host, deadline time.Time) (*h1Conn, error) {
+	type dialed struct {
+		c   net.Conn
+		err error
+	}
+	// At most maxDials dial goroutines at once: each grows an 8–16 KiB
+	// stack, and 10,000 VUs starting together would hold 10,000 of them.
+	if err := acquire(ctx, t.dials, deadline); err != nil {
+		return nil, err
+	}
+	done := make(chan dialed, 1)
+	go func() {
+		defer func() { <-t.dials }()
+		dctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
+		c, err := t.dialer.DialContext(dctx, "tcp", h.addr)
+		done <- dialed{c, err}
+	}()
+	d := <-done
+	if d.err != nil {
+		return nil, d.err
+	}
+	c := &h1Conn{nc: d.c}
+	if err := c.init(); err != nil {
+		d.c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// h1Conn is one connection; one request uses it at a time.
+type h1Conn struct {
+	nc        net.Conn
+	raw       syscall.RawConn
+	deadline  time.Time
+	idleSince time.Time
+	reused    bool
+	rd        rawIO // unix only
+
+	// killed is set when the context of the request using c ends; c is
+	// then closed rather than reused.
+	killed atomic.Bool
+	busy   atomic.Bool // a request is using c
+	// The context c watches: registered once and kept across requests
+	// while they use the same one (a VU's requests mostly do), rather
+	// than registered and dropped around every request. Only the
+	// goroutine using c changes them, under mu; cancelled reads them
+	// under mu.
+	mu        sync.Mutex
+	watching  <-chan struct{}
+	stopWatch func() bool
+}
+
+// watch marks c busy and makes ctx's end abort what c is doing. It
+// fails when ctx has already ended.
+func (c *h1Conn) watch(ctx context.Context) error {
+	c.busy.Store(true)
+	if done := ctx.Done(); done != c.watching {
+		c.mu.Lock()
+		if c.stopWatch != nil {
+			c.stopWatch() // if it already runs, it finds c watching another
+		}
+		c.watching, c.stopWatch = done, nil
+		if done != nil {
+			c.stopWatch = context.AfterFunc(ctx, func() { c.cancelled(done) })
+		}
+		c.mu.Unlock()
+	}
+	// ctx may have ended just before busy was set, when cancelled would
+	// have left c alone: look again now that it is.
+	return ctx.Err()
+}
+
+// cancelled runs when the context c watched as done ends. Only a request
+// under that very context is aborted: one that ended earlier may have
+// handed c to a request under another.
+func (c *h1Conn) cancelled(done <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.watching == done && c.busy.Load() {
+		c.killed.Store(true)
+		c.nc.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+// idle marks c free of requests; it reports whether c may be reused.
+func (c *h1Conn) idle() bool {
+	c.busy.Store(false)
+	return !c.killed.Load()
+}
+
+func (c *h1Conn) close() {
+	c.mu.Lock()
+	if c.stopWatch != nil {
+		c.stopWatch()
+	}
+	c.watching, c.stopWatch = nil, nil
+	c.mu.Unlock()
+	c.nc.Close()
+}
+
+// splitHTTPURL splits an absolute http URL into host:port (port 80 when
+// absent) and the request target (path and query, "/" when empty).
+func splitHTTPURL(u string) (hostport, target string, err error) {
+	rest, ok := strings.CutPrefix(u, "http://")
+	if !ok {
+		if len(u) >= 7 && strings.EqualFold(u[:7], "http://") {
+			rest = u[7:]
+		} else {
+			return "", "", fmt.Errorf("%q: this transport speaks http:// only", u)
+		}
+	}
+	i := 0
+	for i < len(rest) && rest[i] != '/' && rest[i] != '?' && rest[i] != '#' {
+		i++
+	}
+	if i == len(rest) {
+		i = -1
+	}
+	host := rest
+	target = "/"
+	if i >= 0 {
+		host = rest[:i]
+		target = rest[i:]
+		if target[0] == '?' {
+			target = "/" + target // allocates; rare
+		}
+		if j := strings.IndexByte(target, '#'); j >= 0 {
+			target = target[:j]
+			if target == "" {
+				target = "/"
+			}
+		}
+	}
+	if host == "" {
+		return "", "", fmt.Errorf("%q: no host", u)
+	}
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; c <= ' ' || c == 0x7f {
+			return "", "", fmt.Errorf("%q: the host has a space or control character", u)
+		}
+	}
+	if strings.IndexByte(host, '@') >= 0 {
+		return "", "", fmt.Errorf("%q: credentials in the URL are not sent; use the plan's auth", u)
+	}
+	hostport = host
+	if !hasPort(host) {
+		hostport = host + ":80" // allocates; targets usually name a port
+	}
+	return hostport, target, nil
+}
+
+func hasPort(host string) bool {
+	i := strings.LastIndexByte(host, ':')
+	return i >= 0 && i > strings.LastIndexByte(host, ']')
+}
+
+// appendRequest appends req's HTTP/1.1 request message to b.
+func appendRequest(b []byte, req *Request, hostport, target string) ([]byte, error) {
+	method := req.Method
+	if method == "" {
+		method = "GET"
+	}
+	for i := 0; i < len(method); i++ {
+		if !isTokenChar(method[i]) {
+			return b, fmt.Errorf("method %q is not a token", method)
+		}
+	}
+	for i := 0; i < len(target); i++ {
+		if c := target[i]; c <= ' ' || c == 0x7f {
+			return b, fmt.Errorf("request target %q has a space or control character: percent-encode it", target)
+		}
+	}
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = append(b, target...)
+	b = append(b, " HTTP/1.1\r\n"...)
+	hasHost, hasUA := false, false
+	for _, f := range req.Header {
+		switch {
+		case equalFold(f.Name, "Host"):
+			hasHost = true
+		case equalFold(f.Name, "User-Agent"):
+			hasUA = true
+		case equalFold(f.Name, "Content-Length"):
+			continue // ours, from the body
+		}
+		if f.Name == "" {
+			return b, errors.New("a header has an empty name")
+		}
+		for i := 0; i < len(f.Name); i++ {
+			if !isTokenChar(f.Name[i]) {
+				return b, fmt.Errorf("header name %q is not a token", f.Name)
+			}
+		}
+		for i := 0; i < len(f.Value); i++ {
+			if c := f.Value[i]; c == '\r' || c == '\n' || c == 0 {
+				return b, fmt.Errorf("header %s: value has a line break or NUL", f.Name)
+			}
+		}
+		b = append(b, f.Name...)
+		b = append(b, ": "...)
+		b = append(b, f.Value...)
+		b = append(b, "\r\n"...)
+	}
+	if !hasHost {
+		b = append(b, "Host: "...)
+		b = append(b, strings.TrimSuffix(hostport, ":80")...)
+		b = append(b, "\r\n"...)
+	}
+	if !hasUA {
+		b = append(b, "User-Agent: floodgate\r\n"...)
+	}
+	if len(req.Body) > 0 || method == "POST" || method == "PUT" || method == "PATCH" {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(req.Body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	return append(b, req.Body...), nil
+}

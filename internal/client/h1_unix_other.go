@@ -1,0 +1,8 @@
+//go:build unix && (!linux || race)
+
+package client
+
+import "syscall"
+
+func sysRead(fd int, p []byte) (int, error)  { return syscall.Read(fd, p) }
+func sysWrite(fd int, p []byte) (int, error) { return syscall.Write(fd, p) }
