@@ -54,6 +54,10 @@ fi
 
 echo "==> go test -race"
 go test -race -timeout 15m ./...
+# Measurements the race detector would distort (it enlarges stack frames):
+# the memory a VU holds while it waits for a response.
+echo "==> go test (without -race): VU stack size"
+go test -count=1 -run '^TestVUStacksWhileWaiting$' ./internal/engine
 
 if [ -f conformance/sdk/run.sh ]; then
 	echo "==> SDK conformance"

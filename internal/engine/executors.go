@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/plan"
 )
 
 // runScenario runs one scenario's executor. startCtx ends when iterations
@@ -63,30 +65,46 @@ func (e *Engine) runClosed(iterCtx, flightCtx context.Context, sr *scenarioRun) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if off := rampOffset(i, c.VUs, c.RampUp); off > 0 {
-				t := time.NewTimer(time.Until(e.started.Add(off)))
-				select {
-				case <-iterCtx.Done():
-					t.Stop()
-					return
-				case <-t.C:
-				}
-			}
-			v := e.newVU(sr)
-			end := e.started.Add(c.Duration)
-			for it := 0; c.Iterations == 0 || it < c.Iterations; it++ {
-				now := time.Now()
-				// The clock, not only the context, decides: the context's
-				// deadline may fire a moment after the instant it names.
-				if iterCtx.Err() != nil || (c.Duration > 0 && !now.Before(end)) {
-					return
-				}
-				e.rec.Offered(v.shard, sr.firstStep, now)
-				v.iterate(flightCtx, now)
+			if e.rampWait(iterCtx, rampOffset(i, c.VUs, c.RampUp)) {
+				e.closedVU(iterCtx, flightCtx, sr, c)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// rampWait waits until off after the start; false if iterCtx ended first.
+//
+//go:noinline
+func (e *Engine) rampWait(iterCtx context.Context, off time.Duration) bool {
+	if off <= 0 {
+		return true
+	}
+	t := time.NewTimer(time.Until(e.started.Add(off)))
+	defer t.Stop()
+	select {
+	case <-iterCtx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// closedVU runs one closed-model VU's iterations. Like every frame under
+// which a VU waits for responses, it is kept small (see client.DoInto).
+func (e *Engine) closedVU(iterCtx, flightCtx context.Context, sr *scenarioRun, c *plan.Closed) {
+	v := e.newVU(sr)
+	end := e.started.Add(c.Duration)
+	for it := 0; c.Iterations == 0 || it < c.Iterations; it++ {
+		now := time.Now()
+		// The clock, not only the context, decides: the context's
+		// deadline may fire a moment after the instant it names.
+		if iterCtx.Err() != nil || (c.Duration > 0 && !now.Before(end)) {
+			return
+		}
+		e.rec.Offered(v.shard, sr.firstStep, now)
+		v.iterate(flightCtx, now, now)
+	}
 }
 
 // runArrivals dispatches iterations at their due times to a pool of VUs
@@ -145,9 +163,9 @@ loop:
 			go func(first time.Time) {
 				defer wg.Done()
 				v := e.newVU(sr)
-				v.iterate(flightCtx, first)
+				v.iterate(flightCtx, first, time.Now())
 				for due := range jobs {
-					v.iterate(flightCtx, due)
+					v.iterate(flightCtx, due, time.Now())
 				}
 			}(due)
 		}

@@ -72,8 +72,8 @@ func (v *vu) notifyReq(method, url string, body []byte) *client.Request {
 // end or an abort), or when the channel is closed.
 func (v *vu) openChannel(ctx context.Context, st *stepRun) (*notifyChannel, int, error) {
 	fl := v.sr.flow
-	out := v.do(ctx, st, v.notifyReq("POST", fl.channelsURL, nil), []int{200, 201})
-	if err := v.outcomeErr(&out, []int{200, 201}, "create notification channel: "); err != nil {
+	out := v.do(ctx, st, v.notifyReq("POST", fl.channelsURL, nil), []int{200, 201}, time.Time{})
+	if err := v.outcomeErr(out, []int{200, 201}, "create notification channel: "); err != nil {
 		return nil, out.Status, err
 	}
 	var cr channelResp
@@ -128,8 +128,8 @@ func (c *notifyChannel) read() {
 func (v *vu) subscribe(ctx context.Context, st *stepRun, ch *notifyChannel, topic string) (int, error) {
 	body, _ := json.Marshal([]map[string]string{{"id": topic}})
 	url := v.sr.flow.channelsURL + "/" + ch.id + "/subscriptions"
-	out := v.do(ctx, st, v.notifyReq("PUT", url, body), []int{200})
-	if err := v.outcomeErr(&out, []int{200}, "subscribe: "); err != nil {
+	out := v.do(ctx, st, v.notifyReq("PUT", url, body), []int{200}, time.Time{})
+	if err := v.outcomeErr(out, []int{200}, "subscribe: "); err != nil {
 		return out.Status, err
 	}
 	for _, e := range gjson.GetBytes(v.resp.Body, "entities").Array() {
@@ -222,11 +222,11 @@ func (v *vu) awaitEvent(ctx context.Context, st *stepRun, w *plan.WaitEvent, sta
 			return err
 		}
 		v.firstSend = time.Time{}
-		out := v.do(wctx, st, req, rr.expect)
+		out := v.do(wctx, st, req, rr.expect, time.Time{})
 		if !v.firstSend.IsZero() {
 			l.Start = v.firstSend
 		}
-		if err := v.outcomeErr(&out, rr.expect, "trigger: "); err != nil {
+		if err := v.outcomeErr(out, rr.expect, "trigger: "); err != nil {
 			if wctx.Err() != nil && ctx.Err() == nil {
 				return timedOut("sending the trigger")
 			}

@@ -23,6 +23,7 @@ type vu struct {
 	bodies  [][]byte         // rendered bodies, by slot
 	scratch []byte
 	resp    client.Response
+	out     client.Outcome
 	att     metrics.Attempt
 	log     metrics.Logical
 
@@ -32,11 +33,14 @@ type vu struct {
 	ch   *notifyChannel
 
 	// Per-iteration state.
-	flight  context.Context // the VU's in-flight context (outlives steps)
-	due     time.Time
-	offered bool // the executor's offer has been used by the first step
-	thought bool // a think step ran before the first recorded step
-	last    struct {
+	flight context.Context // the VU's in-flight context (outlives steps)
+	due    time.Time
+	now    time.Time // when the iteration began
+	// stepStart is when the current step began.
+	stepStart time.Time
+	offered   bool // the executor's offer has been used by the first step
+	thought   bool // a think step ran before the first recorded step
+	last      struct {
 		status int
 		class  metrics.Class
 	}
@@ -80,25 +84,35 @@ func (e *Engine) newVU(sr *scenarioRun) *vu {
 }
 
 // iterate runs the scenario's steps once. due is when the iteration was
-// scheduled; the first step's latency counts from it. A step that fails
-// ends the iteration: later steps would act on a flow that already broke.
-func (v *vu) iterate(ctx context.Context, due time.Time) {
+// scheduled; the first step's latency counts from it. now is when it
+// began (the caller has read the clock). A step that fails ends the
+// iteration: later steps would act on a flow that already broke.
+func (v *vu) iterate(ctx context.Context, due, now time.Time) {
 	fl := v.sr.flow
-	v.flight, v.due, v.offered, v.thought = ctx, due, false, false
+	v.flight, v.due, v.now, v.offered, v.thought = ctx, due, now, false, false
 	v.env.Iteration = v.iter
 	v.iter++
-	if fl.perIteration {
-		v.vars.Reset()
-		if err := v.setUp(); err != nil {
-			if errors.Is(err, scenario.ErrExhausted) {
-				fl.stopStarting()
-				return
-			}
-			fl.fails.Add(v.e.rec.Steps()[v.sr.firstStep], "iteration set-up: "+err.Error(), "", time.Now())
-			return
-		}
+	if fl.perIteration && !v.startIteration() {
+		return
 	}
 	v.runSteps(ctx, v.sr.steps)
+}
+
+// startIteration binds the iteration's data and vars; false skips it.
+//
+//go:noinline
+func (v *vu) startIteration() bool {
+	fl := v.sr.flow
+	v.vars.Reset()
+	if err := v.setUp(); err != nil {
+		if errors.Is(err, scenario.ErrExhausted) {
+			fl.stopStarting()
+			return false
+		}
+		fl.fails.Add(v.e.rec.Steps()[v.sr.firstStep], "iteration set-up: "+err.Error(), "", time.Now())
+		return false
+	}
+	return true
 }
 
 // setUp binds the iteration's data row and renders its vars.
@@ -154,14 +168,17 @@ func (v *vu) runSteps(ctx context.Context, steps []*stepRun) error {
 // is due when the iteration was (unless a think came first); the others
 // are due when they start.
 func (v *vu) begin(st *stepRun) time.Time {
-	now := time.Now()
 	if !v.offered {
 		v.offered = true
 		if !v.thought {
+			v.stepStart = v.now // the iteration's first step: the clock was just read
 			return v.due
 		}
-		return now
+		v.stepStart = time.Now()
+		return v.stepStart
 	}
+	now := time.Now()
+	v.stepStart = now
 	v.e.rec.Offered(v.shard, st.idx, now)
 	return now
 }
@@ -180,15 +197,11 @@ func (v *vu) fail(st *stepRun, err error) {
 }
 
 func (v *vu) recordAttempt(a client.Attempt) {
-	now := time.Now()
 	if a.Number == 1 && v.firstSend.IsZero() {
-		// The transport reports latency from when it actually sent; time
-		// before that (waiting for a connection) is the generator's, and
-		// only latency from due counts it.
-		v.firstSend = now.Add(-a.Latency)
-		if v.firstSend.Before(a.Start) || a.Latency <= 0 {
-			v.firstSend = a.Start
-		}
+		// When the request was sent: time before that (waiting for a
+		// connection) is the generator's, and only latency from due
+		// counts it.
+		v.firstSend = a.Start
 	}
 	at := &v.att
 	*at = metrics.Attempt{Step: v.curIdx, Start: a.Start, Latency: a.Latency, Status: a.Status, Class: a.Class,
@@ -242,11 +255,19 @@ func (v *vu) prepare(rr *requestRun) (*client.Request, error) {
 
 // do sends one logical request as part of step st (its attempts are
 // recorded under st) and leaves the response in v.resp.
-func (v *vu) do(ctx context.Context, st *stepRun, req *client.Request, expect []int) client.Outcome {
+//
+// The outcome is the VU's own, valid until the next do: kept out of the
+// callers' frames, which are on the VU's stack while it waits for the
+// response (see client.DoInto).
+//
+// start is when the request began, when the caller knows (zero: Do reads
+// the clock).
+func (v *vu) do(ctx context.Context, st *stepRun, req *client.Request, expect []int, start time.Time) *client.Outcome {
 	v.curIdx, v.curExpect = st.idx, expect
-	out := v.e.client.Do(ctx, req, &v.resp, st.policy, v.sr.auth, v.onAttempt)
-	v.last.status = out.Status
-	return out
+	v.out.Start = start
+	v.e.client.DoInto(ctx, req, &v.resp, st.policy, v.sr.auth, v.onAttempt, &v.out)
+	v.last.status = v.out.Status
+	return &v.out
 }
 
 // outcomeErr turns an outcome into the step's failure, or nil.
@@ -307,18 +328,33 @@ func (v *vu) finish(st *stepRun, l *metrics.Logical, err error) error {
 	return err
 }
 
-// request runs a request step: send, check the status, extract.
+// request runs a request step: send, check the status, extract. Its
+// frame is on the VU's stack while the response is awaited, so the work
+// before and after the send is in functions of their own.
 func (v *vu) request(ctx context.Context, st *stepRun, due time.Time) error {
-	v.e.rec.Begin(v.shard, st.idx, time.Now())
+	v.e.rec.Begin(v.shard, st.idx, v.stepStart)
 	v.firstSend = time.Time{}
 	req, err := v.prepare(st.req)
 	if err != nil {
-		now := time.Now()
-		return v.finish(st, &metrics.Logical{Step: st.idx, Due: due, Start: now, End: now, Class: metrics.Other}, err)
+		return v.unsent(st, due, err)
 	}
-	out := v.do(ctx, st, req, st.req.expect)
-	l := v.logical(st, due, &out, st.req.expect)
-	err = v.outcomeErr(&out, st.req.expect, "")
+	return v.requestDone(st, due, v.do(ctx, st, req, st.req.expect, v.stepStart))
+}
+
+// unsent records a request step whose request could not be built.
+//
+//go:noinline
+func (v *vu) unsent(st *stepRun, due time.Time, err error) error {
+	now := time.Now()
+	return v.finish(st, &metrics.Logical{Step: st.idx, Due: due, Start: now, End: now, Class: metrics.Other}, err)
+}
+
+// requestDone checks a request step's outcome, extracts, and records it.
+//
+//go:noinline
+func (v *vu) requestDone(st *stepRun, due time.Time, out *client.Outcome) error {
+	l := v.logical(st, due, out, st.req.expect)
+	err := v.outcomeErr(out, st.req.expect, "")
 	if err == nil {
 		err = v.extract(st, v.resp.Body, v.resp.Header)
 	}
@@ -408,7 +444,7 @@ func (v *vu) poll(ctx context.Context, st *stepRun, due time.Time) error {
 			err = perr
 			break
 		}
-		out := v.do(pctx, st, req, st.req.expect)
+		out := v.do(pctx, st, req, st.req.expect, time.Time{})
 		polls++
 		l.Status, l.Class, l.Attempts = out.Status, out.Class, polls
 		l.RetryAfterWait += out.RetryAfterWait
@@ -418,7 +454,7 @@ func (v *vu) poll(ctx context.Context, st *stepRun, due time.Time) error {
 			err = v.pollTimeout(ctx, p.Timeout, polls)
 			break
 		}
-		if err = v.outcomeErr(&out, st.req.expect, "poll "+strconv.Itoa(polls)+": "); err != nil {
+		if err = v.outcomeErr(out, st.req.expect, "poll "+strconv.Itoa(polls)+": "); err != nil {
 			if out.Lost {
 				l.Lost, l.Err = true, out.Err.Error()
 			}
