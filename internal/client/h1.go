@@ -42,7 +42,6 @@ type H1Transport struct {
 	idleTimeout time.Duration
 	dialer      net.Dialer
 	bufs        sync.Pool // *[]byte, headerBytes long
-	dials       chan struct{}
 
 	mu    sync.Mutex
 	hosts map[string]*h1Host
@@ -68,15 +67,18 @@ func NewH1Transport(maxConns, headerBytes int) *H1Transport {
 		idleTimeout: 50 * time.Second,
 		dialer:      net.Dialer{KeepAlive: 30 * time.Second},
 		hosts:       make(map[string]*h1Host),
-		dials:       make(chan struct{}, maxDials),
 	}
 	t.bufs.New = func() any { b := make([]byte, t.headerBytes); return &b }
 	return t
 }
 
-// maxDials bounds the connections being dialled at once (256 at 100 ms
-// of round trip still opens 2,560 a second).
+// maxDials bounds the connections being dialled at once to a host (256
+// at 100 ms of round trip still opens 2,560 a second): each dial runs on
+// a goroutine whose stack grows to 8-16 KiB.
 const maxDials = 256
+
+// dialTimeout bounds a dial no request's deadline bounds.
+const dialTimeout = 30 * time.Second
 
 // h1State is a Response's H1Transport state, reused across attempts.
 // It also carries one request's working values between RoundTrip's
@@ -163,12 +165,12 @@ func (t *H1Transport) prepare(ctx context.Context, req *Request, resp *Response)
 
 // exchange sends st.wbuf on a connection and reads the response.
 func (t *H1Transport) exchange(ctx context.Context, st *h1State, resp *Response, attempt int) error {
-	c, err := st.host.get(ctx, t, st.now, st.deadline, attempt > 0)
+	c, waited, err := st.host.get(ctx, st.now, st.deadline, attempt > 0)
 	if err != nil {
 		return err
 	}
 	st.conn = c
-	start, err := t.arm(ctx, c, st, attempt)
+	start, err := t.arm(ctx, c, st, waited)
 	if err != nil {
 		return err
 	}
@@ -189,7 +191,7 @@ const deadlineSlack = time.Millisecond
 // the send begins.
 //
 //go:noinline
-func (t *H1Transport) arm(ctx context.Context, c *h1Conn, st *h1State, attempt int) (time.Time, error) {
+func (t *H1Transport) arm(ctx context.Context, c *h1Conn, st *h1State, waited bool) (time.Time, error) {
 	if err := c.watch(ctx); err != nil {
 		return time.Time{}, err
 	}
@@ -199,7 +201,7 @@ func (t *H1Transport) arm(ctx context.Context, c *h1Conn, st *h1State, attempt i
 			return time.Time{}, err
 		}
 	}
-	if attempt > 0 || !c.reused { // a dial took time: latency starts at the send
+	if waited { // for a connection: latency starts at the send
 		return time.Now(), nil
 	}
 	return st.now, nil
@@ -229,7 +231,7 @@ func (t *H1Transport) finish(c *h1Conn, st *h1State, resp *Response, bp *[]byte,
 	st.conn = nil
 	if c.idle() && res.keepAlive {
 		c.idleSince = end
-		st.host.put(c)
+		st.host.release(c, end, resp.Latency)
 	} else {
 		st.host.discard(c)
 	}
@@ -306,6 +308,53 @@ func (t *H1Transport) classify(ctx context.Context, err error) error {
 	return &ClassError{metrics.Other, err}
 }
 
+// Warm opens up to n connections to the host of url ahead of the first
+// requests, so that a schedule that starts at full rate does not start
+// by dialling for every request (see dialIfNeededLocked). It returns the
+// first dial's error, if any.
+func (t *H1Transport) Warm(ctx context.Context, url string, n int) error {
+	hostport, _, err := splitHTTPURL(url)
+	if err != nil {
+		return err
+	}
+	h := t.host(hostport)
+	h.mu.Lock()
+	n = min(n, h.max-h.open)
+	h.open += max(n, 0)
+	h.mu.Unlock()
+	errs := make(chan error, max(n, 0))
+	for range n {
+		go func() {
+			began := time.Now()
+			nc, err := t.dialer.DialContext(ctx, "tcp", hostport)
+			took := time.Since(began)
+			var c *h1Conn
+			if err == nil {
+				c = &h1Conn{nc: nc, idleSince: time.Now()}
+				if err = c.init(); err != nil {
+					nc.Close()
+				}
+			}
+			h.mu.Lock()
+			if err != nil {
+				h.open--
+			} else {
+				h.dialAvg = ewma(h.dialAvg, took)
+				h.idle = append(h.idle, c)
+			}
+			h.mu.Unlock()
+			errs <- err
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // CloseIdleConnections closes the connections no request is using.
 func (t *H1Transport) CloseIdleConnections() {
 	t.mu.Lock()
@@ -318,9 +367,10 @@ func (t *H1Transport) CloseIdleConnections() {
 		h.mu.Lock()
 		idle := h.idle
 		h.idle = nil
+		h.open -= len(idle)
 		h.mu.Unlock()
 		for _, c := range idle {
-			h.discard(c)
+			c.close()
 		}
 	}
 }
@@ -330,118 +380,243 @@ func (t *H1Transport) host(hostport string) *h1Host {
 	defer t.mu.Unlock()
 	h := t.hosts[hostport]
 	if h == nil {
-		h = &h1Host{addr: hostport, slots: make(chan struct{}, t.maxConns)}
+		h = &h1Host{addr: hostport, t: t, max: t.maxConns}
 		t.hosts[hostport] = h
 	}
 	return h
 }
 
-// h1Host pools the connections to one host:port. A connection in use or
-// being dialled holds one of slots.
+// h1Host pools the connections to one host:port, as net/http's
+// Transport does. A request takes an idle connection; when there is none
+// it waits, and a dial starts for it when fewer than max connections are
+// open and fewer than maxDials are being dialled. Whichever comes first
+// serves it: a connection another request releases, or the new one (the
+// other then joins the pool). So a burst of requests opens as many
+// connections as are in flight at once, not one per request of the
+// burst, and the generator's core is not spent dialling while requests
+// wait (at 20,000/s, dials for every arrival during a stall made the
+// stall longer).
 type h1Host struct {
-	addr  string
-	slots chan struct{}
-	mu    sync.Mutex
-	idle  []*h1Conn // most recently used last
+	addr string
+	t    *H1Transport
+	max  int
+
+	mu      sync.Mutex
+	idle    []*h1Conn // most recently used last
+	open    int       // connections open or being dialled
+	dialing int
+	waiters []*connWaiter // oldest first
+	// Moving averages of a request's time on a connection and of a
+	// dial's (see dialIfNeededLocked).
+	busyAvg, dialAvg time.Duration
 }
 
-var errConnWait = errors.New("no connection became free before the request's deadline (all max_vus connections busy, or too many being dialled)")
+// connWaiter is a request waiting for a connection.
+type connWaiter struct {
+	ch    chan connResult // buffered: one result
+	since time.Time
+}
 
-// get returns an idle connection, or dials one (fresh forces a dial).
-func (h *h1Host) get(ctx context.Context, t *H1Transport, now, deadline time.Time, fresh bool) (*h1Conn, error) {
-	if err := acquire(ctx, h.slots, deadline); err != nil {
-		return nil, err
-	}
-	if !fresh {
-		h.mu.Lock()
-		for len(h.idle) > 0 {
-			c := h.idle[len(h.idle)-1]
-			h.idle[len(h.idle)-1] = nil
-			h.idle = h.idle[:len(h.idle)-1]
-			if c.killed.Load() || now.Sub(c.idleSince) > t.idleTimeout {
-				h.mu.Unlock()
-				c.close()
-				h.mu.Lock()
-				continue
-			}
+type connResult struct {
+	c   *h1Conn
+	err error
+}
+
+var waiterPool = sync.Pool{New: func() any { return &connWaiter{ch: make(chan connResult, 1)} }}
+
+var errConnWait = errors.New("no connection became free before the request's deadline (all max_vus connections busy, or being dialled)")
+
+// get returns a connection for a request due to end by deadline, and
+// whether it had to wait for one (its send starts later than now).
+// fresh skips the idle ones.
+func (h *h1Host) get(ctx context.Context, now, deadline time.Time, fresh bool) (*h1Conn, bool, error) {
+	h.mu.Lock()
+	for !fresh && len(h.idle) > 0 {
+		c := h.idle[len(h.idle)-1]
+		h.idle[len(h.idle)-1] = nil
+		h.idle = h.idle[:len(h.idle)-1]
+		if c.killed.Load() || now.Sub(c.idleSince) > h.t.idleTimeout {
+			h.open--
 			h.mu.Unlock()
-			c.reused = true
-			return c, nil
+			c.close()
+			h.mu.Lock()
+			continue
 		}
 		h.mu.Unlock()
+		c.reused = true
+		return c, false, nil
 	}
-	c, err := t.dial(ctx, h, deadline)
-	if err != nil {
-		<-h.slots
-		return nil, err
-	}
-	return c, nil
-}
-
-// acquire takes a token from the semaphore sem, waiting until deadline.
-func acquire(ctx context.Context, sem chan struct{}, deadline time.Time) error {
-	select {
-	case sem <- struct{}{}:
-		return nil
-	default:
-	}
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	select {
-	case sem <- struct{}{}:
-		return nil
-	case <-timer.C:
-		return errConnWait
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// put returns c to the idle pool and frees its slot.
-func (h *h1Host) put(c *h1Conn) {
-	h.mu.Lock()
-	h.idle = append(h.idle, c)
+	w := waiterPool.Get().(*connWaiter)
+	w.since = now
+	h.waiters = append(h.waiters, w)
+	h.dialIfNeededLocked(now, deadline)
 	h.mu.Unlock()
-	<-h.slots
+
+	var r connResult
+	select {
+	case r = <-w.ch:
+	default:
+		gaveUp := false
+		timer := time.NewTimer(time.Until(deadline))
+		select {
+		case r = <-w.ch:
+		case <-timer.C:
+			r.err, gaveUp = errConnWait, true
+		case <-ctx.Done():
+			r.err, gaveUp = ctx.Err(), true
+		}
+		timer.Stop()
+		if gaveUp && !h.leave(w) {
+			// Served as it gave up: pass on what it was given.
+			if got := <-w.ch; got.c != nil {
+				h.put(got.c)
+			}
+		}
+	}
+	waiterPool.Put(w)
+	return r.c, true, r.err
 }
 
-// discard closes c and frees its slot.
+// leave removes w from the waiters; false if it was served already.
+func (h *h1Host) leave(w *connWaiter) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, x := range h.waiters {
+		if x == w {
+			h.waiters = append(h.waiters[:i], h.waiters[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// dialIfNeededLocked starts a dial for a waiting request, within the
+// bounds on connections and on dials under way (maxDials, and the number
+// of connections established, at least 4: dials double each round rather
+// than jump to one per waiting request), unless the busy connections are
+// expected to serve the waiting requests sooner: the oldest has not yet
+// waited as long as a dial takes, or the connections, each freeing up
+// once per request's time on it, will free up for all of them within a
+// dial's time.
+//
+// A dial costs the generator several requests' CPU. After a stall (GC,
+// a busy core, a descheduled VM) hundreds of requests are due at once;
+// dialling for each of them saturated the core, and Go looks for network
+// readiness only when it has nothing else to run (or every 10 ms), so
+// every response then waited milliseconds, which took more connections:
+// at 20,000/s the queue grew to thousands of them. Served by the
+// connections already open, such a backlog drains in milliseconds.
+func (h *h1Host) dialIfNeededLocked(now, deadline time.Time) {
+	if len(h.waiters) <= h.dialing || h.open >= h.max {
+		return
+	}
+	established := h.open - h.dialing
+	if h.dialing >= min(maxDials, max(4, established)) {
+		return
+	}
+	if busy := established - len(h.idle); busy > 0 {
+		if now.Sub(h.waiters[0].since) < max(h.dialAvg, minDialWait) {
+			return // a connection may yet free up sooner than one is dialled
+		}
+		// Releases to expect while a dial runs, busy connections each
+		// freeing up once per busyAvg: if they cover the requests waiting
+		// beyond the dials under way, a dial would not serve one sooner.
+		if h.busyAvg > 0 && float64(len(h.waiters)-h.dialing) <= float64(busy)*float64(max(h.dialAvg, minDialWait))/float64(h.busyAvg) {
+			return
+		}
+	}
+	h.open++
+	h.dialing++
+	go h.dial(deadline)
+}
+
+// minDialWait is the least a request waits for a connection to free up
+// before one is dialled for it, when some are open.
+const minDialWait = 100 * time.Microsecond
+
+// ewma moves avg an eighth of the way to d.
+func ewma(avg, d time.Duration) time.Duration {
+	if avg == 0 {
+		return d
+	}
+	return avg + (d-avg)/8
+}
+
+// serveLocked hands c to the oldest waiter, or pools it.
+func (h *h1Host) serveLocked(c *h1Conn) {
+	if len(h.waiters) > 0 {
+		w := h.waiters[0]
+		h.waiters[0] = nil
+		h.waiters = h.waiters[1:]
+		w.ch <- connResult{c: c}
+		return
+	}
+	h.idle = append(h.idle, c)
+}
+
+// release returns c after a request that held it for busy, ending at end.
+func (h *h1Host) release(c *h1Conn, end time.Time, busy time.Duration) {
+	c.reused = true
+	h.mu.Lock()
+	h.busyAvg = ewma(h.busyAvg, busy)
+	h.serveLocked(c)
+	h.dialIfNeededLocked(end, end.Add(dialTimeout))
+	h.mu.Unlock()
+}
+
+// put returns c, free for another request.
+func (h *h1Host) put(c *h1Conn) {
+	c.reused = true
+	h.mu.Lock()
+	h.serveLocked(c)
+	h.mu.Unlock()
+}
+
+// discard closes c; a waiting request may get a new connection instead.
 func (h *h1Host) discard(c *h1Conn) {
 	c.close()
-	<-h.slots
+	h.mu.Lock()
+	h.open--
+	now := time.Now()
+	h.dialIfNeededLocked(now, now.Add(dialTimeout))
+	h.mu.Unlock()
 }
 
-// dial connects on a goroutine of its own: dialling goes deep enough to
-// double the caller's stack, and the caller is a VU, which keeps its
-// stack for the whole run (80 MB more at 10,000 VUs).
-func (t *H1Transport) dial(ctx context.Context, h *h1Host, deadline time.Time) (*h1Conn, error) {
-	type dialed struct {
-		c   net.Conn
-		err error
+// dial connects, on a goroutine of its own (dialling goes deep enough to
+// double a VU's stack, which it would keep for the whole run), and hands
+// the connection, or the error, to the oldest waiter.
+func (h *h1Host) dial(deadline time.Time) {
+	began := time.Now()
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	nc, err := h.t.dialer.DialContext(ctx, "tcp", h.addr)
+	var c *h1Conn
+	if err == nil {
+		c = &h1Conn{nc: nc}
+		if err = c.init(); err != nil {
+			nc.Close()
+		}
 	}
-	// At most maxDials dial goroutines at once: each grows an 8–16 KiB
-	// stack, and 10,000 VUs starting together would hold 10,000 of them.
-	if err := acquire(ctx, t.dials, deadline); err != nil {
-		return nil, err
+	took := time.Since(began)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.dialing--
+	if err != nil {
+		h.open--
+		if len(h.waiters) > 0 {
+			w := h.waiters[0]
+			h.waiters[0] = nil
+			h.waiters = h.waiters[1:]
+			w.ch <- connResult{err: err}
+		}
+		now := time.Now()
+		h.dialIfNeededLocked(now, now.Add(dialTimeout)) // the others try their own
+		return
 	}
-	done := make(chan dialed, 1)
-	go func() {
-		defer func() { <-t.dials }()
-		dctx, cancel := context.WithDeadline(ctx, deadline)
-		defer cancel()
-		c, err := t.dialer.DialContext(dctx, "tcp", h.addr)
-		done <- dialed{c, err}
-	}()
-	d := <-done
-	if d.err != nil {
-		return nil, d.err
-	}
-	c := &h1Conn{nc: d.c}
-	if err := c.init(); err != nil {
-		d.c.Close()
-		return nil, err
-	}
-	return c, nil
+	h.dialAvg = ewma(h.dialAvg, took)
+	h.serveLocked(c)
+	now := time.Now()
+	h.dialIfNeededLocked(now, now.Add(dialTimeout))
 }
 
 // h1Conn is one connection; one request uses it at a time.

@@ -1584,3 +1584,77 @@ func BenchmarkH1ParseResponse(b *testing.B) {
 		})
 	}
 }
+
+// TestH1WarmOpensConnectionsAhead: Warm dials n connections, which the
+// next requests use without dialling, and never more than maxConns.
+func TestH1WarmOpensConnectionsAhead(t *testing.T) {
+	t.Parallel()
+	srv := newH1Server(t, func(c *h1ServerConn) {
+		answerEachRequest(c, []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+	})
+	tr := NewH1Transport(6, 0)
+	if err := tr.Warm(context.Background(), srv.url, 10); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.accepts.Load(); n != 6 {
+		t.Fatalf("Warm(10) with at most 6 connections: %d accepted, want 6", n)
+	}
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var resp Response
+			if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url + "/", Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
+				t.Errorf("error %v, status %d", err, resp.Status)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := srv.accepts.Load(); n != 6 {
+		t.Errorf("after 6 requests on 6 warm connections: %d accepted, want 6", n)
+	}
+	if err := NewH1Transport(1, 0).Warm(context.Background(), "https://"+srv.ln.Addr().String(), 1); err == nil {
+		t.Error("Warm of an https URL: no error")
+	}
+}
+
+// TestH1BurstReusesOpenConnections: a burst of requests that find every
+// open connection busy waits for those to free up rather than dialling
+// one each (a dial costs the generator several requests), and the pool
+// grows only when waiting would take longer than dialling.
+func TestH1BurstReusesOpenConnections(t *testing.T) {
+	t.Parallel()
+	srv := newH1Server(t, func(c *h1ServerConn) {
+		answerEachRequest(c, []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+	})
+	const burst = 400
+	tr := NewH1Transport(burst, 0)
+	if err := tr.Warm(context.Background(), srv.url, 4); err != nil {
+		t.Fatal(err)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			var resp Response
+			if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url + "/", Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
+				t.Errorf("error %v, status %d", err, resp.Status)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	// One connection per request is what dialling for every waiting
+	// request gives. How many fewer depends on the machine's speed (here
+	// the server shares the test's CPU, so connections look slow to free
+	// up, and the pool grows), so the bound is loose.
+	if n := srv.accepts.Load(); n >= burst {
+		t.Errorf("%d requests at once on 4 open connections opened %d in all, want well under one per request", burst, n)
+	} else {
+		t.Logf("%d requests at once: %d connections", burst, n)
+	}
+}
