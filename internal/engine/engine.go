@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -91,6 +92,7 @@ type scenarioRun struct {
 	auth      client.Authenticator
 	flow      *flowRun // variables, data, failures (steps.go)
 	nreqs     int      // requests among its steps: each VU's request slots
+	warm      []*vu    // VUs made before the clock started (Engine.warm)
 }
 
 // New prepares an engine for p. start is only used for the recorder's time
@@ -171,6 +173,48 @@ func resolve(target, path string) (string, error) {
 	return strings.TrimSuffix(base.String(), "/") + path, nil
 }
 
+// warmVUs is how many VUs an arrival scenario starts with: its peak
+// rate's arrivals in 10 ms (at least 4, at most max_vus), or a batch.
+func warmVUs(sr *scenarioRun) int {
+	var n float64
+	switch ex := sr.sc.Executor; {
+	case ex.Open != nil:
+		peak := max(ex.Open.Rate.PerSecond(), ex.Open.StartRate.PerSecond())
+		for _, st := range ex.Open.Stages {
+			peak = max(peak, st.Target.PerSecond())
+		}
+		n = math.Ceil(peak * 0.01)
+	case ex.Batches != nil:
+		n = float64(ex.Batches.Size)
+	default:
+		return 0
+	}
+	return min(max(int(n), 4), sr.maxVUs)
+}
+
+// warm readies the arrival scenarios before the clock starts: their
+// first VUs, and as many connections to the target. Started at full
+// rate from nothing, a scenario would dial for nearly every arrival of
+// its first milliseconds, and on a busy generator core that start can
+// turn into a backlog of thousands (bench/README.md, 20,000/s).
+func (e *Engine) warm(ctx context.Context) {
+	type warmer interface {
+		Warm(ctx context.Context, url string, n int) error
+	}
+	conns := 0
+	for _, sr := range e.scens {
+		n := warmVUs(sr)
+		for range n {
+			sr.warm = append(sr.warm, e.newVU(sr))
+		}
+		conns += n
+	}
+	if w, ok := e.transport.(warmer); ok && conns > 0 && !strings.HasPrefix(e.plan.Target, "https:") {
+		// A failed dial is left for the first requests to meet and report.
+		_ = w.Warm(ctx, e.plan.Target, conns)
+	}
+}
+
 // Recorder returns the engine's recorder.
 func (e *Engine) Recorder() *metrics.Recorder { return e.rec }
 
@@ -207,6 +251,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	startCtx, stopStart := context.WithCancel(runCtx)
 	defer stopStart()
 	e.abort, e.stopStart = abort, stopStart
+	e.warm(runCtx)
 	e.started = time.Now()
 	if t := e.cfg.startAt; !t.IsZero() {
 		if err := sleepUntil(ctx, t); err != nil {

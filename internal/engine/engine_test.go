@@ -269,3 +269,25 @@ func TestScenariosRunConcurrently(t *testing.T) {
 		}
 	})
 }
+
+func TestWarmVUs(t *testing.T) {
+	perSec := func(n float64) plan.Rate { return plan.Rate{Count: n, Per: time.Second} }
+	for _, c := range []struct {
+		name string
+		ex   plan.Executor
+		max  int
+		want int
+	}{
+		{"closed: none", plan.Executor{Closed: &plan.Closed{VUs: 50}}, 50, 0},
+		{"20,000/s: 10 ms of arrivals", plan.Executor{Open: &plan.Open{Rate: perSec(20000)}}, 5000, 200},
+		{"slow: at least 4", plan.Executor{Open: &plan.Open{Rate: perSec(10)}}, 100, 4},
+		{"capped by max_vus", plan.Executor{Open: &plan.Open{Rate: perSec(20000)}}, 50, 50},
+		{"stages: the peak", plan.Executor{Open: &plan.Open{Stages: []plan.Stage{{Target: perSec(1000)}, {Target: perSec(5000)}, {Target: perSec(0)}}}}, 1000, 50},
+		{"batches: one batch", plan.Executor{Batches: &plan.Batches{Size: 30}}, 100, 30},
+	} {
+		sr := &scenarioRun{sc: &plan.Scenario{Executor: c.ex}, maxVUs: c.max}
+		if got := warmVUs(sr); got != c.want {
+			t.Errorf("%s: warmVUs = %d, want %d", c.name, got, c.want)
+		}
+	}
+}

@@ -122,6 +122,17 @@ func (e *Engine) runArrivals(startCtx, flightCtx context.Context, cancel context
 	schedCtx, endSched := context.WithCancel(startCtx)
 	defer endSched()
 	go e.graceAfter(schedCtx, flightCtx, cancel)
+	for _, v := range sr.warm {
+		spawned++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for due := range jobs {
+				v.iterate(flightCtx, due, time.Now())
+			}
+		}()
+	}
+	sr.warm = nil
 loop:
 	for {
 		off, ok := sched.next()
