@@ -93,6 +93,7 @@ type h1State struct {
 
 	// This request's.
 	method        string
+	share         bool // req.ShareConns
 	now, deadline time.Time
 	conn          *h1Conn
 	written       bool  // the whole request was written
@@ -148,7 +149,7 @@ func (t *H1Transport) prepare(ctx context.Context, req *Request, resp *Response)
 	if st.wbuf, err = appendRequest(st.wbuf[:0], req, hostport, target); err != nil {
 		return nil, &ClassError{metrics.Other, err}
 	}
-	st.method = req.Method
+	st.method, st.share = req.Method, req.ShareConns
 	if st.method == "" {
 		st.method = "GET"
 	}
@@ -165,7 +166,7 @@ func (t *H1Transport) prepare(ctx context.Context, req *Request, resp *Response)
 
 // exchange sends st.wbuf on a connection and reads the response.
 func (t *H1Transport) exchange(ctx context.Context, st *h1State, resp *Response, attempt int) error {
-	c, waited, err := st.host.get(ctx, st.now, st.deadline, attempt > 0)
+	c, waited, err := st.host.get(ctx, st.now, st.deadline, attempt > 0, st.share)
 	if err != nil {
 		return err
 	}
@@ -406,6 +407,7 @@ type h1Host struct {
 	open    int       // connections open or being dialled
 	dialing int
 	waiters []*connWaiter // oldest first
+	eager   int           // waiters without ShareConns
 	// Moving averages of a request's time on a connection and of a
 	// dial's (see dialIfNeededLocked).
 	busyAvg, dialAvg time.Duration
@@ -415,6 +417,7 @@ type h1Host struct {
 type connWaiter struct {
 	ch    chan connResult // buffered: one result
 	since time.Time
+	share bool // Request.ShareConns
 }
 
 type connResult struct {
@@ -429,7 +432,7 @@ var errConnWait = errors.New("no connection became free before the request's dea
 // get returns a connection for a request due to end by deadline, and
 // whether it had to wait for one (its send starts later than now).
 // fresh skips the idle ones.
-func (h *h1Host) get(ctx context.Context, now, deadline time.Time, fresh bool) (*h1Conn, bool, error) {
+func (h *h1Host) get(ctx context.Context, now, deadline time.Time, fresh, share bool) (*h1Conn, bool, error) {
 	h.mu.Lock()
 	for !fresh && len(h.idle) > 0 {
 		c := h.idle[len(h.idle)-1]
@@ -447,34 +450,54 @@ func (h *h1Host) get(ctx context.Context, now, deadline time.Time, fresh bool) (
 		return c, false, nil
 	}
 	w := waiterPool.Get().(*connWaiter)
-	w.since = now
+	w.since, w.share = now, share
+	if !share {
+		h.eager++
+	}
 	h.waiters = append(h.waiters, w)
 	h.dialIfNeededLocked(now, deadline)
 	h.mu.Unlock()
 
-	var r connResult
-	select {
-	case r = <-w.ch:
-	default:
-		gaveUp := false
-		timer := time.NewTimer(time.Until(deadline))
-		select {
-		case r = <-w.ch:
-		case <-timer.C:
-			r.err, gaveUp = errConnWait, true
-		case <-ctx.Done():
-			r.err, gaveUp = ctx.Err(), true
-		}
-		timer.Stop()
-		if gaveUp && !h.leave(w) {
-			// Served as it gave up: pass on what it was given.
-			if got := <-w.ch; got.c != nil {
-				h.put(got.c)
-			}
-		}
-	}
+	r := h.await(ctx, w, deadline)
 	waiterPool.Put(w)
 	return r.c, true, r.err
+}
+
+// await waits for w's connection until deadline. It is a function of its
+// own, and waits on ctx alone until a connection may be a while: every
+// VU of a closed model waits here once, at the start, and a VU's stack
+// keeps the depth it reached (a timer and a select nest deep enough to
+// double it, 40 MB more at 10,000 VUs).
+//
+//go:noinline
+func (h *h1Host) await(ctx context.Context, w *connWaiter, deadline time.Time) connResult {
+	select {
+	case r := <-w.ch:
+		return r
+	default:
+	}
+	return h.awaitTimed(ctx, w, deadline)
+}
+
+//go:noinline
+func (h *h1Host) awaitTimed(ctx context.Context, w *connWaiter, deadline time.Time) (r connResult) {
+	gaveUp := false
+	timer := time.NewTimer(time.Until(deadline))
+	select {
+	case r = <-w.ch:
+	case <-timer.C:
+		r.err, gaveUp = errConnWait, true
+	case <-ctx.Done():
+		r.err, gaveUp = ctx.Err(), true
+	}
+	timer.Stop()
+	if gaveUp && !h.leave(w) {
+		// Served as it gave up: pass on what it was given.
+		if got := <-w.ch; got.c != nil {
+			h.put(got.c)
+		}
+	}
+	return r
 }
 
 // leave removes w from the waiters; false if it was served already.
@@ -484,6 +507,7 @@ func (h *h1Host) leave(w *connWaiter) bool {
 	for i, x := range h.waiters {
 		if x == w {
 			h.waiters = append(h.waiters[:i], h.waiters[i+1:]...)
+			h.dequeued(w)
 			return true
 		}
 	}
@@ -493,11 +517,11 @@ func (h *h1Host) leave(w *connWaiter) bool {
 // dialIfNeededLocked starts a dial for a waiting request, within the
 // bounds on connections and on dials under way (maxDials, and the number
 // of connections established, at least 4: dials double each round rather
-// than jump to one per waiting request), unless the busy connections are
-// expected to serve the waiting requests sooner: the oldest has not yet
-// waited as long as a dial takes, or the connections, each freeing up
-// once per request's time on it, will free up for all of them within a
-// dial's time.
+// than jump to one per waiting request). For requests that share
+// connections (Request.ShareConns), not when the busy connections are
+// expected to serve them sooner: the oldest has not yet waited as long as
+// a dial takes, or the connections, each freeing up once per request's
+// time on it, will free up for all of them within a dial's time.
 //
 // A dial costs the generator several requests' CPU. After a stall (GC,
 // a busy core, a descheduled VM) hundreds of requests are due at once;
@@ -514,7 +538,7 @@ func (h *h1Host) dialIfNeededLocked(now, deadline time.Time) {
 	if h.dialing >= min(maxDials, max(4, established)) {
 		return
 	}
-	if busy := established - len(h.idle); busy > 0 {
+	if busy := established - len(h.idle); busy > 0 && h.eager <= h.dialing {
 		if now.Sub(h.waiters[0].since) < max(h.dialAvg, minDialWait) {
 			return // a connection may yet free up sooner than one is dialled
 		}
@@ -542,12 +566,20 @@ func ewma(avg, d time.Duration) time.Duration {
 	return avg + (d-avg)/8
 }
 
+// dequeued accounts for w leaving the waiters.
+func (h *h1Host) dequeued(w *connWaiter) {
+	if !w.share {
+		h.eager--
+	}
+}
+
 // serveLocked hands c to the oldest waiter, or pools it.
 func (h *h1Host) serveLocked(c *h1Conn) {
 	if len(h.waiters) > 0 {
 		w := h.waiters[0]
 		h.waiters[0] = nil
 		h.waiters = h.waiters[1:]
+		h.dequeued(w)
 		w.ch <- connResult{c: c}
 		return
 	}
@@ -607,6 +639,7 @@ func (h *h1Host) dial(deadline time.Time) {
 			w := h.waiters[0]
 			h.waiters[0] = nil
 			h.waiters = h.waiters[1:]
+			h.dequeued(w)
 			w.ch <- connResult{err: err}
 		}
 		now := time.Now()

@@ -1585,19 +1585,33 @@ func BenchmarkH1ParseResponse(b *testing.B) {
 	}
 }
 
-// TestH1WarmOpensConnectionsAhead: Warm dials n connections, which the
-// next requests use without dialling, and never more than maxConns.
+// TestH1WarmOpensConnectionsAhead: Warm dials n connections (never more
+// than the pool's bound), which the next requests use without dialling.
 func TestH1WarmOpensConnectionsAhead(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, func(c *h1ServerConn) {
 		answerEachRequest(c, []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
 	})
-	tr := NewH1Transport(6, 0)
-	if err := tr.Warm(context.Background(), srv.url, 10); err != nil {
+	pooled := func(tr *H1Transport) (open, idle int) {
+		h := tr.host(strings.TrimPrefix(srv.url, "http://"))
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.open, len(h.idle)
+	}
+	small := NewH1Transport(3, 0)
+	if err := small.Warm(context.Background(), srv.url, 10); err != nil {
 		t.Fatal(err)
 	}
-	if n := srv.accepts.Load(); n != 6 {
-		t.Fatalf("Warm(10) with at most 6 connections: %d accepted, want 6", n)
+	if open, idle := pooled(small); open != 3 || idle != 3 {
+		t.Errorf("Warm(10) with at most 3 connections: %d open, %d idle; want 3 and 3", open, idle)
+	}
+
+	tr := NewH1Transport(20, 0)
+	if err := tr.Warm(context.Background(), srv.url, 6); err != nil {
+		t.Fatal(err)
+	}
+	if open, idle := pooled(tr); open != 6 || idle != 6 {
+		t.Fatalf("Warm(6): %d open, %d idle; want 6 and 6", open, idle)
 	}
 	var wg sync.WaitGroup
 	for range 6 {
@@ -1611,18 +1625,19 @@ func TestH1WarmOpensConnectionsAhead(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := srv.accepts.Load(); n != 6 {
-		t.Errorf("after 6 requests on 6 warm connections: %d accepted, want 6", n)
+	if open, _ := pooled(tr); open != 6 {
+		t.Errorf("6 requests on 6 warm connections: %d open after, want 6 (no dial)", open)
 	}
 	if err := NewH1Transport(1, 0).Warm(context.Background(), "https://"+srv.ln.Addr().String(), 1); err == nil {
 		t.Error("Warm of an https URL: no error")
 	}
 }
 
-// TestH1BurstReusesOpenConnections: a burst of requests that find every
-// open connection busy waits for those to free up rather than dialling
-// one each (a dial costs the generator several requests), and the pool
-// grows only when waiting would take longer than dialling.
+// TestH1BurstReusesOpenConnections: a burst of requests that share
+// connections (an open model's) and find every open connection busy waits
+// for those to free up rather than dialling one each (a dial costs the
+// generator several requests), and the pool grows only when waiting
+// would take longer than dialling.
 func TestH1BurstReusesOpenConnections(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, func(c *h1ServerConn) {
@@ -1641,7 +1656,8 @@ func TestH1BurstReusesOpenConnections(t *testing.T) {
 			defer wg.Done()
 			<-start
 			var resp Response
-			if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url + "/", Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
+			req := &Request{Method: "GET", URL: srv.url + "/", Timeout: h1TestBound, ShareConns: true}
+			if err := tr.RoundTrip(context.Background(), req, &resp); err != nil || resp.Status != 200 {
 				t.Errorf("error %v, status %d", err, resp.Status)
 			}
 		}()

@@ -18,6 +18,13 @@ type Request struct {
 	Body   []byte
 	// Timeout bounds the attempt; 0 means none beyond ctx.
 	Timeout time.Duration
+	// ShareConns lets a request that finds no idle connection wait for a
+	// busy one to free up when that is expected sooner than a new one
+	// could be dialled (H1Transport). Without it a connection is dialled
+	// for it at once (within the pool's bounds): a closed-model VU is a
+	// user with a connection of its own, while an open model's
+	// concurrency is the server's answer to the arrival rate.
+	ShareConns bool
 }
 
 // HeaderField is one request header.

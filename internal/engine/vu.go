@@ -60,11 +60,12 @@ func (e *Engine) newVU(sr *scenarioRun) *vu {
 		for _, st := range steps {
 			if rr := st.req; rr != nil {
 				v.reqs[rr.slot] = client.Request{
-					Method:  rr.method,
-					URL:     rr.url,
-					Header:  append([]client.HeaderField(nil), rr.header...),
-					Body:    rr.body,
-					Timeout: e.plan.Defaults.Timeout,
+					Method:     rr.method,
+					URL:        rr.url,
+					Header:     append([]client.HeaderField(nil), rr.header...),
+					Body:       rr.body,
+					Timeout:    e.plan.Defaults.Timeout,
+					ShareConns: sr.sc.Executor.Closed == nil,
 				}
 			}
 			init(st.children)
