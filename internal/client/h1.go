@@ -573,13 +573,21 @@ func (h *h1Host) dequeued(w *connWaiter) {
 	}
 }
 
+// oldestLocked takes the oldest waiter off the queue (nil if none).
+func (h *h1Host) oldestLocked() *connWaiter {
+	if len(h.waiters) == 0 {
+		return nil
+	}
+	w := h.waiters[0]
+	h.waiters[0] = nil
+	h.waiters = h.waiters[1:]
+	h.dequeued(w)
+	return w
+}
+
 // serveLocked hands c to the oldest waiter, or pools it.
 func (h *h1Host) serveLocked(c *h1Conn) {
-	if len(h.waiters) > 0 {
-		w := h.waiters[0]
-		h.waiters[0] = nil
-		h.waiters = h.waiters[1:]
-		h.dequeued(w)
+	if w := h.oldestLocked(); w != nil {
 		w.ch <- connResult{c: c}
 		return
 	}
@@ -635,11 +643,7 @@ func (h *h1Host) dial(deadline time.Time) {
 	h.dialing--
 	if err != nil {
 		h.open--
-		if len(h.waiters) > 0 {
-			w := h.waiters[0]
-			h.waiters[0] = nil
-			h.waiters = h.waiters[1:]
-			h.dequeued(w)
+		if w := h.oldestLocked(); w != nil {
 			w.ch <- connResult{err: err}
 		}
 		now := time.Now()
@@ -842,4 +846,28 @@ func appendRequest(b []byte, req *Request, hostport, target string) ([]byte, err
 	}
 	b = append(b, "\r\n"...)
 	return append(b, req.Body...), nil
+}
+
+// writeReadPlain and readPlain read the response's first bytes with
+// net.Conn.Read, where there is no readiness API (h1_other.go) or the
+// connection is not a socket: the buffer is held while waiting.
+func writeReadPlain(c *h1Conn, pool *sync.Pool, st *h1State) (*[]byte, int, error) {
+	if _, err := c.nc.Write(st.wbuf); err != nil {
+		return nil, 0, err
+	}
+	st.written = true
+	return readPlain(c, pool)
+}
+
+func readPlain(c *h1Conn, pool *sync.Pool) (*[]byte, int, error) {
+	bp := pool.Get().(*[]byte)
+	n, err := c.nc.Read(*bp)
+	if n > 0 {
+		return bp, n, nil
+	}
+	pool.Put(bp)
+	if err == nil {
+		err = errors.New("read returned nothing")
+	}
+	return nil, 0, err
 }

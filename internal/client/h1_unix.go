@@ -3,7 +3,6 @@
 package client
 
 import (
-	"errors"
 	"io"
 	"os"
 	"sync"
@@ -147,25 +146,4 @@ func (r *rawIO) result(err error) (*[]byte, int, error) {
 		return nil, 0, err
 	}
 	return bp, n, nil
-}
-
-func writeReadPlain(c *h1Conn, pool *sync.Pool, st *h1State) (*[]byte, int, error) {
-	if _, err := c.nc.Write(st.wbuf); err != nil {
-		return nil, 0, err
-	}
-	st.written = true
-	return readPlain(c, pool)
-}
-
-func readPlain(c *h1Conn, pool *sync.Pool) (*[]byte, int, error) {
-	bp := pool.Get().(*[]byte)
-	n, err := c.nc.Read(*bp)
-	if n > 0 {
-		return bp, n, nil
-	}
-	pool.Put(bp)
-	if err == nil {
-		err = errors.New("read returned nothing")
-	}
-	return nil, 0, err
 }

@@ -55,13 +55,7 @@ func TestTransportsSendAndRead(t *testing.T) {
 
 func TestTransportsClassifyFailures(t *testing.T) {
 	t.Parallel()
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-	}))
-	t.Cleanup(slow.Close)
+	slow := newSlowServer(t)
 	hangup := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _, err := w.(http.Hijacker).Hijack()
 		if err == nil {
@@ -112,13 +106,7 @@ func TestTransportsClassifyFailures(t *testing.T) {
 
 func TestH1TransportHonoursContextDeadline(t *testing.T) {
 	t.Parallel()
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(5 * time.Second):
-		}
-	}))
-	t.Cleanup(slow.Close)
+	slow := newSlowServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -147,4 +135,16 @@ func TestH1TransportHeaderBound(t *testing.T) {
 	if err := NewH1Transport(1, 16<<10).RoundTrip(context.Background(), req, &resp); err != nil || len(resp.Header("X-Big")) != 6000 {
 		t.Errorf("with a 16 KiB bound: err %v, header length %d", err, len(resp.Header("X-Big")))
 	}
+}
+
+// newSlowServer answers nothing for 5 s (or until the request ends).
+func newSlowServer(t *testing.T) *httptest.Server {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	t.Cleanup(slow.Close)
+	return slow
 }
