@@ -28,7 +28,6 @@ type Engine struct {
 	rec       *metrics.Recorder
 	scens     []*scenarioRun
 
-	stopOnce  sync.Once
 	stopStart context.CancelFunc // set by Run
 	abort     context.CancelFunc
 	stops     atomic.Int32

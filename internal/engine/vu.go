@@ -553,13 +553,6 @@ func classify(expect []int, status int) metrics.Class {
 	return metrics.Status
 }
 
-func classOf(err error) metrics.Class {
-	if ce, ok := err.(*client.ClassError); ok {
-		return ce.Class
-	}
-	return metrics.Other
-}
-
 // expected reports whether status counts as success: one of expect, or
 // any 2xx/3xx when expect is empty.
 func expected(expect []int, status int) bool {
