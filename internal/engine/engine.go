@@ -30,6 +30,7 @@ type Engine struct {
 
 	stopStart context.CancelFunc // set by Run
 	abort     context.CancelFunc
+	maxConc   int
 	stops     atomic.Int32
 	ready     chan struct{} // closed once Run has set up its contexts
 
@@ -125,6 +126,7 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 		}
 		e.scens = append(e.scens, sr)
 	}
+	e.maxConc = maxConns
 	e.transport = cfg.transport
 	if e.transport == nil {
 		if strings.HasPrefix(p.Target, "https:") {
@@ -213,6 +215,10 @@ func (e *Engine) warm(ctx context.Context) {
 		_ = w.Warm(ctx, e.plan.Target, conns)
 	}
 }
+
+// MaxConcurrency is the most VUs the plan may run at once (closed VUs
+// and open and batch max_vus, over every scenario).
+func (e *Engine) MaxConcurrency() int { return e.maxConc }
 
 // Recorder returns the engine's recorder.
 func (e *Engine) Recorder() *metrics.Recorder { return e.rec }
