@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/metrics"
+	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
 // H1Transport speaks HTTP/1.1 over plain TCP with persistent connections,
@@ -790,7 +791,7 @@ func appendRequest(b []byte, req *Request, hostport, target string) ([]byte, err
 		method = "GET"
 	}
 	for i := 0; i < len(method); i++ {
-		if !isTokenChar(method[i]) {
+		if !scenario.IsTokenChar(method[i]) {
 			return b, fmt.Errorf("method %q is not a token", method)
 		}
 	}
@@ -817,7 +818,7 @@ func appendRequest(b []byte, req *Request, hostport, target string) ([]byte, err
 			return b, errors.New("a header has an empty name")
 		}
 		for i := 0; i < len(f.Name); i++ {
-			if !isTokenChar(f.Name[i]) {
+			if !scenario.IsTokenChar(f.Name[i]) {
 				return b, fmt.Errorf("header name %q is not a token", f.Name)
 			}
 		}

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
+
+	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
 // This file reads HTTP/1.x responses (RFC 9112) for H1Transport. Its
@@ -267,7 +268,7 @@ func parseHeader(b *h1Reader, head *h1Head) error {
 			continue
 		}
 		colon := 0
-		for colon < len(line) && tokenChars[line[colon]] {
+		for colon < len(line) && scenario.IsTokenChar(line[colon]) {
 			colon++
 		}
 		switch {
@@ -546,17 +547,6 @@ func grow(b []byte, n int) []byte {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-// isTokenChar reports whether c may appear in a field name (RFC 9110 §5.6.2).
-func isTokenChar(c byte) bool { return tokenChars[c] }
-
-var tokenChars = func() (t [256]bool) {
-	for c := 0; c < 256; c++ {
-		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
-	}
-	return t
-}()
 
 // clip shortens s for an error message.
 func clip(s []byte) string {

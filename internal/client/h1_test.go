@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/metrics"
+	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
 // Tests of H1Transport (h1.go, h1_parse.go, h1_unix.go):
@@ -169,7 +170,7 @@ var h1Divergences = []struct {
 			return false
 		}
 		for _, c := range name {
-			if c != ' ' && !isTokenChar(c) {
+			if c != ' ' && !scenario.IsTokenChar(c) {
 				return false
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
 // maxUnroll bounds how many times a Loop Controller is unrolled.
@@ -270,7 +272,7 @@ func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*out
 	if req.method == "" {
 		req.method = "GET"
 	}
-	if !validToken(req.method) {
+	if !scenario.ValidToken(req.method) {
 		c.notConverted(e, "method %q is not an HTTP method; GET is sent", req.method)
 		req.method = "GET"
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
 // scope is one level of JMeter's tree (Test Plan, Thread Group, a
@@ -557,7 +559,7 @@ func (c *converter) headerManager(e *Element) []kv {
 		if name == "" {
 			continue
 		}
-		if !validToken(name) {
+		if !scenario.ValidToken(name) {
 			c.notConverted(e, "header name %q is not a valid HTTP header name", oneLine(name))
 			continue
 		}
@@ -593,19 +595,6 @@ func mergeHeaders(base, over []kv) []kv {
 		}
 	}
 	return out
-}
-
-func validToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return s != ""
 }
 
 // envNames lists the ${ENV} texts among fields.

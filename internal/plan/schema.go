@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/floodgate-dev/floodgate/internal/scenario"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -181,7 +182,7 @@ func (d *decoder) headers(n *yaml.Node, what string) map[string]string {
 	seen := map[string]*yaml.Node{}
 	for _, kv := range pairs {
 		k := kv[0]
-		if !validToken(k.Value) {
+		if !scenario.ValidToken(k.Value) {
 			d.errorf(k, "bad header name %q in %s; use letters, digits and - (no spaces or colons)", k.Value, what)
 			continue
 		}
@@ -202,23 +203,6 @@ func (d *decoder) headers(n *yaml.Node, what string) map[string]string {
 		h[name] = v
 	}
 	return h
-}
-
-// validToken reports whether s is an HTTP token (RFC 9110 5.6.2): header
-// names and methods.
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func (d *decoder) scenarios(key, n *yaml.Node, target string) []*Scenario {

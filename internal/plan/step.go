@@ -212,7 +212,7 @@ func (d *decoder) request(f *fields, key *yaml.Node, what string) *Request {
 	r := &Request{Method: DefaultMethod}
 	if v := f.val("method"); v != nil {
 		if m, ok := d.nonEmpty(v, "method"); ok {
-			if !validToken(m) {
+			if !scenario.ValidToken(m) {
 				d.errorf(v, "method %s is not an HTTP method; use GET, POST, PUT, PATCH, DELETE...", describe(resolve(v)))
 			}
 			r.Method = strings.ToUpper(m)

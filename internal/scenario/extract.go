@@ -32,7 +32,7 @@ func ParseExtractor(name, spec string, slot int) (*Extractor, error) {
 	s := strings.TrimSpace(spec)
 	if h, ok := strings.CutPrefix(s, "header:"); ok {
 		h = strings.TrimSpace(h)
-		if !validHeader(h) {
+		if !ValidToken(h) {
 			return nil, fmt.Errorf("extract %s: bad header name %q; write header:Location", name, h)
 		}
 		x.header = h
@@ -120,19 +120,4 @@ func Snippet(b []byte, n int) string {
 		out += fmt.Sprintf("… (%d bytes)", len(b))
 	}
 	return out
-}
-
-func validHeader(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

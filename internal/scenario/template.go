@@ -510,6 +510,31 @@ func splitWords(s string) ([]string, []int, error) {
 	return words, offs, nil
 }
 
+// ValidToken reports whether s is an HTTP token (RFC 9110 §5.6.2), as
+// header names and methods must be.
+func ValidToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !tokenChars[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// IsTokenChar reports whether c may appear in an HTTP token.
+func IsTokenChar(c byte) bool { return tokenChars[c] }
+
+var tokenChars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0
+	}
+	return t
+}()
+
 // ValidName reports whether s can name a variable: a letter or _, then
 // letters, digits and _.
 func ValidName(s string) bool { return validName(s) }
