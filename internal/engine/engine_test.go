@@ -130,6 +130,58 @@ func TestOpenRateIsAchievedWithoutDrops(t *testing.T) {
 	})
 }
 
+// TestOpenGranularity: 10,000/s for 200 ms. Sent each at its due time
+// (granularity 0), the 2,000 requests go out at 2,000 instants; with a
+// granularity of 1 ms the schedule wakes about once a millisecond and
+// sends what is due, never early and never more than 1 ms late, and
+// latency from due counts the delay.
+func TestOpenGranularity(t *testing.T) {
+	for _, tc := range []struct {
+		granularity time.Duration
+		minWakes    int
+		maxWakes    int
+	}{
+		{0, 2000, 2000},
+		{time.Millisecond, 150, 201}, // at 0, 1, …, 200 ms
+	} {
+		t.Run(tc.granularity.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var mu sync.Mutex
+				sends := map[time.Time]int{}
+				const took = 5 * time.Millisecond
+				tr := transportFunc(func(ctx context.Context, req *client.Request, resp *client.Response) error {
+					start := time.Now()
+					mu.Lock()
+					sends[start]++
+					mu.Unlock()
+					time.Sleep(took)
+					resp.Status, resp.Latency = 200, time.Since(start)
+					return nil
+				})
+				p := testPlan(plan.Executor{Open: &plan.Open{Rate: plan.Rate{Count: 10000, Per: time.Second}, Duration: 200 * time.Millisecond, MaxVUs: 1000, Granularity: tc.granularity}})
+				_, s := run(t, p, tr)
+				if s.Requests != 2000 || s.Dropped != 0 {
+					t.Fatalf("requests %d dropped %d, want 2000/0", s.Requests, s.Dropped)
+				}
+				if n := len(sends); n < tc.minWakes || n > tc.maxWakes {
+					t.Errorf("requests went out at %d instants, want %d-%d", n, tc.minWakes, tc.maxWakes)
+				}
+				// Histograms keep 3 significant digits: 0.02 ms of slack.
+				if got := s.Latency.FromSend.Max; got < 5 || got > 5.02 {
+					t.Errorf("max latency from send %vms, want 5 (the server's time)", got)
+				}
+				late := s.Latency.FromDue.Max - s.Latency.FromSend.Max
+				if late < -0.02 || late > tc.granularity.Seconds()*1000+0.02 {
+					t.Errorf("sent up to %.3fms late, want 0-%v", late, tc.granularity)
+				}
+				if tc.granularity > 0 && s.Latency.FromDue.P50 <= s.Latency.FromSend.P50 {
+					t.Errorf("p50 from due %vms ≤ from send %vms: the send delay is not counted", s.Latency.FromDue.P50, s.Latency.FromSend.P50)
+				}
+			})
+		})
+	}
+}
+
 func TestOpenDropsWhenNoVUIsFree(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := testPlan(plan.Executor{Open: &plan.Open{Rate: plan.Rate{Count: 100, Per: time.Second}, Duration: time.Second, MaxVUs: 2}})

@@ -29,9 +29,9 @@ func (e *Engine) runScenario(startCtx, runCtx context.Context, sr *scenarioRun) 
 		go e.graceAfter(iterCtx, flightCtx, cancel)
 		e.runClosed(iterCtx, flightCtx, sr)
 	case ex.Open != nil:
-		e.runArrivals(startCtx, flightCtx, cancel, sr, e.segment(newOpenSchedule(ex.Open)))
+		e.runArrivals(startCtx, flightCtx, cancel, sr, e.segment(newOpenSchedule(ex.Open)), ex.Open.Granularity)
 	case ex.Batches != nil:
-		e.runArrivals(startCtx, flightCtx, cancel, sr, e.segment(newBatchSchedule(ex.Batches)))
+		e.runArrivals(startCtx, flightCtx, cancel, sr, e.segment(newBatchSchedule(ex.Batches)), 0)
 	}
 	return nil
 }
@@ -110,7 +110,16 @@ func (e *Engine) closedVU(iterCtx, flightCtx context.Context, sr *scenarioRun, c
 // runArrivals dispatches iterations at their due times to a pool of VUs
 // that grows up to the scenario's max_vus. An iteration due when no VU is
 // free, and none may be added, is dropped and counted.
-func (e *Engine) runArrivals(startCtx, flightCtx context.Context, cancel context.CancelFunc, sr *scenarioRun, sched schedule) {
+//
+// It wakes at most once per granularity and then dispatches every
+// iteration due by then. Each wake-up costs more than the requests it
+// sends when the generator and the server idle between requests: the
+// timer, the VU, the server's core and then the VU again are woken from
+// idle, each a system call and, in a VM, an exit to the hypervisor. At
+// 20,000/s against nginx on loopback a request took ~29 µs of the
+// generator's CPU when sent on its own, against ~9 µs in a closed loop;
+// see bench/README.md for the figures with a 1 ms granularity.
+func (e *Engine) runArrivals(startCtx, flightCtx context.Context, cancel context.CancelFunc, sr *scenarioRun, sched schedule, granularity time.Duration) {
 	jobs := make(chan time.Time) // unbuffered: a send succeeds only to an idle VU
 	var wg sync.WaitGroup
 	spawned := 0
@@ -133,6 +142,7 @@ func (e *Engine) runArrivals(startCtx, flightCtx context.Context, cancel context
 		}()
 	}
 	sr.warm = nil
+	woke := e.started // when the last wait ended
 loop:
 	for {
 		off, ok := sched.next()
@@ -140,13 +150,18 @@ loop:
 			break
 		}
 		due := e.started.Add(off)
-		if d := time.Until(due); d > 0 {
-			timer.Reset(d)
+		if now := time.Now(); due.After(now) {
+			wake := due
+			if w := woke.Add(granularity); w.After(wake) {
+				wake = w
+			}
+			timer.Reset(wake.Sub(now))
 			select {
 			case <-startCtx.Done():
 				break loop
 			case <-timer.C:
 			}
+			woke = time.Now()
 		} else if startCtx.Err() != nil {
 			break
 		}

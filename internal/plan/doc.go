@@ -33,7 +33,7 @@
 //	  bot_burst:
 //	    executor:                    # one of:
 //	      closed: {vus: 100, ramp_up: 10s, iterations: 50, duration: 5m}
-//	      # open: {rate: 200/s, duration: 1m, max_vus: 500}
+//	      # open: {rate: 200/s, duration: 1m, max_vus: 500, granularity: 1ms}
 //	      # open: {start_rate: 0/s, stages: [{target: 100/s, duration: 30s}], max_vus: 500}
 //	      # batches: {size: 50, pause: 10s, total: 500, max_vus: 200}
 //	    headers: {X-Scenario: burst}

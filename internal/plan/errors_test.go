@@ -418,6 +418,12 @@ func TestParseErrors(t *testing.T) {
 			msg:  `max_vus 10 is smaller than size 50`,
 		},
 		{
+			name: "granularity too coarse",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {open: {rate: 10/s, duration: 1s, granularity: 50ms}}\n" + okSteps,
+			pos:  "4:62",
+			msg:  `granularity "50ms" is coarser than 10ms: arrivals would go out up to that late; use at most 10ms (default 1ms), or 0`,
+		},
+		{
 			name: "ramp_up longer than duration",
 			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, ramp_up: 2m, duration: 1m}}\n" + okSteps,
 			pos:  "4:42",

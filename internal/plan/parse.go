@@ -26,10 +26,15 @@ const (
 	DefaultResponseHeaderBytes = 8192
 	DefaultGrace               = 30 * time.Second // Plan.Grace
 	DefaultMaxVUs              = 1000             // Open.MaxVUs
+	DefaultGranularity         = time.Millisecond // Open.Granularity
 	DefaultMethod              = "GET"            // Request.Method
 	// DefaultMinRetries is Budget.MinRetries when the plan doesn't say.
 	DefaultMinRetries = 10
 )
+
+// maxGranularity bounds Open.Granularity: an arrival sent later than
+// this is no longer on the schedule the plan asks for.
+const maxGranularity = 10 * time.Millisecond
 
 // maxInt bounds whole numbers so arithmetic on them (Size*4) can't overflow.
 const maxInt = 1 << 40

@@ -90,7 +90,7 @@ func TestParseFull(t *testing.T) {
 			{
 				Name:     "bearer_open",
 				Pos:      Pos{48, 3},
-				Executor: Executor{Open: &Open{Rate: Rate{200, time.Second}, Duration: time.Minute, MaxVUs: 500}},
+				Executor: Executor{Open: &Open{Rate: Rate{200, time.Second}, Duration: time.Minute, MaxVUs: 500, Granularity: time.Millisecond}},
 				Auth:     &Auth{Bearer: &Bearer{Token: NewSecret("tok-from-file-X9")}},
 				Scope:    scenario.NewScope(),
 				Steps: []*Step{{
@@ -121,11 +121,13 @@ func TestParseExecutorsAndDefaults(t *testing.T) {
 	}{
 		{"closed by iterations", "{closed: {vus: 3, iterations: 2}}", Executor{Closed: &Closed{VUs: 3, Iterations: 2}}},
 		{"closed by duration", "{closed: {vus: 3, ramp_up: 0, duration: 1m30s}}", Executor{Closed: &Closed{VUs: 3, Duration: 90 * time.Second}}},
-		{"open rate", "{open: {rate: 2.5/s, duration: 1m}}", Executor{Open: &Open{Rate: Rate{2.5, time.Second}, Duration: time.Minute, MaxVUs: 1000}}},
-		{"open per minute", "{open: {rate: 6000/m, duration: 1h}}", Executor{Open: &Open{Rate: Rate{6000, time.Minute}, Duration: time.Hour, MaxVUs: 1000}}},
-		{"open per duration", "{open: {rate: 10/100ms, duration: 1s, max_vus: 5}}", Executor{Open: &Open{Rate: Rate{10, 100 * time.Millisecond}, Duration: time.Second, MaxVUs: 5}}},
+		{"open rate", "{open: {rate: 2.5/s, duration: 1m}}", Executor{Open: &Open{Rate: Rate{2.5, time.Second}, Duration: time.Minute, MaxVUs: 1000, Granularity: time.Millisecond}}},
+		{"open per minute", "{open: {rate: 6000/m, duration: 1h}}", Executor{Open: &Open{Rate: Rate{6000, time.Minute}, Duration: time.Hour, MaxVUs: 1000, Granularity: time.Millisecond}}},
+		{"open per duration", "{open: {rate: 10/100ms, duration: 1s, max_vus: 5}}", Executor{Open: &Open{Rate: Rate{10, 100 * time.Millisecond}, Duration: time.Second, MaxVUs: 5, Granularity: time.Millisecond}}},
+		{"open exact sends", "{open: {rate: 10/s, duration: 1s, granularity: 0}}", Executor{Open: &Open{Rate: Rate{10, time.Second}, Duration: time.Second, MaxVUs: 1000}}},
+		{"open granularity", "{open: {rate: 10/s, duration: 1s, granularity: 250us}}", Executor{Open: &Open{Rate: Rate{10, time.Second}, Duration: time.Second, MaxVUs: 1000, Granularity: 250 * time.Microsecond}}},
 		{"open stages", "{open: {start_rate: 1/h, stages: [{target: 100/s, duration: 30s}, {target: 0/s, duration: 10s}]}}",
-			Executor{Open: &Open{StartRate: Rate{1, time.Hour}, MaxVUs: 1000, Stages: []Stage{
+			Executor{Open: &Open{StartRate: Rate{1, time.Hour}, MaxVUs: 1000, Granularity: time.Millisecond, Stages: []Stage{
 				{Pos: Pos{5, 49}, Target: Rate{100, time.Second}, Duration: 30 * time.Second},
 				{Pos: Pos{5, 81}, Target: Rate{0, time.Second}, Duration: 10 * time.Second},
 			}}}},

@@ -156,6 +156,11 @@ type Open struct {
 	// MaxVUs caps concurrent iterations; an iteration due when all are
 	// busy is dropped and counted. Default 1000.
 	MaxVUs int
+	// Granularity is the least time between two wake-ups of the
+	// schedule: it sends every arrival due by then, each up to this late
+	// (latency from due counts it). 0 wakes for each arrival at its due
+	// time. Default DefaultGranularity.
+	Granularity time.Duration
 }
 
 // TotalDuration is the length of the open schedule.

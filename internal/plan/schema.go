@@ -21,7 +21,7 @@ var (
 	scenarioKeys = []string{"executor", "headers", "auth", "retry", "data", "vars", "steps"}
 	executorKeys = []string{"closed", "open", "batches"}
 	closedKeys   = []string{"vus", "ramp_up", "iterations", "duration"}
-	openKeys     = []string{"rate", "duration", "start_rate", "stages", "max_vus"}
+	openKeys     = []string{"rate", "duration", "start_rate", "stages", "max_vus", "granularity"}
 	stageKeys    = []string{"target", "duration"}
 	batchesKeys  = []string{"size", "pause", "total", "max_vus"}
 )
@@ -330,10 +330,18 @@ func (d *decoder) open(key, n *yaml.Node) *Open {
 	if !ok {
 		return nil
 	}
-	o := &Open{MaxVUs: DefaultMaxVUs}
+	o := &Open{MaxVUs: DefaultMaxVUs, Granularity: DefaultGranularity}
 	if v := f.val("max_vus"); v != nil {
 		if m, ok := d.integer(v, "max_vus", 1); ok {
 			o.MaxVUs = m
+		}
+	}
+	if v := f.val("granularity"); v != nil {
+		if g, ok := d.duration(v, "granularity", false); ok {
+			if g > maxGranularity {
+				d.errorf(v, "granularity %s is coarser than %s: arrivals would go out up to that late; use at most %s (default %s), or 0 to send each at its due time", describe(v), maxGranularity, maxGranularity, DefaultGranularity)
+			}
+			o.Granularity = g
 		}
 	}
 	switch {
