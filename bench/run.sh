@@ -132,12 +132,26 @@ res=$tmp/results.tsv # section  key  round  value
 : >"$res"
 rec() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$res"; }
 
-gen() { timeout $((dur + 60)) taskset -c "$gen_core" "$@"; }
+# Time the hypervisor gave a core to others while it had work ("steal" in
+# /proc/stat), in ms. On a shared VM this is the noise in a round: a
+# generator or a server robbed of its core for seconds is not measuring
+# itself. Each run records both cores' steal next to its figures.
+hz=$(getconf CLK_TCK)
+steal_ms() { awk -v c="cpu$1" -v hz="$hz" '$1 == c {print int($9 * 1000 / hz)}' /proc/stat; }
+gen() { # command: run it on the generator core; sets steal_gen, steal_srv
+	local g0 s0 rc=0
+	g0=$(steal_ms "$gen_core") s0=$(steal_ms "$srv_core")
+	timeout $((dur + 60)) taskset -c "$gen_core" "$@" || rc=$?
+	steal_gen=$(($(steal_ms "$gen_core") - g0)) steal_srv=$(($(steal_ms "$srv_core") - s0))
+	return $rc
+}
+steal() { rec "$1" "$2.steal_gen" "$3" "$steal_gen"; rec "$1" "$2.steal_srv" "$3" "$steal_srv"; } # section key round
 
 run_wrk() { # section round url [header]
 	local out=$tmp/wrk-$1-$2.txt
 	if [ $# -ge 4 ]; then gen wrk -t1 -c50 -d"${dur}s" -H "$4" "$3" >"$out"; else gen wrk -t1 -c50 -d"${dur}s" "$3" >"$out"; fi
 	rec "$1" wrk "$2" "$(awk '/^Requests\/sec:/{print $2}' "$out")"
+	steal "$1" wrk "$2"
 	rec "$1" wrk_non2xx "$2" "$(awk '/Non-2xx/{n=$NF} END{print n+0}' "$out")"
 }
 
@@ -145,6 +159,7 @@ run_hey() { # round
 	local out=$tmp/hey-$1.txt
 	gen hey -z "${dur}s" -c 50 "$ngx" >"$out"
 	rec closed hey "$1" "$(awk '/Requests\/sec:/{print $2}' "$out")"
+	steal closed hey "$1"
 	rec closed hey_non200 "$1" "$(awk '/Status code distribution/{s=1; next} /Error distribution/{s=0; e=1; next}
 		s && /responses/ && $1 != "[200]" {n += $2} e && $1 ~ /^\[[0-9]+\]$/ {gsub(/[][]/, "", $1); n += $1}
 		END{print n+0}' "$out")"
@@ -169,6 +184,7 @@ run_fg() { # section key round planname: floodgate run, results in $tmp/out-key-
 	local out=$tmp/out-$2-$3
 	gen /usr/bin/time -v -o "$out.time" "$fg" run "$tmp/$4.yaml" --out "$out" --progress 0 >"$out.log" 2>&1 ||
 		{ tail -n 20 "$out.log" >&2; die "floodgate run $4 failed"; }
+	steal "$1" "$2" "$3"
 	python3 - "$out" "$1" "$2" "$3" "$dur" >>"$res" <<'EOF'
 import json, sys
 out, section, key, rnd, dur = sys.argv[1:6]
@@ -313,4 +329,27 @@ if ("emu", "wrk") in v:
     print(f"| emulator / nginx | {a} | ≥ 0.5 | {b} |")
     if med("emu", "wrk_non2xx"):
         print(f"| emulator non-2xx answers (median) | {n(med('emu','wrk_non2xx'))} | 0 | **check** |")
+
+# Every round, with the steal each run saw: a round whose generator or
+# server lost its core to the hypervisor measured the host, not the tools.
+shown = {"closed": ["wrk", "hey", "fg.rate"], "open": ["open5k.sched_rate", "open5k.dropped", "open20k.sched_rate", "open20k.dropped"],
+         "vus": ["vus.rss_mb"], "emu_nginx": ["wrk"], "emu": ["wrk"]}
+print(f"\nPer round (steal: ms of the generator's / the server's core taken by the hypervisor during that run):\n")
+print("| measurement | " + " | ".join(f"round {i}" for i in range(1, runs + 1)) + " |")
+print("| --- |" + " --- |" * runs)
+for sec, keys in shown.items():
+    for key in keys:
+        d = v.get((sec, key))
+        if not d:
+            continue
+        base = key.split(".")[0]
+        cells = []
+        for i in range(1, runs + 1):
+            if i not in d:
+                cells.append("–")
+                continue
+            g, s = v.get((sec, base + ".steal_gen"), {}).get(i), v.get((sec, base + ".steal_srv"), {}).get(i)
+            st = f" (steal {g:.0f}/{s:.0f})" if g is not None and s is not None and not key.endswith("dropped") else ""
+            cells.append(n(d[i], "{:,.1f}" if key.endswith("rss_mb") else "{:,.0f}") + st)
+        print(f"| {sec} {key} | " + " | ".join(cells) + " |")
 EOF
