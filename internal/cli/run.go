@@ -14,6 +14,7 @@ import (
 
 	"github.com/floodgate-dev/floodgate/internal/diagnose"
 	"github.com/floodgate-dev/floodgate/internal/engine"
+	"github.com/floodgate-dev/floodgate/internal/hostcpu"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 	"github.com/floodgate-dev/floodgate/internal/report"
@@ -155,13 +156,16 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	}()
 	watchDone := make(chan struct{})
 	abortedBy, abortAt := watchThresholds(e, p, checks, done, watchDone)
+	before := hostcpu.Read()
 	runErr := e.Run(ctx)
+	used := hostcpu.Read().Since(before)
 	close(done)
 	<-watchDone
 	pr.Close()
 
 	info := metrics.RunInfo{Plan: p.Name, PlanFile: p.File, Target: p.Target, Segment: seg.String(),
-		Interrupted: e.Interrupted(), Aborted: e.Aborted(), Executors: map[string]string{}}
+		Interrupted: e.Interrupted(), Aborted: e.Aborted(), Executors: map[string]string{},
+		Generator: generatorUsage(used)}
 	for _, sc := range p.Scenarios {
 		info.Executors[sc.Name] = sc.Executor.Kind()
 	}
@@ -188,6 +192,16 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		return withCode(ExitThresholds, fmt.Errorf("%d of %d thresholds failed", failed, len(res.Summary.Thresholds)))
 	}
 	return nil
+}
+
+// generatorUsage is u as summary.json reports it.
+func generatorUsage(u hostcpu.Usage) *metrics.Generator {
+	g := &metrics.Generator{CPUs: u.CPUs, CPUS: u.Process.Seconds()}
+	if u.StealKnown {
+		steal := u.Steal.Seconds()
+		g.StealS = &steal
+	}
+	return g
 }
 
 // finishResults evaluates the thresholds and the diagnosis over res,

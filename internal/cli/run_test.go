@@ -128,6 +128,9 @@ scenarios:
 	if !strings.Contains(te.out.String(), "results: "+out) {
 		t.Errorf("stdout does not say where the results are:\n%s", te.out.String())
 	}
+	if g := res.Summary.Generator; g == nil || g.CPUs < 1 || g.CPUS <= 0 || !strings.Contains(te.out.String(), "generator: ") {
+		t.Errorf("generator usage %+v not measured or not shown:\n%s", g, te.out.String())
+	}
 	// The secret is in no output and no results file.
 	for name, text := range map[string]string{"stdout": te.out.String(), "stderr": te.err.String()} {
 		if strings.Contains(text, "s3cr3t") {

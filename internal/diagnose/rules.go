@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/floodgate-dev/floodgate/internal/metrics"
 )
 
 // authorization: a step whose requests end 401/403 (almost) always, or
@@ -594,6 +596,11 @@ func (a *analysis) generatorBound(serverTrouble bool) *Finding {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("median latency from due %s vs from send %s: requests waited in the generator before they were sent",
 			ms(sum.Latency.FromDue.P50), ms(sum.Latency.FromSend.P50)))
 		f.Advice = "the generator could not send on time: give it more CPU (fewer other processes), or split the load with `--segment i/n`"
+	}
+	if g := sum.Generator; g.StealShare(sum.DurationS) >= metrics.NotableSteal {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("the hypervisor took %s of the generator's CPU time (steal: %.1f s)",
+			pct(g.StealShare(sum.DurationS)), *g.StealS))
+		f.Advice += "; this machine's host was short of CPU too: run the generator where its cores are its own (a dedicated VM or node)"
 	}
 	return f
 }

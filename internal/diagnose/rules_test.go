@@ -266,3 +266,29 @@ func TestFormatting(t *testing.T) {
 		}
 	}
 }
+
+// TestGeneratorBoundCitesSteal: when the hypervisor took a notable share
+// of the generator's CPU, the finding says so and what to do.
+func TestGeneratorBoundCitesSteal(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		steal float64
+		cited bool
+	}{{0.05, false}, {0.6, true}} {
+		var bs []metrics.Bucket
+		for i := range 6 {
+			b := sec(float64(i), 400, nil, 200, 199, 500)
+			b.Offered = 500
+			b.Dropped = 100
+			bs = append(bs, b)
+		}
+		res := results(bs...)
+		steal := tc.steal // over 6 s on 2 CPUs: 0.4% and 5%
+		res.Summary.Generator = &metrics.Generator{CPUs: 2, CPUS: 9, StealS: &steal}
+		f := one(t, res, GeneratorBound)
+		ev := strings.Join(f.Evidence, "\n")
+		if got := strings.Contains(ev, "hypervisor took 5.0%") && strings.Contains(f.Advice, "cores are its own"); got != tc.cited {
+			t.Errorf("steal %.2f s: cited %v, want %v\nevidence: %s\nadvice: %s", tc.steal, got, tc.cited, ev, f.Advice)
+		}
+	}
+}

@@ -14,7 +14,8 @@ import (
 // rates and amplification are recomputed from the merged whole; per-second
 // percentiles, which have no histogram behind them, are merged
 // conservatively (the highest of the parts), and per-second in-flight
-// figures add.
+// figures add, as does what generating cost (Generator) when every part
+// measured it.
 func Merge(parts ...*Results) (*Results, error) {
 	if len(parts) == 0 {
 		return nil, errors.New("merge: no results")
@@ -23,6 +24,9 @@ func Merge(parts ...*Results) (*Results, error) {
 	info := first.RunInfo
 	info.Segment = ""
 	info.Executors = map[string]string{}
+	info.Generator = nil
+	var gen *Generator // the parts' usage added, kept if every part has one
+	genAll := true
 	start, end := first.StartTime, first.EndTime
 	var order []StepKey
 	data := map[StepKey]*StepData{}
@@ -37,6 +41,15 @@ func Merge(parts ...*Results) (*Results, error) {
 		}
 		if s.EndTime.After(end) {
 			end = s.EndTime
+		}
+		switch {
+		case s.Generator == nil:
+			genAll = false
+		case gen == nil:
+			g := *s.Generator
+			gen = &g
+		default:
+			gen.Add(s.Generator)
 		}
 		info.Interrupted = info.Interrupted || s.Interrupted
 		info.Aborted = info.Aborted || s.Aborted
@@ -67,6 +80,9 @@ func Merge(parts ...*Results) (*Results, error) {
 			}
 		}
 		lost = append(lost, s.LostRequests...)
+	}
+	if genAll {
+		info.Generator = gen
 	}
 	sort.SliceStable(lost, func(i, j int) bool { return lost[i].Time.Before(lost[j].Time) })
 	if len(lost) > MaxLostListed {

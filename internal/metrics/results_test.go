@@ -37,7 +37,9 @@ func TestResultsRoundTrip(t *testing.T) {
 	r.Cut(t0.Add(time.Second), false)
 	r.Cut(t0.Add(2*time.Second), false)
 	r.Cut(t0.Add(3100*time.Millisecond), true)
-	res := r.Results(RunInfo{Plan: "p", Target: "http://127.0.0.1:1", Executors: map[string]string{"s": "closed", "t": "open"}},
+	steal := 0.5
+	res := r.Results(RunInfo{Plan: "p", Target: "http://127.0.0.1:1", Executors: map[string]string{"s": "closed", "t": "open"},
+		Generator: &Generator{CPUs: 2, CPUS: 1.25, StealS: &steal}},
 		t0.Add(3100*time.Millisecond))
 	dir := filepath.Join(t.TempDir(), "out")
 	if err := WriteDir(dir, res); err != nil {
@@ -129,5 +131,35 @@ func TestReadDirRejectsOtherSchemas(t *testing.T) {
 	}
 	if _, err := ReadDir(dir); err == nil {
 		t.Fatal("ReadDir accepted a summary of another schema")
+	}
+}
+
+// TestMergeAddsGeneratorUsage: segments' CPU and steal add up; a part
+// that did not measure them leaves the merged run without.
+func TestMergeAddsGeneratorUsage(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	part := func(g *Generator) *Results {
+		r := sampleRecorder(t0)
+		r.Cut(t0.Add(time.Second), true)
+		return r.Results(RunInfo{Plan: "p", Generator: g}, t0.Add(time.Second))
+	}
+	f := func(v float64) *float64 { return &v }
+	m, err := Merge(part(&Generator{CPUs: 2, CPUS: 1.5, StealS: f(0.25)}), part(&Generator{CPUs: 4, CPUS: 2, StealS: f(0.5)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := m.Summary.Generator
+	if g == nil || g.CPUs != 6 || g.CPUS != 3.5 || g.StealS == nil || *g.StealS != 0.75 {
+		t.Fatalf("merged generator %+v, want 6 CPUs, 3.5 s CPU, 0.75 s steal", g)
+	}
+	if got := g.StealShare(0.25); got != 0.5 {
+		t.Errorf("steal share %v, want 0.75 s / (6 CPUs × 0.25 s) = 0.5", got)
+	}
+	if m, _ = Merge(part(&Generator{CPUs: 2, CPUS: 1}), part(nil)); m.Summary.Generator != nil {
+		t.Errorf("a part without usage: merged %+v, want none", m.Summary.Generator)
+	}
+	if m, _ = Merge(part(&Generator{CPUs: 2, CPUS: 1}), part(&Generator{CPUs: 1, CPUS: 1, StealS: f(1)})); m.Summary.Generator.StealS != nil {
+		t.Errorf("a part without steal: merged steal %v, want none", *m.Summary.Generator.StealS)
 	}
 }

@@ -23,6 +23,46 @@ type RunInfo struct {
 	Interrupted bool   `json:"interrupted"`
 	Aborted     bool   `json:"aborted"`
 	StopReason  string `json:"stop_reason,omitempty"`
+	// Generator is what the run cost the machine that generated it;
+	// nil when it was not measured.
+	Generator *Generator `json:"generator,omitempty"`
+}
+
+// Generator is the CPU time the generating process (or, merged, the
+// processes) used, and the CPU time the hypervisor gave to others on the
+// CPUs it could run on while they had work (steal). Steal is when the
+// generator could not send: its figures then measure the host too.
+type Generator struct {
+	CPUs int     `json:"cpus"`  // CPUs the process could run on
+	CPUS float64 `json:"cpu_s"` // its user + system CPU time
+	// StealS is nil where the system does not report steal.
+	StealS *float64 `json:"steal_s,omitempty"`
+}
+
+// NotableSteal is the share of the generator's CPU time taken by the
+// hypervisor from which a run's late sends, drops and latencies may be
+// the host's doing: reports say so.
+const NotableSteal = 0.02
+
+// StealShare is steal as a share of the generator's CPUs' time over
+// seconds (0 when unknown).
+func (g *Generator) StealShare(seconds float64) float64 {
+	if g == nil || g.StealS == nil || g.CPUs == 0 || seconds <= 0 {
+		return 0
+	}
+	return *g.StealS / (float64(g.CPUs) * seconds)
+}
+
+// Add adds o's usage to g's (segments of one run on several machines).
+func (g *Generator) Add(o *Generator) {
+	g.CPUs += o.CPUs
+	g.CPUS += o.CPUS
+	if g.StealS == nil || o.StealS == nil {
+		g.StealS = nil
+		return
+	}
+	v := *g.StealS + *o.StealS
+	g.StealS = &v
 }
 
 // Summary is summary.json: the whole run in one object. Keys are stable

@@ -80,8 +80,26 @@ func WriteText(w io.Writer, s *metrics.Summary) error {
 		}
 		b.WriteString("\n")
 	}
+	if g := s.Generator; g != nil {
+		fmt.Fprintf(&b, "\ngenerator: %.2f s of CPU on %s", g.CPUS, plural(g.CPUs, "CPU"))
+		if g.StealS != nil {
+			fmt.Fprintf(&b, "; taken by the hypervisor (steal): %.2f s, %.1f%% of their time", *g.StealS, 100*g.StealShare(s.DurationS))
+		}
+		b.WriteString("\n")
+		if g.StealShare(s.DurationS) >= metrics.NotableSteal {
+			b.WriteString("  the host ran others on these CPUs while floodgate had work: late sends, drops and latency may be its doing, not the server's\n")
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// plural renders "1 CPU", "2 CPUs".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
 }
 
 // counts renders a count map as "200 × 4,980 · 429 × 20", largest first.
