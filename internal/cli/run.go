@@ -194,8 +194,12 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// generatorUsage is u as summary.json reports it.
+// generatorUsage is u as summary.json reports it; nil where nothing was
+// measured.
 func generatorUsage(u hostcpu.Usage) *metrics.Generator {
+	if u.Process <= 0 && !u.StealKnown {
+		return nil
+	}
 	g := &metrics.Generator{CPUs: u.CPUs, CPUS: u.Process.Seconds()}
 	if u.StealKnown {
 		steal := u.Steal.Seconds()

@@ -1,8 +1,8 @@
-//go:build !linux
+//go:build !unix
 
 package hostcpu
 
 import "runtime"
 
-// Read samples the counters; only Linux reports them here.
+// Read samples the counters; only Unix systems report them here.
 func Read() Sample { return Sample{CPUs: runtime.NumCPU()} }
