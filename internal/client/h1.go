@@ -91,6 +91,13 @@ type h1State struct {
 	// host caches the last host looked up.
 	hostKey string
 	host    *h1Host
+	// What wbuf was built from, when it may be sent again as it is: a VU
+	// sends the same request over and over, and checking it is the same
+	// costs a fraction of building and validating it again. Only
+	// requests without a body: a caller may rewrite a body in place.
+	builtURL, builtMethod string
+	builtHeader           []HeaderField
+	built                 bool
 
 	// This request's.
 	method        string
@@ -137,18 +144,10 @@ func (t *H1Transport) prepare(ctx context.Context, req *Request, resp *Response)
 	st.head.block, st.head.fields = st.head.block[:0], st.head.fields[:0]
 	st.conn, st.written, st.got = nil, false, 0
 
-	hostport, target, err := splitHTTPURL(req.URL)
-	if err != nil {
-		return nil, &ClassError{metrics.Other, err}
-	}
-	if st.host == nil || st.hostKey != hostport {
-		st.host, st.hostKey = t.host(hostport), hostport
-	}
-	if cap(st.wbuf) > 64<<10 { // don't keep a large body's buffer for the VU's life
-		st.wbuf = nil
-	}
-	if st.wbuf, err = appendRequest(st.wbuf[:0], req, hostport, target); err != nil {
-		return nil, &ClassError{metrics.Other, err}
+	if !st.built || len(req.Body) > 0 || req.URL != st.builtURL || req.Method != st.builtMethod || !sameHeader(req.Header, st.builtHeader) {
+		if err := t.build(st, req); err != nil {
+			return nil, err
+		}
 	}
 	st.method, st.share = req.Method, req.ShareConns
 	if st.method == "" {
@@ -163,6 +162,43 @@ func (t *H1Transport) prepare(ctx context.Context, req *Request, resp *Response)
 		st.deadline = d
 	}
 	return st, nil
+}
+
+// build writes req's message into st.wbuf and looks up its host.
+func (t *H1Transport) build(st *h1State, req *Request) error {
+	st.built = false
+	hostport, target, err := splitHTTPURL(req.URL)
+	if err != nil {
+		return &ClassError{metrics.Other, err}
+	}
+	if st.host == nil || st.hostKey != hostport {
+		st.host, st.hostKey = t.host(hostport), hostport
+	}
+	if cap(st.wbuf) > 64<<10 { // don't keep a large body's buffer for the VU's life
+		st.wbuf = nil
+	}
+	if st.wbuf, err = appendRequest(st.wbuf[:0], req, hostport, target); err != nil {
+		return &ClassError{metrics.Other, err}
+	}
+	if len(req.Body) == 0 {
+		st.builtURL, st.builtMethod = req.URL, req.Method
+		st.builtHeader = append(st.builtHeader[:0], req.Header...)
+		st.built = true
+	}
+	return nil
+}
+
+// sameHeader reports whether a and b hold the same fields in order.
+func sameHeader(a, b []HeaderField) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // exchange sends st.wbuf on a connection and reads the response.
