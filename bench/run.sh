@@ -147,19 +147,29 @@ gen() { # command: run it on the generator core; sets steal_gen, steal_srv
 }
 steal() { rec "$1" "$2.steal_gen" "$3" "$steal_gen"; rec "$1" "$2.steal_srv" "$3" "$steal_srv"; } # section key round
 
+# cpu_us timefile requests: the generator's user + system CPU time per
+# request, in µs: what a request costs the tool. It rises too when the
+# host interferes (every wake-up and cache refill costs more), so read it
+# with the round's steal.
+cpu_us() { awk -v n="$2" 'n > 0 {printf "%.2f", ($1 + $2) * 1e6 / n}' "$1"; }
+
 run_wrk() { # section round url [header]
 	local out=$tmp/wrk-$1-$2.txt
-	if [ $# -ge 4 ]; then gen wrk -t1 -c50 -d"${dur}s" -H "$4" "$3" >"$out"; else gen wrk -t1 -c50 -d"${dur}s" "$3" >"$out"; fi
+	local timed=(/usr/bin/time -f '%U %S' -o "$out.time")
+	if [ $# -ge 4 ]; then gen "${timed[@]}" wrk -t1 -c50 -d"${dur}s" -H "$4" "$3" >"$out"; else gen "${timed[@]}" wrk -t1 -c50 -d"${dur}s" "$3" >"$out"; fi
 	rec "$1" wrk "$2" "$(awk '/^Requests\/sec:/{print $2}' "$out")"
 	steal "$1" wrk "$2"
+	rec "$1" wrk.cpu_us "$2" "$(cpu_us "$out.time" "$(awk '/ requests in /{print $1}' "$out")")"
 	rec "$1" wrk_non2xx "$2" "$(awk '/Non-2xx/{n=$NF} END{print n+0}' "$out")"
 }
 
 run_hey() { # round
 	local out=$tmp/hey-$1.txt
-	gen hey -z "${dur}s" -c 50 "$ngx" >"$out"
+	gen /usr/bin/time -f '%U %S' -o "$out.time" hey -z "${dur}s" -c 50 "$ngx" >"$out"
 	rec closed hey "$1" "$(awk '/Requests\/sec:/{print $2}' "$out")"
 	steal closed hey "$1"
+	rec closed hey.cpu_us "$1" "$(cpu_us "$out.time" "$(awk '/Status code distribution/{s=1; next} /Error distribution/{s=0}
+		s && /responses/ {n += $2} END{print n+0}' "$out")")"
 	rec closed hey_non200 "$1" "$(awk '/Status code distribution/{s=1; next} /Error distribution/{s=0; e=1; next}
 		s && /responses/ && $1 != "[200]" {n += $2} e && $1 ~ /^\[[0-9]+\]$/ {gsub(/[][]/, "", $1); n += $1}
 		END{print n+0}' "$out")"
@@ -192,13 +202,15 @@ s = json.load(open(out + "/summary.json"))
 peak = 0
 for line in open(out + "/timeseries.jsonl"):
     peak = max(peak, json.loads(line)["inflight_max"])
-rss = 0
+rss = cpu = 0
 for line in open(out + ".time"):
     if "Maximum resident set size" in line:
         rss = int(line.rsplit(":", 1)[1]) / 1024
+    if "User time (seconds)" in line or "System time (seconds)" in line:
+        cpu += float(line.rsplit(":", 1)[1])
 vals = {"rate": s["achieved_rate"], "sched_rate": s["requests"] / float(dur),
         "requests": s["requests"], "dropped": s["dropped"], "failed": s["requests"] - s["succeeded"],
-        "inflight_max": peak, "rss_mb": rss}
+        "inflight_max": peak, "rss_mb": rss, "cpu_us": cpu * 1e6 / max(s["requests"], 1)}
 for k, v in vals.items():
     print(f"{section}\t{key}.{k}\t{rnd}\t{v}")
 EOF
@@ -304,6 +316,8 @@ if ("closed", "fg.rate") in v:
     print(f"| floodgate / wrk | {a} | ≥ 0.85 | {b} |")
     a, b = r(ratio("closed", "fg.rate", "hey"), 2)
     print(f"| floodgate / hey | {a} | ≥ 2 | {b} |")
+    cw, ch, cf = med("closed", "wrk.cpu_us"), med("closed", "hey.cpu_us"), med("closed", "fg.cpu_us")
+    print(f"| closed: µs of the generator's CPU per request, wrk / hey / floodgate | {n(cw, '{:.1f}')} / {n(ch, '{:.1f}')} / {n(cf, '{:.1f}')} | | |")
     bad = sum(med("closed", k) or 0 for k in ("wrk_non2xx", "hey_non200", "fg.failed"))
     if bad:
         print(f"| non-200 answers (wrk+hey+floodgate, median) | {bad:,.0f} | 0 | **check** |")
@@ -317,6 +331,7 @@ for key, asked in (("open5k", 5000), ("open20k", 20000)):
     print(f"| open {asked:,}/s: achieved_rate | {n(rate)}/s | | |")
     print(f"| open {asked:,}/s: abs(achieved − asked) / asked | {100*dev:.2f}% | ≤ 0.5% | {'met' if dev <= 0.005 else '**missed**'} |")
     print(f"| open {asked:,}/s: dropped | {n(drop)} | 0 | {'met' if drop == 0 else '**missed**'} |")
+    print(f"| open {asked:,}/s: µs of the generator's CPU per request | {n(med('open', key + '.cpu_us'), '{:.1f}')} | | |")
 # The same figures over the rounds the host left alone: every run in the
 # ratio (or the open run) lost under 2% of both cores to steal.
 calm_ms = 0.02 * dur * 1000
@@ -353,7 +368,7 @@ if ("emu", "wrk") in v:
 
 # Every round, with the steal each run saw: a round whose generator or
 # server lost its core to the hypervisor measured the host, not the tools.
-shown = {"closed": ["wrk", "hey", "fg.rate"], "open": ["open5k.sched_rate", "open5k.dropped", "open20k.sched_rate", "open20k.dropped"],
+shown = {"closed": ["wrk", "hey", "fg.rate", "wrk.cpu_us", "hey.cpu_us", "fg.cpu_us"], "open": ["open5k.sched_rate", "open5k.dropped", "open20k.sched_rate", "open20k.dropped"],
          "vus": ["vus.rss_mb"], "emu_nginx": ["wrk"], "emu": ["wrk"]}
 print(f"\nPer round (steal: ms of the generator's / the server's core taken by the hypervisor during that run):\n")
 print("| measurement | " + " | ".join(f"round {i}" for i in range(1, runs + 1)) + " |")
@@ -371,6 +386,8 @@ for sec, keys in shown.items():
                 continue
             g, s = v.get((sec, base + ".steal_gen"), {}).get(i), v.get((sec, base + ".steal_srv"), {}).get(i)
             st = f" (steal {g:.0f}/{s:.0f})" if g is not None and s is not None and not key.endswith("dropped") else ""
-            cells.append(n(d[i], "{:,.1f}" if key.endswith("rss_mb") else "{:,.0f}") + st)
+            if key.endswith("cpu_us"):
+                st = ""
+            cells.append(n(d[i], "{:,.1f}" if key.endswith(("rss_mb", "cpu_us")) else "{:,.0f}") + st)
         print(f"| {sec} {key} | " + " | ".join(cells) + " |")
 EOF
