@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -122,15 +123,25 @@ func TestSweepForgetsEndedWindows(t *testing.T) {
 	for i := range 10 * sweepEvery {
 		_, _ = m.Allow(ctx, fmt.Sprint(i), 1, time.Second, t0)
 	}
-	// Later traffic on 2,048 other keys reaches every shard often enough
-	// to trigger its sweep.
-	const live = 2048
-	later := t0.Add(time.Hour)
-	for i := range 2 * numShards * sweepEvery {
-		_, _ = m.Allow(ctx, fmt.Sprint("live", i%live), 1<<30, time.Hour, later)
+	// Later traffic on one other key per shard, sweepEvery requests each,
+	// makes every shard sweep. (Random keys left a shard with too few of
+	// them to sweep in about one run of 50: the seed is per process.)
+	live := make([]string, 0, numShards)
+	for i, seen := 0, map[uint64]bool{}; len(live) < numShards; i++ {
+		k := fmt.Sprint("live", i)
+		if sh := maphash.String(m.seed, k) % numShards; !seen[sh] {
+			seen[sh] = true
+			live = append(live, k)
+		}
 	}
-	if n := m.Len(); n > live {
-		t.Errorf("%d keys remain after sweeps, want at most the %d live ones", n, live)
+	later := t0.Add(time.Hour)
+	for _, k := range live {
+		for range sweepEvery {
+			_, _ = m.Allow(ctx, k, 1<<30, time.Hour, later)
+		}
+	}
+	if n := m.Len(); n > len(live) {
+		t.Errorf("%d keys remain after sweeps, want at most the %d live ones", n, len(live))
 	}
 }
 
