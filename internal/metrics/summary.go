@@ -53,6 +53,13 @@ func (g *Generator) StealShare(seconds float64) float64 {
 	return *g.StealS / (float64(g.CPUs) * seconds)
 }
 
+// Robbed reports whether the hypervisor took a notable share of the
+// CPUs' time over seconds while the generator was busy on them (it used
+// at least a tenth of it): it then sent late, or dropped, for the host.
+func (g *Generator) Robbed(seconds float64) bool {
+	return g != nil && g.StealShare(seconds) >= NotableSteal && g.CPUS >= 0.1*float64(g.CPUs)*seconds
+}
+
 // Add adds o's usage to g's (segments of one run on several machines).
 func (g *Generator) Add(o *Generator) {
 	g.CPUs += o.CPUs

@@ -189,22 +189,24 @@ func TestNiceAxes(t *testing.T) {
 func TestTextShowsGeneratorUsage(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		steal float64
-		want  string
-		warn  bool
+		cpu, steal float64
+		want       string
+		warn       bool
 	}{
-		{0.1, "generator: 4.20 s of CPU on 2 CPUs; taken by the hypervisor (steal): 0.10 s, 0.5% of their time", false},
-		{1.5, "taken by the hypervisor (steal): 1.50 s, 7.5% of their time", true},
+		{4.2, 0.1, "generator: 4.20 s of CPU on 2 CPUs; taken by the hypervisor (steal): 0.10 s, 0.5% of their time", false},
+		{4.2, 1.5, "taken by the hypervisor (steal): 1.50 s, 7.5% of their time", true},
+		// Mostly idle (a rate-limited run): the steal fell on others.
+		{0.5, 1.5, "generator: 0.50 s of CPU on 2 CPUs; taken by the hypervisor (steal): 1.50 s, 7.5% of their time", false},
 	} {
 		s := &metrics.Summary{DurationS: 10}
 		steal := tc.steal
-		s.Generator = &metrics.Generator{CPUs: 2, CPUS: 4.2, StealS: &steal}
+		s.Generator = &metrics.Generator{CPUs: 2, CPUS: tc.cpu, StealS: &steal}
 		var b bytes.Buffer
 		if err := WriteText(&b, s); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(b.String(), tc.want) || strings.Contains(b.String(), "may be its doing") != tc.warn {
-			t.Errorf("steal %.1f s: want %q, warning %v, got:\n%s", tc.steal, tc.want, tc.warn, b.String())
+			t.Errorf("cpu %.1f s, steal %.1f s: want %q, warning %v, got:\n%s", tc.cpu, tc.steal, tc.want, tc.warn, b.String())
 		}
 	}
 }

@@ -86,8 +86,8 @@ func WriteText(w io.Writer, s *metrics.Summary) error {
 			fmt.Fprintf(&b, "; taken by the hypervisor (steal): %.2f s, %.1f%% of their time", *g.StealS, 100*g.StealShare(s.DurationS))
 		}
 		b.WriteString("\n")
-		if g.StealShare(s.DurationS) >= metrics.NotableSteal {
-			b.WriteString("  the host ran others on these CPUs while floodgate had work: late sends, drops and latency may be its doing, not the server's\n")
+		if g.Robbed(s.DurationS) {
+			b.WriteString("  the host ran others on these CPUs while floodgate was busy on them: late sends, drops and latency may be its doing, not the server's\n")
 		}
 	}
 	_, err := io.WriteString(w, b.String())
