@@ -1740,3 +1740,45 @@ func TestH1PrepareReusesOnlyTheSameRequest(t *testing.T) {
 		t.Errorf("body left in a request without one:\n%s", got)
 	}
 }
+
+// TestH1ShorterTimeoutOnABusyConnection: a connection keeps the deadline
+// an earlier request set when the next one's is at most a little later
+// (the slack); a request with a shorter timeout must still get its own.
+// The first two requests (16 s) share a deadline, and the third (150
+// ms), to a server that no longer answers, times out in about 150 ms.
+func TestH1ShorterTimeoutOnABusyConnection(t *testing.T) {
+	t.Parallel()
+	srv := newH1Server(t, func(c *h1ServerConn) {
+		for i := 0; ; i++ {
+			if _, _, err := c.readRequest(); err != nil {
+				return
+			}
+			if i == 2 { // the third: no answer, until the client hangs up
+				_, _ = c.br.ReadByte()
+				return
+			}
+			if _, err := io.WriteString(c, h1OK); err != nil {
+				return
+			}
+		}
+	})
+	tr := NewH1Transport(1, 0)
+	var resp Response
+	for i := range 2 {
+		if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 16 * time.Second}, &resp); err != nil || resp.Status != 200 {
+			t.Fatalf("request %d: error %v, status %d", i+1, err, resp.Status)
+		}
+	}
+	start := time.Now()
+	err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond}, &resp)
+	took := time.Since(start)
+	if Classify(err) != metrics.Timeout {
+		t.Fatalf("error %v (class %v), want a timeout", err, Classify(err))
+	}
+	if took < 140*time.Millisecond || took > h1TestBound/2 {
+		t.Errorf("timed out after %v, want about 150ms", took)
+	}
+	if n := srv.accepts.Load(); n != 1 {
+		t.Errorf("%d connections, want all three requests on one", n)
+	}
+}
