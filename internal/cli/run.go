@@ -196,7 +196,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 
 // generatorUsage is u as summary.json reports it; nil where nothing was
 // measured.
-func generatorUsage(u hostcpu.Usage) *metrics.Generator {
+func generatorUsage(u hostcpu.Sample) *metrics.Generator {
 	if u.Process <= 0 && !u.StealKnown {
 		return nil
 	}

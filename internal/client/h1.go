@@ -223,7 +223,7 @@ func (t *H1Transport) exchange(ctx context.Context, st *h1State, resp *Response,
 // asked: a deadline set by an earlier request is kept when the new one is
 // at most slack later, which spares the two timer updates of
 // SetDeadline (and their locks) on most requests of a busy connection.
-// The slack is a 1/1024 of the request's time left (16 ms of the default
+// The slack is 1/1024 of the request's time left (16 ms of the default
 // 16 s timeout), at least minDeadlineSlack and at most maxDeadlineSlack.
 // With 50 VUs against nginx, a slack of 1 ms reset the deadline on every
 // other request, ~1% of the generator's CPU.

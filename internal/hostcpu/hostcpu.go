@@ -8,7 +8,8 @@ package hostcpu
 
 import "time"
 
-// Sample is a reading of the counters; Usage is the difference of two.
+// Sample is a reading of the counters, or (from Since) what happened
+// between two readings.
 type Sample struct {
 	Process time.Duration // the process's user + system CPU time
 	Steal   time.Duration // steal summed over the CPUs the process may use
@@ -18,17 +19,9 @@ type Sample struct {
 	StealKnown bool
 }
 
-// Usage is what happened between two samples.
-type Usage struct {
-	Process    time.Duration
-	Steal      time.Duration
-	CPUs       int
-	StealKnown bool
-}
-
-// Since returns the usage from a to s.
-func (s Sample) Since(a Sample) Usage {
-	return Usage{
+// Since returns what happened from a to s.
+func (s Sample) Since(a Sample) Sample {
+	return Sample{
 		Process:    s.Process - a.Process,
 		Steal:      s.Steal - a.Steal,
 		CPUs:       s.CPUs,
