@@ -724,10 +724,13 @@ type h1Conn struct {
 	stopWatch func() bool
 }
 
-// watch marks c busy and makes ctx's end abort what c is doing. It
+// watch makes ctx's end abort what c is doing, and marks c busy. It
 // fails when ctx has already ended.
+//
+// c stops watching the previous request's context before it counts as
+// busy: a step that cancels its own context as it ends (a poll) would
+// otherwise, run at that moment, abort the VU's next request on c.
 func (c *h1Conn) watch(ctx context.Context) error {
-	c.busy.Store(true)
 	if done := ctx.Done(); done != c.watching {
 		c.mu.Lock()
 		if c.stopWatch != nil {
@@ -739,6 +742,7 @@ func (c *h1Conn) watch(ctx context.Context) error {
 		}
 		c.mu.Unlock()
 	}
+	c.busy.Store(true)
 	// ctx may have ended just before busy was set, when cancelled would
 	// have left c alone: look again now that it is.
 	return ctx.Err()
