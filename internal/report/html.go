@@ -156,6 +156,7 @@ type page struct {
 	Title, Plan, Target, PlanFile, Segment string
 	Start, End, Duration                   string
 	State, StateClass, StopReason          string
+	Generator, Robbed                      string
 	Verdict                                string
 	Findings                               []pageFinding
 	Thresholds                             []thresholdRow
@@ -205,6 +206,12 @@ func writeHTML(w io.Writer, res *metrics.Results, d *diagnose.Diagnosis, ths []t
 		State: "completed", StateClass: "ok", StopReason: s.StopReason,
 		Verdict: d.Verdict, Thresholds: ths, Schema: s.Schema, CSS: template.CSS(css),
 		Statuses: counts(s.Statuses), Lost: s.LostRequests, LostMore: s.Lost - int64(len(s.LostRequests)),
+	}
+	if g := s.Generator; g != nil {
+		p.Generator = "generator: " + generatorText(g, s.DurationS)
+		if g.Robbed(s.DurationS) {
+			p.Robbed = robbedText
+		}
 	}
 	switch {
 	case s.Aborted:

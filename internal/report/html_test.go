@@ -208,5 +208,15 @@ func TestTextShowsGeneratorUsage(t *testing.T) {
 		if !strings.Contains(b.String(), tc.want) || strings.Contains(b.String(), "may be its doing") != tc.warn {
 			t.Errorf("cpu %.1f s, steal %.1f s: want %q, warning %v, got:\n%s", tc.cpu, tc.steal, tc.want, tc.warn, b.String())
 		}
+		// The HTML report's header says the same.
+		b.Reset()
+		res := readRun(t)
+		res.Summary.Generator, res.Summary.DurationS = s.Generator, s.DurationS
+		if err := WriteHTML(&b, res, nil); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tc.want) || strings.Contains(b.String(), `class="robbed`) != tc.warn {
+			t.Errorf("html, cpu %.1f s, steal %.1f s: want %q, warning %v", tc.cpu, tc.steal, tc.want, tc.warn)
+		}
 	}
 }
