@@ -13,24 +13,16 @@ import (
 // a cost of ~100 ns each on every request. With the race detector they
 // are syscall.Read and Write (h1_unix_other.go), which tell it that a
 // write happens before the reads it answers.
-func sysRead(fd int, p []byte) (int, error) {
-	var ptr unsafe.Pointer
-	if len(p) > 0 {
-		ptr = unsafe.Pointer(&p[0])
-	}
-	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(ptr), uintptr(len(p)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
+func sysRead(fd int, p []byte) (int, error)  { return rawIOCall(syscall.SYS_READ, fd, p) }
+func sysWrite(fd int, p []byte) (int, error) { return rawIOCall(syscall.SYS_WRITE, fd, p) }
 
-func sysWrite(fd int, p []byte) (int, error) {
+// rawIOCall is read(2) or write(2) (trap) of p on fd.
+func rawIOCall(trap uintptr, fd int, p []byte) (int, error) {
 	var ptr unsafe.Pointer
 	if len(p) > 0 {
 		ptr = unsafe.Pointer(&p[0])
 	}
-	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(ptr), uintptr(len(p)))
+	n, _, e := syscall.RawSyscall(trap, uintptr(fd), uintptr(ptr), uintptr(len(p)))
 	if e != 0 {
 		return 0, e
 	}
