@@ -243,7 +243,9 @@ func (t *H1Transport) arm(ctx context.Context, c *h1Conn, st *h1State, waited bo
 	slack := min(max(st.deadline.Sub(st.now)/1024, minDeadlineSlack), maxDeadlineSlack)
 	if d := st.deadline.Sub(c.deadline); d < 0 || d > slack {
 		c.deadline = st.deadline
-		if err := c.nc.SetDeadline(st.deadline); err != nil {
+		if c.pl != nil {
+			c.pollDeadline(st.deadline)
+		} else if err := c.nc.SetDeadline(st.deadline); err != nil {
 			return time.Time{}, err
 		}
 	}
@@ -258,7 +260,7 @@ func (t *H1Transport) arm(ctx context.Context, c *h1Conn, st *h1State, waited bo
 //
 //go:noinline
 func (t *H1Transport) finish(c *h1Conn, st *h1State, resp *Response, bp *[]byte, n int, start time.Time) error {
-	rd := h1Reader{src: c.nc, buf: *bp, w: n}
+	rd := h1Reader{src: c.src, buf: *bp, w: n}
 	res, body, err := parseResponse(&rd, st.method, &st.head, resp.Body[:0], MaxBodyBytes)
 	t.bufs.Put(bp)
 	resp.Body = body
@@ -570,11 +572,11 @@ func (h *h1Host) leave(w *connWaiter) bool {
 //
 // A dial costs the generator several requests' CPU. After a stall (GC,
 // a busy core, a descheduled VM) hundreds of requests are due at once;
-// dialling for each of them saturated the core, and Go looks for network
-// readiness only when it has nothing else to run (or every 10 ms), so
-// every response then waited milliseconds, which took more connections:
-// at 20,000/s the queue grew to thousands of them. Served by the
-// connections already open, such a backlog drains in milliseconds.
+// dialling for each of them saturated the core, every response then
+// waited to be noticed (in Go's poller up to 10 ms while the core is
+// busy; see h1_poll_linux.go), which took more connections: at 20,000/s
+// the queue grew to thousands of them. Served by the connections
+// already open, such a backlog drains in milliseconds.
 func (h *h1Host) dialIfNeededLocked(now, deadline time.Time) {
 	if len(h.waiters) <= h.dialing || h.open >= h.max {
 		return
@@ -708,7 +710,17 @@ type h1Conn struct {
 	deadline  time.Time
 	idleSince time.Time
 	reused    bool
-	rd        rawIO // unix only
+	rd        rawIO     // unix only
+	src       io.Reader // what the response is read from: nc, or polledReader
+
+	// On Linux, c waits on the shared poller (h1_poll_linux.go), which
+	// wakes it through wake, as do the deadline's timer and the end of
+	// the request's context. pl is nil elsewhere.
+	pl    *poller
+	fd    int
+	wake  chan struct{}
+	timer *time.Timer
+	entry *pollEntry // c's entry in pl's table
 
 	// killed is set when the context of the request using c ends; c is
 	// then closed rather than reused.
@@ -757,6 +769,9 @@ func (c *h1Conn) cancelled(done <-chan struct{}) {
 	if c.watching == done && c.busy.Load() {
 		c.killed.Store(true)
 		c.nc.SetDeadline(time.Unix(1, 0))
+		if c.pl != nil {
+			c.notify()
+		}
 	}
 }
 
@@ -773,6 +788,7 @@ func (c *h1Conn) close() {
 	}
 	c.watching, c.stopWatch = nil, nil
 	c.mu.Unlock()
+	c.pollClose()
 	c.nc.Close()
 }
 

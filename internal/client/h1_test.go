@@ -1810,3 +1810,53 @@ func TestH1EndedContextDoesNotKillTheNextRequest(t *testing.T) {
 		t.Errorf("%d connections, want 1: no request was aborted", n)
 	}
 }
+
+// TestH1LargeRequestBody: a body far larger than the socket's send
+// buffer goes out whole (the write that fills the buffer finishes on
+// the blocking path), and the response after it is read.
+func TestH1LargeRequestBody(t *testing.T) {
+	t.Parallel()
+	body := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB
+	srv := newH1Server(t, serveReplies(func(_ int, req *http.Request) (string, bool) {
+		n := strconv.FormatInt(req.ContentLength, 10)
+		return "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(n)) + "\r\n\r\n" + n, false
+	}))
+	tr := NewH1Transport(1, 0)
+	var resp Response
+	for i := range 2 {
+		err := tr.RoundTrip(context.Background(), &Request{Method: "PUT", URL: srv.url, Body: body, Timeout: h1TestBound}, &resp)
+		if err != nil || resp.Status != 200 || string(resp.Body) != strconv.Itoa(len(body)) {
+			t.Fatalf("request %d: error %v, status %d, body %q; want 200 and %d", i+1, err, resp.Status, resp.Body, len(body))
+		}
+		if resp.BytesOut <= int64(len(body)) {
+			t.Errorf("request %d: BytesOut %d, want more than the body's %d", i+1, resp.BytesOut, len(body))
+		}
+	}
+}
+
+// TestH1TimeoutMidBody: a server that stops in the middle of a body
+// times the request out at its deadline, with the rest of the body
+// awaited on the same path as the first bytes.
+func TestH1TimeoutMidBody(t *testing.T) {
+	t.Parallel()
+	srv := newH1Server(t, func(c *h1ServerConn) {
+		if _, _, err := c.readRequest(); err != nil {
+			return
+		}
+		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"); err != nil {
+			return
+		}
+		_, _ = c.br.ReadByte() // until the client hangs up
+	})
+	tr := NewH1Transport(1, 0)
+	var resp Response
+	start := time.Now()
+	err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond}, &resp)
+	took := time.Since(start)
+	if Classify(err) != metrics.Timeout {
+		t.Fatalf("error %v (class %v), want a timeout", err, Classify(err))
+	}
+	if took < 140*time.Millisecond || took > h1TestBound/2 {
+		t.Errorf("timed out after %v, want about 150ms", took)
+	}
+}

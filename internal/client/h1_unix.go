@@ -10,6 +10,7 @@ import (
 )
 
 func (c *h1Conn) init() error {
+	c.src = c.nc
 	sc, ok := c.nc.(syscall.Conn)
 	if !ok {
 		return nil
@@ -20,6 +21,7 @@ func (c *h1Conn) init() error {
 	}
 	c.raw = raw
 	c.rd.fn = c.rd.run
+	c.pollInit()
 	return nil
 }
 
@@ -37,6 +39,9 @@ func (c *h1Conn) init() error {
 // socket's readiness before its first call, so a response that arrived
 // after a write made outside and before that call would never wake it.
 func (c *h1Conn) writeRead(pool *sync.Pool, st *h1State) (*[]byte, int, error) {
+	if c.pl != nil {
+		return c.writeReadPolled(pool, st)
+	}
 	if c.raw == nil {
 		return writeReadPlain(c, pool, st)
 	}
