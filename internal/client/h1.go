@@ -102,6 +102,7 @@ type h1State struct {
 	// This request's.
 	method        string
 	share         bool // req.ShareConns
+	polled        bool // waits on the shared poller (set by arm)
 	now, deadline time.Time
 	conn          *h1Conn
 	written       bool  // the whole request was written
@@ -241,11 +242,14 @@ func (t *H1Transport) arm(ctx context.Context, c *h1Conn, st *h1State, waited bo
 		return time.Time{}, err
 	}
 	slack := min(max(st.deadline.Sub(st.now)/1024, minDeadlineSlack), maxDeadlineSlack)
-	if d := st.deadline.Sub(c.deadline); d < 0 || d > slack {
-		c.deadline = st.deadline
-		if c.pl != nil {
+	if st.polled = c.pollMode(st.share); st.polled {
+		if d := st.deadline.Sub(c.pdeadline); d < 0 || d > slack {
+			c.pdeadline = st.deadline
 			c.pollDeadline(st.deadline)
-		} else if err := c.nc.SetDeadline(st.deadline); err != nil {
+		}
+	} else if d := st.deadline.Sub(c.deadline); d < 0 || d > slack {
+		c.deadline = st.deadline
+		if err := c.nc.SetDeadline(st.deadline); err != nil {
 			return time.Time{}, err
 		}
 	}
@@ -260,7 +264,7 @@ func (t *H1Transport) arm(ctx context.Context, c *h1Conn, st *h1State, waited bo
 //
 //go:noinline
 func (t *H1Transport) finish(c *h1Conn, st *h1State, resp *Response, bp *[]byte, n int, start time.Time) error {
-	rd := h1Reader{src: c.src, buf: *bp, w: n}
+	rd := h1Reader{src: c.source(st.polled), buf: *bp, w: n}
 	res, body, err := parseResponse(&rd, st.method, &st.head, resp.Body[:0], MaxBodyBytes)
 	t.bufs.Put(bp)
 	resp.Body = body
@@ -710,17 +714,19 @@ type h1Conn struct {
 	deadline  time.Time
 	idleSince time.Time
 	reused    bool
-	rd        rawIO     // unix only
-	src       io.Reader // what the response is read from: nc, or polledReader
+	rd        rawIO // unix only
 
-	// On Linux, c waits on the shared poller (h1_poll_linux.go), which
-	// wakes it through wake, as do the deadline's timer and the end of
-	// the request's context. pl is nil elsewhere.
-	pl    *poller
-	fd    int
-	wake  chan struct{}
-	timer *time.Timer
-	entry *pollEntry // c's entry in pl's table
+	// On Linux, a request that shares connections (open and batch
+	// arrivals) waits on the shared poller (h1_poll_linux.go), which
+	// wakes it through wake, as do the deadline's timer (pdeadline) and
+	// the end of the request's context. pl is set while c is registered
+	// with it; nil elsewhere.
+	pl        *poller
+	fd        int
+	wake      chan struct{}
+	timer     *time.Timer
+	pdeadline time.Time
+	entry     *pollEntry // c's entry in pl's table
 
 	// killed is set when the context of the request using c ends; c is
 	// then closed rather than reused.

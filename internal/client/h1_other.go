@@ -4,10 +4,7 @@ package client
 
 import "sync"
 
-func (c *h1Conn) init() error {
-	c.src = c.nc
-	return nil
-}
+func (c *h1Conn) init() error { return nil }
 
 // writeRead writes st.wbuf and reads the first bytes of the response into
 // a pooled buffer. Without a readiness API the buffer is held while

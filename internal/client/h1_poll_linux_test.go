@@ -54,9 +54,7 @@ func TestPollerKickWakesConnections(t *testing.T) {
 	if err := c.init(); err != nil {
 		t.Fatal(err)
 	}
-	c.pollClose() // from the shared poller: this test watches p alone
-	c.pl = nil
-	c.pollWith(p)
+	c.pollWith(p) // not the shared poller: this test watches p alone
 	if c.pl != p {
 		t.Fatal("the connection did not register")
 	}
@@ -96,11 +94,15 @@ func TestPollerForgetsClosedConnections(t *testing.T) {
 	}
 	defer p.file.Close()
 	c, peer := socketPair(t)
-	c.init()
-	c.pollClose()
-	c.pl = nil
+	if err := c.init(); err != nil {
+		t.Fatal(err)
+	}
 	c.pollWith(p)
+	entry := c.entry
 	c.pollClose()
+	if c.pl != nil {
+		t.Fatal("still registered")
+	}
 	if _, err := peer.Write([]byte("x")); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +111,7 @@ func TestPollerForgetsClosedConnections(t *testing.T) {
 	if woken(c) {
 		t.Fatal("a removed connection was woken")
 	}
-	if tab := *p.conns.Load(); tab[c.fd].Load() != nil {
+	if tab := *p.conns.Load(); entry == nil || tab[c.fd].Load() != nil {
 		t.Fatal("the table still holds the removed connection")
 	}
 }
@@ -121,7 +123,7 @@ func TestPollerWakesWhenIdle(t *testing.T) {
 	if err := c.init(); err != nil {
 		t.Fatal(err)
 	}
-	if c.pl == nil {
+	if !c.pollMode(true) {
 		t.Fatal("not on the shared poller")
 	}
 	defer c.close()

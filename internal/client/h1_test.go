@@ -1811,26 +1811,40 @@ func TestH1EndedContextDoesNotKillTheNextRequest(t *testing.T) {
 	}
 }
 
+// Requests that share connections (open and batch arrivals) wait for
+// their responses on the shared poller on Linux, the others in Go's
+// (h1_poll_linux.go): the tests of both ways end with these.
+var waitPaths = []struct {
+	name  string
+	share bool
+}{{"Go's poller", false}, {"shared poller", true}}
+
 // TestH1LargeRequestBody: a body far larger than the socket's send
 // buffer goes out whole (the write that fills the buffer finishes on
 // the blocking path), and the response after it is read.
 func TestH1LargeRequestBody(t *testing.T) {
 	t.Parallel()
 	body := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB
-	srv := newH1Server(t, serveReplies(func(_ int, req *http.Request) (string, bool) {
-		n := strconv.FormatInt(req.ContentLength, 10)
-		return "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(n)) + "\r\n\r\n" + n, false
-	}))
-	tr := NewH1Transport(1, 0)
-	var resp Response
-	for i := range 2 {
-		err := tr.RoundTrip(context.Background(), &Request{Method: "PUT", URL: srv.url, Body: body, Timeout: h1TestBound}, &resp)
-		if err != nil || resp.Status != 200 || string(resp.Body) != strconv.Itoa(len(body)) {
-			t.Fatalf("request %d: error %v, status %d, body %q; want 200 and %d", i+1, err, resp.Status, resp.Body, len(body))
-		}
-		if resp.BytesOut <= int64(len(body)) {
-			t.Errorf("request %d: BytesOut %d, want more than the body's %d", i+1, resp.BytesOut, len(body))
-		}
+	for _, wp := range waitPaths {
+		t.Run(wp.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newH1Server(t, serveReplies(func(_ int, req *http.Request) (string, bool) {
+				n := strconv.FormatInt(req.ContentLength, 10)
+				return "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(n)) + "\r\n\r\n" + n, false
+			}))
+			tr := NewH1Transport(1, 0)
+			var resp Response
+			for i := range 2 {
+				req := &Request{Method: "PUT", URL: srv.url, Body: body, Timeout: h1TestBound, ShareConns: wp.share}
+				err := tr.RoundTrip(context.Background(), req, &resp)
+				if err != nil || resp.Status != 200 || string(resp.Body) != strconv.Itoa(len(body)) {
+					t.Fatalf("request %d: error %v, status %d, body %q; want 200 and %d", i+1, err, resp.Status, resp.Body, len(body))
+				}
+				if resp.BytesOut <= int64(len(body)) {
+					t.Errorf("request %d: BytesOut %d, want more than the body's %d", i+1, resp.BytesOut, len(body))
+				}
+			}
+		})
 	}
 }
 
@@ -1839,24 +1853,78 @@ func TestH1LargeRequestBody(t *testing.T) {
 // awaited on the same path as the first bytes.
 func TestH1TimeoutMidBody(t *testing.T) {
 	t.Parallel()
-	srv := newH1Server(t, func(c *h1ServerConn) {
-		if _, _, err := c.readRequest(); err != nil {
-			return
-		}
-		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"); err != nil {
-			return
-		}
-		_, _ = c.br.ReadByte() // until the client hangs up
-	})
-	tr := NewH1Transport(1, 0)
-	var resp Response
-	start := time.Now()
-	err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond}, &resp)
-	took := time.Since(start)
-	if Classify(err) != metrics.Timeout {
-		t.Fatalf("error %v (class %v), want a timeout", err, Classify(err))
+	for _, wp := range waitPaths {
+		t.Run(wp.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newH1Server(t, func(c *h1ServerConn) {
+				if _, _, err := c.readRequest(); err != nil {
+					return
+				}
+				if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"); err != nil {
+					return
+				}
+				_, _ = c.br.ReadByte() // until the client hangs up
+			})
+			tr := NewH1Transport(1, 0)
+			var resp Response
+			start := time.Now()
+			err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond, ShareConns: wp.share}, &resp)
+			took := time.Since(start)
+			if Classify(err) != metrics.Timeout {
+				t.Fatalf("error %v (class %v), want a timeout", err, Classify(err))
+			}
+			if took < 140*time.Millisecond || took > h1TestBound/2 {
+				t.Errorf("timed out after %v, want about 150ms", took)
+			}
+		})
 	}
-	if took < 140*time.Millisecond || took > h1TestBound/2 {
-		t.Errorf("timed out after %v, want about 150ms", took)
+}
+
+// TestH1ConnectionChangesPoller: one connection serves requests that
+// wait in Go's poller and on the shared one, in turns; each keeps its
+// own deadline: a short timeout after a long one on the other path
+// still fires on time.
+func TestH1ConnectionChangesPoller(t *testing.T) {
+	t.Parallel()
+	for _, last := range waitPaths {
+		t.Run("last on "+last.name, func(t *testing.T) {
+			t.Parallel()
+			const answered = 6
+			srv := newH1Server(t, func(c *h1ServerConn) {
+				for i := 0; ; i++ {
+					if _, _, err := c.readRequest(); err != nil {
+						return
+					}
+					if i == answered { // no answer, until the client hangs up
+						_, _ = c.br.ReadByte()
+						return
+					}
+					if _, err := io.WriteString(c, h1OK); err != nil {
+						return
+					}
+				}
+			})
+			tr := NewH1Transport(1, 0)
+			var resp Response
+			for i := range answered {
+				share := (i%2 == 1) != last.share // the last answered one on the other path
+				req := &Request{Method: "GET", URL: srv.url, Timeout: 16 * time.Second, ShareConns: share}
+				if err := tr.RoundTrip(context.Background(), req, &resp); err != nil || resp.Status != 200 || string(resp.Body) != "ok" {
+					t.Fatalf("request %d (share %v): error %v, status %d", i+1, share, err, resp.Status)
+				}
+			}
+			start := time.Now()
+			err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond, ShareConns: last.share}, &resp)
+			took := time.Since(start)
+			if Classify(err) != metrics.Timeout {
+				t.Fatalf("error %v (class %v), want a timeout", err, Classify(err))
+			}
+			if took < 140*time.Millisecond || took > h1TestBound/2 {
+				t.Errorf("timed out after %v, want about 150ms", took)
+			}
+			if n := srv.accepts.Load(); n != 1 {
+				t.Errorf("%d connections, want one for all %d requests", n, answered+1)
+			}
+		})
 	}
 }

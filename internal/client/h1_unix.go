@@ -10,7 +10,6 @@ import (
 )
 
 func (c *h1Conn) init() error {
-	c.src = c.nc
 	sc, ok := c.nc.(syscall.Conn)
 	if !ok {
 		return nil
@@ -21,7 +20,6 @@ func (c *h1Conn) init() error {
 	}
 	c.raw = raw
 	c.rd.fn = c.rd.run
-	c.pollInit()
 	return nil
 }
 
@@ -39,7 +37,7 @@ func (c *h1Conn) init() error {
 // socket's readiness before its first call, so a response that arrived
 // after a write made outside and before that call would never wake it.
 func (c *h1Conn) writeRead(pool *sync.Pool, st *h1State) (*[]byte, int, error) {
-	if c.pl != nil {
+	if st.polled {
 		return c.writeReadPolled(pool, st)
 	}
 	if c.raw == nil {
