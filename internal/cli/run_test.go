@@ -199,6 +199,10 @@ func TestCtrlCWritesTheResultsDir(t *testing.T) {
 }
 
 // TestRunServesLiveMetrics scrapes --metrics-addr while a run is going.
+// Each VU has more than 21 iterations, so that whichever VU sent the
+// first 20 requests, both are held in flight by the 22nd: with 20 each,
+// a VU that ran all its 20 before the other started (the other's first
+// request then the 21st, and no 22nd) failed this under load.
 func TestRunServesLiveMetrics(t *testing.T) {
 	t.Parallel()
 	release, held := make(chan struct{}), make(chan struct{})
@@ -217,7 +221,7 @@ func TestRunServesLiveMetrics(t *testing.T) {
 	var releaseOnce sync.Once
 	free := func() { releaseOnce.Do(func() { close(release) }) }
 	defer free() // before srv.Close, even when the test fails early
-	p := writePlan(t, "target: "+srv.URL+"\nscenarios:\n  s:\n    executor: {closed: {vus: 2, iterations: 20}}\n    steps: [{request: {path: /x}, name: get}]\n")
+	p := writePlan(t, "target: "+srv.URL+"\nscenarios:\n  s:\n    executor: {closed: {vus: 2, iterations: 30}}\n    steps: [{request: {path: /x}, name: get}]\n")
 	te := newTestEnv(nil)
 	done := make(chan error, 1)
 	go func() {
