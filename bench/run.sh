@@ -9,7 +9,7 @@
 # starts is stopped on exit, failure and Ctrl-C included.
 #
 # Environment: BENCH_DURATION (seconds per run, default 10), BENCH_RUNS
-# (default 3), BENCH_SECTIONS (default "closed open vus emulator"),
+# (default 3), BENCH_SECTIONS (default "closed open stall vus emulator"),
 # BENCH_KEEP=1 keeps the temp dir (configs, logs, results dirs),
 # BENCH_FLOODGATE=PATH uses that binary instead of building ./cmd/floodgate.
 set -euo pipefail
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 dur=${BENCH_DURATION:-10}
 runs=${BENCH_RUNS:-3}
-sections=${BENCH_SECTIONS:-closed open vus emulator}
+sections=${BENCH_SECTIONS:-closed open stall vus emulator}
 srv_core=0
 gen_core=1
 
@@ -66,6 +66,8 @@ tmp=$(mktemp -d /tmp/floodgate-bench.XXXXXX)
 pids=()
 cleanup() {
 	local pid
+	# A process the stall section stopped would not see its TERM.
+	for pid in "${pids[@]}"; do pkill -CONT -P "$pid" 2>/dev/null || true; done
 	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $tmp"; else rm -rf "$tmp"; fi
@@ -122,7 +124,8 @@ http {
 }
 EOF
 taskset -c "$srv_core" nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" 2>"$tmp/nginx/stderr" &
-pids+=($!)
+ngx_pid=$!
+pids+=("$ngx_pid")
 ngx=http://127.0.0.1:$ngx_port/
 wait_http "$ngx" "${pids[-1]}" || { cat "$tmp/nginx/stderr" "$tmp/nginx/error.log" >&2 2>/dev/null; die "nginx did not start"; }
 say "nginx on $ngx (core $srv_core); generators on core $gen_core; ${dur}s per run, $runs runs"
@@ -234,6 +237,35 @@ case " $sections " in *" open "*)
 		say "open model 5,000/s and 20,000/s, round $r/$runs"
 		run_fg open open5k "$r" open5k
 		run_fg open open20k "$r" open20k
+	done
+	;;
+esac
+
+# Two deterministic stalls in an open run at 20,000/s: nginx's worker
+# stopped (SIGSTOP) for 100 ms 2 s in, then floodgate itself 2 s later,
+# as a descheduled server and a descheduled generator. Each leaves 2,000
+# arrivals due at once; a generator that recovers sends them late (the
+# latency from due shows it) and drops none.
+stall_both() { # stop nginx's worker, then the floodgate run of stall20k, 100 ms each
+	local w f
+	sleep 2
+	for w in $(pgrep -P "$ngx_pid"); do kill -STOP "$w"; done
+	sleep 0.1
+	for w in $(pgrep -P "$ngx_pid"); do kill -CONT "$w"; done
+	sleep 1.9
+	f=$(pgrep -f "^$fg run $tmp/stall20k.yaml" | head -n 1) || return 0
+	kill -STOP "$f"
+	sleep 0.1
+	kill -CONT "$f"
+}
+case " $sections " in *" stall "*)
+	plan stall20k "open: {rate: 20000/s, duration: 6s, max_vus: 5000}"
+	for r in $(seq "$runs"); do
+		say "open model 20,000/s for 6 s, nginx then floodgate stopped for 100 ms, round $r/$runs"
+		stall_both &
+		stopper=$!
+		run_fg stall stall20k "$r" stall20k
+		wait "$stopper" || true
 	done
 	;;
 esac
@@ -353,6 +385,12 @@ for key, asked in (("open5k", 5000), ("open20k", 20000)):
     drops = ", ".join(n(d[i]) for i in ok) or "–"
     verdict = ("met" if all(d[i] == 0 for i in ok) else "**missed**") if ok else ""
     print(f"| open {asked:,}/s: dropped, rounds with < 2% steal ({len(ok)} of {runs}) | {drops} | 0 | {verdict} |")
+d = v.get(("stall", "stall20k.dropped"))
+if d:
+    drops = ", ".join(n(d[i]) for i in sorted(d))
+    peaks = ", ".join(n(x) for _, x in sorted(v.get(("stall", "stall20k.inflight_max"), {}).items()))
+    print(f"| open 20,000/s, nginx then floodgate stopped 100 ms: dropped per round | {drops} | 0 (ours) | {'met' if all(x == 0 for x in d.values()) else '**missed**'} |")
+    print(f"| open 20,000/s, nginx then floodgate stopped 100 ms: peak in flight per round | {peaks} | | |")
 if ("vus", "vus.rss_mb") in v:
     rss, peak = med("vus", "vus.rss_mb"), med("vus", "vus.inflight_max")
     print(f"| 10,000 VUs: peak RSS of floodgate | {rss:.0f} MB | ≤ 150 MB | {'met' if rss <= 150 else '**missed**'} |")
@@ -369,7 +407,7 @@ if ("emu", "wrk") in v:
 # Every round, with the steal each run saw: a round whose generator or
 # server lost its core to the hypervisor measured the host, not the tools.
 shown = {"closed": ["wrk", "hey", "fg.rate", "wrk.cpu_us", "hey.cpu_us", "fg.cpu_us"], "open": ["open5k.sched_rate", "open5k.dropped", "open20k.sched_rate", "open20k.dropped"],
-         "vus": ["vus.rss_mb"], "emu_nginx": ["wrk"], "emu": ["wrk"]}
+         "stall": ["stall20k.dropped", "stall20k.inflight_max", "stall20k.cpu_us"], "vus": ["vus.rss_mb"], "emu_nginx": ["wrk"], "emu": ["wrk"]}
 print(f"\nPer round (steal: ms of the generator's / the server's core taken by the hypervisor during that run):\n")
 print("| measurement | " + " | ".join(f"round {i}" for i in range(1, runs + 1)) + " |")
 print("| --- |" + " --- |" * runs)
