@@ -775,9 +775,7 @@ func (c *h1Conn) cancelled(done <-chan struct{}) {
 	if c.watching == done && c.busy.Load() {
 		c.killed.Store(true)
 		c.nc.SetDeadline(time.Unix(1, 0))
-		if c.pl != nil {
-			c.notify()
-		}
+		c.notify() // a wait on the shared poller
 	}
 }
 

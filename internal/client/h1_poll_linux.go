@@ -270,16 +270,19 @@ func (c *h1Conn) pollWith(p *poller) {
 	if err := c.raw.Control(func(s uintptr) { fd = int(s) }); err != nil || fd < 0 {
 		return
 	}
-	if c.wake == nil { // once: a late wake-up may still be on its way to it
-		c.wake = make(chan struct{}, 1)
-	}
 	c.fd = fd
 	if p.add(c) == nil {
 		c.pl = p
 	}
 }
 
-// notify wakes c's request, if it waits, or the next wait.
+// pollPrepare readies c for the shared poller, as it is made: wake is
+// set once, before c serves a request, as the goroutines that wake it (a
+// poll, a timer, a context's end) read it without a lock.
+func (c *h1Conn) pollPrepare() { c.wake = make(chan struct{}, 1) }
+
+// notify wakes c's request, if it waits on the shared poller, or the
+// next such wait.
 func (c *h1Conn) notify() {
 	select {
 	case c.wake <- struct{}{}:

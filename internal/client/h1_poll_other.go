@@ -16,6 +16,7 @@ type (
 )
 
 func (c *h1Conn) pollMode(bool) bool     { return false }
+func (c *h1Conn) pollPrepare()           {}
 func (c *h1Conn) pollClose()             {}
 func (c *h1Conn) pollDeadline(time.Time) {}
 func (c *h1Conn) notify()                {}

@@ -942,9 +942,18 @@ func TestH1MaxConns(t *testing.T) {
 
 // TestH1ContextCancel: cancelling a request's context while it waits
 // for a response returns at once with class Timeout, and closes the
-// connection rather than return it to the pool.
+// connection rather than return it to the pool; on either poller.
 func TestH1ContextCancel(t *testing.T) {
 	t.Parallel()
+	for _, wp := range waitPaths {
+		t.Run(wp.name, func(t *testing.T) {
+			t.Parallel()
+			testH1ContextCancel(t, wp.share)
+		})
+	}
+}
+
+func testH1ContextCancel(t *testing.T, share bool) {
 	got := make(chan struct{}, 1)
 	hungUp := make(chan struct{})
 	srv := newH1Server(t, func(c *h1ServerConn) {
@@ -965,7 +974,7 @@ func TestH1ContextCancel(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		var resp Response
-		done <- tr.RoundTrip(ctx, &Request{Method: "GET", URL: srv.url, Timeout: time.Minute}, &resp)
+		done <- tr.RoundTrip(ctx, &Request{Method: "GET", URL: srv.url, Timeout: time.Minute, ShareConns: share}, &resp)
 	}()
 	recvOrFail(t, got, "the request")
 	start := time.Now()

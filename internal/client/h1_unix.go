@@ -20,6 +20,7 @@ func (c *h1Conn) init() error {
 	}
 	c.raw = raw
 	c.rd.fn = c.rd.run
+	c.pollPrepare()
 	return nil
 }
 
