@@ -32,6 +32,26 @@ func socketPair(t *testing.T) (*h1Conn, net.Conn) {
 	return c, conn(fds[1])
 }
 
+// privatePair is socketPair's connection registered with a poller of
+// its own that Go's poller does not watch: only kick polls it.
+func privatePair(t *testing.T) (*poller, *h1Conn, net.Conn) {
+	t.Helper()
+	p, err := newPoller(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.file.Close() })
+	c, peer := socketPair(t)
+	if err := c.init(); err != nil {
+		t.Fatal(err)
+	}
+	c.pollWith(p)
+	if c.pl != p {
+		t.Fatal("the connection did not register")
+	}
+	return p, c, peer
+}
+
 func woken(c *h1Conn) bool {
 	select {
 	case <-c.wake:
@@ -45,19 +65,7 @@ func woken(c *h1Conn) bool {
 // watching the epoll instance) wakes a connection whose response has
 // come, and only once pollEvery has passed since the last poll.
 func TestPollerKickWakesConnections(t *testing.T) {
-	p, err := newPoller(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.file.Close()
-	c, peer := socketPair(t)
-	if err := c.init(); err != nil {
-		t.Fatal(err)
-	}
-	c.pollWith(p) // not the shared poller: this test watches p alone
-	if c.pl != p {
-		t.Fatal("the connection did not register")
-	}
+	p, c, peer := privatePair(t)
 	defer c.close()
 
 	p.last.Store(int64(time.Since(pollEpoch)) + int64(time.Hour)) // polled "just now"
@@ -88,16 +96,7 @@ func TestPollerKickWakesConnections(t *testing.T) {
 // TestPollerForgetsClosedConnections: after close, the connection's fd
 // no longer wakes it, even if the number is reused.
 func TestPollerForgetsClosedConnections(t *testing.T) {
-	p, err := newPoller(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.file.Close()
-	c, peer := socketPair(t)
-	if err := c.init(); err != nil {
-		t.Fatal(err)
-	}
-	c.pollWith(p)
+	p, c, peer := privatePair(t)
 	entry := c.entry
 	c.pollClose()
 	if c.pl != nil {

@@ -1757,20 +1757,7 @@ func TestH1PrepareReusesOnlyTheSameRequest(t *testing.T) {
 // ms), to a server that no longer answers, times out in about 150 ms.
 func TestH1ShorterTimeoutOnABusyConnection(t *testing.T) {
 	t.Parallel()
-	srv := newH1Server(t, func(c *h1ServerConn) {
-		for i := 0; ; i++ {
-			if _, _, err := c.readRequest(); err != nil {
-				return
-			}
-			if i == 2 { // the third: no answer, until the client hangs up
-				_, _ = c.br.ReadByte()
-				return
-			}
-			if _, err := io.WriteString(c, h1OK); err != nil {
-				return
-			}
-		}
-	})
+	srv := newH1Server(t, answerThenHold(2))
 	tr := NewH1Transport(1, 0)
 	var resp Response
 	for i := range 2 {
@@ -1780,13 +1767,7 @@ func TestH1ShorterTimeoutOnABusyConnection(t *testing.T) {
 	}
 	start := time.Now()
 	err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond}, &resp)
-	took := time.Since(start)
-	if Classify(err) != metrics.Timeout {
-		t.Fatalf("error %v (class %v), want a timeout", err, Classify(err))
-	}
-	if took < 140*time.Millisecond || took > h1TestBound/2 {
-		t.Errorf("timed out after %v, want about 150ms", took)
-	}
+	expectTimeoutAfter(t, err, time.Since(start), 150*time.Millisecond)
 	if n := srv.accepts.Load(); n != 1 {
 		t.Errorf("%d connections, want all three requests on one", n)
 	}
@@ -1878,13 +1859,7 @@ func TestH1TimeoutMidBody(t *testing.T) {
 			var resp Response
 			start := time.Now()
 			err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond, ShareConns: wp.share}, &resp)
-			took := time.Since(start)
-			if Classify(err) != metrics.Timeout {
-				t.Fatalf("error %v (class %v), want a timeout", err, Classify(err))
-			}
-			if took < 140*time.Millisecond || took > h1TestBound/2 {
-				t.Errorf("timed out after %v, want about 150ms", took)
-			}
+			expectTimeoutAfter(t, err, time.Since(start), 150*time.Millisecond)
 		})
 	}
 }
@@ -1899,20 +1874,7 @@ func TestH1ConnectionChangesPoller(t *testing.T) {
 		t.Run("last on "+last.name, func(t *testing.T) {
 			t.Parallel()
 			const answered = 6
-			srv := newH1Server(t, func(c *h1ServerConn) {
-				for i := 0; ; i++ {
-					if _, _, err := c.readRequest(); err != nil {
-						return
-					}
-					if i == answered { // no answer, until the client hangs up
-						_, _ = c.br.ReadByte()
-						return
-					}
-					if _, err := io.WriteString(c, h1OK); err != nil {
-						return
-					}
-				}
-			})
+			srv := newH1Server(t, answerThenHold(answered))
 			tr := NewH1Transport(1, 0)
 			var resp Response
 			for i := range answered {
@@ -1924,16 +1886,41 @@ func TestH1ConnectionChangesPoller(t *testing.T) {
 			}
 			start := time.Now()
 			err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond, ShareConns: last.share}, &resp)
-			took := time.Since(start)
-			if Classify(err) != metrics.Timeout {
-				t.Fatalf("error %v (class %v), want a timeout", err, Classify(err))
-			}
-			if took < 140*time.Millisecond || took > h1TestBound/2 {
-				t.Errorf("timed out after %v, want about 150ms", took)
-			}
+			expectTimeoutAfter(t, err, time.Since(start), 150*time.Millisecond)
 			if n := srv.accepts.Load(); n != 1 {
 				t.Errorf("%d connections, want one for all %d requests", n, answered+1)
 			}
 		})
+	}
+}
+
+// answerThenHold answers a connection's first n requests with h1OK and
+// the next one not at all, until the client hangs up.
+func answerThenHold(n int) func(*h1ServerConn) {
+	return func(c *h1ServerConn) {
+		for i := 0; ; i++ {
+			if _, _, err := c.readRequest(); err != nil {
+				return
+			}
+			if i == n {
+				_, _ = c.br.ReadByte()
+				return
+			}
+			if _, err := io.WriteString(c, h1OK); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// expectTimeoutAfter checks that err is a timeout, which came about want
+// (its Timeout) after the request began: took.
+func expectTimeoutAfter(t *testing.T, err error, took, want time.Duration) {
+	t.Helper()
+	if Classify(err) != metrics.Timeout {
+		t.Fatalf("error %v (class %v), want a timeout", err, Classify(err))
+	}
+	if took < want-want/15 || took > h1TestBound/2 {
+		t.Errorf("timed out after %v, want about %v", took, want)
 	}
 }
