@@ -64,6 +64,11 @@ var (
 	thePoller  *poller // nil when epoll could not be set up: Go's poller is used
 )
 
+// PollsArrivals reports whether t's requests that share connections
+// (open and batch arrivals) wait on the shared poller, which notices
+// responses while the process is busy; if not, they wait in Go's poller.
+func (t *H1Transport) PollsArrivals() bool { return sharedPoller() != nil }
+
 // sharedPoller returns the process's poller, starting it on first use.
 func sharedPoller() *poller {
 	pollerOnce.Do(func() {

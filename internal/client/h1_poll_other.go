@@ -15,6 +15,9 @@ type (
 	pollEntry struct{}
 )
 
+// PollsArrivals reports false: arrivals wait in Go's poller here.
+func (t *H1Transport) PollsArrivals() bool { return false }
+
 func (c *h1Conn) pollMode(bool) bool     { return false }
 func (c *h1Conn) pollPrepare()           {}
 func (c *h1Conn) pollClose()             {}

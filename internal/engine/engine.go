@@ -147,6 +147,24 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
+// ArrivalsInGoPoller reports whether the plan has open or batch
+// scenarios whose responses wait in Go's network poller: an https target
+// (net/http), or an http one where the shared poller is not available
+// (not Linux). Go looks at the network only when a P has nothing else
+// to run, or every 10 ms, and a generator behind its schedule always
+// has something to run; a second P, idle at times, looks sooner.
+func (e *Engine) ArrivalsInGoPoller() bool {
+	arrivals := false
+	for _, sr := range e.scens {
+		arrivals = arrivals || sr.sc.Executor.Open != nil || sr.sc.Executor.Batches != nil
+	}
+	if !arrivals {
+		return false
+	}
+	h1, ok := e.transport.(*client.H1Transport)
+	return !ok || !h1.PollsArrivals()
+}
+
 func maxVUs(sc *plan.Scenario) int {
 	switch ex := sc.Executor; {
 	case ex.Closed != nil:

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -340,6 +341,42 @@ func TestWarmVUs(t *testing.T) {
 		sr := &scenarioRun{sc: &plan.Scenario{Executor: c.ex}, maxVUs: c.max}
 		if got := warmVUs(sr); got != c.want {
 			t.Errorf("%s: warmVUs = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+// TestArrivalsInGoPoller: which plans want a second Go thread on one
+// core (cli/run.go): open or batch scenarios whose responses wait in
+// Go's poller, that is over net/http (https) or where the h1 transport
+// has no shared poller (not Linux); never a closed-only plan.
+func TestArrivalsInGoPoller(t *testing.T) {
+	open := plan.Executor{Open: &plan.Open{Rate: plan.Rate{Count: 10, Per: time.Second}, Duration: time.Second, MaxVUs: 5}}
+	batches := plan.Executor{Batches: &plan.Batches{Size: 5, Pause: time.Second, Total: 10, MaxVUs: 5}}
+	closed := plan.Executor{Closed: &plan.Closed{VUs: 2, Iterations: 1}}
+	h1Polls := client.NewH1Transport(1, 0).PollsArrivals()
+	if h1Polls != (runtime.GOOS == "linux") {
+		t.Errorf("PollsArrivals %v on %s", h1Polls, runtime.GOOS)
+	}
+	for _, c := range []struct {
+		name   string
+		ex     plan.Executor
+		target string
+		want   bool
+	}{
+		{"closed, http", closed, "http://127.0.0.1:1", false},
+		{"closed, https", closed, "https://127.0.0.1:1", false},
+		{"open, http", open, "http://127.0.0.1:1", !h1Polls},
+		{"batches, http", batches, "http://127.0.0.1:1", !h1Polls},
+		{"open, https", open, "https://127.0.0.1:1", true},
+	} {
+		p := testPlan(c.ex)
+		p.Target = c.target
+		e, err := New(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.ArrivalsInGoPoller(); got != c.want {
+			t.Errorf("%s: ArrivalsInGoPoller %v, want %v", c.name, got, c.want)
 		}
 	}
 }
