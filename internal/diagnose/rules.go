@@ -468,7 +468,24 @@ func (a *analysis) saturation() *Finding {
 	}
 	f.Advice = fmt.Sprintf("the service slows beyond ≈ %s requests in flight (≈ %s): keep in-flight ≤ %s (`closed: {vus: %s}` or `open: {…, max_vus: %s}`) or scale the service; retries of 503s add load — keep the retry budget on",
 		knee, Rate(f.Onset.Rate), knee, knee, knee)
+	a.caveatSteal(f)
 	return f
+}
+
+// caveatSteal tempers a finding about the server when the hypervisor
+// took a notable share of the generator's CPU while it worked: latency
+// from send then includes time the generator itself was descheduled
+// (its responses unread), and a server on the same host may have been
+// robbed too. The bench saw such runs diagnosed as saturation.
+func (a *analysis) caveatSteal(f *Finding) {
+	g := a.sum.Generator
+	if !g.Robbed(a.sum.DurationS) {
+		return
+	}
+	f.Confidence *= 0.6
+	f.Evidence = append(f.Evidence, fmt.Sprintf("but the hypervisor took %s of the generator's CPU time (steal: %.1f s): part of the latency may be the generator's host",
+		pct(g.StealShare(a.sum.DurationS)), *g.StealS))
+	f.Advice += "; confirm it from a generator whose cores are its own (a dedicated VM or node) before sizing the service by it"
 }
 
 // serverErrors: 5xx or no response that neither a knee nor a cap

@@ -182,6 +182,32 @@ func TestSaturationKnee(t *testing.T) {
 	}
 }
 
+// TestSaturationCaveatsSteal: the same knee, with the hypervisor taking
+// a notable share of a busy generator's CPU, is reported with less
+// confidence, the steal cited and a confirmation advised.
+func TestSaturationCaveatsSteal(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		steal  float64
+		caveat bool
+	}{{0.1, false}, {2, true}} {
+		var bs []metrics.Bucket
+		for i := range 10 {
+			in := 10 + 7*float64(i)
+			bs = append(bs, sec(float64(i), 300, map[string]int64{"200": 300}, int64(in)+3, in, 100+2*max(0, in-40)))
+		}
+		res := results(bs...)
+		steal := tc.steal // over 10 s on 2 CPUs: 0.5% and 10%
+		res.Summary.Generator = &metrics.Generator{CPUs: 2, CPUS: 12, StealS: &steal}
+		f := one(t, res, Saturation)
+		ev := strings.Join(f.Evidence, "\n")
+		got := strings.Contains(ev, "hypervisor took 10% of") && strings.Contains(f.Advice, "cores are its own")
+		if got != tc.caveat || (f.Confidence < 0.5) != tc.caveat {
+			t.Errorf("steal %.1f s: caveat %v, confidence %.2f; want caveat %v\nevidence: %s\nadvice: %s", tc.steal, got, f.Confidence, tc.caveat, ev, f.Advice)
+		}
+	}
+}
+
 func TestServerErrorsWithoutKnee(t *testing.T) {
 	t.Parallel()
 	var bs []metrics.Bucket
