@@ -98,6 +98,7 @@ type h1State struct {
 	builtURL, builtMethod string
 	builtHeader           []HeaderField
 	built                 bool
+	view                  func(name string) string // head.view, bound once
 
 	// This request's.
 	method        string
@@ -107,6 +108,14 @@ type h1State struct {
 	conn          *h1Conn
 	written       bool  // the whole request was written
 	got           int64 // response bytes read
+}
+
+// newH1State returns a request's state, with its header lookups bound
+// once (a method value made per request would allocate).
+func newH1State() *h1State {
+	st := new(h1State)
+	st.view = st.head.view
+	return st
 }
 
 // RoundTrip implements Transport.
@@ -138,7 +147,7 @@ func (t *H1Transport) prepare(ctx context.Context, req *Request, resp *Response)
 	}
 	st := resp.h1
 	if st == nil {
-		st = new(h1State)
+		st = newH1State()
 		resp.h1 = st
 		resp.header = st.head.get
 	}

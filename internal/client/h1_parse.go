@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"unsafe"
 
 	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
@@ -130,6 +131,25 @@ func (h *h1Head) get(name string) string {
 	for _, f := range h.fields {
 		if int(f.nameEnd-f.name) == len(name) && equalFold(h.block[f.name:f.nameEnd], name) {
 			return string(h.block[f.val:f.valEnd])
+		}
+	}
+	return ""
+}
+
+// view is get without the copy: the string aliases h.block, which the
+// next response parsed into h overwrites. Only for a caller that keeps
+// none of it: ParseRateLimit reads numbers out of the values, and so a
+// Genesys response's three inin-ratelimit values cost no allocations.
+func (h *h1Head) view(name string) string {
+	if h.names&nameBit(name) == 0 {
+		return ""
+	}
+	for _, f := range h.fields {
+		if int(f.nameEnd-f.name) == len(name) && equalFold(h.block[f.name:f.nameEnd], name) {
+			if f.valEnd == f.val {
+				return ""
+			}
+			return unsafe.String(&h.block[f.val], int(f.valEnd-f.val))
 		}
 	}
 	return ""

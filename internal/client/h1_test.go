@@ -1577,7 +1577,7 @@ func BenchmarkH1ParseResponse(b *testing.B) {
 			buf := make([]byte, 8192)
 			var body []byte
 			var resp Response
-			resp.h1 = &h1State{}
+			resp.h1 = newH1State()
 			resp.header = resp.h1.head.get
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
@@ -1922,5 +1922,29 @@ func expectTimeoutAfter(t *testing.T, err error, took, want time.Duration) {
 	}
 	if took < want-want/15 || took > h1TestBound/2 {
 		t.Errorf("timed out after %v, want about %v", took, want)
+	}
+}
+
+// TestH1RateLimitAllocatesNothing: reading a Genesys response's
+// inin-ratelimit values copies none of them (h1Head.view), and reads
+// them right.
+func TestH1RateLimitAllocatesNothing(t *testing.T) {
+	data := "HTTP/1.1 200 OK\r\nContent-Length: 0\r\ninin-ratelimit-count: 12\r\ninin-ratelimit-allowed: 300\r\ninin-ratelimit-reset: 48\r\n\r\n"
+	var resp Response
+	resp.h1 = newH1State()
+	resp.header = resp.h1.head.get
+	rd := h1Reader{src: bytes.NewReader(nil), buf: []byte(data), w: len(data)}
+	if _, _, err := parseResponse(&rd, "GET", &resp.h1.head, nil, MaxBodyBytes); err != nil {
+		t.Fatal(err)
+	}
+	var rl RateLimit
+	if n := testing.AllocsPerRun(100, func() { rl = resp.RateLimit(time.Time{}) }); n != 0 {
+		t.Errorf("%v allocations a call, want 0", n)
+	}
+	if !rl.HasLimit || rl.Limit != 300 || !rl.HasRemaining || rl.Remaining != 288 || !rl.HasReset || rl.Reset != 48*time.Second {
+		t.Errorf("rate limit %+v, want 300 allowed, 288 remaining, reset 48s", rl)
+	}
+	if got := resp.Header("inin-ratelimit-allowed"); got != "300" {
+		t.Errorf("Header %q, want 300 (a copy)", got)
 	}
 }

@@ -72,8 +72,11 @@ func (r *Response) Header(name string) string {
 
 // RateLimit parses the response's rate-limit headers (ParseRateLimit).
 func (r *Response) RateLimit(now time.Time) RateLimit {
-	if r.h1 != nil && r.h1.head.known&knownRateLimit == 0 {
-		return RateLimit{} // none of the names: no need to ask for each
+	if r.h1 != nil {
+		if r.h1.head.known&knownRateLimit == 0 {
+			return RateLimit{} // none of the names: no need to ask for each
+		}
+		return ParseRateLimit(r.h1.view, now) // copies no value
 	}
 	return ParseRateLimit(r.Header, now)
 }
