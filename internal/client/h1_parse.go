@@ -124,16 +124,22 @@ func nameBit[T string | []byte](name T) uint64 {
 	return 1 << (h & 63)
 }
 
+// get returns the first value of the field name, as a copy: Response.Header.
 func (h *h1Head) get(name string) string {
+	return string(h.value(name))
+}
+
+// value returns the first value of the field name, aliasing h.block.
+func (h *h1Head) value(name string) []byte {
 	if h.names&nameBit(name) == 0 {
-		return ""
+		return nil
 	}
 	for _, f := range h.fields {
 		if int(f.nameEnd-f.name) == len(name) && equalFold(h.block[f.name:f.nameEnd], name) {
-			return string(h.block[f.val:f.valEnd])
+			return h.block[f.val:f.valEnd]
 		}
 	}
-	return ""
+	return nil
 }
 
 // view is get without the copy: the string aliases h.block, which the
@@ -141,18 +147,11 @@ func (h *h1Head) get(name string) string {
 // none of it: ParseRateLimit reads numbers out of the values, and so a
 // Genesys response's three inin-ratelimit values cost no allocations.
 func (h *h1Head) view(name string) string {
-	if h.names&nameBit(name) == 0 {
+	v := h.value(name)
+	if len(v) == 0 {
 		return ""
 	}
-	for _, f := range h.fields {
-		if int(f.nameEnd-f.name) == len(name) && equalFold(h.block[f.name:f.nameEnd], name) {
-			if f.valEnd == f.val {
-				return ""
-			}
-			return unsafe.String(&h.block[f.val], int(f.valEnd-f.val))
-		}
-	}
-	return ""
+	return unsafe.String(&v[0], len(v))
 }
 
 // h1Result is what parseResponse found out about the exchange.
