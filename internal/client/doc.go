@@ -91,6 +91,19 @@
 // results: token errors keep the server's error code, not its body, and
 // authenticators format as "… secret redacted".
 //
+// # Transports
+//
+// http:// targets use H1Transport (h1*.go): a lean HTTP/1.1 client with
+// persistent connections, one write and one read system call a request,
+// and nothing allocated per request; https:// targets use net/http
+// (StdTransport). On Linux, requests that share connections (open and
+// batch arrivals, Request.ShareConns) wait for their responses on an
+// epoll instance of the package's own, which each of them polls before
+// it waits (h1_poll_linux.go): Go's poller looks at the network only
+// when the process has nothing else to run or every 10 ms, and a
+// generator behind its schedule always has something to run. Closed-model
+// requests wait in Go's poller, which costs them less.
+//
 // # Testing
 //
 // HandlerTransport and HandlerRoundTripper serve requests with an
