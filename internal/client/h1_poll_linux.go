@@ -67,6 +67,7 @@ var (
 // PollsArrivals reports whether t's requests that share connections
 // (open and batch arrivals) wait on the shared poller, which notices
 // responses while the process is busy; if not, they wait in Go's poller.
+// It starts the shared poller, as their first request would.
 func (t *H1Transport) PollsArrivals() bool { return sharedPoller() != nil }
 
 // sharedPoller returns the process's poller, starting it on first use.
@@ -295,14 +296,9 @@ func (c *h1Conn) notify() {
 	}
 }
 
-// pollDeadline makes c's waits fail from dl on.
+// pollDeadline makes c's waits fail from dl on (a request always has a
+// deadline: its timeout, or an hour).
 func (c *h1Conn) pollDeadline(dl time.Time) {
-	if dl.IsZero() {
-		if c.timer != nil {
-			c.timer.Stop()
-		}
-		return
-	}
 	if c.timer == nil {
 		c.timer = time.AfterFunc(time.Until(dl), c.notify)
 		return
@@ -356,28 +352,21 @@ func (c *h1Conn) writeReadPolled(pool *sync.Pool, st *h1State) (*[]byte, int, er
 	}
 	st.written = true
 	// The response cannot have come yet: wait for it rather than read
-	// for nothing.
-	if err := c.await(false); err != nil {
-		return nil, 0, err
-	}
-	for again := false; ; again = true {
-		if again {
-			if err := c.await(true); err != nil {
-				return nil, 0, err
-			}
-		}
+	// for nothing. The buffer is taken only to read.
+	err := c.await(false)
+	for err == nil {
 		bp := pool.Get().(*[]byte)
-		n, err := c.readOnce(*bp)
-		if err == syscall.EAGAIN {
-			pool.Put(bp)
-			continue
+		n, rerr := c.readOnce(*bp)
+		if rerr == nil {
+			return bp, n, nil
 		}
-		if err != nil {
-			pool.Put(bp)
-			return nil, 0, err
+		pool.Put(bp)
+		if rerr != syscall.EAGAIN {
+			return nil, 0, rerr
 		}
-		return bp, n, nil
+		err = c.await(true)
 	}
+	return nil, 0, err
 }
 
 // readOnce reads into p: EAGAIN when there is nothing to read.
