@@ -2,9 +2,11 @@ package client
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"strconv"
 	"unsafe"
 
@@ -257,6 +259,12 @@ func parseStatusLine(line []byte) (minor, status int, err error) {
 func parseHeader(b *h1Reader, head *h1Head) error {
 	head.block, head.fields, head.names, head.known = head.block[:0], head.fields[:0], 0, 0
 	for {
+		if line, colon, v0, v1, ok := b.field(); ok {
+			head.add(line, colon, v0, v1)
+			continue
+		}
+		// Everything else, errors included, takes the general path: the
+		// empty line, obs-fold, a line not all read yet.
 		line, err := b.line()
 		if err != nil {
 			if err == io.EOF {
@@ -307,16 +315,108 @@ func parseHeader(b *h1Reader, head *h1Head) error {
 		if err := checkValue(line[v0:v1], name); err != nil {
 			return err
 		}
-		base := uint32(len(head.block))
-		head.block = append(head.block, line...) // one copy: name, colon, value
-		kind := knownKind(name)
-		head.fields = append(head.fields, h1Field{name: base, nameEnd: base + uint32(colon),
-			val: base + uint32(v0), valEnd: base + uint32(v1), kind: kind})
-		head.names |= nameBit(name)
-		if kind != 0 {
-			head.known |= 1 << (kind - 1)
+		head.add(line, colon, v0, v1)
+	}
+}
+
+// add copies the field line (name, colon, value: line[v0:v1]) into h.
+func (h *h1Head) add(line []byte, colon, v0, v1 int) {
+	base := uint32(len(h.block))
+	h.block = append(h.block, line...) // one copy: name, colon, value
+	name := line[:colon]
+	kind := knownKind(name)
+	h.fields = append(h.fields, h1Field{name: base, nameEnd: base + uint32(colon),
+		val: base + uint32(v0), valEnd: base + uint32(v1), kind: kind})
+	h.names |= nameBit(name)
+	if kind != 0 {
+		h.known |= 1 << (kind - 1)
+	}
+}
+
+// field is parseHeader's fast path: one pass over an ordinary field line
+// that is wholly buffered, where line and checkValue would make three.
+// It consumes the line and returns it without its line ending, with the
+// colon's index and the value's bounds (OWS-trimmed), as parseHeader's
+// general path would. ok is false, and nothing consumed, for anything
+// else (the empty line, obs-fold, a line still arriving, a malformed
+// one): the general path then parses the line, or says what is wrong.
+func (b *h1Reader) field() (line []byte, colon, v0, v1 int, ok bool) {
+	p := b.buf[b.r:b.w]
+	for colon+4 <= len(p) && tokenBytes[p[colon]]&tokenBytes[p[colon+1]]&tokenBytes[p[colon+2]]&tokenBytes[p[colon+3]] != 0 {
+		colon += 4
+	}
+	for colon < len(p) && tokenBytes[p[colon]] != 0 {
+		colon++
+	}
+	if colon == 0 || colon == len(p) || p[colon] != ':' {
+		return nil, 0, 0, 0, false
+	}
+	v0 = colon + 1
+	for v0 < len(p) && (p[v0] == ' ' || p[v0] == '\t') {
+		v0++
+	}
+	end := v0 // the line ending's first byte
+	for {
+		end += ctlIndex(p[end:])
+		if end >= len(p) {
+			return nil, 0, 0, 0, false
+		}
+		if p[end] != '\t' {
+			break
+		}
+		end++
+	}
+	next := end + 1 // the next line's first byte
+	switch {
+	case p[end] == '\n':
+	case p[end] == '\r' && next < len(p) && p[next] == '\n':
+		next++
+	default: // another control character, or a CR whose LF is to come
+		return nil, 0, 0, 0, false
+	}
+	v1 = end
+	for v1 > v0 && (p[v1-1] == ' ' || p[v1-1] == '\t') {
+		v1--
+	}
+	b.r += next
+	b.n += int64(next)
+	return p[:end], colon, v0, v1, true
+}
+
+// tokenBytes is scenario.IsTokenChar as a table of 0 and 1, which field
+// ANDs four bytes at a time.
+var tokenBytes = func() (t [256]uint8) {
+	for c := range t {
+		if scenario.IsTokenChar(byte(c)) {
+			t[c] = 1
 		}
 	}
+	return t
+}()
+
+// ctlIndex returns the index of p's first control character (a byte
+// below 0x20, or DEL), or len(p); eight bytes at a time.
+func ctlIndex(p []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(p); i += 8 {
+		x := binary.LittleEndian.Uint64(p[i:])
+		// A byte's high bit is set in m where the byte is below 0x20
+		// (x - 0x20 borrows) or is DEL (x ^ 0x7f is zero). A borrow can
+		// mark bytes above a marked one too, never below: the lowest
+		// mark is exact.
+		y := x ^ 0x7f*ones
+		m := (x-0x20*ones)&^x&highs | (y-ones)&^y&highs
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(p); i++ {
+		if p[i] < 0x20 || p[i] == 0x7f {
+			return i
+		}
+	}
+	return len(p)
 }
 
 // Header names the transport and ParseRateLimit read, each with a kind
@@ -397,6 +497,14 @@ func readFraming(head *h1Head, minor int) (fr framing, err error) {
 		v := head.block[f.val:f.valEnd]
 		switch f.kind {
 		case 1 + 0: // Connection
+			switch { // the usual values, whole
+			case equalFold(v, "keep-alive"):
+				fr.keepAlive = true
+				continue
+			case equalFold(v, "close"):
+				fr.close = true
+				continue
+			}
 			for tok, rest := nextToken(v); tok != nil; tok, rest = nextToken(rest) {
 				switch {
 				case equalFold(tok, "close"):
@@ -414,6 +522,10 @@ func readFraming(head *h1Head, minor int) (fr framing, err error) {
 				fr.chunked = equalFold(tok, "chunked")
 			}
 		case 1 + 1: // Content-Length
+			if m, perr := parseDecimal(v); perr == nil && (!fr.hasCL || m == fr.cl) { // the usual value: one number
+				fr.cl, fr.hasCL = m, true
+				continue
+			}
 			if tok, _ := nextToken(v); tok == nil { // empty: invalid, not absent
 				return fr, protoErr("Content-Length %q", clip(v))
 			}

@@ -88,6 +88,17 @@ var h1FuzzSeeds = []struct {
 	{false, "HTTP/1.1 200 OK\r\nX-A no colon\r\n\r\n"},
 	{false, "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n"},
 	{false, "HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\nabc"},
+	// Field values as parseHeader's one-pass path (field, ctlIndex) sees
+	// them, eight bytes at a time: tabs inside and around a value,
+	// obs-text, and control characters before, at and after the eighth
+	// byte, a CR without its LF among them.
+	{false, "HTTP/1.1 200 OK\r\nX-A:\tone\ttwo\t \r\nX-B: caf\xc3\xa9 \xff\xfe\x80\r\nContent-Length: 0\r\n\r\n"},
+	{false, "HTTP/1.1 200 OK\r\nX-A: 1234567\x7f90\r\nContent-Length: 0\r\n\r\n"},
+	{false, "HTTP/1.1 200 OK\r\nX-A: 12345678\x01\r\nContent-Length: 0\r\n\r\n"},
+	{false, "HTTP/1.1 200 OK\r\nX-A: 12\r34567890\r\nContent-Length: 0\r\n\r\n"},
+	{false, "HTTP/1.1 200 OK\r\nX-A: abc\r\r\nContent-Length: 0\r\n\r\n"},
+	{false, "HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\nContent-Length:  7 \r\n\r\nkeep-it"},
+	{false, "HTTP/1.0 200 OK\r\nConnection: KEEP-ALIVE, close\r\nContent-Length: 1\r\n\r\nx"},
 }
 
 // FuzzH1ParseResponse checks parseResponse against http.ReadResponse
@@ -429,6 +440,37 @@ func TestH1ParseObsFoldOntoEmptyValue(t *testing.T) {
 	o := parseH1([]byte("HTTP/1.1 200 OK\r\nX-A:\r\n  b\r\nContent-Length: 0\r\n\r\n"), "GET", h1ParseOpts{})
 	if o.err != nil || o.head.get("X-A") != "b" {
 		t.Errorf("error %v, X-A %q; want \"b\"", o.err, o.head.get("X-A"))
+	}
+}
+
+// TestCtlIndex: ctlIndex finds the first control character eight bytes
+// at a time as a byte loop would, for every byte value at every offset,
+// behind bytes that borrow (0x00, 0x20) or not (0x21, 0x80).
+func TestCtlIndex(t *testing.T) {
+	t.Parallel()
+	naive := func(p []byte) int {
+		for i, c := range p {
+			if c < 0x20 || c == 0x7f {
+				return i
+			}
+		}
+		return len(p)
+	}
+	for _, fill := range []byte{'a', 0x21, 0x80, 0xff} {
+		for n := 0; n <= 20; n++ {
+			for at := 0; at < n; at++ {
+				for c := 0; c < 256*2; c++ {
+					p := bytes.Repeat([]byte{fill}, n)
+					p[at] = byte(c)
+					if c >= 256 && at+1 < n {
+						p[at+1] = 0 // a second one after the first
+					}
+					if got, want := ctlIndex(p), naive(p); got != want {
+						t.Fatalf("ctlIndex(%q) = %d, want %d", p, got, want)
+					}
+				}
+			}
+		}
 	}
 }
 
