@@ -58,6 +58,10 @@ go test -race -timeout 15m ./...
 # the memory a VU holds while it waits for a response.
 echo "==> go test (without -race): VU stack size"
 go test -count=1 -run '^TestVUStacksWhileWaiting$' ./internal/engine
+# The HTTP/1.1 transport's raw system calls (recvfrom, sendto) are what
+# the binary runs; with the race detector it uses syscall.Read and Write.
+echo "==> go test (without -race): the HTTP/1.1 transport's system calls"
+go test -count=1 ./internal/client
 
 if [ -f conformance/sdk/run.sh ]; then
 	echo "==> SDK conformance"
