@@ -338,10 +338,12 @@ func (r *Recorder) RecordLogical(shardIdx int, l *Logical) {
 	addLogical(&cur.counts, l)
 	ss := &cur.steps[l.Step]
 	addLogical(&ss.counts, l)
-	if ss.fromDue == nil {
-		ss.fromDue = newHist(seriesFigs)
+	if len(r.steps) > 1 { // one step's second is the interval's: Cut uses cur.fromDue
+		if ss.fromDue == nil {
+			ss.fromDue = newHist(seriesFigs)
+		}
+		_ = ss.fromDue.RecordValue(due)
 	}
-	_ = ss.fromDue.RecordValue(due)
 	s.mu.Unlock()
 	if r.obs != nil {
 		r.obs.ObserveLogical(l)

@@ -163,3 +163,37 @@ func TestMergeAddsGeneratorUsage(t *testing.T) {
 		t.Errorf("a part without steal: merged steal %v, want none", *m.Summary.Generator.StealS)
 	}
 }
+
+// TestStepSeriesFromDue: each second's per-step latency from due is that
+// step's samples alone, whether the recorder has one step (whose second
+// is the interval's own: RecordLogical keeps no copy) or several.
+func TestStepSeriesFromDue(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	record := func(r *Recorder, step int, at, lat time.Duration) {
+		due := t0.Add(at)
+		r.RecordLogical(0, &Logical{Step: step, Due: due, Start: due, End: due.Add(lat), Status: 200})
+	}
+	one := NewRecorder(t0, []StepKey{{"s", "a"}})
+	two := NewRecorder(t0, []StepKey{{"s", "a"}, {"s", "b"}})
+	for i := range 100 {
+		at := time.Duration(i) * 5 * time.Millisecond
+		record(one, 0, at, time.Duration(1+i)*time.Millisecond)
+		record(two, 0, at, time.Duration(1+i)*time.Millisecond)
+		record(two, 1, at, time.Second) // b is slow: it must not show in a's
+	}
+	b := one.Cut(t0.Add(time.Second), true)
+	if len(b.Steps) != 1 || b.Steps[0].FromDue.Count != 100 || b.Steps[0].FromDue != b.FromDue {
+		t.Errorf("one step: step series %+v, want the interval's %+v", b.Steps, b.FromDue)
+	}
+	b = two.Cut(t0.Add(time.Second), true)
+	if len(b.Steps) != 2 {
+		t.Fatalf("two steps: %d in the bucket", len(b.Steps))
+	}
+	if a := b.Steps[0].FromDue; a.Count != 100 || a.Max > 101 || a.P50 < 49 || a.P50 > 52 {
+		t.Errorf("two steps: a's from due %+v, want 100 samples of 1-100 ms", a)
+	}
+	if s := b.Steps[1].FromDue; s.Count != 100 || s.P50 < 990 {
+		t.Errorf("two steps: b's from due %+v, want 100 samples of 1 s", s)
+	}
+}

@@ -175,6 +175,9 @@ func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 		}
 		s.mu.Unlock()
 	}
+	if len(r.steps) == 1 && due.TotalCount() > 0 { // RecordLogical kept no copy
+		stepDue[0] = due
+	}
 	r.seriesMu.Lock()
 	defer r.seriesMu.Unlock()
 	b := c.bucket()
