@@ -190,7 +190,8 @@ func TestUnauthorizedRefreshAndReplay(t *testing.T) {
 		if out.Status != 200 || out.Attempts != 2 || out.Lost || out.Err != nil {
 			t.Fatalf("after revoke: %+v", out)
 		}
-		if as[0].Status != 401 || as[0].Replay || !as[1].Replay || as[1].Status != 200 || authHeader(req) != "Bearer tok-2" {
+		if as[0].Status != 401 || as[0].Replay || !as[1].Replay || as[1].Status != 200 || authHeader(req) != "Bearer tok-2" ||
+			as[0].Final || !as[1].Final {
 			t.Fatalf("attempts %+v %+v, header %q", as[0], as[1], authHeader(req))
 		}
 		if issued, _ := srv.stats(); issued != 2 {

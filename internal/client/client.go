@@ -38,6 +38,10 @@ type Attempt struct {
 	BytesIn, BytesOut int64
 	// RateLimit holds the response's rate-limit headers.
 	RateLimit RateLimit
+	// Final is true for the logical request's last attempt: none
+	// follows. When it is false one is due, unless the context ends
+	// during the wait before it.
+	Final bool
 }
 
 // Outcome is one logical request as the integration experienced it,
@@ -157,7 +161,8 @@ func LimitKey(pol *Policy, auth Authenticator) string {
 // Do sends req until it succeeds, fails for good, or pol says stop, and
 // returns the logical request's outcome; resp holds the last response.
 // Each attempt: wait for the gate of the limit key → auth.Apply →
-// Transport.RoundTrip → onAttempt (when non-nil) → decide:
+// Transport.RoundTrip → decide → onAttempt (when non-nil), told
+// whether the attempt is the last:
 //
 //   - A 401 with an authenticator that can refresh (OAuth2): invalidate
 //     the token and replay once at once; the replay is an attempt but not
@@ -360,56 +365,14 @@ func (d *doLoop) after(out *Outcome, aStart time.Time, err error) bool {
 		gates.Close(key, aEnd.Add(wait)) // before Done, so no waiter slips through as a probe
 	}
 	gates.Done(d.tk, aEnd, status, rl)
-	if d.onAttempt != nil {
-		d.onAttempt(a)
-	}
 	out.Status, out.Class, d.lastErr = status, a.Class, err
 	d.pending, d.replaying = 0, false
-
-	if err == nil && status == 401 && d.auth != nil && !d.replayed && d.auth.Invalidate(d.req) {
-		d.replayed, d.replaying = true, true
-		return true
+	again, delay, now := d.decide(out, &a, aEnd, err, honor, ra, wait)
+	if d.onAttempt != nil {
+		a.Final = !again
+		d.onAttempt(a)
 	}
-	if err != nil && d.ctx.Err() != nil {
-		out.interrupted(err, d.start)
-		return false
-	}
-	if !pol.retryable(d.req, status, a.Class, err != nil) {
-		out.Err = err
-		out.Total = aEnd.Sub(d.start)
-		return false
-	}
-
-	tries := out.Attempts
-	if d.replayed {
-		tries--
-	}
-	if tries >= d.maxAttempts {
-		out.lose(ErrMaxAttempts, d.lastErr, d.start)
-		return false
-	}
-	now := time.Now()
-	var delay time.Duration
-	if honor {
-		if !d.deadline.IsZero() && now.Add(ra).After(d.deadline) {
-			out.lose(ErrMaxElapsed, d.lastErr, d.start)
-			return false
-		}
-		delay = wait
-	} else {
-		delay = pol.Backoff(tries, d.c.uniform())
-	}
-	if !d.deadline.IsZero() && now.Add(delay).After(d.deadline) {
-		out.lose(ErrMaxElapsed, d.lastErr, d.start)
-		return false
-	}
-	// A 429 whose Retry-After we honour is a retry the server
-	// scheduled, and the gate already keeps every VU behind it: the
-	// budget guards against retries nobody asked for (5xx, resets),
-	// which is where storms come from.
-	if d.budget != nil && !(honor && status == 429) && !d.budget.AllowRetry(now) {
-		out.Class = metrics.Budget
-		out.lose(ErrBudgetExhausted, d.lastErr, d.start)
+	if !again {
 		return false
 	}
 	if delay > 0 {
@@ -427,6 +390,60 @@ func (d *doLoop) after(out *Outcome, aStart time.Time, err error) bool {
 		}
 	}
 	return true
+}
+
+// decide says whether attempt a, which ended at aEnd with err, is
+// followed by another, and after what delay (from now); when it is not,
+// it finishes out. honor, ra and wait are the server's requested wait:
+// whether it is honoured, its length, and that capped by MaxWait.
+func (d *doLoop) decide(out *Outcome, a *Attempt, aEnd time.Time, err error, honor bool, ra, wait time.Duration) (again bool, delay time.Duration, now time.Time) {
+	pol, status := d.pol, a.Status
+	if err == nil && status == 401 && d.auth != nil && !d.replayed && d.auth.Invalidate(d.req) {
+		d.replayed, d.replaying = true, true
+		return true, 0, now
+	}
+	if err != nil && d.ctx.Err() != nil {
+		out.interrupted(err, d.start)
+		return false, 0, now
+	}
+	if !pol.retryable(d.req, status, a.Class, err != nil) {
+		out.Err = err
+		out.Total = aEnd.Sub(d.start)
+		return false, 0, now
+	}
+
+	tries := out.Attempts
+	if d.replayed {
+		tries--
+	}
+	if tries >= d.maxAttempts {
+		out.lose(ErrMaxAttempts, d.lastErr, d.start)
+		return false, 0, now
+	}
+	now = time.Now()
+	if honor {
+		if !d.deadline.IsZero() && now.Add(ra).After(d.deadline) {
+			out.lose(ErrMaxElapsed, d.lastErr, d.start)
+			return false, 0, now
+		}
+		delay = wait
+	} else {
+		delay = pol.Backoff(tries, d.c.uniform())
+	}
+	if !d.deadline.IsZero() && now.Add(delay).After(d.deadline) {
+		out.lose(ErrMaxElapsed, d.lastErr, d.start)
+		return false, 0, now
+	}
+	// A 429 whose Retry-After we honour is a retry the server
+	// scheduled, and the gate already keeps every VU behind it: the
+	// budget guards against retries nobody asked for (5xx, resets),
+	// which is where storms come from.
+	if d.budget != nil && !(honor && status == 429) && !d.budget.AllowRetry(now) {
+		out.Class = metrics.Budget
+		out.lose(ErrBudgetExhausted, d.lastErr, d.start)
+		return false, 0, now
+	}
+	return true, delay, now
 }
 
 var errNilRequest = errors.New("client: nil request")

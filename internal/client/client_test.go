@@ -436,3 +436,52 @@ func TestDoAllocs(t *testing.T) {
 		t.Errorf("Do without retries: %v allocs, want 0", n)
 	}
 }
+
+// TestAttemptFinal: onAttempt is told which attempt is the last, for
+// every way a logical request ends: success after retries, retries
+// used up, a status not retried, the deadline, and the context.
+func TestAttemptFinal(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		statuses []int // the server's answers in turn; the last repeats
+		edit     func(*Policy)
+		cancel   bool // the context ends during the first retry's wait
+		attempts int
+	}{
+		{"retried, then ok", []int{503, 503, 200}, nil, false, 3},
+		{"retries used up", []int{503}, func(p *Policy) { p.MaxAttempts = 3 }, false, 3},
+		{"not retried", []int{404}, nil, false, 1},
+		{"past the deadline", []int{503}, func(p *Policy) { p.Jitter, p.Base, p.MaxElapsed = JitterNone, 10*time.Second, 15*time.Second }, false, 2},
+		{"context ends in the wait", []int{503}, nil, true, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := serveN(func(n int, w http.ResponseWriter, _ *http.Request) {
+					w.WriteHeader(c.statuses[min(n, len(c.statuses))-1])
+				})
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				var as []Attempt
+				onAttempt := func(a Attempt) {
+					as = append(as, a)
+					if c.cancel {
+						cancel()
+					}
+				}
+				cl := New(HandlerTransport{h}, WithSeed(1))
+				out := cl.Do(ctx, getReq("http://api.test/a"), &Response{}, testPolicy(c.edit), nil, onAttempt)
+				if len(as) != c.attempts || out.Attempts != c.attempts {
+					t.Fatalf("%d attempts reported, outcome %+v; want %d", len(as), out, c.attempts)
+				}
+				for i, a := range as {
+					// The context ends after the attempt is reported: it
+					// was not known to be the last then.
+					want := i == len(as)-1 && !c.cancel
+					if a.Final != want {
+						t.Errorf("attempt %d of %d: Final %v, want %v", i+1, len(as), a.Final, want)
+					}
+				}
+			})
+		})
+	}
+}

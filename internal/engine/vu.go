@@ -51,6 +51,10 @@ type vu struct {
 	curExpect []int
 	firstSend time.Time
 	onAttempt func(client.Attempt)
+	// holdLast: a request step's last attempt waits in att for the
+	// step's logical sample, and both are recorded at once (one lock for
+	// the two); held says one waits.
+	holdLast, held bool
 }
 
 func (e *Engine) newVU(sr *scenarioRun) *vu {
@@ -216,6 +220,10 @@ func (v *vu) recordAttempt(a client.Attempt) {
 			at.Limit = rl.Limit
 		}
 	}
+	if a.Final && v.holdLast {
+		v.held = true
+		return
+	}
 	v.e.rec.RecordAttempt(v.shard, at)
 }
 
@@ -322,7 +330,12 @@ func (v *vu) finish(st *stepRun, l *metrics.Logical, err error) error {
 		}
 	}
 	v.last.class = l.Class
-	v.e.rec.RecordLogical(v.shard, l)
+	if v.held {
+		v.held = false
+		v.e.rec.RecordLast(v.shard, &v.att, l)
+	} else {
+		v.e.rec.RecordLogical(v.shard, l)
+	}
 	if err != nil {
 		v.fail(st, err)
 	}
@@ -339,7 +352,10 @@ func (v *vu) request(ctx context.Context, st *stepRun, due time.Time) error {
 	if err != nil {
 		return v.unsent(st, due, err)
 	}
-	return v.requestDone(st, due, v.do(ctx, st, req, st.req.expect, v.stepStart))
+	v.holdLast = true
+	out := v.do(ctx, st, req, st.req.expect, v.stepStart)
+	v.holdLast = false
+	return v.requestDone(st, due, out)
 }
 
 // unsent records a request step whose request could not be built.

@@ -287,6 +287,34 @@ func (r *Recorder) InFlight() int64 { return r.inflight.Load() }
 func (r *Recorder) RecordAttempt(shardIdx int, a *Attempt) {
 	s := &r.shards[shardIdx]
 	s.mu.Lock()
+	r.attemptLocked(s, a)
+	s.mu.Unlock()
+	if r.obs != nil {
+		r.obs.ObserveAttempt(a)
+	}
+}
+
+// RecordLast records a logical request and its last attempt, which
+// RecordAttempt has not: RecordAttempt then RecordLogical, with one lock
+// for the two. It does not allocate unless the request was lost.
+func (r *Recorder) RecordLast(shardIdx int, a *Attempt, l *Logical) {
+	r.inflight.Add(-1)
+	s := &r.shards[shardIdx]
+	s.mu.Lock()
+	r.attemptLocked(s, a)
+	r.logicalLocked(s, l)
+	s.mu.Unlock()
+	if r.obs != nil {
+		r.obs.ObserveAttempt(a)
+		r.obs.ObserveLogical(l)
+	}
+	if l.Lost {
+		r.addLost(l)
+	}
+}
+
+// attemptLocked records a; s.mu is held.
+func (r *Recorder) attemptLocked(s *shard, a *Attempt) {
 	st := &s.steps[a.Step]
 	_ = st.attempt.RecordValue(micros(a.Latency))
 	addAttempt(&st.counts, a)
@@ -305,10 +333,6 @@ func (r *Recorder) RecordAttempt(shardIdx int, a *Attempt) {
 		}
 		cur.rlSeen = true
 	}
-	s.mu.Unlock()
-	if r.obs != nil {
-		r.obs.ObserveAttempt(a)
-	}
 }
 
 func addAttempt(c *counts, a *Attempt) {
@@ -326,8 +350,20 @@ func addAttempt(c *counts, a *Attempt) {
 func (r *Recorder) RecordLogical(shardIdx int, l *Logical) {
 	r.inflight.Add(-1)
 	s := &r.shards[shardIdx]
-	send, due := micros(l.End.Sub(l.Start)), micros(l.End.Sub(l.Due))
 	s.mu.Lock()
+	r.logicalLocked(s, l)
+	s.mu.Unlock()
+	if r.obs != nil {
+		r.obs.ObserveLogical(l)
+	}
+	if l.Lost {
+		r.addLost(l)
+	}
+}
+
+// logicalLocked records l; s.mu is held.
+func (r *Recorder) logicalLocked(s *shard, l *Logical) {
+	send, due := micros(l.End.Sub(l.Start)), micros(l.End.Sub(l.Due))
 	st := &s.steps[l.Step]
 	_ = st.fromSend.RecordValue(send)
 	_ = st.fromDue.RecordValue(due)
@@ -344,19 +380,17 @@ func (r *Recorder) RecordLogical(shardIdx int, l *Logical) {
 		}
 		_ = ss.fromDue.RecordValue(due)
 	}
-	s.mu.Unlock()
-	if r.obs != nil {
-		r.obs.ObserveLogical(l)
+}
+
+// addLost lists a lost request (the first MaxLostListed) and counts it.
+func (r *Recorder) addLost(l *Logical) {
+	r.lostMu.Lock()
+	r.lostN++
+	if len(r.lostList) < MaxLostListed {
+		k := r.steps[l.Step]
+		r.lostList = append(r.lostList, LostRequest{Scenario: k.Scenario, Step: k.Step, Time: l.End, Attempts: l.Attempts, Status: l.Status, Error: l.Err})
 	}
-	if l.Lost {
-		r.lostMu.Lock()
-		r.lostN++
-		if len(r.lostList) < MaxLostListed {
-			k := r.steps[l.Step]
-			r.lostList = append(r.lostList, LostRequest{Scenario: k.Scenario, Step: k.Step, Time: l.End, Attempts: l.Attempts, Status: l.Status, Error: l.Err})
-		}
-		r.lostMu.Unlock()
-	}
+	r.lostMu.Unlock()
 }
 
 func addLogical(c *counts, l *Logical) {

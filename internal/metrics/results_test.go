@@ -197,3 +197,54 @@ func TestStepSeriesFromDue(t *testing.T) {
 		t.Errorf("two steps: b's from due %+v, want 100 samples of 1 s", s)
 	}
 }
+
+// TestRecordLastIsAttemptThenLogical: RecordLast records what
+// RecordAttempt then RecordLogical do: the same summary, series and
+// lost list.
+func TestRecordLastIsAttemptThenLogical(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	steps := []StepKey{{"s", "a"}, {"s", "b"}}
+	apart, together := NewRecorder(t0, steps), NewRecorder(t0, steps)
+	for i := range 200 {
+		step, shard := i%2, i%len(apart.shards)
+		due := t0.Add(time.Duration(i) * 7 * time.Millisecond)
+		lat := time.Duration(1+i%40) * time.Millisecond
+		status, class := 200, OK
+		if i%9 == 0 {
+			status, class = 503, Status
+		}
+		a := &Attempt{Step: step, Start: due, Latency: lat, Status: status, Class: class, BytesIn: 80, BytesOut: 40,
+			HasRateLimit: i%3 == 0, Remaining: 500 - i, Reset: time.Second, Limit: 600}
+		l := &Logical{Step: step, Due: due, Start: due, End: due.Add(lat), Status: status, Class: class,
+			Attempts: 1, Lost: status == 503, Err: "giving up"}
+		for _, r := range []*Recorder{apart, together} {
+			r.Offered(shard, step, due)
+			r.Begin(shard, step, due)
+		}
+		apart.RecordAttempt(shard, a)
+		apart.RecordLogical(shard, l)
+		together.RecordLast(shard, a, l)
+	}
+	js := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, at := range []time.Duration{time.Second, 2 * time.Second} {
+		final := at == 2*time.Second
+		if diff := cmp.Diff(js(apart.Cut(t0.Add(at), final)), js(together.Cut(t0.Add(at), final))); diff != "" {
+			t.Errorf("second ending at %v (-apart +together):\n%s", at, diff)
+		}
+	}
+	end := t0.Add(2 * time.Second)
+	sa, st := apart.Results(RunInfo{Plan: "p"}, end), together.Results(RunInfo{Plan: "p"}, end)
+	if diff := cmp.Diff(js(sa.Summary), js(st.Summary)); diff != "" {
+		t.Errorf("summary (-apart +together):\n%s", diff)
+	}
+	if st.Summary.Lost != 23 || st.Summary.Attempts != 200 {
+		t.Errorf("together: %d lost, %d attempts; want 23 and 200", st.Summary.Lost, st.Summary.Attempts)
+	}
+}
