@@ -94,8 +94,9 @@
 // # Transports
 //
 // http:// targets use H1Transport (h1*.go): a lean HTTP/1.1 client with
-// persistent connections, one write and one read system call a request,
-// and nothing allocated per request; https:// targets use net/http
+// persistent connections, one send and one receive system call a
+// request (sendto and recvfrom on Linux, h1_linux.go), and nothing
+// allocated per request; https:// targets use net/http
 // (StdTransport). On Linux, requests that share connections (open and
 // batch arrivals, Request.ShareConns) wait for their responses on an
 // epoll instance of the package's own, which each of them polls before
