@@ -20,8 +20,7 @@ import (
 // recordSample is what a VU records for one request that took one attempt.
 func recordSample(rec *metrics.Recorder, shard int, at *metrics.Attempt, l *metrics.Logical) {
 	rec.Begin(shard, 0, at.Start)
-	rec.RecordAttempt(shard, at)
-	rec.RecordLogical(shard, l)
+	rec.RecordLast(shard, at, l) // a request step's last attempt waits for its logical sample
 }
 
 // sample fills at and l, which the caller owns and reuses as a VU does,
@@ -33,8 +32,9 @@ func sample(i int, t0 time.Time, at *metrics.Attempt, l *metrics.Logical) {
 	*l = metrics.Logical{Step: 0, Due: start, Start: start, End: start.Add(lat), Status: 200, Attempts: 1}
 }
 
-// BenchmarkRecordSample records one request's samples on a shard: Begin,
-// one attempt and one logical request. It must not allocate.
+// BenchmarkRecordSample records one request's samples on a shard as a
+// request step does: Begin, then its attempt and logical request together
+// (RecordLast). It must not allocate.
 func BenchmarkRecordSample(b *testing.B) {
 	rec := metrics.NewRecorder(time.Now(), []metrics.StepKey{{Scenario: "s", Step: "get"}})
 	shard := rec.Shard()
@@ -60,6 +60,16 @@ func TestRecordSampleDoesNotAllocate(t *testing.T) {
 		i++
 	}); n != 0 {
 		t.Errorf("recording one request allocates %v times, want 0", n)
+	}
+	// A retried request records its earlier attempts on their own.
+	if n := testing.AllocsPerRun(1000, func() {
+		sample(i, rec.Start(), at, l)
+		rec.Begin(shard, 0, at.Start)
+		rec.RecordAttempt(shard, at)
+		rec.RecordLast(shard, at, l)
+		i++
+	}); n != 0 {
+		t.Errorf("recording a retried request allocates %v times, want 0", n)
 	}
 }
 
