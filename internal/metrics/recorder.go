@@ -297,21 +297,7 @@ func (r *Recorder) RecordAttempt(shardIdx int, a *Attempt) {
 // RecordLast records a logical request and its last attempt, which
 // RecordAttempt has not: RecordAttempt then RecordLogical, with one lock
 // for the two. It does not allocate unless the request was lost.
-func (r *Recorder) RecordLast(shardIdx int, a *Attempt, l *Logical) {
-	r.inflight.Add(-1)
-	s := &r.shards[shardIdx]
-	s.mu.Lock()
-	r.attemptLocked(s, a)
-	r.logicalLocked(s, l)
-	s.mu.Unlock()
-	if r.obs != nil {
-		r.obs.ObserveAttempt(a)
-		r.obs.ObserveLogical(l)
-	}
-	if l.Lost {
-		r.addLost(l)
-	}
-}
+func (r *Recorder) RecordLast(shardIdx int, a *Attempt, l *Logical) { r.recordLogical(shardIdx, a, l) }
 
 // attemptLocked records a; s.mu is held.
 func (r *Recorder) attemptLocked(s *shard, a *Attempt) {
@@ -347,13 +333,23 @@ func addAttempt(c *counts, a *Attempt) {
 
 // RecordLogical records a completed logical request and ends its
 // in-flight span. It does not allocate unless the request was lost.
-func (r *Recorder) RecordLogical(shardIdx int, l *Logical) {
+func (r *Recorder) RecordLogical(shardIdx int, l *Logical) { r.recordLogical(shardIdx, nil, l) }
+
+// recordLogical records l, and first its last attempt a unless a is nil,
+// under one lock.
+func (r *Recorder) recordLogical(shardIdx int, a *Attempt, l *Logical) {
 	r.inflight.Add(-1)
 	s := &r.shards[shardIdx]
 	s.mu.Lock()
+	if a != nil {
+		r.attemptLocked(s, a)
+	}
 	r.logicalLocked(s, l)
 	s.mu.Unlock()
 	if r.obs != nil {
+		if a != nil {
+			r.obs.ObserveAttempt(a)
+		}
 		r.obs.ObserveLogical(l)
 	}
 	if l.Lost {
