@@ -13,10 +13,11 @@ const (
 	Reset                // connection reset or closed mid-exchange
 	Other                // any other transport or client error
 	Budget               // failed fast: the retry budget was exhausted
+	Auth                 // the token endpoint refused the credentials; nothing was sent
 	numClasses
 )
 
-var classNames = [numClasses]string{"ok", "status", "connect", "timeout", "tls", "reset", "other", "budget"}
+var classNames = [numClasses]string{"ok", "status", "connect", "timeout", "tls", "reset", "other", "budget", "auth"}
 
 // String returns the class's stable name, as used in results files.
 func (c Class) String() string {

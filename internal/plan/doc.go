@@ -119,7 +119,7 @@
 //	          | "error" "=" class
 //	          | "lost" | "failed" | "dropped" | "retries" .
 //	status    = digit digit digit | digit "xx" .                429, 5xx
-//	class     = "status" | "connect" | "timeout" | "tls" | "reset" | "other" | "budget" .
+//	class     = "status" | "connect" | "timeout" | "tls" | "reset" | "other" | "budget" | "auth" .
 //	selector  = "{" label { "," label } "}" .
 //	label     = ( "scenario" | "step" ) "=" ( word | quoted ) .
 //	counter   = "requests" | "succeeded" | "failed" | "lost" | "dropped" | "offered"

@@ -59,7 +59,7 @@ var (
 	thresholdCounters  = []string{"requests", "succeeded", "failed", "lost", "dropped", "offered", "started",
 		"attempts", "retries", "goodput", "achieved_rate", "offered_rate", "retry_amplification"}
 	thresholdRates   = []string{"goodput", "achieved_rate", "offered_rate"}
-	thresholdClasses = []string{"status", "connect", "timeout", "tls", "reset", "other", "budget"}
+	thresholdClasses = []string{"status", "connect", "timeout", "tls", "reset", "other", "budget", "auth"}
 	thresholdOps     = []string{"<=", ">=", "==", "!=", "<", ">"}
 	thresholdLabels  = []string{"scenario", "step"}
 )
