@@ -146,6 +146,9 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	reqs, length := e.Planned()
 	pr = newProgress(env.Stdout, env.IsTerminal, p.Name, reqs, length, *every)
 	fmt.Fprintf(env.Stderr, "running %s against %s (results: %s)\n", p.Name, p.Target, dir)
+	if p.TLS != nil && p.TLS.InsecureSkipVerify {
+		fmt.Fprintf(env.Stderr, "warning: %s\n", insecureNote)
+	}
 
 	done := make(chan struct{})
 	go func() {
@@ -188,6 +191,9 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	}
 	res := e.Recorder().Results(info, e.Ended())
 	res.Summary.Failures = e.Failures()
+	if p.TLS != nil && p.TLS.InsecureSkipVerify {
+		res.Summary.Notes = append(res.Summary.Notes, insecureNote)
+	}
 	failed, werr := finishResults(env, dir, res, p.File, p.Thresholds, *abortedBy, *abortAt)
 	if werr != nil {
 		return fmt.Errorf("results not written: %w", werr)
@@ -219,6 +225,10 @@ func generatorUsage(u hostcpu.Sample) *metrics.Generator {
 	return g
 }
 
+// insecureNote is what the run says, before and in its summary, when
+// the plan turned certificate checks off.
+const insecureNote = "tls.insecure_skip_verify is on: https servers' certificates were not verified, so who answered is unchecked"
+
 // finishResults evaluates the thresholds and the diagnosis over res,
 // writes the results dir (files, junit.xml when there are thresholds,
 // report.html) and prints the summary, checks and diagnosis. It returns
@@ -244,6 +254,9 @@ func finishResults(env *Env, dir string, res *metrics.Results, planFile string, 
 	fmt.Fprintln(env.Stdout)
 	report.WriteText(env.Stdout, res.Summary)
 	report.WriteChecks(env.Stdout, res.Summary)
+	for _, n := range res.Summary.Notes {
+		fmt.Fprintf(env.Stdout, "note: %s\n", n)
+	}
 	fmt.Fprintln(env.Stdout)
 	diagnose.WriteText(env.Stdout, d)
 	if err != nil {

@@ -103,6 +103,7 @@ type h1State struct {
 	// This request's.
 	method        string
 	share         bool // req.ShareConns
+	resendable    bool // idempotent(req): may go again if its connection was stale
 	polled        bool // waits on the shared poller (set by arm)
 	now, deadline time.Time
 	conn          *h1Conn
@@ -159,7 +160,7 @@ func (t *H1Transport) prepare(ctx context.Context, req *Request, resp *Response)
 			return nil, err
 		}
 	}
-	st.method, st.share = req.Method, req.ShareConns
+	st.method, st.share, st.resendable = req.Method, req.ShareConns, idempotent(req)
 	if st.method == "" {
 		st.method = "GET"
 	}
@@ -213,7 +214,7 @@ func sameHeader(a, b []HeaderField) bool {
 
 // exchange sends st.wbuf on a connection and reads the response.
 func (t *H1Transport) exchange(ctx context.Context, st *h1State, resp *Response, attempt int) error {
-	c, waited, err := st.host.get(ctx, st.now, st.deadline, attempt > 0, st.share)
+	c, waited, err := st.host.get(ctx, st.now, st.deadline, attempt > 0, st.share, !st.resendable)
 	if err != nil {
 		return err
 	}
@@ -228,6 +229,15 @@ func (t *H1Transport) exchange(ctx context.Context, st *h1State, resp *Response,
 	}
 	return t.finish(c, st, resp, bp, n, start)
 }
+
+// staleCheckIdle is how long a connection must have sat idle before a
+// request that could be resent looks whether the peer closed it. The
+// look is a system call (~0.4 µs, several percent of a request's CPU on
+// a busy connection), and a server closes an idle connection after
+// its idle timeout, not within a millisecond of its last response; if
+// it did, the request goes again on a new connection (retryStale).
+// Requests that could not be resent always look.
+const staleCheckIdle = time.Millisecond
 
 // A connection's deadline may fire a little earlier than a request
 // asked: a deadline set by an earlier request is kept when the new one is
@@ -273,7 +283,7 @@ func (t *H1Transport) arm(ctx context.Context, c *h1Conn, st *h1State, waited bo
 //
 //go:noinline
 func (t *H1Transport) finish(c *h1Conn, st *h1State, resp *Response, bp *[]byte, n int, start time.Time) error {
-	rd := h1Reader{src: c.source(st.polled), buf: *bp, w: n}
+	rd := h1Reader{src: c.source(st.polled), buf: *bp, w: n, headMax: int64(t.headerBytes)}
 	res, body, err := parseResponse(&rd, st.method, &st.head, resp.Body[:0], MaxBodyBytes)
 	t.bufs.Put(bp)
 	resp.Body = body
@@ -491,21 +501,22 @@ var errConnWait = errors.New("no connection became free before the request's dea
 
 // get returns a connection for a request due to end by deadline, and
 // whether it had to wait for one (its send starts later than now).
-// fresh skips the idle ones.
-func (h *h1Host) get(ctx context.Context, now, deadline time.Time, fresh, share bool) (*h1Conn, bool, error) {
+// fresh skips the idle ones. An idle connection the peer has closed is
+// never handed out (closedByPeer); check makes it look even at a
+// connection used a moment ago, for a request that cannot be resent.
+func (h *h1Host) get(ctx context.Context, now, deadline time.Time, fresh, share, check bool) (*h1Conn, bool, error) {
 	h.mu.Lock()
 	for !fresh && len(h.idle) > 0 {
 		c := h.idle[len(h.idle)-1]
 		h.idle[len(h.idle)-1] = nil
 		h.idle = h.idle[:len(h.idle)-1]
-		if c.killed.Load() || now.Sub(c.idleSince) > h.t.idleTimeout {
-			h.open--
-			h.mu.Unlock()
+		h.mu.Unlock()
+		if c.killed.Load() || now.Sub(c.idleSince) > h.t.idleTimeout || c.closedByPeer(now, check) {
 			c.close()
 			h.mu.Lock()
+			h.open--
 			continue
 		}
-		h.mu.Unlock()
 		c.reused = true
 		return c, false, nil
 	}
@@ -692,7 +703,8 @@ func (h *h1Host) dial(deadline time.Time) {
 	nc, err := h.t.dialer.DialContext(ctx, "tcp", h.addr)
 	var c *h1Conn
 	if err == nil {
-		c = &h1Conn{nc: nc}
+		// A new connection is as fresh as an idle one just released.
+		c = &h1Conn{nc: nc, idleSince: time.Now()}
 		if err = c.init(); err != nil {
 			nc.Close()
 		}
@@ -888,8 +900,8 @@ func appendRequest(b []byte, req *Request, hostport, target string) ([]byte, err
 			hasHost = true
 		case equalFold(f.Name, "User-Agent"):
 			hasUA = true
-		case equalFold(f.Name, "Content-Length"):
-			continue // ours, from the body
+		case equalFold(f.Name, "Content-Length"), equalFold(f.Name, "Transfer-Encoding"):
+			continue // the framing is ours, from the body (net/http drops both too)
 		}
 		if f.Name == "" {
 			return b, errors.New("a header has an empty name")

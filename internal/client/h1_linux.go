@@ -27,6 +27,12 @@ func sysWrite(fd int, p []byte) (int, error) {
 	return rawIOCall(syscall.SYS_SENDTO, fd, p, syscall.MSG_NOSIGNAL)
 }
 
+// sysPeek is recvfrom(2) with MSG_PEEK|MSG_DONTWAIT: what is waiting in
+// the socket, left there.
+func sysPeek(fd int, p []byte) (int, error) {
+	return rawIOCall(syscall.SYS_RECVFROM, fd, p, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+}
+
 // rawIOCall is recvfrom(2) or sendto(2) (trap) of p on fd, with flags
 // and no address.
 func rawIOCall(trap uintptr, fd int, p []byte, flags uintptr) (int, error) {

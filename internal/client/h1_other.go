@@ -2,7 +2,10 @@
 
 package client
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 func (c *h1Conn) init() error { return nil }
 
@@ -14,3 +17,7 @@ func (c *h1Conn) writeRead(pool *sync.Pool, st *h1State) (*[]byte, int, error) {
 }
 
 type rawIO struct{}
+
+// closedByPeer has no non-blocking peek here: a request on a connection
+// the server closed fails, and goes again when it may (retryStale).
+func (c *h1Conn) closedByPeer(time.Time, bool) bool { return false }

@@ -25,6 +25,20 @@ type h1Reader struct {
 	r, w int
 	// n counts bytes consumed from src (status line to last body byte).
 	n int64
+	// headMax bounds a response's header section, interim responses
+	// and trailers included (0: only by buf's size), as net/http's
+	// MaxResponseHeaderBytes does: a line is bounded by buf, and without
+	// this the lines of one section would not be.
+	headMax int64
+}
+
+// section fails with errHeaderTooLarge when more than b.headMax bytes
+// have been consumed since start.
+func (b *h1Reader) section(start int64) error {
+	if b.headMax > 0 && b.n-start > b.headMax {
+		return headerTooLarge(b.headMax)
+	}
+	return nil
 }
 
 // fill reads more into buf after compacting it; it fails with
@@ -35,7 +49,7 @@ func (b *h1Reader) fill() error {
 		b.r = 0
 	}
 	if b.w == len(b.buf) {
-		return errHeaderTooLarge
+		return headerTooLarge(int64(len(b.buf)))
 	}
 	for range 100 {
 		n, err := b.src.Read(b.buf[b.w:])
@@ -94,9 +108,14 @@ func (b *h1Reader) readFull(p []byte) error {
 }
 
 var (
-	errHeaderTooLarge = errors.New("response status line and headers do not fit in defaults.response_header_bytes: raise it")
+	errHeaderTooLarge = errors.New("response header section is larger than defaults.response_header_bytes (status line, fields and any interim responses or trailers): raise it")
 	errBodyTooLarge   = fmt.Errorf("response body larger than %d MiB", MaxBodyBytes>>20)
 )
+
+// headerTooLarge is errHeaderTooLarge with the bound that was hit.
+func headerTooLarge(limit int64) error {
+	return fmt.Errorf("%w (%d bytes)", errHeaderTooLarge, limit)
+}
 
 // h1Field indexes one header field in h1Head.block.
 type h1Field struct {
@@ -178,6 +197,7 @@ func protoErr(format string, args ...any) error {
 // responses other than 101 are skipped, as net/http does.
 func parseResponse(b *h1Reader, method string, head *h1Head, body []byte, maxBody int) (res h1Result, bodyOut []byte, err error) {
 	var minor int
+	start := b.n
 	for {
 		line, err := b.line()
 		if err != nil {
@@ -187,7 +207,7 @@ func parseResponse(b *h1Reader, method string, head *h1Head, body []byte, maxBod
 		if err != nil {
 			return res, body[:0], err
 		}
-		if err := parseHeader(b, head); err != nil {
+		if err := parseHeader(b, head, start); err != nil {
 			return res, body[:0], err
 		}
 		if res.status >= 200 || res.status == 101 {
@@ -255,10 +275,13 @@ func parseStatusLine(line []byte) (minor, status int, err error) {
 }
 
 // parseHeader reads header fields up to the empty line into head,
-// replacing what it held.
-func parseHeader(b *h1Reader, head *h1Head) error {
+// replacing what it held; the section began at b.n == start.
+func parseHeader(b *h1Reader, head *h1Head, start int64) error {
 	head.block, head.fields, head.names, head.known = head.block[:0], head.fields[:0], 0, 0
 	for {
+		if err := b.section(start); err != nil {
+			return err
+		}
 		if line, colon, v0, v1, ok := b.field(); ok {
 			head.add(line, colon, v0, v1)
 			continue
@@ -273,7 +296,7 @@ func parseHeader(b *h1Reader, head *h1Head) error {
 			return err
 		}
 		if len(line) == 0 {
-			return nil
+			return b.section(start)
 		}
 		if line[0] == ' ' || line[0] == '\t' { // obs-fold: continues the previous value
 			if len(head.fields) == 0 {
@@ -393,6 +416,16 @@ var tokenBytes = func() (t [256]uint8) {
 	}
 	return t
 }()
+
+// isToken reports whether s is all token characters.
+func isToken(s []byte) bool {
+	for _, c := range s {
+		if tokenBytes[c] == 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // ctlIndex returns the index of p's first control character (a byte
 // below 0x20, or DEL), or len(p); eight bytes at a time.
@@ -517,9 +550,20 @@ func readFraming(head *h1Head, minor int) (fr framing, err error) {
 			if minor == 0 {
 				continue
 			}
+			// A list of transfer-codings, each a token and any parameters
+			// (RFC 9112 §6.1); an obs-fold is a space by now (§5.2). Any
+			// other value ("chunked chunked") leaves the body's length
+			// unknowable, and is refused as net/http refuses it.
 			for tok, rest := nextToken(v); tok != nil; tok, rest = nextToken(rest) {
+				coding := tok
+				if i := bytes.IndexByte(coding, ';'); i >= 0 {
+					coding = trimOWS(coding[:i])
+				}
+				if len(coding) == 0 || !isToken(coding) {
+					return fr, protoErr("Transfer-Encoding %q", clip(v))
+				}
 				fr.te = true
-				fr.chunked = equalFold(tok, "chunked")
+				fr.chunked = equalFold(coding, "chunked")
 			}
 		case 1 + 1: // Content-Length
 			if m, perr := parseDecimal(v); perr == nil && (!fr.hasCL || m == fr.cl) { // the usual value: one number
@@ -608,13 +652,16 @@ func readChunked(b *h1Reader, body []byte, maxBody int) ([]byte, error) {
 			return body, protoErr("chunk data not followed by CRLF")
 		}
 	}
-	for { // trailer section, up to the empty line
+	for start := b.n; ; { // trailer section, up to the empty line
+		if err := b.section(start); err != nil {
+			return body, err
+		}
 		line, err := b.line()
 		if err != nil {
 			return body, unexpected(err)
 		}
 		if len(line) == 0 {
-			return body, nil
+			return body, b.section(start)
 		}
 	}
 }

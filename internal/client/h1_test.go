@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/textproto"
 	"slices"
 	"strconv"
@@ -215,6 +216,20 @@ var h1Divergences = []struct {
 		plain := len(vals) == 1 && equalFold(vals[0], "chunked")
 		return o.err == nil && len(vals) > 0 && !plain && strings.Contains(r.err.Error(), "transfer encoding")
 	}},
+	// RFC 9112 §5.2 has a user agent replace an obs-fold with a space
+	// before it reads the value, and a value has no trailing whitespace:
+	// "chunked" folded onto an empty line is "chunked". net/http keeps
+	// the space ("chunked ") and refuses the coding.
+	{"folded Transfer-Encoding", func(data []byte, o h1Outcome, r netOutcome) bool {
+		vals := headValues(o.head, "Transfer-Encoding")
+		msg := errString(r.err)
+		const prefix = "unsupported transfer encoding: "
+		if o.err != nil || len(vals) != 1 || !strings.HasPrefix(msg, prefix) {
+			return false
+		}
+		theirs, err := strconv.Unquote(strings.TrimPrefix(msg, prefix))
+		return err == nil && theirs != vals[0] && strings.Join(listElems(theirs), ",") == strings.Join(listElems(vals[0]), ",")
+	}},
 	// RFC 9110 §8.6 lets a recipient take Content-Length "3, 3", or
 	// fields "3" and "03", as 3; net/http wants identical fields.
 	{"Content-Length list of one value", func(data []byte, o h1Outcome, r netOutcome) bool {
@@ -274,6 +289,7 @@ var h1DivergenceCases = []struct{ divergence, resp string }{
 	{"other transfer codings", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
 	{"other transfer codings", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
 	{"other transfer codings", "HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\nto the end"},
+	{"folded Transfer-Encoding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n \r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
 	{"Content-Length list of one value", "HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\n\r\nabc"},
 	{"Content-Length list of one value", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 03\r\n\r\nabc"},
 	{"chunked line endings", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\n0\n\n"},
@@ -525,6 +541,9 @@ func TestH1AppendRequest(t *testing.T) {
 		{"GET with a given Content-Length and no body sends none", Request{Method: "GET", URL: "http://h:1/",
 			Header: []HeaderField{{"Content-Length", "5"}}},
 			"GET / HTTP/1.1\r\nHost: h:1\r\nUser-Agent: floodgate\r\n\r\n"},
+		{"a given Transfer-Encoding is dropped: the framing is the body's", Request{Method: "POST", URL: "http://h:1/p",
+			Header: []HeaderField{{"Transfer-Encoding", "chunked"}, {"X-A", "1"}}, Body: []byte("abc")},
+			"POST /p HTTP/1.1\r\nX-A: 1\r\nHost: h:1\r\nUser-Agent: floodgate\r\nContent-Length: 3\r\n\r\nabc"},
 		{"DELETE with a body", Request{Method: "DELETE", URL: "http://h:1/r", Body: []byte("x")},
 			"DELETE /r HTTP/1.1\r\nHost: h:1\r\nUser-Agent: floodgate\r\nContent-Length: 1\r\n\r\nx"},
 		{"empty header value", Request{Method: "GET", URL: "http://h:1/", Header: []HeaderField{{"X-Empty", ""}}},
@@ -808,6 +827,45 @@ func TestH1RoundTripHeaderLimit(t *testing.T) {
 	}
 }
 
+// TestH1RoundTripHeaderSection: the bound is on the whole header
+// section, not a line: many short fields, a stream of interim responses
+// or a long trailer section over it fail the request (class other, the
+// error naming the setting and the bound), and nothing past it is kept.
+func TestH1RoundTripHeaderSection(t *testing.T) {
+	t.Parallel()
+	fields := strings.Repeat("X-Field: "+strings.Repeat("v", 90)+"\r\n", 200) // 20 KB, 100 bytes a line
+	for name, script := range map[string]string{
+		"fields":    "HTTP/1.1 200 OK\r\n" + fields + "Content-Length: 0\r\n\r\n",
+		"interim":   strings.Repeat("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n", 400) + h1OK,
+		"trailers":  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n" + fields + "\r\n",
+		"one field": "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("x", 9000) + "\r\nContent-Length: 0\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return script, false }))
+			var resp Response
+			err := NewH1Transport(1, 8192).RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
+			var ce *ClassError
+			if !errors.As(err, &ce) || ce.Class != metrics.Other || !errors.Is(err, errHeaderTooLarge) ||
+				!strings.Contains(err.Error(), "response_header_bytes") || !strings.Contains(err.Error(), "8192 bytes") || resp.Status != 0 {
+				t.Fatalf("error %v, status %d; want class other naming response_header_bytes and 8192 bytes", err, resp.Status)
+			}
+			if resp.h1 != nil && cap(resp.h1.head.block) > 2*8192 {
+				t.Errorf("the response's header block holds %d bytes after an 8 KiB bound", cap(resp.h1.head.block))
+			}
+		})
+	}
+	// Within the bound, the same shapes pass.
+	small := strings.Repeat("X-Field: "+strings.Repeat("v", 90)+"\r\n", 50)
+	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) {
+		return "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n" + small + "\r\n2\r\nok\r\n0\r\n" + small + "\r\n", false
+	}))
+	var resp Response
+	if err := NewH1Transport(1, 8192).RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || string(resp.Body) != "ok" {
+		t.Errorf("5 KB of fields and 5 KB of trailers under an 8 KiB bound: error %v, body %q", err, resp.Body)
+	}
+}
+
 // TestH1RoundTripBodyLimit: a body declared larger than MaxBodyBytes is
 // refused (class Other) before it is read, so the server sends none.
 func TestH1RoundTripBodyLimit(t *testing.T) {
@@ -864,31 +922,29 @@ func TestH1ConnectionReuse(t *testing.T) {
 // Connections the server closed, connection limits, cancellation.
 
 // TestH1StaleIdleConnection: the server answers one request, then
-// closes the connection while it sits idle in the pool. A GET (or any
-// idempotent request) is sent again, transparently, on a new
-// connection. A POST is not: the write succeeds on the half-closed
-// socket, then EOF (or a reset) arrives before any response byte, and
-// since the server might have acted on it the error is returned, class
-// Reset.
+// closes the connection while it sits idle in the pool. No request is
+// written into it, whatever its method: the transport sees the EOF
+// waiting in the socket and dials a new connection, so a POST, which
+// could not be sent again once written, is not lost either.
 func TestH1StaleIdleConnection(t *testing.T) {
 	t.Parallel()
-	for _, c := range []struct {
-		name  string
-		req   Request
-		retry bool
-	}{
-		{"GET", Request{Method: "GET"}, true},
-		{"DELETE", Request{Method: "DELETE"}, true},
-		{"POST", Request{Method: "POST", Body: []byte("x")}, false},
-		{"POST with Idempotency-Key", Request{Method: "POST", Body: []byte("x"), Header: []HeaderField{{"Idempotency-Key", "k1"}}}, true},
+	for _, req := range []Request{
+		{Method: "GET"},
+		{Method: "DELETE"},
+		{Method: "POST", Body: []byte("x")},
+		{Method: "PATCH", Body: []byte("x")},
 	} {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(req.Method, func(t *testing.T) {
 			t.Parallel()
 			closed := make(chan struct{})
+			var onClosed atomic.Int32 // requests read by the connection that closes
 			srv := newH1Server(t, func(sc *h1ServerConn) {
 				for {
 					if _, _, err := sc.readRequest(); err != nil {
 						return
+					}
+					if sc.n == 1 {
+						onClosed.Add(1)
 					}
 					if _, err := io.WriteString(sc, h1OK); err != nil || sc.n != 1 {
 						continue
@@ -904,6 +960,46 @@ func TestH1StaleIdleConnection(t *testing.T) {
 				t.Fatal(err)
 			}
 			recvOrFail(t, closed, "the server to close the first connection")
+			req.URL, req.Timeout = srv.url, h1TestBound
+			err := tr.RoundTrip(context.Background(), &req, &resp)
+			if err != nil || resp.Status != 200 || srv.accepts.Load() != 2 || onClosed.Load() != 1 {
+				t.Errorf("error %v, status %d, %d connections, %d requests on the closed one; want 200 on a second connection, 1 request on the first",
+					err, resp.Status, srv.accepts.Load(), onClosed.Load())
+			}
+		})
+	}
+}
+
+// TestH1ClosedAfterTheRequest: the server closes a reused connection
+// once it has read the next request, without answering. Nothing in the
+// socket said so before the write: an idempotent request is sent once
+// more on a new connection, a POST is not (the server may have acted on
+// it) and fails with class Reset.
+func TestH1ClosedAfterTheRequest(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name  string
+		req   Request
+		retry bool
+	}{
+		{"GET", Request{Method: "GET"}, true},
+		{"DELETE", Request{Method: "DELETE"}, true},
+		{"POST", Request{Method: "POST", Body: []byte("x")}, false},
+		{"POST with Idempotency-Key", Request{Method: "POST", Body: []byte("x"), Header: []HeaderField{{"Idempotency-Key", "k1"}}}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newH1Server(t, serveReplies(func(i int, _ *http.Request) (string, bool) {
+				if i == 1 {
+					return "", true // read, not answered
+				}
+				return h1OK, false
+			}))
+			tr := NewH1Transport(1, 0)
+			var resp Response
+			if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+				t.Fatal(err)
+			}
 			req := c.req
 			req.URL, req.Timeout = srv.url, h1TestBound
 			err := tr.RoundTrip(context.Background(), &req, &resp)
@@ -921,6 +1017,120 @@ func TestH1StaleIdleConnection(t *testing.T) {
 				t.Errorf("next request: error %v, %d connections", err, srv.accepts.Load())
 			}
 		})
+	}
+}
+
+// TestH1ThinkLongerThanIdleTimeout is the first reproduction of issue
+// 17, scaled down: 5 VUs POST, think longer than the server keeps an
+// idle connection (net/http's IdleTimeout), and POST again. Every POST
+// must get its answer: none may go into a connection the server closed.
+func TestH1ThinkLongerThanIdleTimeout(t *testing.T) {
+	t.Parallel()
+	const (
+		vus, perVU = 5, 4
+		idle       = 100 * time.Millisecond
+		think      = 150 * time.Millisecond
+	)
+	srv := newIdleClosingServer(t, idle)
+	tr := NewH1Transport(vus, 0)
+	var lost atomic.Int32
+	var wg sync.WaitGroup
+	for range vus {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var resp Response
+			timer := time.NewTimer(0)
+			defer timer.Stop()
+			for i := range perVU {
+				if i > 0 {
+					timer.Reset(think)
+					<-timer.C
+				}
+				req := &Request{Method: "POST", URL: srv.URL + "/conversations", Body: []byte(`{"n":1}`), Timeout: h1TestBound}
+				if err := tr.RoundTrip(context.Background(), req, &resp); err != nil || resp.Status != 200 {
+					lost.Add(1)
+					t.Errorf("POST %d: error %v, status %d", i, err, resp.Status)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := lost.Load(); n != 0 {
+		t.Errorf("%d of %d POSTs lost", n, vus*perVU)
+	}
+}
+
+// TestH1BurstAfterIdle is the second reproduction, scaled down: warm
+// connections sit unused past the server's idle timeout, then a burst of
+// POSTs that share connections (an open model's arrivals) comes at once.
+func TestH1BurstAfterIdle(t *testing.T) {
+	t.Parallel()
+	const (
+		conns, burst = 16, 400
+		idle         = 100 * time.Millisecond
+	)
+	srv := newIdleClosingServer(t, idle)
+	tr := NewH1Transport(conns, 0)
+	if err := tr.Warm(context.Background(), srv.URL, conns); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.NewTimer(idle + idle/2) // the scenario's quiet spell
+	<-timer.C
+	var lost atomic.Int32
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var resp Response
+			req := &Request{Method: "POST", URL: srv.URL + "/x", Body: []byte("x"), Timeout: h1TestBound, ShareConns: true}
+			if err := tr.RoundTrip(context.Background(), req, &resp); err != nil || resp.Status != 200 {
+				if lost.Add(1) <= 3 {
+					t.Errorf("POST %d: error %v, status %d", i, err, resp.Status)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := lost.Load(); n != 0 {
+		t.Errorf("%d of %d POSTs lost", n, burst)
+	}
+}
+
+// newIdleClosingServer is a net/http server on 127.0.0.1 that closes a
+// connection idle for idle, before its first request or between two.
+func newIdleClosingServer(t *testing.T, idle time.Duration) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}))
+	srv.Config.IdleTimeout = idle
+	srv.Config.ReadHeaderTimeout = idle // a connection that has yet to send a request
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestH1DialledConnectionIsFresh: a connection dialled for a request
+// that gave up before it was ready joins the pool as just used, not as
+// idle since the epoch (when the next request would close it as stale
+// and dial again).
+func TestH1DialledConnectionIsFresh(t *testing.T) {
+	t.Parallel()
+	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return h1OK, false }))
+	tr := NewH1Transport(2, 0)
+	h := tr.host(strings.TrimPrefix(srv.url, "http://"))
+	h.mu.Lock()
+	h.open, h.dialing = 1, 1 // as dialIfNeededLocked leaves them
+	h.mu.Unlock()
+	h.dial(time.Now().Add(h1TestBound)) // no one waits: it is pooled
+	var resp Response
+	if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.accepts.Load(); n != 1 {
+		t.Errorf("%d connections, want 1: the pooled one was not used", n)
 	}
 }
 

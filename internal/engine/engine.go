@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math"
@@ -102,6 +103,9 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.tlsConfig == nil && p.TLS != nil {
+		cfg.tlsConfig = tlsConfig(p.TLS)
+	}
 	e := &Engine{plan: p, cfg: cfg, ready: make(chan struct{})}
 	var keys []metrics.StepKey
 	maxConns := 0
@@ -163,6 +167,21 @@ func (e *Engine) ArrivalsInGoPoller() bool {
 	}
 	h1, ok := e.transport.(*client.H1Transport)
 	return !ok || !h1.PollsArrivals()
+}
+
+// tlsConfig is the plan's tls setting as net/http takes it: its CA
+// file trusted on top of the system's roots, or no checks at all.
+func tlsConfig(t *plan.TLS) *tls.Config {
+	c := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify}
+	if len(t.CAPEM) > 0 {
+		pool, err := x509.SystemCertPool()
+		if err != nil { // no system roots (some containers): the file's alone
+			pool = x509.NewCertPool()
+		}
+		pool.AppendCertsFromPEM(t.CAPEM) // checked when the plan was parsed
+		c.RootCAs = pool
+	}
+	return c
 }
 
 func maxVUs(sc *plan.Scenario) int {

@@ -27,6 +27,9 @@ type Plan struct {
 	Target string
 	// Defaults apply to every request unless a step overrides them.
 	Defaults Defaults
+	// TLS says how https servers are verified; nil means the system's
+	// roots.
+	TLS *TLS
 	// Auth is the plan-wide authentication; nil means none.
 	Auth *Auth
 	// Retry is the plan-wide retry policy; nil means the built-in default
