@@ -61,7 +61,7 @@ go test -count=1 -run '^TestVUStacksWhileWaiting$' ./internal/engine
 # The HTTP/1.1 transport's raw system calls (recvfrom, sendto) are what
 # the binary runs; with the race detector it uses syscall.Read and Write.
 echo "==> go test (without -race): the HTTP/1.1 transport's system calls"
-go test -count=1 ./internal/client
+go test -count=1 ./internal/h1
 
 if [ -f conformance/sdk/run.sh ]; then
 	echo "==> SDK conformance"

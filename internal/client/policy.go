@@ -307,25 +307,10 @@ func (p *Policy) retryable(req *Request, status int, class metrics.Class, transp
 		if !p.retriesClass(class) {
 			return false
 		}
-		return class == metrics.Connect || p.NonIdempotent || idempotent(req)
+		return class == metrics.Connect || p.NonIdempotent || req.Idempotent()
 	}
 	if !p.retriesStatus(status) {
 		return false
 	}
-	return status == 429 || status == 503 || p.NonIdempotent || idempotent(req)
-}
-
-// idempotent reports whether req may be repeated safely: an idempotent
-// method (RFC 9110 §9.2.2), or any method carrying an Idempotency-Key.
-func idempotent(req *Request) bool {
-	switch req.Method {
-	case "", "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
-		return true
-	}
-	for _, h := range req.Header {
-		if equalFold(h.Name, "Idempotency-Key") {
-			return true
-		}
-	}
-	return false
+	return status == 429 || status == 503 || p.NonIdempotent || req.Idempotent()
 }

@@ -18,7 +18,7 @@ import (
 
 // StdTransport sends requests with net/http: HTTP/2 over TLS when the
 // server offers it, HTTP/1.1 otherwise. It is what https targets use;
-// H1Transport, HTTP/1.1 only, is faster for plain http.
+// package h1's transport, HTTP/1.1 only, is faster for plain http.
 // StdTransport is safe for concurrent use.
 type StdTransport struct {
 	c *http.Client
@@ -81,9 +81,7 @@ func (t *StdTransport) RoundTrip(ctx context.Context, req *Request, resp *Respon
 	resp.Status = r.StatusCode
 	resp.Body = buf.Bytes()
 	resp.BytesIn = n
-	resp.std = r.Header
-	h := r.Header
-	resp.header = h.Get
+	resp.SetHead(HeaderFunc(r.Header.Get))
 	if err != nil {
 		return &ClassError{classifyStd(ctx, err), err}
 	}

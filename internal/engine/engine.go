@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
+	"github.com/floodgate-dev/floodgate/internal/h1"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 )
@@ -136,7 +137,7 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 		if strings.HasPrefix(p.Target, "https:") {
 			e.transport = client.NewStdTransport(maxConns, cfg.tlsConfig)
 		} else {
-			e.transport = client.NewH1Transport(maxConns, p.Defaults.ResponseHeaderBytes)
+			e.transport = h1.New(maxConns, p.Defaults.ResponseHeaderBytes)
 		}
 	}
 	var copts []client.Option
@@ -165,9 +166,13 @@ func (e *Engine) ArrivalsInGoPoller() bool {
 	if !arrivals {
 		return false
 	}
-	h1, ok := e.transport.(*client.H1Transport)
-	return !ok || !h1.PollsArrivals()
+	pl, ok := e.transport.(arrivalPoller)
+	return !ok || !pl.PollsArrivals()
 }
+
+// arrivalPoller is a transport that may wait for open and batch
+// arrivals' responses on a poller of its own (package h1's on Linux).
+type arrivalPoller interface{ PollsArrivals() bool }
 
 // tlsConfig is the plan's tls setting as net/http takes it: its CA
 // file trusted on top of the system's roots, or no checks at all.

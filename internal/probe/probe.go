@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
+	"github.com/floodgate-dev/floodgate/internal/h1"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 )
 
@@ -59,7 +60,7 @@ type options struct {
 	logf      func(format string, args ...any)
 }
 
-// WithTransport replaces the HTTP transport (default H1Transport for http
+// WithTransport replaces the HTTP transport (default package h1's for http
 // URLs, net/http for https).
 func WithTransport(t client.Transport) Option { return func(o *options) { o.transport = t } }
 
@@ -121,7 +122,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*Result, error) {
 		if strings.HasPrefix(cfg.URL, "https:") {
 			p.o.transport = client.NewStdTransport(cfg.Concurrency+2, nil)
 		} else {
-			p.o.transport = client.NewH1Transport(cfg.Concurrency+2, 0)
+			p.o.transport = h1.New(cfg.Concurrency+2, 0)
 		}
 	}
 	if p.o.logf == nil {

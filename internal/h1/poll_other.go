@@ -1,6 +1,6 @@
 //go:build !linux
 
-package client
+package h1
 
 import (
 	"io"
@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// poller is Linux's (h1_poll_linux.go); elsewhere connections wait in
+// poller is Linux's (poll_linux.go); elsewhere connections wait in
 // Go's network poller: pollMode says no, and pl stays nil.
 type (
 	poller    struct{}
@@ -16,7 +16,7 @@ type (
 )
 
 // PollsArrivals reports false: arrivals wait in Go's poller here.
-func (t *H1Transport) PollsArrivals() bool { return false }
+func (t *Transport) PollsArrivals() bool { return false }
 
 func (c *h1Conn) pollMode(bool) bool     { return false }
 func (c *h1Conn) pollPrepare()           {}

@@ -1,4 +1,4 @@
-package client
+package h1
 
 import (
 	"bytes"
@@ -8,12 +8,14 @@ import (
 	"io"
 	"math/bits"
 	"strconv"
+	"strings"
+	"time"
 	"unsafe"
 
-	"github.com/floodgate-dev/floodgate/internal/scenario"
+	"github.com/floodgate-dev/floodgate/internal/client"
 )
 
-// This file reads HTTP/1.x responses (RFC 9112) for H1Transport. Its
+// This file reads HTTP/1.x responses (RFC 9112) for Transport. Its
 // rules follow net/http's where RFC 9112 leaves room, and
 // FuzzH1ParseResponse checks it against http.ReadResponse.
 
@@ -109,7 +111,7 @@ func (b *h1Reader) readFull(p []byte) error {
 
 var (
 	errHeaderTooLarge = errors.New("response header section is larger than defaults.response_header_bytes (status line, fields and any interim responses or trailers): raise it")
-	errBodyTooLarge   = fmt.Errorf("response body larger than %d MiB", MaxBodyBytes>>20)
+	errBodyTooLarge   = fmt.Errorf("response body larger than %d MiB", client.MaxBodyBytes>>20)
 )
 
 // headerTooLarge is errHeaderTooLarge with the bound that was hit.
@@ -131,8 +133,9 @@ type h1Head struct {
 	// names has a bit set for each field name's nameBit: most lookups
 	// are of names a response does not have, and the bit answers them
 	// without a scan.
-	names uint64
-	known uint32 // see knownKind
+	names  uint64
+	known  uint32                   // see knownKind
+	viewFn func(name string) string // view, bound once
 }
 
 // nameBit hashes a field name's length and its first and last letters,
@@ -145,9 +148,27 @@ func nameBit[T string | []byte](name T) uint64 {
 	return 1 << (h & 63)
 }
 
-// get returns the first value of the field name, as a copy: Response.Header.
-func (h *h1Head) get(name string) string {
+// newHead returns an empty head, its view bound once (a method value
+// made per response would allocate).
+func newHead() *h1Head {
+	h := new(h1Head)
+	h.viewFn = h.view
+	return h
+}
+
+// Get returns the first value of the field name, as a copy: it
+// implements client.Head.
+func (h *h1Head) Get(name string) string {
 	return string(h.value(name))
+}
+
+// RateLimit implements client.RateLimitHead: a response without any of
+// the fields skips the lookups, and the values are read in place.
+func (h *h1Head) RateLimit(now time.Time) client.RateLimit {
+	if h.known&knownRateLimit == 0 {
+		return client.RateLimit{}
+	}
+	return client.ParseRateLimit(h.viewFn, now)
 }
 
 // value returns the first value of the field name, aliasing h.block.
@@ -165,7 +186,7 @@ func (h *h1Head) value(name string) []byte {
 
 // view is get without the copy: the string aliases h.block, which the
 // next response parsed into h overwrites. Only for a caller that keeps
-// none of it: ParseRateLimit reads numbers out of the values, and so a
+// none of it: client.ParseRateLimit reads numbers out of the values, and so a
 // Genesys response's three inin-ratelimit values cost no allocations.
 func (h *h1Head) view(name string) string {
 	v := h.value(name)
@@ -318,7 +339,7 @@ func parseHeader(b *h1Reader, head *h1Head, start int64) error {
 			continue
 		}
 		colon := 0
-		for colon < len(line) && scenario.IsTokenChar(line[colon]) {
+		for colon < len(line) && IsTokenChar(line[colon]) {
 			colon++
 		}
 		switch {
@@ -406,16 +427,32 @@ func (b *h1Reader) field() (line []byte, colon, v0, v1 int, ok bool) {
 	return p[:end], colon, v0, v1, true
 }
 
-// tokenBytes is scenario.IsTokenChar as a table of 0 and 1, which field
-// ANDs four bytes at a time.
+// IsTokenChar reports whether c may appear in an HTTP token (RFC 9110
+// §5.6.2): a method, a field name, a transfer coding.
+func IsTokenChar(c byte) bool { return tokenBytes[c] != 0 }
+
+// tokenBytes holds 1 for the token characters and 0 for the others:
+// field ANDs four bytes at a time.
 var tokenBytes = func() (t [256]uint8) {
 	for c := range t {
-		if scenario.IsTokenChar(byte(c)) {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0 {
 			t[c] = 1
 		}
 	}
 	return t
 }()
+
+// trimOWS trims optional whitespace (SP, HTAB) from both ends of s.
+func trimOWS(s []byte) []byte {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
 
 // isToken reports whether s is all token characters.
 func isToken(s []byte) bool {
@@ -452,10 +489,10 @@ func ctlIndex(p []byte) int {
 	return len(p)
 }
 
-// Header names the transport and ParseRateLimit read, each with a kind
+// Header names the transport and client.ParseRateLimit read, each with a kind
 // (1 + its index) and a bit in h1Head.known, set when the response has
 // the field. A response
-// without any rate-limit field then skips ParseRateLimit's dozen lookups.
+// without any rate-limit field then skips client.ParseRateLimit's dozen lookups.
 const (
 	knownConnection = 1 << iota
 	knownContentLength
@@ -463,12 +500,9 @@ const (
 	knownRateLimitFirst // the rate-limit names follow
 )
 
-var knownNames = []string{"Connection", "Content-Length", "Transfer-Encoding",
-	hdrFloodgateRetryAfterMs, hdrFloodgateResetMs, hdrRetryAfter,
-	hdrRateLimit, hdrRateLimitPolicy, hdrRateLimitLimit, hdrRateLimitRemaining, hdrRateLimitReset,
-	hdrIninCount, hdrIninAllowed, hdrIninReset, hdrXLimit, hdrXRemaining, hdrXReset}
+var knownNames = append([]string{"Connection", "Content-Length", "Transfer-Encoding"}, client.RateLimitFields()...)
 
-// knownRateLimit has the bits of every name ParseRateLimit reads.
+// knownRateLimit has the bits of every name client.ParseRateLimit reads.
 const knownRateLimit = ^uint32(knownRateLimitFirst - 1)
 
 // knownByLen indexes knownNames by length, for knownKind.

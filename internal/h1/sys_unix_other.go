@@ -1,6 +1,6 @@
 //go:build unix && (!linux || race)
 
-package client
+package h1
 
 import "syscall"
 

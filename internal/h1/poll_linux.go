@@ -1,6 +1,6 @@
 //go:build linux
 
-package client
+package h1
 
 import (
 	"errors"
@@ -68,7 +68,7 @@ var (
 // (open and batch arrivals) wait on the shared poller, which notices
 // responses while the process is busy; if not, they wait in Go's poller.
 // It starts the shared poller, as their first request would.
-func (t *H1Transport) PollsArrivals() bool { return sharedPoller() != nil }
+func (t *Transport) PollsArrivals() bool { return sharedPoller() != nil }
 
 // sharedPoller returns the process's poller, starting it on first use.
 func sharedPoller() *poller {

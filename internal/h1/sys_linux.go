@@ -1,6 +1,6 @@
 //go:build linux && !race
 
-package client
+package h1
 
 import (
 	"syscall"
@@ -20,7 +20,7 @@ import (
 //     without raising SIGPIPE, which the runtime would only ignore.
 //
 // With the race detector they are syscall.Read and Write
-// (h1_unix_other.go), which tell it that a write happens before the
+// (sys_unix_other.go), which tell it that a write happens before the
 // reads it answers.
 func sysRead(fd int, p []byte) (int, error) { return rawIOCall(syscall.SYS_RECVFROM, fd, p, 0) }
 func sysWrite(fd int, p []byte) (int, error) {

@@ -1,4 +1,4 @@
-package client
+package h1
 
 import (
 	"context"
@@ -14,52 +14,47 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/floodgate-dev/floodgate/internal/client"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
-	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
-// H1Transport speaks HTTP/1.1 over plain TCP with persistent connections,
+// Transport speaks HTTP/1.1 over plain TCP with persistent connections,
 // and nothing else: it is the hot path for http:// targets (https goes
-// through StdTransport, which also speaks HTTP/2).
-//
-// It exists for two measured reasons (bench/README.md). Throughput: per
-// request it makes one write and, on loopback, usually one read system
-// call, builds the request in a buffer the caller's Response keeps, and
-// allocates nothing. Memory: a request waiting for its response holds
-// no read buffer — the buffer is taken from a pool only once the socket
-// is readable (h1_unix.go), so 10,000 VUs waiting on a slow server cost
-// their goroutines and sockets, not 10,000 buffers.
+// through client.StdTransport, which also speaks HTTP/2). See the
+// package documentation for why it exists.
 //
 // It never retries a request on its own, with one exception net/http
 // also makes: a request sent on a reused idle connection that the server
-// had closed (the write fails, or EOF/reset arrives before any response
+// closed (the write fails, or EOF/reset arrives before any response
 // byte) is sent once more on a new connection, when it is idempotent or
-// could not have been written.
+// could not have been written. An idle connection the server is seen to
+// have closed is not used at all (closedByPeer).
 //
-// H1Transport is safe for concurrent use.
-type H1Transport struct {
+// Transport is safe for concurrent use.
+type Transport struct {
 	maxConns    int
 	headerBytes int
 	idleTimeout time.Duration
 	dialer      net.Dialer
 	bufs        sync.Pool // *[]byte, headerBytes long
+	states      sync.Pool // *h1State
 
 	mu    sync.Mutex
 	hosts map[string]*h1Host
 }
 
-// NewH1Transport returns a transport that opens at most maxConns
+// New returns a transport that opens at most maxConns
 // connections per host (callers beyond that wait for one, within their
 // deadline). headerBytes (0: 8192) bounds a response's status line and
 // headers; it is also the size of the read buffers it pools.
-func NewH1Transport(maxConns, headerBytes int) *H1Transport {
+func New(maxConns, headerBytes int) *Transport {
 	if maxConns < 1 {
 		maxConns = 1
 	}
 	if headerBytes <= 0 {
 		headerBytes = 8192
 	}
-	t := &H1Transport{
+	t := &Transport{
 		maxConns:    maxConns,
 		headerBytes: headerBytes,
 		// Servers close idle keep-alive connections (nginx after 75 s,
@@ -70,6 +65,7 @@ func NewH1Transport(maxConns, headerBytes int) *H1Transport {
 		hosts:       make(map[string]*h1Host),
 	}
 	t.bufs.New = func() any { b := make([]byte, t.headerBytes); return &b }
+	t.states.New = func() any { return new(h1State) }
 	return t
 }
 
@@ -81,29 +77,29 @@ const maxDials = 256
 // dialTimeout bounds a dial no request's deadline bounds.
 const dialTimeout = 30 * time.Second
 
-// h1State is a Response's H1Transport state, reused across attempts.
-// It also carries one request's working values between RoundTrip's
-// steps, which keeps RoundTrip's own frame small: that frame is on a
-// VU's stack while it waits for the response, at 10,000 VUs once each.
+// h1State is what one request needs between RoundTrip's steps: it keeps
+// RoundTrip's own frame small, and that frame is on a VU's stack while
+// it waits for the response, at 10,000 VUs once each. States are pooled
+// by the transport (Response carries none), and each keeps the last
+// request it built, which a VU sends over and over.
 type h1State struct {
-	head h1Head
 	wbuf []byte
 	// host caches the last host looked up.
 	hostKey string
 	host    *h1Host
-	// What wbuf was built from, when it may be sent again as it is: a VU
-	// sends the same request over and over, and checking it is the same
-	// costs a fraction of building and validating it again. Only
-	// requests without a body: a caller may rewrite a body in place.
+	// What wbuf was built from, when it may be sent again as it is:
+	// checking a request is the same costs a fraction of building and
+	// validating it again. Only requests without a body: a caller may
+	// rewrite a body in place.
 	builtURL, builtMethod string
-	builtHeader           []HeaderField
+	builtHeader           []client.HeaderField
 	built                 bool
-	view                  func(name string) string // head.view, bound once
 
 	// This request's.
+	head          *h1Head // the Response's
 	method        string
 	share         bool // req.ShareConns
-	resendable    bool // idempotent(req): may go again if its connection was stale
+	resendable    bool // req.Idempotent(): may go again if its connection was stale
 	polled        bool // waits on the shared poller (set by arm)
 	now, deadline time.Time
 	conn          *h1Conn
@@ -111,18 +107,17 @@ type h1State struct {
 	got           int64 // response bytes read
 }
 
-// newH1State returns a request's state, with its header lookups bound
-// once (a method value made per request would allocate).
-func newH1State() *h1State {
-	st := new(h1State)
-	st.view = st.head.view
-	return st
+// RoundTrip implements client.Transport.
+func (t *Transport) RoundTrip(ctx context.Context, req *client.Request, resp *client.Response) error {
+	st := t.states.Get().(*h1State)
+	err := t.roundTrip(ctx, st, req, resp)
+	st.head, st.conn = nil, nil
+	t.states.Put(st)
+	return err
 }
 
-// RoundTrip implements Transport.
-func (t *H1Transport) RoundTrip(ctx context.Context, req *Request, resp *Response) error {
-	st, err := t.prepare(ctx, req, resp)
-	if err != nil {
+func (t *Transport) roundTrip(ctx context.Context, st *h1State, req *client.Request, resp *client.Response) error {
+	if err := t.prepare(ctx, st, req, resp); err != nil {
 		return err
 	}
 	for attempt := 0; ; attempt++ {
@@ -140,27 +135,27 @@ func (t *H1Transport) RoundTrip(ctx context.Context, req *Request, resp *Respons
 // into st.wbuf.
 //
 //go:noinline
-func (t *H1Transport) prepare(ctx context.Context, req *Request, resp *Response) (*h1State, error) {
+func (t *Transport) prepare(ctx context.Context, st *h1State, req *client.Request, resp *client.Response) error {
 	resp.Status, resp.BytesIn, resp.BytesOut, resp.Latency, resp.Start = 0, 0, 0, 0, time.Time{}
 	resp.Body = resp.Body[:0]
 	if err := ctx.Err(); err != nil {
-		return nil, &ClassError{metrics.Timeout, err}
+		return &client.ClassError{Class: metrics.Timeout, Err: err}
 	}
-	st := resp.h1
-	if st == nil {
-		st = newH1State()
-		resp.h1 = st
-		resp.header = st.head.get
+	hd, ok := resp.Head().(*h1Head) // this transport's from the last response, reused
+	if !ok {
+		hd = newHead()
+		resp.SetHead(hd)
 	}
-	st.head.block, st.head.fields = st.head.block[:0], st.head.fields[:0]
+	hd.block, hd.fields, hd.names, hd.known = hd.block[:0], hd.fields[:0], 0, 0
+	st.head = hd
 	st.conn, st.written, st.got = nil, false, 0
 
 	if !st.built || len(req.Body) > 0 || req.URL != st.builtURL || req.Method != st.builtMethod || !sameHeader(req.Header, st.builtHeader) {
 		if err := t.build(st, req); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	st.method, st.share, st.resendable = req.Method, req.ShareConns, idempotent(req)
+	st.method, st.share, st.resendable = req.Method, req.ShareConns, req.Idempotent()
 	if st.method == "" {
 		st.method = "GET"
 	}
@@ -172,15 +167,15 @@ func (t *H1Transport) prepare(ctx context.Context, req *Request, resp *Response)
 	if d, ok := ctx.Deadline(); ok && d.Before(st.deadline) {
 		st.deadline = d
 	}
-	return st, nil
+	return nil
 }
 
 // build writes req's message into st.wbuf and looks up its host.
-func (t *H1Transport) build(st *h1State, req *Request) error {
+func (t *Transport) build(st *h1State, req *client.Request) error {
 	st.built = false
 	hostport, target, err := splitHTTPURL(req.URL)
 	if err != nil {
-		return &ClassError{metrics.Other, err}
+		return &client.ClassError{Class: metrics.Other, Err: err}
 	}
 	if st.host == nil || st.hostKey != hostport {
 		st.host, st.hostKey = t.host(hostport), hostport
@@ -189,7 +184,7 @@ func (t *H1Transport) build(st *h1State, req *Request) error {
 		st.wbuf = nil
 	}
 	if st.wbuf, err = appendRequest(st.wbuf[:0], req, hostport, target); err != nil {
-		return &ClassError{metrics.Other, err}
+		return &client.ClassError{Class: metrics.Other, Err: err}
 	}
 	if len(req.Body) == 0 {
 		st.builtURL, st.builtMethod = req.URL, req.Method
@@ -200,7 +195,7 @@ func (t *H1Transport) build(st *h1State, req *Request) error {
 }
 
 // sameHeader reports whether a and b hold the same fields in order.
-func sameHeader(a, b []HeaderField) bool {
+func sameHeader(a, b []client.HeaderField) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -213,7 +208,7 @@ func sameHeader(a, b []HeaderField) bool {
 }
 
 // exchange sends st.wbuf on a connection and reads the response.
-func (t *H1Transport) exchange(ctx context.Context, st *h1State, resp *Response, attempt int) error {
+func (t *Transport) exchange(ctx context.Context, st *h1State, resp *client.Response, attempt int) error {
 	c, waited, err := st.host.get(ctx, st.now, st.deadline, attempt > 0, st.share, !st.resendable)
 	if err != nil {
 		return err
@@ -256,7 +251,7 @@ const (
 // the send begins.
 //
 //go:noinline
-func (t *H1Transport) arm(ctx context.Context, c *h1Conn, st *h1State, waited bool) (time.Time, error) {
+func (t *Transport) arm(ctx context.Context, c *h1Conn, st *h1State, waited bool) (time.Time, error) {
 	if err := c.watch(ctx); err != nil {
 		return time.Time{}, err
 	}
@@ -282,9 +277,9 @@ func (t *H1Transport) arm(ctx context.Context, c *h1Conn, st *h1State, waited bo
 // the buffer and the connection, and fills resp.
 //
 //go:noinline
-func (t *H1Transport) finish(c *h1Conn, st *h1State, resp *Response, bp *[]byte, n int, start time.Time) error {
+func (t *Transport) finish(c *h1Conn, st *h1State, resp *client.Response, bp *[]byte, n int, start time.Time) error {
 	rd := h1Reader{src: c.source(st.polled), buf: *bp, w: n, headMax: int64(t.headerBytes)}
-	res, body, err := parseResponse(&rd, st.method, &st.head, resp.Body[:0], MaxBodyBytes)
+	res, body, err := parseResponse(&rd, st.method, st.head, resp.Body[:0], client.MaxBodyBytes)
 	t.bufs.Put(bp)
 	resp.Body = body
 	st.got = rd.n
@@ -314,7 +309,7 @@ func (t *H1Transport) finish(c *h1Conn, st *h1State, resp *Response, bp *[]byte,
 // (the server cannot have acted on it). It discards the connection.
 //
 //go:noinline
-func (t *H1Transport) retryStale(ctx context.Context, st *h1State, req *Request, attempt int, err error) bool {
+func (t *Transport) retryStale(ctx context.Context, st *h1State, req *client.Request, attempt int, err error) bool {
 	c := st.conn
 	if c == nil {
 		return false
@@ -322,13 +317,13 @@ func (t *H1Transport) retryStale(ctx context.Context, st *h1State, req *Request,
 	st.conn = nil
 	st.host.discard(c)
 	return c.reused && attempt == 0 && st.got == 0 && ctx.Err() == nil && isStale(err) &&
-		(!st.written || idempotent(req))
+		(!st.written || req.Idempotent())
 }
 
 // failed ends a RoundTrip that got no response.
 //
 //go:noinline
-func (t *H1Transport) failed(ctx context.Context, st *h1State, resp *Response, err error) error {
+func (t *Transport) failed(ctx context.Context, st *h1State, resp *client.Response, err error) error {
 	if c := st.conn; c != nil {
 		st.conn = nil
 		st.host.discard(c)
@@ -343,47 +338,70 @@ func (t *H1Transport) failed(ctx context.Context, st *h1State, resp *Response, e
 	return t.classify(ctx, err)
 }
 
+// equalFold reports whether a and b are equal ignoring ASCII case.
+func equalFold[T string | []byte](a T, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if string(a) == b { // the usual case, and a memequal
+		return true
+	}
+	for i := 0; i < len(a); i++ {
+		ca, cb := a[i], b[i]
+		if 'A' <= ca && ca <= 'Z' {
+			ca += 'a' - 'A'
+		}
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if ca != cb {
+			return false
+		}
+	}
+	return true
+}
+
 func isStale(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-func (t *H1Transport) classify(ctx context.Context, err error) error {
+func (t *Transport) classify(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return &ClassError{metrics.Timeout, fmt.Errorf("%w (%v)", ctxErr, err)}
+		return &client.ClassError{Class: metrics.Timeout, Err: fmt.Errorf("%w (%v)", ctxErr, err)}
 	}
 	var pe *ProtocolError
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, errConnWait):
-		return &ClassError{metrics.Timeout, err}
+		return &client.ClassError{Class: metrics.Timeout, Err: err}
 	case errors.As(err, &pe), errors.Is(err, errHeaderTooLarge), errors.Is(err, errBodyTooLarge):
-		return &ClassError{metrics.Other, err}
+		return &client.ClassError{Class: metrics.Other, Err: err}
 	case isStale(err):
-		return &ClassError{metrics.Reset, err}
+		return &client.ClassError{Class: metrics.Reset, Err: err}
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "dial" {
 		if opErr.Timeout() {
-			return &ClassError{metrics.Timeout, err}
+			return &client.ClassError{Class: metrics.Timeout, Err: err}
 		}
-		return &ClassError{metrics.Connect, err}
+		return &client.ClassError{Class: metrics.Connect, Err: err}
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
-		return &ClassError{metrics.Connect, err}
+		return &client.ClassError{Class: metrics.Connect, Err: err}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return &ClassError{metrics.Timeout, err}
+		return &client.ClassError{Class: metrics.Timeout, Err: err}
 	}
-	return &ClassError{metrics.Other, err}
+	return &client.ClassError{Class: metrics.Other, Err: err}
 }
 
 // Warm opens up to n connections to the host of url ahead of the first
 // requests, so that a schedule that starts at full rate does not start
 // by dialling for every request (see dialIfNeededLocked). It returns the
 // first dial's error, if any.
-func (t *H1Transport) Warm(ctx context.Context, url string, n int) error {
+func (t *Transport) Warm(ctx context.Context, url string, n int) error {
 	hostport, _, err := splitHTTPURL(url)
 	if err != nil {
 		return err
@@ -427,7 +445,7 @@ func (t *H1Transport) Warm(ctx context.Context, url string, n int) error {
 }
 
 // CloseIdleConnections closes the connections no request is using.
-func (t *H1Transport) CloseIdleConnections() {
+func (t *Transport) CloseIdleConnections() {
 	t.mu.Lock()
 	hosts := make([]*h1Host, 0, len(t.hosts))
 	for _, h := range t.hosts {
@@ -446,7 +464,7 @@ func (t *H1Transport) CloseIdleConnections() {
 	}
 }
 
-func (t *H1Transport) host(hostport string) *h1Host {
+func (t *Transport) host(hostport string) *h1Host {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.hosts[hostport]
@@ -469,7 +487,7 @@ func (t *H1Transport) host(hostport string) *h1Host {
 // stall longer).
 type h1Host struct {
 	addr string
-	t    *H1Transport
+	t    *Transport
 	max  int
 
 	mu      sync.Mutex
@@ -487,7 +505,7 @@ type h1Host struct {
 type connWaiter struct {
 	ch    chan connResult // buffered: one result
 	since time.Time
-	share bool // Request.ShareConns
+	share bool // client.Request.ShareConns
 }
 
 type connResult struct {
@@ -589,7 +607,7 @@ func (h *h1Host) leave(w *connWaiter) bool {
 // bounds on connections and on dials under way (maxDials, and the number
 // of connections established, at least 4: dials double each round rather
 // than jump to one per waiting request). For requests that share
-// connections (Request.ShareConns), not when the busy connections are
+// connections (client.Request.ShareConns), not when the busy connections are
 // expected to serve them sooner: the oldest has not yet waited as long as
 // a dial takes, or the connections, each freeing up once per request's
 // time on it, will free up for all of them within a dial's time.
@@ -598,7 +616,7 @@ func (h *h1Host) leave(w *connWaiter) bool {
 // a busy core, a descheduled VM) hundreds of requests are due at once;
 // dialling for each of them saturated the core, every response then
 // waited to be noticed (in Go's poller up to 10 ms while the core is
-// busy; see h1_poll_linux.go), which took more connections: at 20,000/s
+// busy; see poll_linux.go), which took more connections: at 20,000/s
 // the queue grew to thousands of them. Served by the connections
 // already open, such a backlog drains in milliseconds.
 func (h *h1Host) dialIfNeededLocked(now, deadline time.Time) {
@@ -738,7 +756,7 @@ type h1Conn struct {
 	rd        rawIO // unix only
 
 	// On Linux, a request that shares connections (open and batch
-	// arrivals) waits on the shared poller (h1_poll_linux.go), which
+	// arrivals) waits on the shared poller (poll_linux.go), which
 	// wakes it through wake, as do the deadline's timer (pdeadline) and
 	// the end of the request's context. pl is set while c is registered
 	// with it; nil elsewhere.
@@ -874,13 +892,13 @@ func hasPort(host string) bool {
 }
 
 // appendRequest appends req's HTTP/1.1 request message to b.
-func appendRequest(b []byte, req *Request, hostport, target string) ([]byte, error) {
+func appendRequest(b []byte, req *client.Request, hostport, target string) ([]byte, error) {
 	method := req.Method
 	if method == "" {
 		method = "GET"
 	}
 	for i := 0; i < len(method); i++ {
-		if !scenario.IsTokenChar(method[i]) {
+		if !IsTokenChar(method[i]) {
 			return b, fmt.Errorf("method %q is not a token", method)
 		}
 	}
@@ -907,7 +925,7 @@ func appendRequest(b []byte, req *Request, hostport, target string) ([]byte, err
 			return b, errors.New("a header has an empty name")
 		}
 		for i := 0; i < len(f.Name); i++ {
-			if !scenario.IsTokenChar(f.Name[i]) {
+			if !IsTokenChar(f.Name[i]) {
 				return b, fmt.Errorf("header name %q is not a token", f.Name)
 			}
 		}
@@ -939,7 +957,7 @@ func appendRequest(b []byte, req *Request, hostport, target string) ([]byte, err
 }
 
 // writeReadPlain and readPlain read the response's first bytes with
-// net.Conn.Read, where there is no readiness API (h1_other.go) or the
+// net.Conn.Read, where there is no readiness API (conn_other.go) or the
 // connection is not a socket: the buffer is held while waiting.
 func writeReadPlain(c *h1Conn, pool *sync.Pool, st *h1State) (*[]byte, int, error) {
 	if _, err := c.nc.Write(st.wbuf); err != nil {

@@ -1,4 +1,4 @@
-package client
+package h1
 
 import (
 	"bufio"
@@ -20,13 +20,13 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/floodgate-dev/floodgate/internal/client"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
-	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
-// Tests of H1Transport (h1.go, h1_parse.go, h1_unix.go):
+// Tests of Transport (transport.go, parse.go, conn_unix.go):
 //
-//   - FuzzH1ParseResponse checks parseResponse against net/http's
+//   - FuzzParseResponse checks parseResponse against net/http's
 //     http.ReadResponse, and against itself under other read patterns.
 //   - TestH1Parse* pin parseResponse's decisions (keep-alive, errors).
 //   - TestH1AppendRequest and TestH1SplitHTTPURL pin the request bytes.
@@ -102,7 +102,7 @@ var h1FuzzSeeds = []struct {
 	{false, "HTTP/1.0 200 OK\r\nConnection: KEEP-ALIVE, close\r\nContent-Length: 1\r\n\r\nx"},
 }
 
-// FuzzH1ParseResponse checks parseResponse against http.ReadResponse
+// FuzzParseResponse checks parseResponse against http.ReadResponse
 // (looping over 1xx responses as net/http's Transport does, then
 // reading the body whole). Where both accept a response they must agree
 // on its status, body, the bytes it spans, a few header values, and
@@ -110,7 +110,7 @@ var h1FuzzSeeds = []struct {
 // they disagree on whether it is well-formed, one of h1Divergences must
 // explain why. parseResponse must also give the same answer however its
 // input arrives (h1ReadPatterns) and honour its body cap.
-func FuzzH1ParseResponse(f *testing.F) {
+func FuzzParseResponse(f *testing.F) {
 	for _, s := range h1FuzzSeeds {
 		f.Add(s.head, []byte(s.resp))
 	}
@@ -182,7 +182,7 @@ var h1Divergences = []struct {
 			return false
 		}
 		for _, c := range name {
-			if c != ' ' && !scenario.IsTokenChar(c) {
+			if c != ' ' && !IsTokenChar(c) {
 				return false
 			}
 		}
@@ -436,7 +436,7 @@ func TestH1ParseEmptyContentLength(t *testing.T) {
 // TestH1ParseObsFoldControlCharacter: a field's first line may not hold
 // control characters, and neither may its obs-fold continuations
 // (RFC 9112 §5.2 makes them part of the value); net/http refuses both.
-// The fuzzer found the bare CR case (testdata/fuzz/FuzzH1ParseResponse):
+// The fuzzer found the bare CR case (testdata/fuzz/FuzzParseResponse):
 // the continuation " 0\r\r\n" puts "0\r" into the value.
 func TestH1ParseObsFoldControlCharacter(t *testing.T) {
 	t.Parallel()
@@ -444,7 +444,7 @@ func TestH1ParseObsFoldControlCharacter(t *testing.T) {
 		o := parseH1([]byte("HTTP/1.1 200 OK\r\nX-A: a\r\n"+fold+"\r\nContent-Length: 0\r\n\r\n"), "GET", h1ParseOpts{})
 		var pe *ProtocolError
 		if !errors.As(o.err, &pe) {
-			t.Errorf("continuation %q: error %v, X-A %q; want a *ProtocolError", fold, o.err, o.head.get("X-A"))
+			t.Errorf("continuation %q: error %v, X-A %q; want a *ProtocolError", fold, o.err, o.head.Get("X-A"))
 		}
 	}
 }
@@ -454,8 +454,8 @@ func TestH1ParseObsFoldControlCharacter(t *testing.T) {
 func TestH1ParseObsFoldOntoEmptyValue(t *testing.T) {
 	t.Parallel()
 	o := parseH1([]byte("HTTP/1.1 200 OK\r\nX-A:\r\n  b\r\nContent-Length: 0\r\n\r\n"), "GET", h1ParseOpts{})
-	if o.err != nil || o.head.get("X-A") != "b" {
-		t.Errorf("error %v, X-A %q; want \"b\"", o.err, o.head.get("X-A"))
+	if o.err != nil || o.head.Get("X-A") != "b" {
+		t.Errorf("error %v, X-A %q; want \"b\"", o.err, o.head.Get("X-A"))
 	}
 }
 
@@ -496,57 +496,57 @@ func TestH1ParseObsFold(t *testing.T) {
 	if o.err != nil {
 		t.Fatal(o.err)
 	}
-	if got := o.head.get("x-a"); got != "first second third" {
+	if got := o.head.Get("x-a"); got != "first second third" {
 		t.Errorf("X-A %q, want %q", got, "first second third")
 	}
-	if got := o.head.get("X-B"); got != "b" {
+	if got := o.head.Get("X-B"); got != "b" {
 		t.Errorf("X-B %q after a folded field, want %q", got, "b")
 	}
 }
 
 // ---------------------------------------------------------------------
-// Request bytes.
+// client.Request bytes.
 
 func TestH1AppendRequest(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name string
-		req  Request
+		req  client.Request
 		want string
 	}{
-		{"GET, default Host and User-Agent", Request{Method: "GET", URL: "http://example.com/a?b=1"},
+		{"GET, default Host and User-Agent", client.Request{Method: "GET", URL: "http://example.com/a?b=1"},
 			"GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"no method is GET", Request{URL: "http://example.com"},
+		{"no method is GET", client.Request{URL: "http://example.com"},
 			"GET / HTTP/1.1\r\nHost: example.com\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"port 80 is not in Host", Request{Method: "GET", URL: "http://example.com:80/x"},
+		{"port 80 is not in Host", client.Request{Method: "GET", URL: "http://example.com:80/x"},
 			"GET /x HTTP/1.1\r\nHost: example.com\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"other ports are", Request{Method: "GET", URL: "http://127.0.0.1:8080/x"},
+		{"other ports are", client.Request{Method: "GET", URL: "http://127.0.0.1:8080/x"},
 			"GET /x HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"port 180 is not port 80", Request{Method: "GET", URL: "http://h:180/"},
+		{"port 180 is not port 80", client.Request{Method: "GET", URL: "http://h:180/"},
 			"GET / HTTP/1.1\r\nHost: h:180\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"IPv6 literal with a port", Request{Method: "GET", URL: "http://[::1]:8080/x"},
+		{"IPv6 literal with a port", client.Request{Method: "GET", URL: "http://[::1]:8080/x"},
 			"GET /x HTTP/1.1\r\nHost: [::1]:8080\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"IPv6 literal without a port", Request{Method: "GET", URL: "http://[::1]/x"},
+		{"IPv6 literal without a port", client.Request{Method: "GET", URL: "http://[::1]/x"},
 			"GET /x HTTP/1.1\r\nHost: [::1]\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"headers in order, User-Agent and Host overridden", Request{Method: "GET", URL: "http://h:1/",
-			Header: []HeaderField{{"X-First", "1"}, {"user-agent", "me/1.0"}, {"HOST", "virtual.example"}, {"X-Last", "a, b"}}},
+		{"headers in order, User-Agent and Host overridden", client.Request{Method: "GET", URL: "http://h:1/",
+			Header: []client.HeaderField{{Name: "X-First", Value: "1"}, {Name: "user-agent", Value: "me/1.0"}, {Name: "HOST", Value: "virtual.example"}, {Name: "X-Last", Value: "a, b"}}},
 			"GET / HTTP/1.1\r\nX-First: 1\r\nuser-agent: me/1.0\r\nHOST: virtual.example\r\nX-Last: a, b\r\n\r\n"},
-		{"POST without a body sends Content-Length: 0", Request{Method: "POST", URL: "http://h:1/p"},
+		{"POST without a body sends Content-Length: 0", client.Request{Method: "POST", URL: "http://h:1/p"},
 			"POST /p HTTP/1.1\r\nHost: h:1\r\nUser-Agent: floodgate\r\nContent-Length: 0\r\n\r\n"},
-		{"PUT and PATCH too", Request{Method: "PATCH", URL: "http://h:1/p"},
+		{"PUT and PATCH too", client.Request{Method: "PATCH", URL: "http://h:1/p"},
 			"PATCH /p HTTP/1.1\r\nHost: h:1\r\nUser-Agent: floodgate\r\nContent-Length: 0\r\n\r\n"},
-		{"body appended, given Content-Length dropped", Request{Method: "POST", URL: "http://h:1/p",
-			Header: []HeaderField{{"content-length", "999"}, {"Content-Type", "application/json"}}, Body: []byte(`{"a":1}`)},
+		{"body appended, given Content-Length dropped", client.Request{Method: "POST", URL: "http://h:1/p",
+			Header: []client.HeaderField{{Name: "content-length", Value: "999"}, {Name: "Content-Type", Value: "application/json"}}, Body: []byte(`{"a":1}`)},
 			"POST /p HTTP/1.1\r\nContent-Type: application/json\r\nHost: h:1\r\nUser-Agent: floodgate\r\nContent-Length: 7\r\n\r\n{\"a\":1}"},
-		{"GET with a given Content-Length and no body sends none", Request{Method: "GET", URL: "http://h:1/",
-			Header: []HeaderField{{"Content-Length", "5"}}},
+		{"GET with a given Content-Length and no body sends none", client.Request{Method: "GET", URL: "http://h:1/",
+			Header: []client.HeaderField{{Name: "Content-Length", Value: "5"}}},
 			"GET / HTTP/1.1\r\nHost: h:1\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"a given Transfer-Encoding is dropped: the framing is the body's", Request{Method: "POST", URL: "http://h:1/p",
-			Header: []HeaderField{{"Transfer-Encoding", "chunked"}, {"X-A", "1"}}, Body: []byte("abc")},
+		{"a given Transfer-Encoding is dropped: the framing is the body's", client.Request{Method: "POST", URL: "http://h:1/p",
+			Header: []client.HeaderField{{Name: "Transfer-Encoding", Value: "chunked"}, {Name: "X-A", Value: "1"}}, Body: []byte("abc")},
 			"POST /p HTTP/1.1\r\nX-A: 1\r\nHost: h:1\r\nUser-Agent: floodgate\r\nContent-Length: 3\r\n\r\nabc"},
-		{"DELETE with a body", Request{Method: "DELETE", URL: "http://h:1/r", Body: []byte("x")},
+		{"DELETE with a body", client.Request{Method: "DELETE", URL: "http://h:1/r", Body: []byte("x")},
 			"DELETE /r HTTP/1.1\r\nHost: h:1\r\nUser-Agent: floodgate\r\nContent-Length: 1\r\n\r\nx"},
-		{"empty header value", Request{Method: "GET", URL: "http://h:1/", Header: []HeaderField{{"X-Empty", ""}}},
+		{"empty header value", client.Request{Method: "GET", URL: "http://h:1/", Header: []client.HeaderField{{Name: "X-Empty", Value: ""}}},
 			"GET / HTTP/1.1\r\nX-Empty: \r\nHost: h:1\r\nUser-Agent: floodgate\r\n\r\n"},
 	}
 	for _, c := range cases {
@@ -580,21 +580,21 @@ func TestH1AppendRequestRefuses(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name   string
-		req    Request
+		req    client.Request
 		target string
 	}{
-		{"CR in a value", Request{Header: []HeaderField{{"X-A", "a\rb"}}}, "/"},
-		{"LF in a value", Request{Header: []HeaderField{{"X-A", "a\nX-Injected: 1"}}}, "/"},
-		{"CRLF in a Host value", Request{Header: []HeaderField{{"Host", "h\r\nX: 1"}}}, "/"},
-		{"NUL in a value", Request{Header: []HeaderField{{"X-A", "a\x00"}}}, "/"},
-		{"space in a name", Request{Header: []HeaderField{{"X A", "1"}}}, "/"},
-		{"colon in a name", Request{Header: []HeaderField{{"X-A:", "1"}}}, "/"},
-		{"empty name", Request{Header: []HeaderField{{"", "1"}}}, "/"},
-		{"space in the method", Request{Method: "GET /x"}, "/"},
-		{"space in the target", Request{}, "/a b"},
-		{"tab in the target", Request{}, "/a\tb"},
-		{"CR in the target", Request{}, "/a\r\nX: 1"},
-		{"DEL in the target", Request{}, "/a\x7f"},
+		{"CR in a value", client.Request{Header: []client.HeaderField{{Name: "X-A", Value: "a\rb"}}}, "/"},
+		{"LF in a value", client.Request{Header: []client.HeaderField{{Name: "X-A", Value: "a\nX-Injected: 1"}}}, "/"},
+		{"CRLF in a Host value", client.Request{Header: []client.HeaderField{{Name: "Host", Value: "h\r\nX: 1"}}}, "/"},
+		{"NUL in a value", client.Request{Header: []client.HeaderField{{Name: "X-A", Value: "a\x00"}}}, "/"},
+		{"space in a name", client.Request{Header: []client.HeaderField{{Name: "X A", Value: "1"}}}, "/"},
+		{"colon in a name", client.Request{Header: []client.HeaderField{{Name: "X-A:", Value: "1"}}}, "/"},
+		{"empty name", client.Request{Header: []client.HeaderField{{Name: "", Value: "1"}}}, "/"},
+		{"space in the method", client.Request{Method: "GET /x"}, "/"},
+		{"space in the target", client.Request{}, "/a b"},
+		{"tab in the target", client.Request{}, "/a\tb"},
+		{"CR in the target", client.Request{}, "/a\r\nX: 1"},
+		{"DEL in the target", client.Request{}, "/a\x7f"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -643,23 +643,23 @@ func TestH1SplitHTTPURL(t *testing.T) {
 func TestH1RoundTripRefusesBeforeDialling(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return h1OK, false }))
-	tr := NewH1Transport(1, 0)
-	for _, req := range []*Request{
+	tr := New(1, 0)
+	for _, req := range []*client.Request{
 		{Method: "GET", URL: "https" + strings.TrimPrefix(srv.url, "http") + "/"},
 		{Method: "GET", URL: srv.url + "/a b"},
-		{Method: "GET", URL: srv.url + "/", Header: []HeaderField{{"X-A", "a\r\nX-Injected: 1"}}},
+		{Method: "GET", URL: srv.url + "/", Header: []client.HeaderField{{Name: "X-A", Value: "a\r\nX-Injected: 1"}}},
 	} {
 		req.Timeout = h1TestBound
-		var resp Response
+		var resp client.Response
 		err := tr.RoundTrip(context.Background(), req, &resp)
-		var ce *ClassError
+		var ce *client.ClassError
 		if !errors.As(err, &ce) || ce.Class != metrics.Other || resp.Status != 0 {
 			t.Errorf("%s %q: error %v, status %d; want class other", req.Method, req.URL, err, resp.Status)
 		}
 	}
 	// The slot is free again: a good request goes through.
-	var resp Response
-	if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
+	var resp client.Response
+	if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
 		t.Fatalf("error %v, status %d", err, resp.Status)
 	}
 	if n := srv.accepts.Load(); n != 1 {
@@ -700,10 +700,10 @@ func TestH1RoundTripFraming(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return c.script, c.hangUp }))
-			tr := NewH1Transport(4, 0)
-			var resp Response
+			tr := New(4, 0)
+			var resp client.Response
 			for i := range 2 {
-				err := tr.RoundTrip(context.Background(), &Request{Method: c.method, URL: srv.url + "/x", Timeout: h1TestBound}, &resp)
+				err := tr.RoundTrip(context.Background(), &client.Request{Method: c.method, URL: srv.url + "/x", Timeout: h1TestBound}, &resp)
 				if err != nil {
 					t.Fatalf("request %d: %v", i, err)
 				}
@@ -747,10 +747,10 @@ func TestH1RoundTripBytes(t *testing.T) {
 			}
 		}
 	})
-	tr := NewH1Transport(1, 0)
-	var resp Response
-	for i, req := range []*Request{
-		{Method: "POST", URL: srv.url + "/r?a=1", Body: []byte(`{"k":"v"}`), Header: []HeaderField{{"Content-Type", "application/json"}, {"Authorization", "Bearer t"}}},
+	tr := New(1, 0)
+	var resp client.Response
+	for i, req := range []*client.Request{
+		{Method: "POST", URL: srv.url + "/r?a=1", Body: []byte(`{"k":"v"}`), Header: []client.HeaderField{{Name: "Content-Type", Value: "application/json"}, {Name: "Authorization", Value: "Bearer t"}}},
 		{Method: "GET", URL: srv.url + "/r/1"},
 		{Method: "PUT", URL: srv.url + "/r/1", Body: bytes.Repeat([]byte("x"), 10000)},
 	} {
@@ -783,9 +783,9 @@ func TestH1ResponseHeader(t *testing.T) {
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) {
 		return scripts[min(n.Add(1)-1, 1)], false // the first request gets the 429
 	}))
-	tr := NewH1Transport(1, 0)
-	req := &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}
-	var first, second Response
+	tr := New(1, 0)
+	req := &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}
+	var first, second client.Response
 	if err := tr.RoundTrip(context.Background(), req, &first); err != nil {
 		t.Fatal(err)
 	}
@@ -815,14 +815,14 @@ func TestH1RoundTripHeaderLimit(t *testing.T) {
 	t.Parallel()
 	script := "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("x", 2000) + "\r\nContent-Length: 0\r\n\r\n"
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return script, false }))
-	req := &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}
-	var resp Response
-	err := NewH1Transport(1, 1024).RoundTrip(context.Background(), req, &resp)
-	var ce *ClassError
+	req := &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}
+	var resp client.Response
+	err := New(1, 1024).RoundTrip(context.Background(), req, &resp)
+	var ce *client.ClassError
 	if !errors.As(err, &ce) || ce.Class != metrics.Other || !strings.Contains(err.Error(), "response_header_bytes") || resp.Status != 0 {
 		t.Errorf("2 KB of headers with a 1 KiB bound: error %v, status %d; want class other naming response_header_bytes", err, resp.Status)
 	}
-	if err := NewH1Transport(1, 4096).RoundTrip(context.Background(), req, &resp); err != nil || len(resp.Header("X-Big")) != 2000 {
+	if err := New(1, 4096).RoundTrip(context.Background(), req, &resp); err != nil || len(resp.Header("X-Big")) != 2000 {
 		t.Errorf("with a 4 KiB bound: error %v, X-Big of %d bytes", err, len(resp.Header("X-Big")))
 	}
 }
@@ -843,15 +843,15 @@ func TestH1RoundTripHeaderSection(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return script, false }))
-			var resp Response
-			err := NewH1Transport(1, 8192).RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
-			var ce *ClassError
+			var resp client.Response
+			err := New(1, 8192).RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
+			var ce *client.ClassError
 			if !errors.As(err, &ce) || ce.Class != metrics.Other || !errors.Is(err, errHeaderTooLarge) ||
 				!strings.Contains(err.Error(), "response_header_bytes") || !strings.Contains(err.Error(), "8192 bytes") || resp.Status != 0 {
 				t.Fatalf("error %v, status %d; want class other naming response_header_bytes and 8192 bytes", err, resp.Status)
 			}
-			if resp.h1 != nil && cap(resp.h1.head.block) > 2*8192 {
-				t.Errorf("the response's header block holds %d bytes after an 8 KiB bound", cap(resp.h1.head.block))
+			if hd, ok := resp.Head().(*h1Head); ok && cap(hd.block) > 2*8192 {
+				t.Errorf("the response's header block holds %d bytes after an 8 KiB bound", cap(hd.block))
 			}
 		})
 	}
@@ -860,26 +860,26 @@ func TestH1RoundTripHeaderSection(t *testing.T) {
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) {
 		return "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n" + small + "\r\n2\r\nok\r\n0\r\n" + small + "\r\n", false
 	}))
-	var resp Response
-	if err := NewH1Transport(1, 8192).RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || string(resp.Body) != "ok" {
+	var resp client.Response
+	if err := New(1, 8192).RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || string(resp.Body) != "ok" {
 		t.Errorf("5 KB of fields and 5 KB of trailers under an 8 KiB bound: error %v, body %q", err, resp.Body)
 	}
 }
 
-// TestH1RoundTripBodyLimit: a body declared larger than MaxBodyBytes is
+// TestH1RoundTripBodyLimit: a body declared larger than client.MaxBodyBytes is
 // refused (class Other) before it is read, so the server sends none.
 func TestH1RoundTripBodyLimit(t *testing.T) {
 	t.Parallel()
 	for name, script := range map[string]string{
-		"Content-Length": "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(MaxBodyBytes+1) + "\r\n\r\n",
-		"chunk size":     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + strconv.FormatInt(MaxBodyBytes+1, 16) + "\r\n",
+		"Content-Length": "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(client.MaxBodyBytes+1) + "\r\n\r\n",
+		"chunk size":     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + strconv.FormatInt(client.MaxBodyBytes+1, 16) + "\r\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return script, false }))
-			var resp Response
-			err := NewH1Transport(1, 0).RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
-			var ce *ClassError
+			var resp client.Response
+			err := New(1, 0).RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
+			var ce *client.ClassError
 			if !errors.As(err, &ce) || ce.Class != metrics.Other || !errors.Is(err, errBodyTooLarge) || resp.Status != 0 || len(resp.Body) != 0 {
 				t.Errorf("error %v, status %d, body of %d bytes; want class other, body too large", err, resp.Status, len(resp.Body))
 			}
@@ -904,10 +904,10 @@ func TestH1ConnectionReuse(t *testing.T) {
 			t.Parallel()
 			// The server keeps every connection open: only the client decides.
 			srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return c.script, false }))
-			tr := NewH1Transport(4, 0)
-			var resp Response
+			tr := New(4, 0)
+			var resp client.Response
 			for i := range n {
-				if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || string(resp.Body) != "ok" {
+				if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || string(resp.Body) != "ok" {
 					t.Fatalf("request %d: error %v, body %q", i, err, resp.Body)
 				}
 			}
@@ -928,7 +928,7 @@ func TestH1ConnectionReuse(t *testing.T) {
 // could not be sent again once written, is not lost either.
 func TestH1StaleIdleConnection(t *testing.T) {
 	t.Parallel()
-	for _, req := range []Request{
+	for _, req := range []client.Request{
 		{Method: "GET"},
 		{Method: "DELETE"},
 		{Method: "POST", Body: []byte("x")},
@@ -954,9 +954,9 @@ func TestH1StaleIdleConnection(t *testing.T) {
 					return
 				}
 			})
-			tr := NewH1Transport(1, 0)
-			var resp Response
-			if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+			tr := New(1, 0)
+			var resp client.Response
+			if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
 				t.Fatal(err)
 			}
 			recvOrFail(t, closed, "the server to close the first connection")
@@ -979,13 +979,13 @@ func TestH1ClosedAfterTheRequest(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name  string
-		req   Request
+		req   client.Request
 		retry bool
 	}{
-		{"GET", Request{Method: "GET"}, true},
-		{"DELETE", Request{Method: "DELETE"}, true},
-		{"POST", Request{Method: "POST", Body: []byte("x")}, false},
-		{"POST with Idempotency-Key", Request{Method: "POST", Body: []byte("x"), Header: []HeaderField{{"Idempotency-Key", "k1"}}}, true},
+		{"GET", client.Request{Method: "GET"}, true},
+		{"DELETE", client.Request{Method: "DELETE"}, true},
+		{"POST", client.Request{Method: "POST", Body: []byte("x")}, false},
+		{"POST with Idempotency-Key", client.Request{Method: "POST", Body: []byte("x"), Header: []client.HeaderField{{Name: "Idempotency-Key", Value: "k1"}}}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -995,9 +995,9 @@ func TestH1ClosedAfterTheRequest(t *testing.T) {
 				}
 				return h1OK, false
 			}))
-			tr := NewH1Transport(1, 0)
-			var resp Response
-			if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+			tr := New(1, 0)
+			var resp client.Response
+			if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
 				t.Fatal(err)
 			}
 			req := c.req
@@ -1009,11 +1009,11 @@ func TestH1ClosedAfterTheRequest(t *testing.T) {
 				}
 				return
 			}
-			if Classify(err) != metrics.Reset || resp.Status != 0 || srv.accepts.Load() != 1 {
-				t.Errorf("error %v (class %v), status %d, %d connections; want class reset, no retry", err, Classify(err), resp.Status, srv.accepts.Load())
+			if client.Classify(err) != metrics.Reset || resp.Status != 0 || srv.accepts.Load() != 1 {
+				t.Errorf("error %v (class %v), status %d, %d connections; want class reset, no retry", err, client.Classify(err), resp.Status, srv.accepts.Load())
 			}
 			// The broken connection is gone: the next request dials.
-			if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || srv.accepts.Load() != 2 {
+			if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || srv.accepts.Load() != 2 {
 				t.Errorf("next request: error %v, %d connections", err, srv.accepts.Load())
 			}
 		})
@@ -1032,14 +1032,14 @@ func TestH1ThinkLongerThanIdleTimeout(t *testing.T) {
 		think      = 150 * time.Millisecond
 	)
 	srv := newIdleClosingServer(t, idle)
-	tr := NewH1Transport(vus, 0)
+	tr := New(vus, 0)
 	var lost atomic.Int32
 	var wg sync.WaitGroup
 	for range vus {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var resp Response
+			var resp client.Response
 			timer := time.NewTimer(0)
 			defer timer.Stop()
 			for i := range perVU {
@@ -1047,7 +1047,7 @@ func TestH1ThinkLongerThanIdleTimeout(t *testing.T) {
 					timer.Reset(think)
 					<-timer.C
 				}
-				req := &Request{Method: "POST", URL: srv.URL + "/conversations", Body: []byte(`{"n":1}`), Timeout: h1TestBound}
+				req := &client.Request{Method: "POST", URL: srv.URL + "/conversations", Body: []byte(`{"n":1}`), Timeout: h1TestBound}
 				if err := tr.RoundTrip(context.Background(), req, &resp); err != nil || resp.Status != 200 {
 					lost.Add(1)
 					t.Errorf("POST %d: error %v, status %d", i, err, resp.Status)
@@ -1071,7 +1071,7 @@ func TestH1BurstAfterIdle(t *testing.T) {
 		idle         = 100 * time.Millisecond
 	)
 	srv := newIdleClosingServer(t, idle)
-	tr := NewH1Transport(conns, 0)
+	tr := New(conns, 0)
 	if err := tr.Warm(context.Background(), srv.URL, conns); err != nil {
 		t.Fatal(err)
 	}
@@ -1083,8 +1083,8 @@ func TestH1BurstAfterIdle(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var resp Response
-			req := &Request{Method: "POST", URL: srv.URL + "/x", Body: []byte("x"), Timeout: h1TestBound, ShareConns: true}
+			var resp client.Response
+			req := &client.Request{Method: "POST", URL: srv.URL + "/x", Body: []byte("x"), Timeout: h1TestBound, ShareConns: true}
 			if err := tr.RoundTrip(context.Background(), req, &resp); err != nil || resp.Status != 200 {
 				if lost.Add(1) <= 3 {
 					t.Errorf("POST %d: error %v, status %d", i, err, resp.Status)
@@ -1119,14 +1119,14 @@ func newIdleClosingServer(t *testing.T, idle time.Duration) *httptest.Server {
 func TestH1DialledConnectionIsFresh(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return h1OK, false }))
-	tr := NewH1Transport(2, 0)
+	tr := New(2, 0)
 	h := tr.host(strings.TrimPrefix(srv.url, "http://"))
 	h.mu.Lock()
 	h.open, h.dialing = 1, 1 // as dialIfNeededLocked leaves them
 	h.mu.Unlock()
 	h.dial(time.Now().Add(h1TestBound)) // no one waits: it is pooled
-	var resp Response
-	if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+	var resp client.Response
+	if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.accepts.Load(); n != 1 {
@@ -1160,20 +1160,20 @@ func TestH1MaxConns(t *testing.T) {
 			}
 		}
 	})
-	tr := NewH1Transport(1, 0)
+	tr := New(1, 0)
 	first := make(chan error, 1)
 	go func() {
-		var resp Response
-		first <- tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
+		var resp client.Response
+		first <- tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
 	}()
 	recvOrFail(t, got, "the first request")
 
-	var resp Response
+	var resp client.Response
 	start := time.Now()
-	err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 200 * time.Millisecond}, &resp)
+	err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: 200 * time.Millisecond}, &resp)
 	waited := time.Since(start)
-	if Classify(err) != metrics.Timeout || !strings.Contains(err.Error(), "max_vus") || resp.Status != 0 {
-		t.Errorf("second request: error %v (class %v), status %d; want class timeout naming max_vus", err, Classify(err), resp.Status)
+	if client.Classify(err) != metrics.Timeout || !strings.Contains(err.Error(), "max_vus") || resp.Status != 0 {
+		t.Errorf("second request: error %v (class %v), status %d; want class timeout naming max_vus", err, client.Classify(err), resp.Status)
 	}
 	if waited < 150*time.Millisecond || waited > h1TestBound/2 {
 		t.Errorf("second request failed after %v; want about its 200ms timeout", waited)
@@ -1184,7 +1184,7 @@ func TestH1MaxConns(t *testing.T) {
 		t.Errorf("first request: %v", err)
 	}
 	// Its connection is free again, and reused.
-	if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
+	if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
 		t.Errorf("third request: error %v, status %d", err, resp.Status)
 	}
 	if n := srv.accepts.Load(); n != 1 {
@@ -1221,12 +1221,12 @@ func testH1ContextCancel(t *testing.T, share bool) {
 		}
 		serveReplies(func(int, *http.Request) (string, bool) { return h1OK, false })(c)
 	})
-	tr := NewH1Transport(2, 0)
+	tr := New(2, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		var resp Response
-		done <- tr.RoundTrip(ctx, &Request{Method: "GET", URL: srv.url, Timeout: time.Minute, ShareConns: share}, &resp)
+		var resp client.Response
+		done <- tr.RoundTrip(ctx, &client.Request{Method: "GET", URL: srv.url, Timeout: time.Minute, ShareConns: share}, &resp)
 	}()
 	recvOrFail(t, got, "the request")
 	start := time.Now()
@@ -1235,21 +1235,21 @@ func testH1ContextCancel(t *testing.T, share bool) {
 	if took := time.Since(start); took > h1TestBound/2 {
 		t.Errorf("RoundTrip returned %v after cancel", took)
 	}
-	if Classify(err) != metrics.Timeout || !errors.Is(err, context.Canceled) {
-		t.Errorf("error %v (class %v); want class timeout wrapping context.Canceled", err, Classify(err))
+	if client.Classify(err) != metrics.Timeout || !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v (class %v); want class timeout wrapping context.Canceled", err, client.Classify(err))
 	}
 	recvOrFail(t, hungUp, "the client to close the connection")
 
-	var resp Response
-	if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
+	var resp client.Response
+	if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
 		t.Fatalf("next request: error %v, status %d", err, resp.Status)
 	}
 	if n := srv.accepts.Load(); n != 2 {
 		t.Errorf("%d connections, want 2: the cancelled one must not be reused", n)
 	}
 	// An already cancelled context fails before dialling.
-	if err := tr.RoundTrip(ctx, &Request{Method: "GET", URL: srv.url}, &resp); Classify(err) != metrics.Timeout {
-		t.Errorf("cancelled context: error %v (class %v), want class timeout", err, Classify(err))
+	if err := tr.RoundTrip(ctx, &client.Request{Method: "GET", URL: srv.url}, &resp); client.Classify(err) != metrics.Timeout {
+		t.Errorf("cancelled context: error %v (class %v), want class timeout", err, client.Classify(err))
 	}
 }
 
@@ -1290,17 +1290,17 @@ func TestH1EarlierContextDoesNotAbortLaterRequest(t *testing.T) {
 			}
 		}
 	})
-	tr := NewH1Transport(1, 0)
+	tr := New(1, 0)
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	defer cancel1()
-	var resp Response
-	if err := tr.RoundTrip(ctx1, &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+	var resp client.Response
+	if err := tr.RoundTrip(ctx1, &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		var resp Response
-		done <- tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
+		var resp client.Response
+		done <- tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
 	}()
 	recvOrFail(t, got, "the second request")
 	cancel1()
@@ -1330,11 +1330,11 @@ func BenchmarkH1RoundTrip(b *testing.B) {
 				c.SetDeadline(time.Time{}) // the benchmark decides how long
 				answerEachRequest(c.Conn, []byte(reply))
 			})
-			tr := NewH1Transport(1, 0)
+			tr := New(1, 0)
 			ctx, cancel := bc.ctx()
 			defer cancel()
-			req := &Request{Method: "GET", URL: srv.url + "/", Timeout: 5 * time.Second}
-			var resp Response
+			req := &client.Request{Method: "GET", URL: srv.url + "/", Timeout: 5 * time.Second}
+			var resp client.Response
 			if err := tr.RoundTrip(ctx, req, &resp); err != nil { // dial, fill the pools
 				b.Fatal(err)
 			}
@@ -1368,7 +1368,7 @@ func compareH1WithNetHTTP(t *testing.T, data []byte, o h1Outcome, r netOutcome) 
 	}
 	folded := bytes.Contains(data, []byte("\n ")) || bytes.Contains(data, []byte("\n\t"))
 	for _, name := range []string{"Content-Type", "Retry-After", "X-A"} {
-		if got, want := o.head.get(name), r.resp.Header.Get(name); !headerValuesMatch(got, want, folded) {
+		if got, want := o.head.Get(name), r.resp.Header.Get(name); !headerValuesMatch(got, want, folded) {
 			t.Fatalf("%s: %q, net/http %q:\n%q", name, got, want, data)
 		}
 	}
@@ -1828,15 +1828,15 @@ func BenchmarkH1ParseResponse(b *testing.B) {
 			src := bytes.NewReader(nil)
 			buf := make([]byte, 8192)
 			var body []byte
-			var resp Response
-			resp.h1 = newH1State()
-			resp.header = resp.h1.head.get
+			var resp client.Response
+			head := newHead()
+			resp.SetHead(head)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				n := copy(buf, data)
 				rd := h1Reader{src: src, buf: buf, w: n}
-				res, out, err := parseResponse(&rd, "GET", &resp.h1.head, body, MaxBodyBytes)
+				res, out, err := parseResponse(&rd, "GET", head, body, client.MaxBodyBytes)
 				if err != nil || res.status != 200 {
 					b.Fatal(res.status, err)
 				}
@@ -1854,13 +1854,13 @@ func TestH1WarmOpensConnectionsAhead(t *testing.T) {
 	srv := newH1Server(t, func(c *h1ServerConn) {
 		answerEachRequest(c, []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
 	})
-	pooled := func(tr *H1Transport) (open, idle int) {
+	pooled := func(tr *Transport) (open, idle int) {
 		h := tr.host(strings.TrimPrefix(srv.url, "http://"))
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		return h.open, len(h.idle)
 	}
-	small := NewH1Transport(3, 0)
+	small := New(3, 0)
 	if err := small.Warm(context.Background(), srv.url, 10); err != nil {
 		t.Fatal(err)
 	}
@@ -1868,7 +1868,7 @@ func TestH1WarmOpensConnectionsAhead(t *testing.T) {
 		t.Errorf("Warm(10) with at most 3 connections: %d open, %d idle; want 3 and 3", open, idle)
 	}
 
-	tr := NewH1Transport(20, 0)
+	tr := New(20, 0)
 	if err := tr.Warm(context.Background(), srv.url, 6); err != nil {
 		t.Fatal(err)
 	}
@@ -1880,8 +1880,8 @@ func TestH1WarmOpensConnectionsAhead(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var resp Response
-			if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url + "/", Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
+			var resp client.Response
+			if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url + "/", Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
 				t.Errorf("error %v, status %d", err, resp.Status)
 			}
 		}()
@@ -1890,7 +1890,7 @@ func TestH1WarmOpensConnectionsAhead(t *testing.T) {
 	if open, _ := pooled(tr); open != 6 {
 		t.Errorf("6 requests on 6 warm connections: %d open after, want 6 (no dial)", open)
 	}
-	if err := NewH1Transport(1, 0).Warm(context.Background(), "https://"+srv.ln.Addr().String(), 1); err == nil {
+	if err := New(1, 0).Warm(context.Background(), "https://"+srv.ln.Addr().String(), 1); err == nil {
 		t.Error("Warm of an https URL: no error")
 	}
 }
@@ -1906,7 +1906,7 @@ func TestH1BurstReusesOpenConnections(t *testing.T) {
 		answerEachRequest(c, []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
 	})
 	const burst = 400
-	tr := NewH1Transport(burst, 0)
+	tr := New(burst, 0)
 	if err := tr.Warm(context.Background(), srv.url, 4); err != nil {
 		t.Fatal(err)
 	}
@@ -1917,8 +1917,8 @@ func TestH1BurstReusesOpenConnections(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			var resp Response
-			req := &Request{Method: "GET", URL: srv.url + "/", Timeout: h1TestBound, ShareConns: true}
+			var resp client.Response
+			req := &client.Request{Method: "GET", URL: srv.url + "/", Timeout: h1TestBound, ShareConns: true}
 			if err := tr.RoundTrip(context.Background(), req, &resp); err != nil || resp.Status != 200 {
 				t.Errorf("error %v, status %d", err, resp.Status)
 			}
@@ -1940,14 +1940,15 @@ func TestH1BurstReusesOpenConnections(t *testing.T) {
 // BenchmarkH1Prepare: building a request message, as every request of a
 // VU does before it is sent.
 func BenchmarkH1Prepare(b *testing.B) {
-	tr := NewH1Transport(1, 0)
-	req := &Request{Method: "GET", URL: "http://127.0.0.1:8080/api/v2/analytics/conversations/details?pageSize=25", Timeout: 5 * time.Second,
-		Header: []HeaderField{{"Authorization", "Bearer 6c8a2b1f-1234-4c7e-9a9b-0a1b2c3d4e5f"}, {"Accept", "application/json"}, {"X-Scenario", "bot_burst"}}}
-	var resp Response
+	tr := New(1, 0)
+	req := &client.Request{Method: "GET", URL: "http://127.0.0.1:8080/api/v2/analytics/conversations/details?pageSize=25", Timeout: 5 * time.Second,
+		Header: []client.HeaderField{{Name: "Authorization", Value: "Bearer 6c8a2b1f-1234-4c7e-9a9b-0a1b2c3d4e5f"}, {Name: "Accept", Value: "application/json"}, {Name: "X-Scenario", Value: "bot_burst"}}}
+	var resp client.Response
+	st := new(h1State)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := tr.prepare(ctx, req, &resp); err != nil {
+		if err := tr.prepare(ctx, st, req, &resp); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -1958,18 +1959,18 @@ func BenchmarkH1Prepare(b *testing.B) {
 // changed; a body is built every time (a caller may rewrite it in place).
 func TestH1PrepareReusesOnlyTheSameRequest(t *testing.T) {
 	t.Parallel()
-	tr := NewH1Transport(1, 0)
-	var resp Response
+	tr := New(1, 0)
+	var resp client.Response
+	st := new(h1State) // a pooled state, as the next request of a VU mostly gets the last one's
 	ctx := context.Background()
-	msg := func(req *Request) string {
+	msg := func(req *client.Request) string {
 		t.Helper()
-		st, err := tr.prepare(ctx, req, &resp)
-		if err != nil {
+		if err := tr.prepare(ctx, st, req, &resp); err != nil {
 			t.Fatal(err)
 		}
 		return string(st.wbuf)
 	}
-	req := &Request{Method: "GET", URL: "http://127.0.0.1:8080/a", Header: []HeaderField{{"Authorization", "Bearer one"}}}
+	req := &client.Request{Method: "GET", URL: "http://127.0.0.1:8080/a", Header: []client.HeaderField{{Name: "Authorization", Value: "Bearer one"}}}
 	want := func(got string, parts ...string) {
 		t.Helper()
 		for _, p := range parts {
@@ -1979,7 +1980,7 @@ func TestH1PrepareReusesOnlyTheSameRequest(t *testing.T) {
 		}
 	}
 	want(msg(req), "GET /a HTTP/1.1\r\n", "Authorization: Bearer one\r\n")
-	resp.h1.wbuf[0] = 'X' // a mark that only a rebuild would erase
+	st.wbuf[0] = 'X' // a mark that only a rebuild would erase
 	if got := msg(req); !strings.HasPrefix(got, "XET /a ") {
 		t.Errorf("the same request was built again:\n%s", got)
 	}
@@ -1989,7 +1990,7 @@ func TestH1PrepareReusesOnlyTheSameRequest(t *testing.T) {
 	want(msg(req), "GET /b?x=1 HTTP/1.1\r\n")
 	req.Method = "DELETE"
 	want(msg(req), "DELETE /b?x=1 HTTP/1.1\r\n")
-	req.Header = append(req.Header, HeaderField{"X-Trace", "t1"})
+	req.Header = append(req.Header, client.HeaderField{Name: "X-Trace", Value: "t1"})
 	want(msg(req), "X-Trace: t1\r\n")
 	body := []byte(`{"n":1}`)
 	req.Method, req.Body = "POST", body
@@ -2010,15 +2011,15 @@ func TestH1PrepareReusesOnlyTheSameRequest(t *testing.T) {
 func TestH1ShorterTimeoutOnABusyConnection(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, answerThenHold(2))
-	tr := NewH1Transport(1, 0)
-	var resp Response
+	tr := New(1, 0)
+	var resp client.Response
 	for i := range 2 {
-		if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 16 * time.Second}, &resp); err != nil || resp.Status != 200 {
+		if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: 16 * time.Second}, &resp); err != nil || resp.Status != 200 {
 			t.Fatalf("request %d: error %v, status %d", i+1, err, resp.Status)
 		}
 	}
 	start := time.Now()
-	err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond}, &resp)
+	err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond}, &resp)
 	expectTimeoutAfter(t, err, time.Since(start), 150*time.Millisecond)
 	if n := srv.accepts.Load(); n != 1 {
 		t.Errorf("%d connections, want all three requests on one", n)
@@ -2036,15 +2037,15 @@ func TestH1ShorterTimeoutOnABusyConnection(t *testing.T) {
 func TestH1EndedContextDoesNotKillTheNextRequest(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return h1OK, false }))
-	tr := NewH1Transport(1, 0)
-	var resp Response
+	tr := New(1, 0)
+	var resp client.Response
 	for i := range 2000 {
 		stepCtx, endStep := context.WithCancel(context.Background())
-		if err := tr.RoundTrip(stepCtx, &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+		if err := tr.RoundTrip(stepCtx, &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
 			t.Fatalf("round %d, first request: %v", i, err)
 		}
 		endStep() // its AfterFunc runs now, concurrently with the next request
-		if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+		if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
 			t.Fatalf("round %d: the next request failed: %v", i, err)
 		}
 	}
@@ -2055,7 +2056,7 @@ func TestH1EndedContextDoesNotKillTheNextRequest(t *testing.T) {
 
 // Requests that share connections (open and batch arrivals) wait for
 // their responses on the shared poller on Linux, the others in Go's
-// (h1_poll_linux.go): the tests of both ways end with these.
+// (poll_linux.go): the tests of both ways end with these.
 var waitPaths = []struct {
 	name  string
 	share bool
@@ -2074,10 +2075,10 @@ func TestH1LargeRequestBody(t *testing.T) {
 				n := strconv.FormatInt(req.ContentLength, 10)
 				return "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(n)) + "\r\n\r\n" + n, false
 			}))
-			tr := NewH1Transport(1, 0)
-			var resp Response
+			tr := New(1, 0)
+			var resp client.Response
 			for i := range 2 {
-				req := &Request{Method: "PUT", URL: srv.url, Body: body, Timeout: h1TestBound, ShareConns: wp.share}
+				req := &client.Request{Method: "PUT", URL: srv.url, Body: body, Timeout: h1TestBound, ShareConns: wp.share}
 				err := tr.RoundTrip(context.Background(), req, &resp)
 				if err != nil || resp.Status != 200 || string(resp.Body) != strconv.Itoa(len(body)) {
 					t.Fatalf("request %d: error %v, status %d, body %q; want 200 and %d", i+1, err, resp.Status, resp.Body, len(body))
@@ -2107,10 +2108,10 @@ func TestH1TimeoutMidBody(t *testing.T) {
 				}
 				_, _ = c.br.ReadByte() // until the client hangs up
 			})
-			tr := NewH1Transport(1, 0)
-			var resp Response
+			tr := New(1, 0)
+			var resp client.Response
 			start := time.Now()
-			err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond, ShareConns: wp.share}, &resp)
+			err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond, ShareConns: wp.share}, &resp)
 			expectTimeoutAfter(t, err, time.Since(start), 150*time.Millisecond)
 		})
 	}
@@ -2127,17 +2128,17 @@ func TestH1ConnectionChangesPoller(t *testing.T) {
 			t.Parallel()
 			const answered = 6
 			srv := newH1Server(t, answerThenHold(answered))
-			tr := NewH1Transport(1, 0)
-			var resp Response
+			tr := New(1, 0)
+			var resp client.Response
 			for i := range answered {
 				share := (i%2 == 1) != last.share // the last answered one on the other path
-				req := &Request{Method: "GET", URL: srv.url, Timeout: 16 * time.Second, ShareConns: share}
+				req := &client.Request{Method: "GET", URL: srv.url, Timeout: 16 * time.Second, ShareConns: share}
 				if err := tr.RoundTrip(context.Background(), req, &resp); err != nil || resp.Status != 200 || string(resp.Body) != "ok" {
 					t.Fatalf("request %d (share %v): error %v, status %d", i+1, share, err, resp.Status)
 				}
 			}
 			start := time.Now()
-			err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond, ShareConns: last.share}, &resp)
+			err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond, ShareConns: last.share}, &resp)
 			expectTimeoutAfter(t, err, time.Since(start), 150*time.Millisecond)
 			if n := srv.accepts.Load(); n != 1 {
 				t.Errorf("%d connections, want one for all %d requests", n, answered+1)
@@ -2169,8 +2170,8 @@ func answerThenHold(n int) func(*h1ServerConn) {
 // (its Timeout) after the request began: took.
 func expectTimeoutAfter(t *testing.T, err error, took, want time.Duration) {
 	t.Helper()
-	if Classify(err) != metrics.Timeout {
-		t.Fatalf("error %v (class %v), want a timeout", err, Classify(err))
+	if client.Classify(err) != metrics.Timeout {
+		t.Fatalf("error %v (class %v), want a timeout", err, client.Classify(err))
 	}
 	if took < want-want/15 || took > h1TestBound/2 {
 		t.Errorf("timed out after %v, want about %v", took, want)
@@ -2182,14 +2183,14 @@ func expectTimeoutAfter(t *testing.T, err error, took, want time.Duration) {
 // them right.
 func TestH1RateLimitAllocatesNothing(t *testing.T) {
 	data := "HTTP/1.1 200 OK\r\nContent-Length: 0\r\ninin-ratelimit-count: 12\r\ninin-ratelimit-allowed: 300\r\ninin-ratelimit-reset: 48\r\n\r\n"
-	var resp Response
-	resp.h1 = newH1State()
-	resp.header = resp.h1.head.get
+	var resp client.Response
+	head := newHead()
+	resp.SetHead(head)
 	rd := h1Reader{src: bytes.NewReader(nil), buf: []byte(data), w: len(data)}
-	if _, _, err := parseResponse(&rd, "GET", &resp.h1.head, nil, MaxBodyBytes); err != nil {
+	if _, _, err := parseResponse(&rd, "GET", head, nil, client.MaxBodyBytes); err != nil {
 		t.Fatal(err)
 	}
-	var rl RateLimit
+	var rl client.RateLimit
 	if n := testing.AllocsPerRun(100, func() { rl = resp.RateLimit(time.Time{}) }); n != 0 {
 		t.Errorf("%v allocations a call, want 0", n)
 	}
