@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
+	"github.com/floodgate-dev/floodgate/internal/clientcfg"
 	"github.com/floodgate-dev/floodgate/internal/h1"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 	"github.com/floodgate-dev/floodgate/internal/plan"
@@ -118,7 +119,7 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 		if sc.Auth != nil {
 			a = sc.Auth
 		}
-		auth, err := auths.Auth(a, p.Target)
+		auth, err := auths.Auth(clientcfg.Auth(a), p.Target)
 		if err != nil {
 			return nil, fmt.Errorf("scenario %q: auth: %w", sc.Name, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
+	"github.com/floodgate-dev/floodgate/internal/clientcfg"
 	"github.com/floodgate-dev/floodgate/internal/diagnose"
 	emuconfig "github.com/floodgate-dev/floodgate/internal/emulator/config"
 	"github.com/floodgate-dev/floodgate/internal/plan"
@@ -418,7 +419,7 @@ func keyOf(p *plan.Plan, sc *plan.Scenario, kind string) (key string, perVU bool
 		if a.OAuth2 != nil && kind == KeyClient {
 			return "client " + a.OAuth2.ClientID, false
 		}
-		if au, err := client.NewAuth(a, p.Target, nil); err == nil && au != nil {
+		if au, err := client.NewAuth(clientcfg.Auth(a), p.Target, nil); err == nil && au != nil {
 			return au.Key(), false
 		}
 	}
@@ -616,7 +617,7 @@ func checkRetries(p *plan.Plan, l *load, who string, lim Limit, lost, total floa
 	}
 	sendingSteps(l.sc, func(st *plan.Step, levels []*plan.Retry) {
 		all := append([]*plan.Retry{p.Retry}, levels...)
-		pol := client.Resolve(all...)
+		pol := clientcfg.Retry(all...)
 		at := cfg.locate(retryPos(all, func(r *plan.Retry) bool { return r.Off || r.On != nil }, l.sc.Pos))
 		switch {
 		case pol.MaxAttempts <= 1:
@@ -666,7 +667,7 @@ func checkNonIdempotent(p *plan.Plan, cfg config) []Finding {
 	for _, sc := range p.Scenarios {
 		sendingSteps(sc, func(st *plan.Step, levels []*plan.Retry) {
 			all := append([]*plan.Retry{p.Retry}, levels...)
-			pol := client.Resolve(all...)
+			pol := clientcfg.Retry(all...)
 			var methods []string
 			for _, r := range []*plan.Request{st.Request, pollReq(st), triggerReq(st)} {
 				if r != nil && (r.Method == "POST" || r.Method == "PATCH") {

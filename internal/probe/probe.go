@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
+	"github.com/floodgate-dev/floodgate/internal/clientcfg"
 	"github.com/floodgate-dev/floodgate/internal/h1"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 )
@@ -130,7 +131,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.MaxTime)
 	defer cancel()
-	authA, err := client.NewAuth(cfg.Auth, cfg.URL, p.o.tokenRT)
+	authA, err := client.NewAuth(clientcfg.Auth(cfg.Auth), cfg.URL, p.o.tokenRT)
 	if err != nil {
 		return nil, fmt.Errorf("%w: auth: %w", ErrConfig, err)
 	}
