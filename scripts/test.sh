@@ -52,6 +52,10 @@ if [ "${CI:-}" = true ]; then
 	need chromium chromium
 fi
 
+# The HTTP/1.1 conformance matrix (internal/h1) runs both transports
+# against a real nginx, which the test starts on a free loopback port.
+need nginx nginx
+
 echo "==> go test -race"
 go test -race -timeout 15m ./...
 # Measurements the race detector would distort (it enlarges stack frames):

@@ -25,18 +25,20 @@ type StdTransport struct {
 }
 
 // NewStdTransport returns a net/http transport allowing maxConns
-// connections per host.
-func NewStdTransport(maxConns int, tlsConfig *tls.Config) *StdTransport {
+// connections per host. headerBytes bounds a response's header section
+// as it does package h1's (0: net/http's default, 10 MiB).
+func NewStdTransport(maxConns int, tlsConfig *tls.Config, headerBytes int) *StdTransport {
 	tr := &http.Transport{
-		Proxy:               nil, // a load generator must not go through an env proxy unasked
-		MaxIdleConns:        maxConns,
-		MaxIdleConnsPerHost: maxConns,
-		MaxConnsPerHost:     maxConns,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   true,
-		TLSClientConfig:     tlsConfig,
-		TLSHandshakeTimeout: 10 * time.Second,
+		MaxResponseHeaderBytes: int64(headerBytes),
+		Proxy:                  nil, // a load generator must not go through an env proxy unasked
+		MaxIdleConns:           maxConns,
+		MaxIdleConnsPerHost:    maxConns,
+		MaxConnsPerHost:        maxConns,
+		IdleConnTimeout:        90 * time.Second,
+		DisableCompression:     true,
+		ForceAttemptHTTP2:      true,
+		TLSClientConfig:        tlsConfig,
+		TLSHandshakeTimeout:    10 * time.Second,
 	}
 	return &StdTransport{c: &http.Client{
 		Transport:     tr,

@@ -136,7 +136,7 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 	e.transport = cfg.transport
 	if e.transport == nil {
 		if strings.HasPrefix(p.Target, "https:") {
-			e.transport = client.NewStdTransport(maxConns, cfg.tlsConfig)
+			e.transport = client.NewStdTransport(maxConns, cfg.tlsConfig, p.Defaults.ResponseHeaderBytes)
 		} else {
 			e.transport = h1.New(maxConns, p.Defaults.ResponseHeaderBytes)
 		}

@@ -16,7 +16,7 @@ import (
 )
 
 func transports() map[string]client.Transport {
-	return map[string]client.Transport{"h1": New(4, 0), "std": client.NewStdTransport(4, nil)}
+	return map[string]client.Transport{"h1": New(4, 0), "std": client.NewStdTransport(4, nil, 0)}
 }
 
 func TestTransportsSendAndRead(t *testing.T) {

@@ -57,9 +57,11 @@ type Defaults struct {
 	// Timeout bounds one HTTP attempt (connect to last body byte).
 	// Default 16s, the official SDKs' default.
 	Timeout time.Duration
-	// ResponseHeaderBytes bounds a response's status line and headers for
-	// plain-http targets (the per-connection read buffer; https targets
-	// have no such bound). A response with more fails with class other.
+	// ResponseHeaderBytes bounds a response's header section (status
+	// line, fields, interim responses and trailers), as net/http's
+	// MaxResponseHeaderBytes does, for http and https targets alike; for
+	// http it is also the size of the read buffer a request in flight
+	// holds. A response with more fails with class other.
 	// Default 8192 (nginx's own limit for request headers), 1024 to 1048576.
 	ResponseHeaderBytes int
 }

@@ -121,7 +121,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*Result, error) {
 	}
 	if p.o.transport == nil {
 		if strings.HasPrefix(cfg.URL, "https:") {
-			p.o.transport = client.NewStdTransport(cfg.Concurrency+2, nil)
+			p.o.transport = client.NewStdTransport(cfg.Concurrency+2, nil, 0)
 		} else {
 			p.o.transport = h1.New(cfg.Concurrency+2, 0)
 		}
