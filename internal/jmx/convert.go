@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/plan"
 )
 
 // Errors Convert returns, to branch on with errors.Is.
@@ -471,7 +473,7 @@ func (c *converter) target(root *Element, top *scope, groups []*Element) (target
 			src = Path(e)
 			if t := e.Str("HTTPSampler.response_timeout"); t != "" {
 				if ms, err := strconv.ParseInt(t, 10, 64); err == nil && ms > 0 {
-					timeout = fmtDuration(time.Duration(ms) * time.Millisecond)
+					timeout = plan.FormatDuration(time.Duration(ms) * time.Millisecond)
 				}
 			}
 		}
@@ -502,18 +504,6 @@ func (c *converter) target(root *Element, top *scope, groups []*Element) (target
 	}
 	c.approximated(root, "no HTTP Request Defaults or request names a server; the target is ${TARGET}, default http://127.0.0.1:8080 (or use floodgate run --target)")
 	return "${TARGET:-http://127.0.0.1:8080}", Path(root), timeout
-}
-
-// fmtDuration writes d as a plan duration: 300ms, 1.5s, 2m, 1h30m.
-func fmtDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") || strings.HasSuffix(s, "h0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // numberField is a converted numeric JMeter field.
@@ -555,7 +545,7 @@ func (nf numberField) seconds() string {
 	if nf.env {
 		return quote(nf.text+"s", true)
 	}
-	return fmtDuration(time.Duration(nf.value * float64(time.Second)))
+	return plan.FormatDuration(time.Duration(nf.value * float64(time.Second)))
 }
 
 // count renders a whole-number field.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/floodgate-dev/floodgate/internal/plan"
 	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
@@ -478,7 +479,7 @@ func (c *converter) timer(t *Element) string {
 		if delay.value <= 0 {
 			return ""
 		}
-		return fmtDuration(ms(delay.value))
+		return plan.FormatDuration(ms(delay.value))
 	}
 	rng := c.number(t.Str("RandomTimer.range"), 0, t)
 	if !delay.known || !rng.known {
@@ -494,7 +495,7 @@ func (c *converter) timer(t *Element) string {
 		// offset + 0.8 × deviation, which a uniform draw over
 		// [offset, offset + 1.6 × deviation] keeps.
 		hi = delay.value + 1.6*rng.value
-		c.approximated(t, "a uniform think from %s to %s, with the Gaussian's mean", fmtDuration(ms(lo)), fmtDuration(ms(hi)))
+		c.approximated(t, "a uniform think from %s to %s, with the Gaussian's mean", plan.FormatDuration(ms(lo)), plan.FormatDuration(ms(hi)))
 	}
 	if hi <= 0 {
 		return ""
@@ -503,9 +504,9 @@ func (c *converter) timer(t *Element) string {
 		lo = 0
 	}
 	if hi <= lo {
-		return fmtDuration(ms(hi))
+		return plan.FormatDuration(ms(hi))
 	}
-	return "{min: " + fmtDuration(ms(lo)) + ", max: " + fmtDuration(ms(hi)) + "}"
+	return "{min: " + plan.FormatDuration(ms(lo)) + ", max: " + plan.FormatDuration(ms(hi)) + "}"
 }
 
 func ms(v float64) time.Duration {

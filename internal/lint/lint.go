@@ -333,7 +333,7 @@ func predict(sc *plan.Scenario, cfg config) *load {
 		l.vus = c.VUs
 		pr.Executor = fmt.Sprintf("closed: %d VUs", c.VUs)
 		if c.RampUp > 0 {
-			pr.Executor += ", ramp-up " + dur(c.RampUp)
+			pr.Executor += ", ramp-up " + plan.FormatDuration(c.RampUp)
 		}
 		pr.PeakRate = float64(c.VUs) * perIterRate
 		pr.PeakConcurrency = c.VUs
@@ -345,7 +345,7 @@ func predict(sc *plan.Scenario, cfg config) *load {
 			byIter = c.RampUp + time.Duration(c.Iterations)*iter
 		}
 		if c.Duration > 0 {
-			pr.Executor += " for " + dur(c.Duration)
+			pr.Executor += " for " + plan.FormatDuration(c.Duration)
 			byTime = c.Duration
 			// Each VU runs from its start to the end: the mean VU runs
 			// Duration − RampUp/2.
@@ -371,10 +371,10 @@ func predict(sc *plan.Scenario, cfg config) *load {
 		peak := o.Rate.PerSecond()
 		var iters float64
 		if len(o.Stages) == 0 {
-			pr.Executor = fmt.Sprintf("open: %s for %s", o.Rate, dur(o.Duration))
+			pr.Executor = fmt.Sprintf("open: %s for %s", o.Rate, plan.FormatDuration(o.Duration))
 			iters = peak * o.Duration.Seconds()
 		} else {
-			pr.Executor = fmt.Sprintf("open: %d stages over %s", len(o.Stages), dur(o.TotalDuration()))
+			pr.Executor = fmt.Sprintf("open: %d stages over %s", len(o.Stages), plan.FormatDuration(o.TotalDuration()))
 			prev := o.StartRate.PerSecond()
 			peak = prev
 			for _, st := range o.Stages {
@@ -392,7 +392,7 @@ func predict(sc *plan.Scenario, cfg config) *load {
 	case e.Batches != nil:
 		b := e.Batches
 		l.vus = b.MaxVUs
-		pr.Executor = fmt.Sprintf("batches: %d every %s, %d in all", b.Size, dur(b.Pause), b.Total)
+		pr.Executor = fmt.Sprintf("batches: %d every %s, %d in all", b.Size, plan.FormatDuration(b.Pause), b.Total)
 		busy := min(b.Size, b.MaxVUs)
 		pr.PeakRate = float64(busy) * perIterRate
 		pr.PeakConcurrency = busy
@@ -723,16 +723,4 @@ func checkMaxVUs(l *load, cfg config) []Finding {
 		Message: fmt.Sprintf("scenario %s needs ~%d VUs at %s iterations/s of %s each (at %s per request), and max_vus is %d: iterations will be dropped",
 			l.sc.Name, need, strconv.FormatFloat(peak, 'g', 4, 64), iter, cfg.latency, e.Open.MaxVUs),
 		Fix: fmt.Sprintf("raise max_vus to %d or more", need)}}
-}
-
-// dur writes a duration as a plan would: 10s, 2m, 1h30m.
-func dur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") || strings.HasSuffix(s, "h0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
