@@ -58,6 +58,10 @@ need nginx nginx
 
 echo "==> go test -race"
 go test -race -timeout 15m ./...
+# The Kubernetes manifests' check is a module of its own (deploy/k8s), so
+# that the main one does not require k8s.io for one test.
+echo "==> go vet and go test: deploy/k8s"
+(cd deploy/k8s && go vet ./... && go test -count=1 ./...)
 # Measurements the race detector would distort (it enlarges stack frames):
 # the memory a VU holds while it waits for a response.
 echo "==> go test (without -race): VU stack size"
