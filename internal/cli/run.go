@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -123,26 +121,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		defer live.stop()
 		fmt.Fprintf(env.Stderr, "live metrics on http://%s/metrics\n", live.addr)
 	}
-	if e.MaxConcurrency() > manyVUs {
-		if _, set := env.Getenv("GOGC"); !set {
-			// Thousands of VUs are mostly live memory (their stacks,
-			// state and sockets), and the request path allocates
-			// nothing: collecting at half the heap's growth instead of
-			// all of it costs little CPU and keeps 10,000 VUs' peak RSS
-			// ~15 MB lower (bench/README.md).
-			defer debug.SetGCPercent(debug.SetGCPercent(50))
-		}
-	}
-	if _, set := env.Getenv("GOMAXPROCS"); !set && runtime.GOMAXPROCS(0) < 2 && e.ArrivalsInGoPoller() {
-		// Two Go threads where Go would run one (one CPU, or pinned to
-		// one core), for arrivals that wait in Go's poller: with one,
-		// open arrivals dropped by the thousand after a stall, and none
-		// with two (bench/README.md, change 7). The shared poller does
-		// that job for http targets on Linux, and there, as for closed
-		// models, one thread costs less: 3-6% less CPU a request for 50
-		// closed VUs against nginx, in 12 pairs of 8 s runs (change 14).
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	}
+	defer tuneRuntime(env, e)()
 	reqs, length := e.Planned()
 	pr = newProgress(env.Stdout, env.IsTerminal, p.Name, reqs, length, *every)
 	fmt.Fprintf(env.Stderr, "running %s against %s (results: %s)\n", p.Name, p.Target, dir)
@@ -342,7 +321,3 @@ func moveToken(a *plan.Auth, old, target string) {
 		a.OAuth2.TokenURL = target + strings.TrimPrefix(a.OAuth2.TokenURL, old)
 	}
 }
-
-// manyVUs is the concurrency above which a run trades a little CPU for
-// memory (see runRun).
-const manyVUs = 1000
