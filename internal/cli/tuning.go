@@ -10,7 +10,7 @@ import (
 // Runtime tuning: the only place floodgate changes the Go runtime's own
 // settings, for the length of a run. Each applies only when the user has
 // not set its environment variable, which always wins. The measurements
-// behind them are in bench/README.md.
+// behind them are in bench/HISTORY.md.
 //
 //   - GOGC=50 for runs of more than manyVUs VUs. Thousands of VUs are
 //     mostly live memory (their stacks, state and sockets) and the

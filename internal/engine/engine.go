@@ -240,7 +240,7 @@ func warmVUs(sr *scenarioRun) int {
 // first VUs, and as many connections to the target. Started at full
 // rate from nothing, a scenario would dial for nearly every arrival of
 // its first milliseconds, and on a busy generator core that start can
-// turn into a backlog of thousands (bench/README.md, 20,000/s).
+// turn into a backlog of thousands (bench/HISTORY.md, 20,000/s).
 func (e *Engine) warm(ctx context.Context) {
 	type warmer interface {
 		Warm(ctx context.Context, url string, n int) error

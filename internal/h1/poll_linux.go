@@ -27,7 +27,7 @@ import (
 // one request per 10 ms, 200 of them at most 20,000/s: an open model
 // asked that much never catches up, dials for more connections, which
 // cost more CPU per request, and drops arrivals by the thousand
-// (bench/README.md, "why 20,000/s was fragile").
+// (bench/HISTORY.md, session 4).
 //
 // So a goroutine about to wait for a response first polls this epoll
 // instance itself, at most once per pollEvery across the process, and
@@ -254,9 +254,8 @@ func (p *poller) pollLocked() {
 // pollMode readies c for a request that waits on the shared poller
 // (want) or in Go's, and reports whether it is the shared poller's. A
 // connection registers when a request first wants it, and leaves when a
-// request does not: Go's poller costs closed-model requests less (in
-// perf, 50 VUs against nginx: the shared poller's waits and wake-ups took
-// ~12% of the CPU, Go's ~7%), and a closed VU's next request waits for
+// request does not: Go's poller costs closed-model requests less
+// (bench/HISTORY.md), and a closed VU's next request waits for
 // its response, so no backlog of arrivals keeps the core busy.
 func (c *h1Conn) pollMode(want bool) bool {
 	if want && c.pl == nil {

@@ -14,8 +14,8 @@ import (
 //     be told of them, which syscall.Read and Write do at a cost of
 //     ~100 ns each on every request.
 //   - recvfrom and sendto rather than read and write: they skip the VFS
-//     layer (file position lock, permission hooks, fsnotify), ~4.5% of the
-//     generator's CPU in a perf profile of 50 closed VUs against nginx.
+//     layer (file position lock, permission hooks, fsnotify), a
+//     measurable share of the generator's CPU (bench/HISTORY.md).
 //   - MSG_NOSIGNAL: a write to a reset connection fails with EPIPE
 //     without raising SIGPIPE, which the runtime would only ignore.
 //

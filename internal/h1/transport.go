@@ -227,8 +227,8 @@ func (t *Transport) exchange(ctx context.Context, st *h1State, resp *client.Resp
 
 // staleCheckIdle is how long a connection must have sat idle before a
 // request that could be resent looks whether the peer closed it. The
-// look is a system call (~0.4 µs, several percent of a request's CPU on
-// a busy connection), and a server closes an idle connection after
+// look is a system call, which a busy connection would pay on every
+// request, and a server closes an idle connection after
 // its idle timeout, not within a millisecond of its last response; if
 // it did, the request goes again on a new connection (retryStale).
 // Requests that could not be resent always look.
@@ -239,9 +239,8 @@ const staleCheckIdle = time.Millisecond
 // at most slack later, which spares the two timer updates of
 // SetDeadline (and their locks) on most requests of a busy connection.
 // The slack is 1/1024 of the request's time left (16 ms of the default
-// 16 s timeout), at least minDeadlineSlack and at most maxDeadlineSlack.
-// With 50 VUs against nginx, a slack of 1 ms reset the deadline on every
-// other request, ~1% of the generator's CPU.
+// 16 s timeout), at least minDeadlineSlack and at most maxDeadlineSlack:
+// a fixed 1 ms was too little to spare most updates (bench/HISTORY.md).
 const (
 	minDeadlineSlack = time.Millisecond
 	maxDeadlineSlack = 50 * time.Millisecond
@@ -483,8 +482,7 @@ func (t *Transport) host(hostport string) *h1Host {
 // other then joins the pool). So a burst of requests opens as many
 // connections as are in flight at once, not one per request of the
 // burst, and the generator's core is not spent dialling while requests
-// wait (at 20,000/s, dials for every arrival during a stall made the
-// stall longer).
+// wait: dials for every arrival during a stall make the stall longer.
 type h1Host struct {
 	addr string
 	t    *Transport
@@ -616,9 +614,9 @@ func (h *h1Host) leave(w *connWaiter) bool {
 // a busy core, a descheduled VM) hundreds of requests are due at once;
 // dialling for each of them saturated the core, every response then
 // waited to be noticed (in Go's poller up to 10 ms while the core is
-// busy; see poll_linux.go), which took more connections: at 20,000/s
-// the queue grew to thousands of them. Served by the connections
-// already open, such a backlog drains in milliseconds.
+// busy; see poll_linux.go), which took more connections, and the queue
+// grew to thousands of them (bench/HISTORY.md). Served by the
+// connections already open, such a backlog drains in milliseconds.
 func (h *h1Host) dialIfNeededLocked(now, deadline time.Time) {
 	if len(h.waiters) <= h.dialing || h.open >= h.max {
 		return
