@@ -12,8 +12,8 @@ import (
 
 	"github.com/floodgate-dev/floodgate/internal/client"
 	"github.com/floodgate-dev/floodgate/internal/clientcfg"
-	"github.com/floodgate-dev/floodgate/internal/diagnose"
 	emuconfig "github.com/floodgate-dev/floodgate/internal/emulator/config"
+	"github.com/floodgate-dev/floodgate/internal/numfmt"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 )
 
@@ -104,7 +104,7 @@ func (l Limit) String() string {
 		}
 		per = " per " + w
 	}
-	return diagnose.Count(int64(l.Count)) + per + " per " + l.Key
+	return numfmt.Count(int64(l.Count)) + per + " per " + l.Key
 }
 
 // ErrBadLimit is wrapped by ParseLimit's errors.
@@ -499,14 +499,14 @@ func checkLimit(p *plan.Plan, loads []*load, lim Limit, cfg config) []Finding {
 		rate := lim.PerSecond()
 		if peak <= rate || total <= float64(lim.Count) {
 			out = append(out, Finding{Severity: Info, Rule: "rate_limit", Where: where,
-				Message: fmt.Sprintf("%s: %s requests at up to %s fit %s", who, approx(total, g.anyEstimated), diagnose.Rate(peak), lim)})
+				Message: fmt.Sprintf("%s: %s requests at up to %s fit %s", who, approx(total, g.anyEstimated), numfmt.Rate(peak), lim)})
 			continue
 		}
 		// The first 429: the window's count spent at the peak rate.
 		first := float64(lim.Count) / peak
 		minimum := total / rate
 		msg := fmt.Sprintf("%s: %s requests at up to %s against %s: expect 429 after ~%s requests (%s in); minimum duration at the limit is %s",
-			who, approx(total, g.anyEstimated), diagnose.Rate(peak), lim, diagnose.Count(int64(lim.Count)), diagnose.Seconds(first), diagnose.Seconds(minimum))
+			who, approx(total, g.anyEstimated), numfmt.Rate(peak), lim, numfmt.Count(int64(lim.Count)), numfmt.Seconds(first), numfmt.Seconds(minimum))
 		out = append(out, Finding{Severity: Warning, Rule: "rate_limit", Where: where, Message: msg,
 			Fix: fmt.Sprintf("pace below the limit (open: {rate: %s}), spread the load over more credentials, or keep retries with honor_retry_after so each 429 waits for the window", paceSpec(rate))})
 
@@ -570,7 +570,7 @@ func lostWithoutRetries(loads []*load, lim Limit, perVU bool, vus int) float64 {
 }
 
 func approx(n float64, estimated bool) string {
-	s := diagnose.Count(int64(n))
+	s := numfmt.Count(int64(n))
 	if estimated {
 		return "~" + s
 	}
@@ -623,25 +623,25 @@ func checkRetries(p *plan.Plan, l *load, who string, lim Limit, lost, total floa
 		case pol.MaxAttempts <= 1:
 			add(Finding{Severity: Error, Rule: "retry_off", Where: at,
 				Message: fmt.Sprintf("retries are off, and %s will meet the %s limit: ~%s of %s requests will end in 429",
-					who, lim, diagnose.Count(int64(math.Round(lost))), diagnose.Count(int64(total))),
+					who, lim, numfmt.Count(int64(math.Round(lost))), numfmt.Count(int64(total))),
 				Fix: "remove retry: off (the default policy retries 429 honouring Retry-After, behind one gate per key), or pace below the limit"})
 		case !slices.Contains(pol.On, 429):
 			add(Finding{Severity: Error, Rule: "retry_off", Where: at,
 				Message: fmt.Sprintf("step %s of scenario %s does not retry 429, which the %s limit will answer: up to ~%s of %s requests will end in 429",
-					st.Path, l.sc.Name, lim, diagnose.Count(int64(math.Round(lost))), diagnose.Count(int64(total))),
+					st.Path, l.sc.Name, lim, numfmt.Count(int64(math.Round(lost))), numfmt.Count(int64(total))),
 				Fix: "add 429 to retry: {on: [...]}"})
 		case !pol.HonorRetryAfter:
 			add(Finding{Severity: Warning, Rule: "honor_retry_after", Where: cfg.locate(retryPos(all, func(r *plan.Retry) bool { return r.HonorRetryAfter != nil }, l.sc.Pos)),
 				Message: fmt.Sprintf("honor_retry_after is off while the %s limit will answer 429: retries back off blindly (at most %s) inside a %s window, spending attempts and budget and losing requests",
-					lim, pol.Max, diagnose.Seconds(lim.Window.Seconds())),
+					lim, pol.Max, numfmt.Seconds(lim.Window.Seconds())),
 				Fix: "set honor_retry_after: true"})
 		case pol.MaxWait > 0 && pol.MaxWait < lim.Window:
 			add(Finding{Severity: Warning, Rule: "honor_retry_after", Where: cfg.locate(retryPos(all, func(r *plan.Retry) bool { return r.MaxWait > 0 }, l.sc.Pos)),
-				Message: fmt.Sprintf("max_wait %s is shorter than the %s window: a Retry-After of up to that is cut short and the retry meets another 429", pol.MaxWait, diagnose.Seconds(lim.Window.Seconds())),
+				Message: fmt.Sprintf("max_wait %s is shorter than the %s window: a Retry-After of up to that is cut short and the retry meets another 429", pol.MaxWait, numfmt.Seconds(lim.Window.Seconds())),
 				Fix:     fmt.Sprintf("set max_wait: %s or more", lim.Window)})
 		case pol.MaxElapsed > 0 && pol.MaxElapsed < lim.Window:
 			add(Finding{Severity: Warning, Rule: "honor_retry_after", Where: cfg.locate(retryPos(all, func(r *plan.Retry) bool { return r.MaxElapsed > 0 }, l.sc.Pos)),
-				Message: fmt.Sprintf("max_elapsed %s is shorter than the %s window: a request that meets a 429 early in a window is lost instead of waiting for the next", pol.MaxElapsed, diagnose.Seconds(lim.Window.Seconds())),
+				Message: fmt.Sprintf("max_elapsed %s is shorter than the %s window: a request that meets a 429 early in a window is lost instead of waiting for the next", pol.MaxElapsed, numfmt.Seconds(lim.Window.Seconds())),
 				Fix:     fmt.Sprintf("set max_elapsed: %s or more", 2*lim.Window)})
 		}
 	})
