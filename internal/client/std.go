@@ -74,6 +74,7 @@ func (t *StdTransport) RoundTrip(ctx context.Context, req *Request, resp *Respon
 	if err != nil {
 		resp.Start, resp.Latency = start, time.Since(start)
 		resp.Status, resp.Body, resp.BytesIn = 0, nil, 0
+		resp.SetHead(nil) // not the last response's
 		return &ClassError{classifyStd(ctx, err), err}
 	}
 	buf := bytes.NewBuffer(resp.Body[:0])
