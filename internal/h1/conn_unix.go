@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func (c *h1Conn) init() error {
+func (c *conn) init() error {
 	sc, ok := c.nc.(syscall.Conn)
 	if !ok {
 		return nil
@@ -36,7 +36,7 @@ func (c *h1Conn) init() error {
 // writing: a recv(2) with MSG_PEEK that does not block. It is skipped,
 // unless always, for a connection idle under staleCheckIdle that the
 // shared poller has no news of.
-func (c *h1Conn) closedByPeer(now time.Time, always bool) bool {
+func (c *conn) closedByPeer(now time.Time, always bool) bool {
 	if c.raw == nil {
 		return false
 	}
@@ -73,7 +73,7 @@ func (c *h1Conn) closedByPeer(now time.Time, always bool) bool {
 // The write must happen inside the callback: RawConn.Read clears the
 // socket's readiness before its first call, so a response that arrived
 // after a write made outside and before that call would never wake it.
-func (c *h1Conn) writeRead(pool *sync.Pool, st *h1State) (*[]byte, int, error) {
+func (c *conn) writeRead(pool *sync.Pool, st *reqState) (*[]byte, int, error) {
 	if st.polled {
 		return c.writeReadPolled(pool, st)
 	}
@@ -103,7 +103,7 @@ func (c *h1Conn) writeRead(pool *sync.Pool, st *h1State) (*[]byte, int, error) {
 
 // readReady reads the first bytes of a response, taking the buffer from
 // pool only once the socket is readable.
-func (c *h1Conn) readReady(pool *sync.Pool) (*[]byte, int, error) {
+func (c *conn) readReady(pool *sync.Pool) (*[]byte, int, error) {
 	if c.raw == nil {
 		return readPlain(c, pool)
 	}

@@ -19,9 +19,9 @@ import (
 // rules follow net/http's where RFC 9112 leaves room, and
 // FuzzH1ParseResponse checks it against http.ReadResponse.
 
-// h1Reader buffers reads from src in buf, which it does not own: the
+// reader buffers reads from src in buf, which it does not own: the
 // transport lends it a pooled buffer for one response.
-type h1Reader struct {
+type reader struct {
 	src  io.Reader
 	buf  []byte
 	r, w int
@@ -36,7 +36,7 @@ type h1Reader struct {
 
 // section fails with errHeaderTooLarge when more than b.headMax bytes
 // have been consumed since start.
-func (b *h1Reader) section(start int64) error {
+func (b *reader) section(start int64) error {
 	if b.headMax > 0 && b.n-start > b.headMax {
 		return headerTooLarge(b.headMax)
 	}
@@ -45,7 +45,7 @@ func (b *h1Reader) section(start int64) error {
 
 // fill reads more into buf after compacting it; it fails with
 // errHeaderTooLarge when buf is full of unconsumed bytes.
-func (b *h1Reader) fill() error {
+func (b *reader) fill() error {
 	if b.r > 0 {
 		b.w = copy(b.buf, b.buf[b.r:b.w])
 		b.r = 0
@@ -69,7 +69,7 @@ func (b *h1Reader) fill() error {
 // line returns the next line without its line ending (LF or CRLF), and
 // the bytes it spanned, reading more as needed. The line aliases buf and
 // is valid until the next read.
-func (b *h1Reader) line() (line []byte, err error) {
+func (b *reader) line() (line []byte, err error) {
 	scanned := 0 // bytes after b.r searched already
 	for {
 		if j := bytes.IndexByte(b.buf[b.r+scanned:b.w], '\n'); j >= 0 {
@@ -94,7 +94,7 @@ func (b *h1Reader) line() (line []byte, err error) {
 
 // readFull copies exactly len(p) bytes: buffered ones first, the rest
 // straight from src.
-func (b *h1Reader) readFull(p []byte) error {
+func (b *reader) readFull(p []byte) error {
 	k := copy(p, b.buf[b.r:b.w])
 	b.r += k
 	b.n += int64(k)
@@ -119,17 +119,17 @@ func headerTooLarge(limit int64) error {
 	return fmt.Errorf("%w (%d bytes)", errHeaderTooLarge, limit)
 }
 
-// h1Field indexes one header field in h1Head.block.
-type h1Field struct {
+// fieldRef indexes one header field in respHead.block.
+type fieldRef struct {
 	name, nameEnd, val, valEnd uint32
 	kind                       uint8 // 1 + the index in knownNames, 0 for other names
 }
 
-// h1Head holds the final response's header fields, copied out of the
+// respHead holds the final response's header fields, copied out of the
 // borrowed read buffer so that they outlive it.
-type h1Head struct {
+type respHead struct {
 	block  []byte
-	fields []h1Field
+	fields []fieldRef
 	// names has a bit set for each field name's nameBit: most lookups
 	// are of names a response does not have, and the bit answers them
 	// without a scan.
@@ -150,21 +150,21 @@ func nameBit[T string | []byte](name T) uint64 {
 
 // newHead returns an empty head, its view bound once (a method value
 // made per response would allocate).
-func newHead() *h1Head {
-	h := new(h1Head)
+func newHead() *respHead {
+	h := new(respHead)
 	h.viewFn = h.view
 	return h
 }
 
 // Get returns the first value of the field name, as a copy: it
 // implements client.Head.
-func (h *h1Head) Get(name string) string {
+func (h *respHead) Get(name string) string {
 	return string(h.value(name))
 }
 
 // RateLimit implements client.RateLimitHead: a response without any of
 // the fields skips the lookups, and the values are read in place.
-func (h *h1Head) RateLimit(now time.Time) client.RateLimit {
+func (h *respHead) RateLimit(now time.Time) client.RateLimit {
 	if h.known&knownRateLimit == 0 {
 		return client.RateLimit{}
 	}
@@ -172,7 +172,7 @@ func (h *h1Head) RateLimit(now time.Time) client.RateLimit {
 }
 
 // value returns the first value of the field name, aliasing h.block.
-func (h *h1Head) value(name string) []byte {
+func (h *respHead) value(name string) []byte {
 	if h.names&nameBit(name) == 0 {
 		return nil
 	}
@@ -188,7 +188,7 @@ func (h *h1Head) value(name string) []byte {
 // next response parsed into h overwrites. Only for a caller that keeps
 // none of it: client.ParseRateLimit reads numbers out of the values, and so a
 // Genesys response's three inin-ratelimit values cost no allocations.
-func (h *h1Head) view(name string) string {
+func (h *respHead) view(name string) string {
 	v := h.value(name)
 	if len(v) == 0 {
 		return ""
@@ -196,8 +196,8 @@ func (h *h1Head) view(name string) string {
 	return unsafe.String(&v[0], len(v))
 }
 
-// h1Result is what parseResponse found out about the exchange.
-type h1Result struct {
+// parsed is what parseResponse found out about the exchange.
+type parsed struct {
 	status int
 	// keepAlive: the connection can carry another request.
 	keepAlive bool
@@ -216,7 +216,7 @@ func protoErr(format string, args ...any) error {
 // the status line and headers into head, the body appended to body[:0]
 // (at most maxBody bytes, or errBodyTooLarge). Informational (1xx)
 // responses other than 101 are skipped, as net/http does.
-func parseResponse(b *h1Reader, method string, head *h1Head, body []byte, maxBody int) (res h1Result, bodyOut []byte, err error) {
+func parseResponse(b *reader, method string, head *respHead, body []byte, maxBody int) (res parsed, bodyOut []byte, err error) {
 	var minor int
 	start := b.n
 	for {
@@ -297,7 +297,7 @@ func parseStatusLine(line []byte) (minor, status int, err error) {
 
 // parseHeader reads header fields up to the empty line into head,
 // replacing what it held; the section began at b.n == start.
-func parseHeader(b *h1Reader, head *h1Head, start int64) error {
+func parseHeader(b *reader, head *respHead, start int64) error {
 	head.block, head.fields, head.names, head.known = head.block[:0], head.fields[:0], 0, 0
 	for {
 		if err := b.section(start); err != nil {
@@ -364,12 +364,12 @@ func parseHeader(b *h1Reader, head *h1Head, start int64) error {
 }
 
 // add copies the field line (name, colon, value: line[v0:v1]) into h.
-func (h *h1Head) add(line []byte, colon, v0, v1 int) {
+func (h *respHead) add(line []byte, colon, v0, v1 int) {
 	base := uint32(len(h.block))
 	h.block = append(h.block, line...) // one copy: name, colon, value
 	name := line[:colon]
 	kind := knownKind(name)
-	h.fields = append(h.fields, h1Field{name: base, nameEnd: base + uint32(colon),
+	h.fields = append(h.fields, fieldRef{name: base, nameEnd: base + uint32(colon),
 		val: base + uint32(v0), valEnd: base + uint32(v1), kind: kind})
 	h.names |= nameBit(name)
 	if kind != 0 {
@@ -384,7 +384,7 @@ func (h *h1Head) add(line []byte, colon, v0, v1 int) {
 // general path would. ok is false, and nothing consumed, for anything
 // else (the empty line, obs-fold, a line still arriving, a malformed
 // one): the general path then parses the line, or says what is wrong.
-func (b *h1Reader) field() (line []byte, colon, v0, v1 int, ok bool) {
+func (b *reader) field() (line []byte, colon, v0, v1 int, ok bool) {
 	p := b.buf[b.r:b.w]
 	for colon+4 <= len(p) && tokenBytes[p[colon]]&tokenBytes[p[colon+1]]&tokenBytes[p[colon+2]]&tokenBytes[p[colon+3]] != 0 {
 		colon += 4
@@ -490,7 +490,7 @@ func ctlIndex(p []byte) int {
 }
 
 // Header names the transport and client.ParseRateLimit read, each with a kind
-// (1 + its index) and a bit in h1Head.known, set when the response has
+// (1 + its index) and a bit in respHead.known, set when the response has
 // the field. A response
 // without any rate-limit field then skips client.ParseRateLimit's dozen lookups.
 const (
@@ -556,7 +556,7 @@ type framing struct {
 
 // readFraming scans head once, without allocating (this runs for every
 // response).
-func readFraming(head *h1Head, minor int) (fr framing, err error) {
+func readFraming(head *respHead, minor int) (fr framing, err error) {
 	if head.known&(knownConnection|knownContentLength|knownTransferEncoding) == 0 {
 		return fr, nil
 	}
@@ -653,7 +653,7 @@ func parseDecimal(s []byte) (int64, error) {
 	return n, nil
 }
 
-func readChunked(b *h1Reader, body []byte, maxBody int) ([]byte, error) {
+func readChunked(b *reader, body []byte, maxBody int) ([]byte, error) {
 	for {
 		line, err := b.line()
 		if err != nil {
@@ -700,7 +700,7 @@ func readChunked(b *h1Reader, body []byte, maxBody int) ([]byte, error) {
 	}
 }
 
-func readToEOF(b *h1Reader, body []byte, maxBody int) ([]byte, error) {
+func readToEOF(b *reader, body []byte, maxBody int) ([]byte, error) {
 	body = append(body, b.buf[b.r:b.w]...)
 	b.n += int64(b.w - b.r)
 	b.r = b.w

@@ -173,7 +173,7 @@ func (p *poller) watch() error {
 
 // add registers c (its fd set), edge-triggered: every arrival of data
 // wakes c once.
-func (p *poller) add(c *h1Conn) error {
+func (p *poller) add(c *conn) error {
 	wp := weak.Make(c)
 	c.entry = &wp
 	p.grow.Lock()
@@ -199,12 +199,12 @@ func (p *poller) add(c *h1Conn) error {
 }
 
 // remove unregisters c, before its fd is closed (and may be reused).
-func (p *poller) remove(c *h1Conn) {
+func (p *poller) remove(c *conn) {
 	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
 	p.forget(c)
 }
 
-func (p *poller) forget(c *h1Conn) {
+func (p *poller) forget(c *conn) {
 	p.grow.Lock()
 	tab := *p.conns.Load()
 	tab[c.fd].CompareAndSwap(c.entry, nil)
@@ -257,7 +257,7 @@ func (p *poller) pollLocked() {
 // request does not: Go's poller costs closed-model requests less
 // (bench/HISTORY.md), and a closed VU's next request waits for
 // its response, so no backlog of arrivals keeps the core busy.
-func (c *h1Conn) pollMode(want bool) bool {
+func (c *conn) pollMode(want bool) bool {
 	if want && c.pl == nil {
 		c.pollWith(sharedPoller())
 	} else if !want && c.pl != nil {
@@ -267,7 +267,7 @@ func (c *h1Conn) pollMode(want bool) bool {
 }
 
 // pollWith registers c with p; c keeps Go's poller if that fails.
-func (c *h1Conn) pollWith(p *poller) {
+func (c *conn) pollWith(p *poller) {
 	if p == nil || c.raw == nil {
 		return
 	}
@@ -284,11 +284,11 @@ func (c *h1Conn) pollWith(p *poller) {
 // pollPrepare readies c for the shared poller, as it is made: wake is
 // set once, before c serves a request, as the goroutines that wake it (a
 // poll, a timer, a context's end) read it without a lock.
-func (c *h1Conn) pollPrepare() { c.wake = make(chan struct{}, 1) }
+func (c *conn) pollPrepare() { c.wake = make(chan struct{}, 1) }
 
 // notify wakes c's request, if it waits on the shared poller, or the
 // next such wait.
-func (c *h1Conn) notify() {
+func (c *conn) notify() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -297,7 +297,7 @@ func (c *h1Conn) notify() {
 
 // pollDeadline makes c's waits fail from dl on (a request always has a
 // deadline: its timeout, or an hour).
-func (c *h1Conn) pollDeadline(dl time.Time) {
+func (c *conn) pollDeadline(dl time.Time) {
 	if c.timer == nil {
 		c.timer = time.AfterFunc(time.Until(dl), c.notify)
 		return
@@ -306,7 +306,7 @@ func (c *h1Conn) pollDeadline(dl time.Time) {
 }
 
 // pollClose unregisters c: before its fd closes, or for Go's poller.
-func (c *h1Conn) pollClose() {
+func (c *conn) pollClose() {
 	if c.pl == nil {
 		return
 	}
@@ -320,7 +320,7 @@ func (c *h1Conn) pollClose() {
 
 // writeReadPolled is writeRead on c's own poller: it writes the request
 // and waits for the first bytes of the response.
-func (c *h1Conn) writeReadPolled(pool *sync.Pool, st *h1State) (*[]byte, int, error) {
+func (c *conn) writeReadPolled(pool *sync.Pool, st *reqState) (*[]byte, int, error) {
 	// A wake-up left from the previous response would only cost a read.
 	select {
 	case <-c.wake:
@@ -369,7 +369,7 @@ func (c *h1Conn) writeReadPolled(pool *sync.Pool, st *h1State) (*[]byte, int, er
 }
 
 // readOnce reads into p: EAGAIN when there is nothing to read.
-func (c *h1Conn) readOnce(p []byte) (int, error) {
+func (c *conn) readOnce(p []byte) (int, error) {
 	for {
 		n, err := sysRead(c.fd, p)
 		switch {
@@ -389,7 +389,7 @@ func (c *h1Conn) readOnce(p []byte) (int, error) {
 // await waits for news of c: data, the deadline, the request's end.
 // again says a wait found nothing to read: then the deadline is looked
 // at (its timer may have been what woke c).
-func (c *h1Conn) await(again bool) error {
+func (c *conn) await(again bool) error {
 	if c.killed.Load() || again && !time.Now().Before(c.pdeadline) {
 		return os.ErrDeadlineExceeded
 	}
@@ -403,7 +403,7 @@ func (c *h1Conn) await(again bool) error {
 
 // source is what a response is read from: c.nc, or, for a request on
 // the shared poller, a reader that waits on it.
-func (c *h1Conn) source(polled bool) io.Reader {
+func (c *conn) source(polled bool) io.Reader {
 	if polled {
 		return polledReader{c}
 	}
@@ -411,7 +411,7 @@ func (c *h1Conn) source(polled bool) io.Reader {
 }
 
 // polledReader reads the rest of a response from a polled connection.
-type polledReader struct{ c *h1Conn }
+type polledReader struct{ c *conn }
 
 func (r polledReader) Read(p []byte) (int, error) {
 	for {
@@ -426,4 +426,4 @@ func (r polledReader) Read(p []byte) (int, error) {
 }
 
 // pollEntry is a connection's entry in a poller's table.
-type pollEntry = weak.Pointer[h1Conn]
+type pollEntry = weak.Pointer[conn]

@@ -18,12 +18,12 @@ type (
 // PollsArrivals reports false: arrivals wait in Go's poller here.
 func (t *Transport) PollsArrivals() bool { return false }
 
-func (c *h1Conn) pollMode(bool) bool     { return false }
-func (c *h1Conn) pollPrepare()           {}
-func (c *h1Conn) pollClose()             {}
-func (c *h1Conn) pollDeadline(time.Time) {}
-func (c *h1Conn) notify()                {}
-func (c *h1Conn) source(bool) io.Reader  { return c.nc }
-func (c *h1Conn) writeReadPolled(*sync.Pool, *h1State) (*[]byte, int, error) {
+func (c *conn) pollMode(bool) bool     { return false }
+func (c *conn) pollPrepare()           {}
+func (c *conn) pollClose()             {}
+func (c *conn) pollDeadline(time.Time) {}
+func (c *conn) notify()                {}
+func (c *conn) source(bool) io.Reader  { return c.nc }
+func (c *conn) writeReadPolled(*sync.Pool, *reqState) (*[]byte, int, error) {
 	panic("floodgate: no poller on this system")
 }

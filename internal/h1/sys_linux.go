@@ -8,7 +8,7 @@ import (
 )
 
 // sysRead and sysWrite are recvfrom(2) and sendto(2) on a connected,
-// non-blocking socket (every h1Conn's is one), as raw system calls.
+// non-blocking socket (every conn's is one), as raw system calls.
 //
 //   - Raw: they cannot block (EAGAIN instead), so the scheduler need not
 //     be told of them, which syscall.Read and Write do at a cost of

@@ -37,10 +37,10 @@ type Transport struct {
 	idleTimeout time.Duration
 	dialer      net.Dialer
 	bufs        sync.Pool // *[]byte, headerBytes long
-	states      sync.Pool // *h1State
+	states      sync.Pool // *reqState
 
 	mu    sync.Mutex
-	hosts map[string]*h1Host
+	hosts map[string]*hostPool
 }
 
 // New returns a transport that opens at most maxConns
@@ -62,10 +62,10 @@ func New(maxConns, headerBytes int) *Transport {
 		// closed rather than raced against the server's close.
 		idleTimeout: 50 * time.Second,
 		dialer:      net.Dialer{KeepAlive: 30 * time.Second},
-		hosts:       make(map[string]*h1Host),
+		hosts:       make(map[string]*hostPool),
 	}
 	t.bufs.New = func() any { b := make([]byte, t.headerBytes); return &b }
-	t.states.New = func() any { return new(h1State) }
+	t.states.New = func() any { return new(reqState) }
 	return t
 }
 
@@ -77,16 +77,16 @@ const maxDials = 256
 // dialTimeout bounds a dial no request's deadline bounds.
 const dialTimeout = 30 * time.Second
 
-// h1State is what one request needs between RoundTrip's steps: it keeps
+// reqState is what one request needs between RoundTrip's steps: it keeps
 // RoundTrip's own frame small, and that frame is on a VU's stack while
 // it waits for the response, at 10,000 VUs once each. States are pooled
 // by the transport (Response carries none), and each keeps the last
 // request it built, which a VU sends over and over.
-type h1State struct {
+type reqState struct {
 	wbuf []byte
 	// host caches the last host looked up.
 	hostKey string
-	host    *h1Host
+	host    *hostPool
 	// What wbuf was built from, when it may be sent again as it is:
 	// checking a request is the same costs a fraction of building and
 	// validating it again. Only requests without a body: a caller may
@@ -96,27 +96,27 @@ type h1State struct {
 	built                 bool
 
 	// This request's.
-	head          *h1Head // the Response's
+	head          *respHead // the Response's
 	method        string
 	share         bool // req.ShareConns
 	resendable    bool // req.Idempotent(): may go again if its connection was stale
 	polled        bool // waits on the shared poller (set by arm)
 	now, deadline time.Time
-	conn          *h1Conn
+	conn          *conn
 	written       bool  // the whole request was written
 	got           int64 // response bytes read
 }
 
 // RoundTrip implements client.Transport.
 func (t *Transport) RoundTrip(ctx context.Context, req *client.Request, resp *client.Response) error {
-	st := t.states.Get().(*h1State)
+	st := t.states.Get().(*reqState)
 	err := t.roundTrip(ctx, st, req, resp)
 	st.head, st.conn = nil, nil
 	t.states.Put(st)
 	return err
 }
 
-func (t *Transport) roundTrip(ctx context.Context, st *h1State, req *client.Request, resp *client.Response) error {
+func (t *Transport) roundTrip(ctx context.Context, st *reqState, req *client.Request, resp *client.Response) error {
 	if err := t.prepare(ctx, st, req, resp); err != nil {
 		return err
 	}
@@ -135,13 +135,13 @@ func (t *Transport) roundTrip(ctx context.Context, st *h1State, req *client.Requ
 // into st.wbuf.
 //
 //go:noinline
-func (t *Transport) prepare(ctx context.Context, st *h1State, req *client.Request, resp *client.Response) error {
+func (t *Transport) prepare(ctx context.Context, st *reqState, req *client.Request, resp *client.Response) error {
 	resp.Status, resp.BytesIn, resp.BytesOut, resp.Latency, resp.Start = 0, 0, 0, 0, time.Time{}
 	resp.Body = resp.Body[:0]
 	if err := ctx.Err(); err != nil {
 		return &client.ClassError{Class: metrics.Timeout, Err: err}
 	}
-	hd, ok := resp.Head().(*h1Head) // this transport's from the last response, reused
+	hd, ok := resp.Head().(*respHead) // this transport's from the last response, reused
 	if !ok {
 		hd = newHead()
 		resp.SetHead(hd)
@@ -171,7 +171,7 @@ func (t *Transport) prepare(ctx context.Context, st *h1State, req *client.Reques
 }
 
 // build writes req's message into st.wbuf and looks up its host.
-func (t *Transport) build(st *h1State, req *client.Request) error {
+func (t *Transport) build(st *reqState, req *client.Request) error {
 	st.built = false
 	hostport, target, err := splitHTTPURL(req.URL)
 	if err != nil {
@@ -208,7 +208,7 @@ func sameHeader(a, b []client.HeaderField) bool {
 }
 
 // exchange sends st.wbuf on a connection and reads the response.
-func (t *Transport) exchange(ctx context.Context, st *h1State, resp *client.Response, attempt int) error {
+func (t *Transport) exchange(ctx context.Context, st *reqState, resp *client.Response, attempt int) error {
 	c, waited, err := st.host.get(ctx, st.now, st.deadline, attempt > 0, st.share, !st.resendable)
 	if err != nil {
 		return err
@@ -250,7 +250,7 @@ const (
 // the send begins.
 //
 //go:noinline
-func (t *Transport) arm(ctx context.Context, c *h1Conn, st *h1State, waited bool) (time.Time, error) {
+func (t *Transport) arm(ctx context.Context, c *conn, st *reqState, waited bool) (time.Time, error) {
 	if err := c.watch(ctx); err != nil {
 		return time.Time{}, err
 	}
@@ -276,8 +276,8 @@ func (t *Transport) arm(ctx context.Context, c *h1Conn, st *h1State, waited bool
 // the buffer and the connection, and fills resp.
 //
 //go:noinline
-func (t *Transport) finish(c *h1Conn, st *h1State, resp *client.Response, bp *[]byte, n int, start time.Time) error {
-	rd := h1Reader{src: c.source(st.polled), buf: *bp, w: n, headMax: int64(t.headerBytes)}
+func (t *Transport) finish(c *conn, st *reqState, resp *client.Response, bp *[]byte, n int, start time.Time) error {
+	rd := reader{src: c.source(st.polled), buf: *bp, w: n, headMax: int64(t.headerBytes)}
 	res, body, err := parseResponse(&rd, st.method, st.head, resp.Body[:0], client.MaxBodyBytes)
 	t.bufs.Put(bp)
 	resp.Body = body
@@ -308,7 +308,7 @@ func (t *Transport) finish(c *h1Conn, st *h1State, resp *client.Response, bp *[]
 // (the server cannot have acted on it). It discards the connection.
 //
 //go:noinline
-func (t *Transport) retryStale(ctx context.Context, st *h1State, req *client.Request, attempt int, err error) bool {
+func (t *Transport) retryStale(ctx context.Context, st *reqState, req *client.Request, attempt int, err error) bool {
 	c := st.conn
 	if c == nil {
 		return false
@@ -322,7 +322,7 @@ func (t *Transport) retryStale(ctx context.Context, st *h1State, req *client.Req
 // failed ends a RoundTrip that got no response.
 //
 //go:noinline
-func (t *Transport) failed(ctx context.Context, st *h1State, resp *client.Response, err error) error {
+func (t *Transport) failed(ctx context.Context, st *reqState, resp *client.Response, err error) error {
 	if c := st.conn; c != nil {
 		st.conn = nil
 		st.host.discard(c)
@@ -416,9 +416,9 @@ func (t *Transport) Warm(ctx context.Context, url string, n int) error {
 			began := time.Now()
 			nc, err := t.dialer.DialContext(ctx, "tcp", hostport)
 			took := time.Since(began)
-			var c *h1Conn
+			var c *conn
 			if err == nil {
-				c = &h1Conn{nc: nc, idleSince: time.Now()}
+				c = &conn{nc: nc, idleSince: time.Now()}
 				if err = c.init(); err != nil {
 					nc.Close()
 				}
@@ -446,7 +446,7 @@ func (t *Transport) Warm(ctx context.Context, url string, n int) error {
 // CloseIdleConnections closes the connections no request is using.
 func (t *Transport) CloseIdleConnections() {
 	t.mu.Lock()
-	hosts := make([]*h1Host, 0, len(t.hosts))
+	hosts := make([]*hostPool, 0, len(t.hosts))
 	for _, h := range t.hosts {
 		hosts = append(hosts, h)
 	}
@@ -463,18 +463,18 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
-func (t *Transport) host(hostport string) *h1Host {
+func (t *Transport) host(hostport string) *hostPool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.hosts[hostport]
 	if h == nil {
-		h = &h1Host{addr: hostport, t: t, max: t.maxConns}
+		h = &hostPool{addr: hostport, t: t, max: t.maxConns}
 		t.hosts[hostport] = h
 	}
 	return h
 }
 
-// h1Host pools the connections to one host:port, as net/http's
+// hostPool pools the connections to one host:port, as net/http's
 // Transport does. A request takes an idle connection; when there is none
 // it waits, and a dial starts for it when fewer than max connections are
 // open and fewer than maxDials are being dialled. Whichever comes first
@@ -483,14 +483,14 @@ func (t *Transport) host(hostport string) *h1Host {
 // connections as are in flight at once, not one per request of the
 // burst, and the generator's core is not spent dialling while requests
 // wait: dials for every arrival during a stall make the stall longer.
-type h1Host struct {
+type hostPool struct {
 	addr string
 	t    *Transport
 	max  int
 
 	mu      sync.Mutex
-	idle    []*h1Conn // most recently used last
-	open    int       // connections open or being dialled
+	idle    []*conn // most recently used last
+	open    int     // connections open or being dialled
 	dialing int
 	waiters []*connWaiter // oldest first
 	eager   int           // waiters without ShareConns
@@ -507,7 +507,7 @@ type connWaiter struct {
 }
 
 type connResult struct {
-	c   *h1Conn
+	c   *conn
 	err error
 }
 
@@ -520,7 +520,7 @@ var errConnWait = errors.New("no connection became free before the request's dea
 // fresh skips the idle ones. An idle connection the peer has closed is
 // never handed out (closedByPeer); check makes it look even at a
 // connection used a moment ago, for a request that cannot be resent.
-func (h *h1Host) get(ctx context.Context, now, deadline time.Time, fresh, share, check bool) (*h1Conn, bool, error) {
+func (h *hostPool) get(ctx context.Context, now, deadline time.Time, fresh, share, check bool) (*conn, bool, error) {
 	h.mu.Lock()
 	for !fresh && len(h.idle) > 0 {
 		c := h.idle[len(h.idle)-1]
@@ -557,7 +557,7 @@ func (h *h1Host) get(ctx context.Context, now, deadline time.Time, fresh, share,
 // double it, 40 MB more at 10,000 VUs).
 //
 //go:noinline
-func (h *h1Host) await(ctx context.Context, w *connWaiter, deadline time.Time) connResult {
+func (h *hostPool) await(ctx context.Context, w *connWaiter, deadline time.Time) connResult {
 	select {
 	case r := <-w.ch:
 		return r
@@ -567,7 +567,7 @@ func (h *h1Host) await(ctx context.Context, w *connWaiter, deadline time.Time) c
 }
 
 //go:noinline
-func (h *h1Host) awaitTimed(ctx context.Context, w *connWaiter, deadline time.Time) (r connResult) {
+func (h *hostPool) awaitTimed(ctx context.Context, w *connWaiter, deadline time.Time) (r connResult) {
 	gaveUp := false
 	timer := time.NewTimer(time.Until(deadline))
 	select {
@@ -588,7 +588,7 @@ func (h *h1Host) awaitTimed(ctx context.Context, w *connWaiter, deadline time.Ti
 }
 
 // leave removes w from the waiters; false if it was served already.
-func (h *h1Host) leave(w *connWaiter) bool {
+func (h *hostPool) leave(w *connWaiter) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i, x := range h.waiters {
@@ -617,7 +617,7 @@ func (h *h1Host) leave(w *connWaiter) bool {
 // busy; see poll_linux.go), which took more connections, and the queue
 // grew to thousands of them (bench/HISTORY.md). Served by the
 // connections already open, such a backlog drains in milliseconds.
-func (h *h1Host) dialIfNeededLocked(now, deadline time.Time) {
+func (h *hostPool) dialIfNeededLocked(now, deadline time.Time) {
 	if len(h.waiters) <= h.dialing || h.open >= h.max {
 		return
 	}
@@ -654,14 +654,14 @@ func ewma(avg, d time.Duration) time.Duration {
 }
 
 // dequeued accounts for w leaving the waiters.
-func (h *h1Host) dequeued(w *connWaiter) {
+func (h *hostPool) dequeued(w *connWaiter) {
 	if !w.share {
 		h.eager--
 	}
 }
 
 // oldestLocked takes the oldest waiter off the queue (nil if none).
-func (h *h1Host) oldestLocked() *connWaiter {
+func (h *hostPool) oldestLocked() *connWaiter {
 	if len(h.waiters) == 0 {
 		return nil
 	}
@@ -673,7 +673,7 @@ func (h *h1Host) oldestLocked() *connWaiter {
 }
 
 // serveLocked hands c to the oldest waiter, or pools it.
-func (h *h1Host) serveLocked(c *h1Conn) {
+func (h *hostPool) serveLocked(c *conn) {
 	if w := h.oldestLocked(); w != nil {
 		w.ch <- connResult{c: c}
 		return
@@ -682,7 +682,7 @@ func (h *h1Host) serveLocked(c *h1Conn) {
 }
 
 // release returns c after a request that held it for busy, ending at end.
-func (h *h1Host) release(c *h1Conn, end time.Time, busy time.Duration) {
+func (h *hostPool) release(c *conn, end time.Time, busy time.Duration) {
 	c.reused = true
 	h.mu.Lock()
 	h.busyAvg = ewma(h.busyAvg, busy)
@@ -692,7 +692,7 @@ func (h *h1Host) release(c *h1Conn, end time.Time, busy time.Duration) {
 }
 
 // put returns c, free for another request.
-func (h *h1Host) put(c *h1Conn) {
+func (h *hostPool) put(c *conn) {
 	c.reused = true
 	h.mu.Lock()
 	h.serveLocked(c)
@@ -700,7 +700,7 @@ func (h *h1Host) put(c *h1Conn) {
 }
 
 // discard closes c; a waiting request may get a new connection instead.
-func (h *h1Host) discard(c *h1Conn) {
+func (h *hostPool) discard(c *conn) {
 	c.close()
 	h.mu.Lock()
 	h.open--
@@ -712,15 +712,15 @@ func (h *h1Host) discard(c *h1Conn) {
 // dial connects, on a goroutine of its own (dialling goes deep enough to
 // double a VU's stack, which it would keep for the whole run), and hands
 // the connection, or the error, to the oldest waiter.
-func (h *h1Host) dial(deadline time.Time) {
+func (h *hostPool) dial(deadline time.Time) {
 	began := time.Now()
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	nc, err := h.t.dialer.DialContext(ctx, "tcp", h.addr)
-	var c *h1Conn
+	var c *conn
 	if err == nil {
 		// A new connection is as fresh as an idle one just released.
-		c = &h1Conn{nc: nc, idleSince: time.Now()}
+		c = &conn{nc: nc, idleSince: time.Now()}
 		if err = c.init(); err != nil {
 			nc.Close()
 		}
@@ -744,8 +744,8 @@ func (h *h1Host) dial(deadline time.Time) {
 	h.dialIfNeededLocked(now, now.Add(dialTimeout))
 }
 
-// h1Conn is one connection; one request uses it at a time.
-type h1Conn struct {
+// conn is one connection; one request uses it at a time.
+type conn struct {
 	nc        net.Conn
 	raw       syscall.RawConn
 	deadline  time.Time
@@ -785,7 +785,7 @@ type h1Conn struct {
 // c stops watching the previous request's context before it counts as
 // busy: a step that cancels its own context as it ends (a poll) would
 // otherwise, run at that moment, abort the VU's next request on c.
-func (c *h1Conn) watch(ctx context.Context) error {
+func (c *conn) watch(ctx context.Context) error {
 	if done := ctx.Done(); done != c.watching {
 		c.mu.Lock()
 		if c.stopWatch != nil {
@@ -806,7 +806,7 @@ func (c *h1Conn) watch(ctx context.Context) error {
 // cancelled runs when the context c watched as done ends. Only a request
 // under that very context is aborted: one that ended earlier may have
 // handed c to a request under another.
-func (c *h1Conn) cancelled(done <-chan struct{}) {
+func (c *conn) cancelled(done <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.watching == done && c.busy.Load() {
@@ -817,12 +817,12 @@ func (c *h1Conn) cancelled(done <-chan struct{}) {
 }
 
 // idle marks c free of requests; it reports whether c may be reused.
-func (c *h1Conn) idle() bool {
+func (c *conn) idle() bool {
 	c.busy.Store(false)
 	return !c.killed.Load()
 }
 
-func (c *h1Conn) close() {
+func (c *conn) close() {
 	c.mu.Lock()
 	if c.stopWatch != nil {
 		c.stopWatch()
@@ -957,7 +957,7 @@ func appendRequest(b []byte, req *client.Request, hostport, target string) ([]by
 // writeReadPlain and readPlain read the response's first bytes with
 // net.Conn.Read, where there is no readiness API (conn_other.go) or the
 // connection is not a socket: the buffer is held while waiting.
-func writeReadPlain(c *h1Conn, pool *sync.Pool, st *h1State) (*[]byte, int, error) {
+func writeReadPlain(c *conn, pool *sync.Pool, st *reqState) (*[]byte, int, error) {
 	if _, err := c.nc.Write(st.wbuf); err != nil {
 		return nil, 0, err
 	}
@@ -965,7 +965,7 @@ func writeReadPlain(c *h1Conn, pool *sync.Pool, st *h1State) (*[]byte, int, erro
 	return readPlain(c, pool)
 }
 
-func readPlain(c *h1Conn, pool *sync.Pool) (*[]byte, int, error) {
+func readPlain(c *conn, pool *sync.Pool) (*[]byte, int, error) {
 	bp := pool.Get().(*[]byte)
 	n, err := c.nc.Read(*bp)
 	if n > 0 {

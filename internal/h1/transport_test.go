@@ -28,11 +28,11 @@ import (
 //
 //   - FuzzParseResponse checks parseResponse against net/http's
 //     http.ReadResponse, and against itself under other read patterns.
-//   - TestH1Parse* pin parseResponse's decisions (keep-alive, errors).
-//   - TestH1AppendRequest and TestH1SplitHTTPURL pin the request bytes.
-//   - TestH1RoundTrip* and the connection tests drive the transport
+//   - TestParse* pin parseResponse's decisions (keep-alive, errors).
+//   - TestAppendRequest and TestSplitHTTPURL pin the request bytes.
+//   - TestRoundTrip* and the connection tests drive the transport
 //     against scripted raw TCP servers on 127.0.0.1 (h1Server).
-//   - BenchmarkH1RoundTrip measures the hot path.
+//   - BenchmarkRoundTrip measures the hot path.
 //
 // Nothing here sleeps to order events: servers and tests hand off over
 // channels, and every wait is bounded by h1TestBound.
@@ -303,10 +303,10 @@ var h1DivergenceCases = []struct{ divergence, resp string }{
 	{"interim framing fields unchecked", "HTTP/1.1 100 Continue\r\nContent-Length: x\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"},
 }
 
-// TestH1Divergences checks h1Divergences on their examples: each is a
+// TestDivergences checks h1Divergences on their examples: each is a
 // response the two parsers disagree on, which the named divergence (and
 // no earlier one) explains.
-func TestH1Divergences(t *testing.T) {
+func TestDivergences(t *testing.T) {
 	t.Parallel()
 	tested := map[string]bool{}
 	for _, c := range h1DivergenceCases {
@@ -337,7 +337,7 @@ func TestH1Divergences(t *testing.T) {
 // ---------------------------------------------------------------------
 // parseResponse's decisions.
 
-func TestH1ParseKeepAlive(t *testing.T) {
+func TestParseKeepAlive(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name, method, resp string
@@ -379,7 +379,7 @@ func TestH1ParseKeepAlive(t *testing.T) {
 	}
 }
 
-func TestH1ParseResponseErrors(t *testing.T) {
+func TestParseResponseErrors(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name, resp string
@@ -417,12 +417,12 @@ func TestH1ParseResponseErrors(t *testing.T) {
 	}
 }
 
-// TestH1ParseEmptyContentLength: an empty Content-Length is invalid
+// TestParseEmptyContentLength: an empty Content-Length is invalid
 // (RFC 9110 §8.6: 1*DIGIT), which RFC 9112 §6.3 makes an unrecoverable
 // framing error; net/http refuses it. parseResponse takes it as absent
 // and reads the body to the end of the connection: on a keep-alive
 // server that waits for the request's timeout.
-func TestH1ParseEmptyContentLength(t *testing.T) {
+func TestParseEmptyContentLength(t *testing.T) {
 	t.Parallel()
 	for _, v := range []string{"", " ", ","} {
 		o := parseH1([]byte("HTTP/1.1 200 OK\r\nContent-Length:"+v+"\r\n\r\nabc"), "GET", h1ParseOpts{})
@@ -433,12 +433,12 @@ func TestH1ParseEmptyContentLength(t *testing.T) {
 	}
 }
 
-// TestH1ParseObsFoldControlCharacter: a field's first line may not hold
+// TestParseObsFoldControlCharacter: a field's first line may not hold
 // control characters, and neither may its obs-fold continuations
 // (RFC 9112 §5.2 makes them part of the value); net/http refuses both.
 // The fuzzer found the bare CR case (testdata/fuzz/FuzzParseResponse):
 // the continuation " 0\r\r\n" puts "0\r" into the value.
-func TestH1ParseObsFoldControlCharacter(t *testing.T) {
+func TestParseObsFoldControlCharacter(t *testing.T) {
 	t.Parallel()
 	for _, fold := range []string{" b\x01c", " b\x7f", " b\r", " b\x00c"} {
 		o := parseH1([]byte("HTTP/1.1 200 OK\r\nX-A: a\r\n"+fold+"\r\nContent-Length: 0\r\n\r\n"), "GET", h1ParseOpts{})
@@ -449,9 +449,9 @@ func TestH1ParseObsFoldControlCharacter(t *testing.T) {
 	}
 }
 
-// TestH1ParseObsFoldOntoEmptyValue: RFC 9112 §5.2 replaces an obs-fold
+// TestParseObsFoldOntoEmptyValue: RFC 9112 §5.2 replaces an obs-fold
 // with SP, and a field value has no leading whitespace (RFC 9110 §5.5).
-func TestH1ParseObsFoldOntoEmptyValue(t *testing.T) {
+func TestParseObsFoldOntoEmptyValue(t *testing.T) {
 	t.Parallel()
 	o := parseH1([]byte("HTTP/1.1 200 OK\r\nX-A:\r\n  b\r\nContent-Length: 0\r\n\r\n"), "GET", h1ParseOpts{})
 	if o.err != nil || o.head.Get("X-A") != "b" {
@@ -490,7 +490,7 @@ func TestCtlIndex(t *testing.T) {
 	}
 }
 
-func TestH1ParseObsFold(t *testing.T) {
+func TestParseObsFold(t *testing.T) {
 	t.Parallel()
 	o := parseH1([]byte("HTTP/1.1 200 OK\r\nX-A: first \r\n  second\r\n\t\r\n\tthird\r\nX-B: b\r\nContent-Length: 0\r\n\r\n"), "GET", h1ParseOpts{})
 	if o.err != nil {
@@ -507,7 +507,7 @@ func TestH1ParseObsFold(t *testing.T) {
 // ---------------------------------------------------------------------
 // client.Request bytes.
 
-func TestH1AppendRequest(t *testing.T) {
+func TestAppendRequest(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name string
@@ -576,7 +576,7 @@ func TestH1AppendRequest(t *testing.T) {
 	}
 }
 
-func TestH1AppendRequestRefuses(t *testing.T) {
+func TestAppendRequestRefuses(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name   string
@@ -605,7 +605,7 @@ func TestH1AppendRequestRefuses(t *testing.T) {
 	}
 }
 
-func TestH1SplitHTTPURL(t *testing.T) {
+func TestSplitHTTPURL(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		url, hostport, target string
@@ -638,9 +638,9 @@ func TestH1SplitHTTPURL(t *testing.T) {
 	}
 }
 
-// TestH1RoundTripRefusesBeforeDialling: a request that cannot be sent
+// TestRoundTripRefusesBeforeDialling: a request that cannot be sent
 // fails with class Other, without a connection.
-func TestH1RoundTripRefusesBeforeDialling(t *testing.T) {
+func TestRoundTripRefusesBeforeDialling(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return h1OK, false }))
 	tr := New(1, 0)
@@ -670,10 +670,10 @@ func TestH1RoundTripRefusesBeforeDialling(t *testing.T) {
 // ---------------------------------------------------------------------
 // RoundTrip against scripted servers.
 
-// TestH1RoundTripFraming sends two requests to a server answering each
+// TestRoundTripFraming sends two requests to a server answering each
 // with script: both must read the whole response, count exactly its
 // bytes, and share one connection when the framing allows it.
-func TestH1RoundTripFraming(t *testing.T) {
+func TestRoundTripFraming(t *testing.T) {
 	t.Parallel()
 	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB, far past the 8 KiB read buffer
 	cases := []struct {
@@ -721,9 +721,9 @@ func TestH1RoundTripFraming(t *testing.T) {
 	}
 }
 
-// TestH1RoundTripBytes: BytesOut is the request's bytes exactly (as
+// TestRoundTripBytes: BytesOut is the request's bytes exactly (as
 // appendRequest built them), BytesIn the response's, per request.
-func TestH1RoundTripBytes(t *testing.T) {
+func TestRoundTripBytes(t *testing.T) {
 	t.Parallel()
 	type seen struct {
 		raw    []byte
@@ -770,10 +770,10 @@ func TestH1RoundTripBytes(t *testing.T) {
 	}
 }
 
-// TestH1ResponseHeader: Header is case-insensitive, shows only the last
+// TestResponseHeader: Header is case-insensitive, shows only the last
 // response's fields, and outlives the pooled read buffer they were read
 // into.
-func TestH1ResponseHeader(t *testing.T) {
+func TestResponseHeader(t *testing.T) {
 	t.Parallel()
 	scripts := []string{
 		"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nx-ratelimit-remaining: 0\r\nX-Dup: first\r\nX-Dup: second\r\nContent-Length: 0\r\n\r\n",
@@ -811,7 +811,7 @@ func TestH1ResponseHeader(t *testing.T) {
 	}
 }
 
-func TestH1RoundTripHeaderLimit(t *testing.T) {
+func TestRoundTripHeaderLimit(t *testing.T) {
 	t.Parallel()
 	script := "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("x", 2000) + "\r\nContent-Length: 0\r\n\r\n"
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return script, false }))
@@ -827,11 +827,11 @@ func TestH1RoundTripHeaderLimit(t *testing.T) {
 	}
 }
 
-// TestH1RoundTripHeaderSection: the bound is on the whole header
+// TestRoundTripHeaderSection: the bound is on the whole header
 // section, not a line: many short fields, a stream of interim responses
 // or a long trailer section over it fail the request (class other, the
 // error naming the setting and the bound), and nothing past it is kept.
-func TestH1RoundTripHeaderSection(t *testing.T) {
+func TestRoundTripHeaderSection(t *testing.T) {
 	t.Parallel()
 	fields := strings.Repeat("X-Field: "+strings.Repeat("v", 90)+"\r\n", 200) // 20 KB, 100 bytes a line
 	for name, script := range map[string]string{
@@ -850,7 +850,7 @@ func TestH1RoundTripHeaderSection(t *testing.T) {
 				!strings.Contains(err.Error(), "response_header_bytes") || !strings.Contains(err.Error(), "8192 bytes") || resp.Status != 0 {
 				t.Fatalf("error %v, status %d; want class other naming response_header_bytes and 8192 bytes", err, resp.Status)
 			}
-			if hd, ok := resp.Head().(*h1Head); ok && cap(hd.block) > 2*8192 {
+			if hd, ok := resp.Head().(*respHead); ok && cap(hd.block) > 2*8192 {
 				t.Errorf("the response's header block holds %d bytes after an 8 KiB bound", cap(hd.block))
 			}
 		})
@@ -866,9 +866,9 @@ func TestH1RoundTripHeaderSection(t *testing.T) {
 	}
 }
 
-// TestH1RoundTripBodyLimit: a body declared larger than client.MaxBodyBytes is
+// TestRoundTripBodyLimit: a body declared larger than client.MaxBodyBytes is
 // refused (class Other) before it is read, so the server sends none.
-func TestH1RoundTripBodyLimit(t *testing.T) {
+func TestRoundTripBodyLimit(t *testing.T) {
 	t.Parallel()
 	for name, script := range map[string]string{
 		"Content-Length": "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(client.MaxBodyBytes+1) + "\r\n\r\n",
@@ -887,7 +887,7 @@ func TestH1RoundTripBodyLimit(t *testing.T) {
 	}
 }
 
-func TestH1ConnectionReuse(t *testing.T) {
+func TestConnectionReuse(t *testing.T) {
 	t.Parallel()
 	const n = 5
 	for _, c := range []struct {
@@ -921,12 +921,12 @@ func TestH1ConnectionReuse(t *testing.T) {
 // ---------------------------------------------------------------------
 // Connections the server closed, connection limits, cancellation.
 
-// TestH1StaleIdleConnection: the server answers one request, then
+// TestStaleIdleConnection: the server answers one request, then
 // closes the connection while it sits idle in the pool. No request is
 // written into it, whatever its method: the transport sees the EOF
 // waiting in the socket and dials a new connection, so a POST, which
 // could not be sent again once written, is not lost either.
-func TestH1StaleIdleConnection(t *testing.T) {
+func TestStaleIdleConnection(t *testing.T) {
 	t.Parallel()
 	for _, req := range []client.Request{
 		{Method: "GET"},
@@ -970,12 +970,12 @@ func TestH1StaleIdleConnection(t *testing.T) {
 	}
 }
 
-// TestH1ClosedAfterTheRequest: the server closes a reused connection
+// TestClosedAfterTheRequest: the server closes a reused connection
 // once it has read the next request, without answering. Nothing in the
 // socket said so before the write: an idempotent request is sent once
 // more on a new connection, a POST is not (the server may have acted on
 // it) and fails with class Reset.
-func TestH1ClosedAfterTheRequest(t *testing.T) {
+func TestClosedAfterTheRequest(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name  string
@@ -1020,11 +1020,11 @@ func TestH1ClosedAfterTheRequest(t *testing.T) {
 	}
 }
 
-// TestH1ThinkLongerThanIdleTimeout is the first reproduction of issue
+// TestThinkLongerThanIdleTimeout is the first reproduction of issue
 // 17, scaled down: 5 VUs POST, think longer than the server keeps an
 // idle connection (net/http's IdleTimeout), and POST again. Every POST
 // must get its answer: none may go into a connection the server closed.
-func TestH1ThinkLongerThanIdleTimeout(t *testing.T) {
+func TestThinkLongerThanIdleTimeout(t *testing.T) {
 	t.Parallel()
 	const (
 		vus, perVU = 5, 4
@@ -1061,10 +1061,10 @@ func TestH1ThinkLongerThanIdleTimeout(t *testing.T) {
 	}
 }
 
-// TestH1BurstAfterIdle is the second reproduction, scaled down: warm
+// TestBurstAfterIdle is the second reproduction, scaled down: warm
 // connections sit unused past the server's idle timeout, then a burst of
 // POSTs that share connections (an open model's arrivals) comes at once.
-func TestH1BurstAfterIdle(t *testing.T) {
+func TestBurstAfterIdle(t *testing.T) {
 	t.Parallel()
 	const (
 		conns, burst = 16, 400
@@ -1112,11 +1112,11 @@ func newIdleClosingServer(t *testing.T, idle time.Duration) *httptest.Server {
 	return srv
 }
 
-// TestH1DialledConnectionIsFresh: a connection dialled for a request
+// TestDialledConnectionIsFresh: a connection dialled for a request
 // that gave up before it was ready joins the pool as just used, not as
 // idle since the epoch (when the next request would close it as stale
 // and dial again).
-func TestH1DialledConnectionIsFresh(t *testing.T) {
+func TestDialledConnectionIsFresh(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return h1OK, false }))
 	tr := New(2, 0)
@@ -1134,10 +1134,10 @@ func TestH1DialledConnectionIsFresh(t *testing.T) {
 	}
 }
 
-// TestH1MaxConns: with one connection allowed and it busy, a second
+// TestMaxConns: with one connection allowed and it busy, a second
 // request waits for it until its own timeout, and fails with class
 // Timeout naming max_vus; the first is unaffected.
-func TestH1MaxConns(t *testing.T) {
+func TestMaxConns(t *testing.T) {
 	t.Parallel()
 	got := make(chan struct{}, 1)
 	release := make(chan struct{})
@@ -1192,10 +1192,10 @@ func TestH1MaxConns(t *testing.T) {
 	}
 }
 
-// TestH1ContextCancel: cancelling a request's context while it waits
+// TestContextCancel: cancelling a request's context while it waits
 // for a response returns at once with class Timeout, and closes the
 // connection rather than return it to the pool; on either poller.
-func TestH1ContextCancel(t *testing.T) {
+func TestContextCancel(t *testing.T) {
 	t.Parallel()
 	for _, wp := range waitPaths {
 		t.Run(wp.name, func(t *testing.T) {
@@ -1253,17 +1253,17 @@ func testH1ContextCancel(t *testing.T, share bool) {
 	}
 }
 
-// TestH1EarlierContextDoesNotAbortLaterRequest: a connection keeps
+// TestEarlierContextDoesNotAbortLaterRequest: a connection keeps
 // watching the context of the last request made on it. Cancelling the
 // context of an earlier, finished request must not abort a later
 // request on the same connection, even one whose context cannot be
 // cancelled (context.Background, whose Done is nil). An earlier
-// h1Conn.watch returned early for such a context and left the old watch
+// conn.watch returned early for such a context and left the old watch
 // in place, so the later request failed at once with class Timeout.
 //
 // The wait for that failure is bounded (500ms): with the bug it comes in
 // microseconds, and without it nothing happens at all.
-func TestH1EarlierContextDoesNotAbortLaterRequest(t *testing.T) {
+func TestEarlierContextDoesNotAbortLaterRequest(t *testing.T) {
 	t.Parallel()
 	got := make(chan struct{}, 1)
 	goOn := make(chan struct{})
@@ -1313,10 +1313,10 @@ func TestH1EarlierContextDoesNotAbortLaterRequest(t *testing.T) {
 // ---------------------------------------------------------------------
 // Benchmark.
 
-// BenchmarkH1RoundTrip measures a GET answered at once by an in-process
+// BenchmarkRoundTrip measures a GET answered at once by an in-process
 // server, over one kept-alive loopback connection: the transport's
 // steady state should allocate nothing.
-func BenchmarkH1RoundTrip(b *testing.B) {
+func BenchmarkRoundTrip(b *testing.B) {
 	const reply = "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 0\r\n\r\n"
 	for _, bc := range []struct {
 		name string
@@ -1390,7 +1390,7 @@ func headerValuesMatch(got, want string, folded bool) bool {
 		return false
 	}
 	g, w := collapseWS(got), collapseWS(want)
-	// Known bug (TestH1ParseObsFoldOntoEmptyValue): folding onto an empty
+	// Known bug (TestParseObsFoldOntoEmptyValue): folding onto an empty
 	// value leaves a leading SP.
 	return g == w || strings.TrimPrefix(g, " ") == w
 }
@@ -1467,8 +1467,8 @@ type h1ParseOpts struct {
 
 // h1Outcome is what parseResponse made of an input.
 type h1Outcome struct {
-	res  h1Result
-	head *h1Head
+	res  parsed
+	head *respHead
 	body []byte
 	n    int64 // bytes consumed
 	err  error
@@ -1488,12 +1488,12 @@ func parseH1(data []byte, method string, o h1ParseOpts) h1Outcome {
 	if o.wrap != nil {
 		src = o.wrap(src)
 	}
-	rd := h1Reader{src: src, buf: buf, w: copy(buf, data[:k])}
-	head := new(h1Head)
+	rd := reader{src: src, buf: buf, w: copy(buf, data[:k])}
+	head := new(respHead)
 	var body []byte
 	if o.dirty {
 		head.block = append(head.block, "X-A: stale\n"...)
-		head.fields = append(head.fields, h1Field{name: 0, nameEnd: 3, val: 5, valEnd: 10})
+		head.fields = append(head.fields, fieldRef{name: 0, nameEnd: 3, val: 5, valEnd: 10})
 		body = append(make([]byte, 0, 64), "stale body"...)
 	}
 	res, body, err := parseResponse(&rd, method, head, body, maxBody)
@@ -1519,7 +1519,7 @@ func diffH1Outcome(got, want h1Outcome) string {
 	return ""
 }
 
-func h1HeadLines(h *h1Head) []string {
+func h1HeadLines(h *respHead) []string {
 	var lines []string
 	for _, f := range h.fields {
 		lines = append(lines, string(h.block[f.name:f.nameEnd])+": "+string(h.block[f.val:f.valEnd]))
@@ -1610,7 +1610,7 @@ func sameDecimalList(fields []string) bool {
 }
 
 // headValues returns the values of the fields in h named name.
-func headValues(h *h1Head, name string) []string {
+func headValues(h *respHead, name string) []string {
 	var vals []string
 	for _, f := range h.fields {
 		if equalFold(h.block[f.name:f.nameEnd], name) {
@@ -1814,9 +1814,9 @@ func answerEachRequest(c net.Conn, reply []byte) {
 	}
 }
 
-// BenchmarkH1ParseResponse parses responses from memory: the transport's
+// BenchmarkParseResponse parses responses from memory: the transport's
 // own work per response, without the socket.
-func BenchmarkH1ParseResponse(b *testing.B) {
+func BenchmarkParseResponse(b *testing.B) {
 	for _, c := range []struct{ name, resp string }{
 		{"nginx", "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 22 Nov 2026 02:37:50 GMT\r\nContent-Type: text/plain\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n"},
 		{"genesys", "HTTP/1.1 200 OK\r\nDate: Sun, 22 Nov 2026 02:37:50 GMT\r\nContent-Type: application/json\r\nContent-Length: 27\r\nConnection: keep-alive\r\n" +
@@ -1835,7 +1835,7 @@ func BenchmarkH1ParseResponse(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				n := copy(buf, data)
-				rd := h1Reader{src: src, buf: buf, w: n}
+				rd := reader{src: src, buf: buf, w: n}
 				res, out, err := parseResponse(&rd, "GET", head, body, client.MaxBodyBytes)
 				if err != nil || res.status != 200 {
 					b.Fatal(res.status, err)
@@ -1847,9 +1847,9 @@ func BenchmarkH1ParseResponse(b *testing.B) {
 	}
 }
 
-// TestH1WarmOpensConnectionsAhead: Warm dials n connections (never more
+// TestWarmOpensConnectionsAhead: Warm dials n connections (never more
 // than the pool's bound), which the next requests use without dialling.
-func TestH1WarmOpensConnectionsAhead(t *testing.T) {
+func TestWarmOpensConnectionsAhead(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, func(c *h1ServerConn) {
 		answerEachRequest(c, []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
@@ -1895,12 +1895,12 @@ func TestH1WarmOpensConnectionsAhead(t *testing.T) {
 	}
 }
 
-// TestH1BurstReusesOpenConnections: a burst of requests that share
+// TestBurstReusesOpenConnections: a burst of requests that share
 // connections (an open model's) and find every open connection busy waits
 // for those to free up rather than dialling one each (a dial costs the
 // generator several requests), and the pool grows only when waiting
 // would take longer than dialling.
-func TestH1BurstReusesOpenConnections(t *testing.T) {
+func TestBurstReusesOpenConnections(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, func(c *h1ServerConn) {
 		answerEachRequest(c, []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
@@ -1937,14 +1937,14 @@ func TestH1BurstReusesOpenConnections(t *testing.T) {
 	}
 }
 
-// BenchmarkH1Prepare: building a request message, as every request of a
+// BenchmarkPrepare: building a request message, as every request of a
 // VU does before it is sent.
-func BenchmarkH1Prepare(b *testing.B) {
+func BenchmarkPrepare(b *testing.B) {
 	tr := New(1, 0)
 	req := &client.Request{Method: "GET", URL: "http://127.0.0.1:8080/api/v2/analytics/conversations/details?pageSize=25", Timeout: 5 * time.Second,
 		Header: []client.HeaderField{{Name: "Authorization", Value: "Bearer 6c8a2b1f-1234-4c7e-9a9b-0a1b2c3d4e5f"}, {Name: "Accept", Value: "application/json"}, {Name: "X-Scenario", Value: "bot_burst"}}}
 	var resp client.Response
-	st := new(h1State)
+	st := new(reqState)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -1954,14 +1954,14 @@ func BenchmarkH1Prepare(b *testing.B) {
 	}
 }
 
-// TestH1PrepareReusesOnlyTheSameRequest: a VU's next request reuses the
+// TestPrepareReusesOnlyTheSameRequest: a VU's next request reuses the
 // message built for its last one only when nothing that goes into it
 // changed; a body is built every time (a caller may rewrite it in place).
-func TestH1PrepareReusesOnlyTheSameRequest(t *testing.T) {
+func TestPrepareReusesOnlyTheSameRequest(t *testing.T) {
 	t.Parallel()
 	tr := New(1, 0)
 	var resp client.Response
-	st := new(h1State) // a pooled state, as the next request of a VU mostly gets the last one's
+	st := new(reqState) // a pooled state, as the next request of a VU mostly gets the last one's
 	ctx := context.Background()
 	msg := func(req *client.Request) string {
 		t.Helper()
@@ -2003,12 +2003,12 @@ func TestH1PrepareReusesOnlyTheSameRequest(t *testing.T) {
 	}
 }
 
-// TestH1ShorterTimeoutOnABusyConnection: a connection keeps the deadline
+// TestShorterTimeoutOnABusyConnection: a connection keeps the deadline
 // an earlier request set when the next one's is at most a little later
 // (the slack); a request with a shorter timeout must still get its own.
 // The first two requests (16 s) share a deadline, and the third (150
 // ms), to a server that no longer answers, times out in about 150 ms.
-func TestH1ShorterTimeoutOnABusyConnection(t *testing.T) {
+func TestShorterTimeoutOnABusyConnection(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, answerThenHold(2))
 	tr := New(1, 0)
@@ -2026,7 +2026,7 @@ func TestH1ShorterTimeoutOnABusyConnection(t *testing.T) {
 	}
 }
 
-// TestH1EndedContextDoesNotKillTheNextRequest: a step's context ends
+// TestEndedContextDoesNotKillTheNextRequest: a step's context ends
 // right after its last request (a poll step cancels its own), while the
 // VU's next request, under another context, takes the same connection.
 // The end must not abort that request. A connection that kept watching
@@ -2034,7 +2034,7 @@ func TestH1ShorterTimeoutOnABusyConnection(t *testing.T) {
 // busy a moment before it stopped watching the old context, which once
 // failed a POST in examples/analytics-after-lag.yaml with "i/o timeout"
 // under make test) is too narrow for a test to hit without a hook.
-func TestH1EndedContextDoesNotKillTheNextRequest(t *testing.T) {
+func TestEndedContextDoesNotKillTheNextRequest(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return h1OK, false }))
 	tr := New(1, 0)
@@ -2062,10 +2062,10 @@ var waitPaths = []struct {
 	share bool
 }{{"Go's poller", false}, {"shared poller", true}}
 
-// TestH1LargeRequestBody: a body far larger than the socket's send
+// TestLargeRequestBody: a body far larger than the socket's send
 // buffer goes out whole (the write that fills the buffer finishes on
 // the blocking path), and the response after it is read.
-func TestH1LargeRequestBody(t *testing.T) {
+func TestLargeRequestBody(t *testing.T) {
 	t.Parallel()
 	body := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB
 	for _, wp := range waitPaths {
@@ -2091,10 +2091,10 @@ func TestH1LargeRequestBody(t *testing.T) {
 	}
 }
 
-// TestH1TimeoutMidBody: a server that stops in the middle of a body
+// TestTimeoutMidBody: a server that stops in the middle of a body
 // times the request out at its deadline, with the rest of the body
 // awaited on the same path as the first bytes.
-func TestH1TimeoutMidBody(t *testing.T) {
+func TestTimeoutMidBody(t *testing.T) {
 	t.Parallel()
 	for _, wp := range waitPaths {
 		t.Run(wp.name, func(t *testing.T) {
@@ -2117,11 +2117,11 @@ func TestH1TimeoutMidBody(t *testing.T) {
 	}
 }
 
-// TestH1ConnectionChangesPoller: one connection serves requests that
+// TestConnectionChangesPoller: one connection serves requests that
 // wait in Go's poller and on the shared one, in turns; each keeps its
 // own deadline: a short timeout after a long one on the other path
 // still fires on time.
-func TestH1ConnectionChangesPoller(t *testing.T) {
+func TestConnectionChangesPoller(t *testing.T) {
 	t.Parallel()
 	for _, last := range waitPaths {
 		t.Run("last on "+last.name, func(t *testing.T) {
@@ -2178,15 +2178,15 @@ func expectTimeoutAfter(t *testing.T, err error, took, want time.Duration) {
 	}
 }
 
-// TestH1RateLimitAllocatesNothing: reading a Genesys response's
-// inin-ratelimit values copies none of them (h1Head.view), and reads
+// TestRateLimitAllocatesNothing: reading a Genesys response's
+// inin-ratelimit values copies none of them (respHead.view), and reads
 // them right.
-func TestH1RateLimitAllocatesNothing(t *testing.T) {
+func TestRateLimitAllocatesNothing(t *testing.T) {
 	data := "HTTP/1.1 200 OK\r\nContent-Length: 0\r\ninin-ratelimit-count: 12\r\ninin-ratelimit-allowed: 300\r\ninin-ratelimit-reset: 48\r\n\r\n"
 	var resp client.Response
 	head := newHead()
 	resp.SetHead(head)
-	rd := h1Reader{src: bytes.NewReader(nil), buf: []byte(data), w: len(data)}
+	rd := reader{src: bytes.NewReader(nil), buf: []byte(data), w: len(data)}
 	if _, _, err := parseResponse(&rd, "GET", head, nil, client.MaxBodyBytes); err != nil {
 		t.Fatal(err)
 	}
