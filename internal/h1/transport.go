@@ -228,10 +228,11 @@ func (t *Transport) exchange(ctx context.Context, st *reqState, resp *client.Res
 // staleCheckIdle is how long a connection must have sat idle before a
 // request that could be resent looks whether the peer closed it. The
 // look is a system call, which a busy connection would pay on every
-// request, and a server closes an idle connection after
-// its idle timeout, not within a millisecond of its last response; if
-// it did, the request goes again on a new connection (retryStale).
-// Requests that could not be resent always look.
+// request, and a server ends an idle connection after its idle timeout,
+// not within a millisecond of its last response (nor sends an unasked-
+// for 408 then); if it did close it, the request goes again on a new
+// connection (retryStale). Requests that could not be resent always
+// look.
 const staleCheckIdle = time.Millisecond
 
 // A connection's deadline may fire a little earlier than a request

@@ -921,52 +921,74 @@ func TestConnectionReuse(t *testing.T) {
 // ---------------------------------------------------------------------
 // Connections the server closed, connection limits, cancellation.
 
-// TestStaleIdleConnection: the server answers one request, then
-// closes the connection while it sits idle in the pool. No request is
-// written into it, whatever its method: the transport sees the EOF
-// waiting in the socket and dials a new connection, so a POST, which
-// could not be sent again once written, is not lost either.
+// TestStaleIdleConnection: the server answers one request, then ends
+// the connection while it sits idle in the pool: it closes it, resets
+// it, or answers a request no one sent (a 408) and closes it. No request
+// is written into it, whatever its method: the transport sees what waits
+// in the socket and dials a new connection, so a POST, which could not
+// be sent again once written, is not lost either.
 func TestStaleIdleConnection(t *testing.T) {
 	t.Parallel()
-	for _, req := range []client.Request{
-		{Method: "GET"},
-		{Method: "DELETE"},
-		{Method: "POST", Body: []byte("x")},
-		{Method: "PATCH", Body: []byte("x")},
-	} {
-		t.Run(req.Method, func(t *testing.T) {
-			t.Parallel()
-			closed := make(chan struct{})
-			var onClosed atomic.Int32 // requests read by the connection that closes
-			srv := newH1Server(t, func(sc *h1ServerConn) {
-				for {
-					if _, _, err := sc.readRequest(); err != nil {
+	ends := map[string]func(net.Conn){
+		"close": func(c net.Conn) { c.Close() },
+		"reset": func(c net.Conn) { c.(*net.TCPConn).SetLinger(0); c.Close() },
+		"408": func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n")
+			c.Close()
+		},
+	}
+	for end, hangUp := range ends {
+		for _, req := range []client.Request{
+			{Method: "GET"},
+			{Method: "DELETE"},
+			{Method: "POST", Body: []byte("x")},
+			{Method: "PATCH", Body: []byte("x")},
+		} {
+			t.Run(end+"/"+req.Method, func(t *testing.T) {
+				t.Parallel()
+				answered, closed := make(chan struct{}), make(chan struct{})
+				var onClosed atomic.Int32 // requests read by the connection that ends
+				srv := newH1Server(t, func(sc *h1ServerConn) {
+					for {
+						if _, _, err := sc.readRequest(); err != nil {
+							return
+						}
+						if sc.n == 1 {
+							onClosed.Add(1)
+						}
+						if _, err := io.WriteString(sc, h1OK); err != nil || sc.n != 1 {
+							continue
+						}
+						select { // the client has read the answer
+						case <-answered:
+						case <-sc.srv.done:
+							return
+						}
+						hangUp(sc.Conn)
+						close(closed)
 						return
 					}
-					if sc.n == 1 {
-						onClosed.Add(1)
-					}
-					if _, err := io.WriteString(sc, h1OK); err != nil || sc.n != 1 {
-						continue
-					}
-					sc.Close()
-					close(closed)
-					return
+				})
+				tr := New(1, 0)
+				var resp client.Response
+				if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+					t.Fatal(err)
+				}
+				close(answered)
+				recvOrFail(t, closed, "the server to end the first connection")
+				// Idle as long as makes a resendable request look too
+				// (staleCheckIdle): a 408 answered within a millisecond
+				// of the last response is no server's idle timeout.
+				idle := time.NewTimer(staleCheckIdle)
+				<-idle.C
+				req.URL, req.Timeout = srv.url, h1TestBound
+				err := tr.RoundTrip(context.Background(), &req, &resp)
+				if err != nil || resp.Status != 200 || srv.accepts.Load() != 2 || onClosed.Load() != 1 {
+					t.Errorf("error %v, status %d, %d connections, %d requests on the ended one; want 200 on a second connection, 1 request on the first",
+						err, resp.Status, srv.accepts.Load(), onClosed.Load())
 				}
 			})
-			tr := New(1, 0)
-			var resp client.Response
-			if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
-				t.Fatal(err)
-			}
-			recvOrFail(t, closed, "the server to close the first connection")
-			req.URL, req.Timeout = srv.url, h1TestBound
-			err := tr.RoundTrip(context.Background(), &req, &resp)
-			if err != nil || resp.Status != 200 || srv.accepts.Load() != 2 || onClosed.Load() != 1 {
-				t.Errorf("error %v, status %d, %d connections, %d requests on the closed one; want 200 on a second connection, 1 request on the first",
-					err, resp.Status, srv.accepts.Load(), onClosed.Load())
-			}
-		})
+		}
 	}
 }
 

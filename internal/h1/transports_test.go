@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,4 +149,27 @@ func newSlowServer(t *testing.T) *httptest.Server {
 	}))
 	t.Cleanup(slow.Close)
 	return slow
+}
+
+// TestResponseMovesBetweenTransports: a Response holds what was read and
+// nothing of the transport that read it, so any transport can fill one
+// another filled, and its header is always the last response's.
+func TestResponseMovesBetweenTransports(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Path", r.URL.Path)
+		io.WriteString(w, r.URL.Path)
+	}))
+	t.Cleanup(srv.Close)
+	var resp client.Response
+	for i, step := range []struct {
+		name string
+		tr   client.Transport
+	}{{"h1", New(1, 0)}, {"std", client.NewStdTransport(1, nil, 0)}, {"h1", New(1, 0)}, {"std", client.NewStdTransport(1, nil, 0)}} {
+		path := "/" + step.name + strconv.Itoa(i)
+		err := step.tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.URL + path, Timeout: 5 * time.Second}, &resp)
+		if err != nil || resp.Status != 200 || string(resp.Body) != path || resp.Header("X-Path") != path {
+			t.Errorf("%s after another transport: error %v, status %d, body %q, X-Path %q; want %s", step.name, err, resp.Status, resp.Body, resp.Header("X-Path"), path)
+		}
+	}
 }
