@@ -19,10 +19,11 @@ type Request struct {
 	Timeout time.Duration
 	// ShareConns lets a request that finds no idle connection wait for a
 	// busy one to free up when that is expected sooner than a new one
-	// could be dialled (package h1's transport). Without it a connection is dialled
-	// for it at once (within the pool's bounds): a closed-model VU is a
-	// user with a connection of its own, while an open model's
-	// concurrency is the server's answer to the arrival rate.
+	// could be dialled (package h1's transport). Without it a connection
+	// is dialled for it at once (within the pool's bounds): a
+	// closed-model VU is a user with a connection of its own, while an
+	// open model's concurrency is the server's answer to the arrival
+	// rate.
 	ShareConns bool
 }
 
@@ -94,6 +95,8 @@ type RateLimitHead interface {
 
 // HeaderFunc is a Head that is a lookup function (http.Header.Get, say).
 type HeaderFunc func(name string) string
+
+var _ Head = HeaderFunc(nil)
 
 // Get implements Head.
 func (f HeaderFunc) Get(name string) string { return f(name) }
