@@ -56,6 +56,16 @@ type routePolicy struct {
 	cap      *capPolicy
 	fault    *faults.Injector
 	inflight prometheus.Gauge // the family's in-flight gauge
+	// notFound makes catalogued routes answer 404 for entities nobody
+	// created instead of a synthetic body.
+	notFound bool
+	canned   *cannedAnswer
+}
+
+// cannedAnswer replaces a route's handler (config routes[].status/body).
+type cannedAnswer struct {
+	status int
+	body   []byte // nil: no body
 }
 
 func (s *Server) rate(r *config.Rate) rate {
@@ -120,6 +130,36 @@ func (s *Server) buildPolicy(l config.Live) (*policy, error) {
 		}
 		if rp.fault == nil && fam != nil {
 			rp.fault = faults.New(*fam, s.scale, s.rng)
+		}
+		// Route rules, like faults: a route rule beats a family rule, the
+		// first of each kind wins, per setting.
+		unknown := l.UnknownEntities
+		var cannedRule *config.RouteRule
+		for _, exact := range []bool{true, false} {
+			gotUnknown := false
+			for i := range l.Routes {
+				rr := &l.Routes[i]
+				if exact && (rr.Route == "" || normPattern(rr.Route) != rt.pattern) ||
+					!exact && (rr.Family == "" || rr.Family != rp.family) {
+					continue
+				}
+				if rr.Status != 0 && cannedRule == nil {
+					cannedRule = rr
+				}
+				if rr.UnknownEntities != "" && !gotUnknown {
+					unknown, gotUnknown = rr.UnknownEntities, true
+				}
+			}
+			if gotUnknown {
+				break
+			}
+		}
+		rp.notFound = unknown == config.UnknownNotFound
+		if cannedRule != nil {
+			rp.canned = &cannedAnswer{status: cannedRule.Status}
+			if cannedRule.Body != "" {
+				rp.canned.body = []byte(cannedRule.Body)
+			}
 		}
 	}
 	for i, u := range used {

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/emulator/analytics"
 	"github.com/floodgate-dev/floodgate/internal/emulator/auth"
+	"github.com/floodgate-dev/floodgate/internal/emulator/catalog"
 	"github.com/floodgate-dev/floodgate/internal/emulator/config"
 	"github.com/floodgate-dev/floodgate/internal/emulator/conversations"
 	"github.com/floodgate-dev/floodgate/internal/emulator/events"
@@ -132,13 +134,19 @@ type Server struct {
 	recs      *recordings.Service
 	analytics *analytics.Service
 	notif     *notifications.Service
+	catalog   *catalog.Service
 	routes    []*route
+	api       router // every /api/v2 route, hand-built first
+	unknown   *route // answers what no route matches
 	rng       *faults.RNG
 
 	policy   atomic.Pointer[policy]
 	liveMu   sync.Mutex // serializes live config replacement
 	capMu    sync.Mutex
 	capCount map[string]*atomic.Int64 // per-family in-flight, kept across policy swaps
+	// catalogIdx maps a catalogued operation to its route's idx (unused
+	// for operations a hand-built route serves).
+	catalogIdx []int
 
 	inflight atomic.Int64
 	metrics  *metrics
@@ -154,6 +162,9 @@ type route struct {
 	allNames []string
 	any      []auth.Permission // AnyOf, parsed
 	pattern  string
+	// catalog marks a route of the generic catalogue layer; its handler
+	// does not read path values.
+	catalog bool
 }
 
 // New builds a server from cfg (defaults are applied to unset fields, then
@@ -219,6 +230,10 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		QueueSize: nc.QueueSize, Lifetime: s.scaled(nc.ChannelLifetime.D()), Heartbeat: s.scaled(nc.HeartbeatInterval.D()),
 		Logger: o.logger,
 	})
+	s.catalog, err = catalog.New(catalog.Options{MaxEntities: cfg.Catalog.MaxEntities, Now: o.now})
+	if err != nil {
+		return nil, err
+	}
 	s.metrics = newMetrics(s)
 
 	// Resources plug in here: each contributes routes that run through the
@@ -229,13 +244,23 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	all = append(all, s.recs.Routes()...)
 	all = append(all, s.analytics.Routes()...)
 	all = append(all, s.notif.Routes()...)
+	handBuilt := len(all)
+	// Then every catalogued operation; a hand-built route of the same
+	// method and template wins.
+	for i, op := range s.catalog.Ops() {
+		all = append(all, platform.Route{Method: op.Method, Path: op.Path, Family: catalog.Family(op.Path),
+			Handle: func(w http.ResponseWriter, r *http.Request, c *platform.Call) {
+				s.catalog.Serve(i, w, r, c, !s.policy.Load().routes[s.catalogIdx[i]].notFound)
+			}})
+	}
 	all = append(all,
 		platform.Route{Path: "/api/v2/", Family: "unknown", Handle: notFound},
 		platform.Route{Path: "/", Family: "unknown", Public: true, Handle: notFound},
 	)
+	s.catalogIdx = make([]int, len(s.catalog.Ops()))
 	s.mux = http.NewServeMux()
-	for i, r := range all {
-		rt := &route{Route: r, idx: i, pattern: r.Pattern()}
+	for j, r := range all {
+		rt := &route{Route: r, idx: len(s.routes), pattern: r.Pattern(), catalog: j >= handBuilt && j < len(all)-2}
 		parse := func(p string) auth.Permission {
 			pp, err := auth.ParsePermission(p)
 			if err != nil {
@@ -251,8 +276,24 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		for _, p := range r.AnyOf {
 			rt.any = append(rt.any, parse(p))
 		}
+		switch {
+		case r.Path == "/api/v2/":
+			s.unknown = rt
+			s.mux.HandleFunc(rt.pattern, s.serveAPI)
+		case strings.HasPrefix(r.Path, "/api/v2/"):
+			if !s.api.add(rt) {
+				if !rt.catalog {
+					panic("emulator: duplicate route " + rt.pattern) // programmer error
+				}
+				continue
+			}
+			if rt.catalog {
+				s.catalogIdx[j-handBuilt] = rt.idx
+			}
+		default:
+			s.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(rt, w, r) })
+		}
 		s.routes = append(s.routes, rt)
-		s.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(rt, w, r) })
 	}
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	// The notification WebSocket is outside the API pipeline: the channel
@@ -266,6 +307,23 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	}
 	s.policy.Store(pol)
 	return s, nil
+}
+
+// serveAPI routes an /api/v2 request: the hand-built route or catalogued
+// operation its method and path match, else 404 not.found (after auth).
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	var buf [8]string
+	l, vals := s.api.match(r.Method, r.URL.Path, buf[:0])
+	if l == nil {
+		s.serve(s.unknown, w, r)
+		return
+	}
+	if !l.rt.catalog {
+		for i, name := range l.params {
+			r.SetPathValue(name, vals[i])
+		}
+	}
+	s.serve(l.rt, w, r)
 }
 
 func notFound(w http.ResponseWriter, _ *http.Request, c *platform.Call) {

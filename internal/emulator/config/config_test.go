@@ -29,7 +29,7 @@ func TestParseErrorsHavePositions(t *testing.T) {
 		{"duplicate key", "seed: 1\nseed: 2\n", []string{`emu.yaml:2:1: seed: duplicate key`}},
 		{"invalid values", "time_scale: -1\ncaps:\n  - family: nope\n    max_in_flight: 0\n    status: 200\n", []string{
 			`emu.yaml:1:1: time_scale: time_scale must be > 0, got -1`,
-			`emu.yaml:3:5: caps[0].family: unknown family "nope" (fix: declare it under families or use one of: oauth, tokens, conversations, recordings, analytics, notifications, unknown)`,
+			`emu.yaml:3:5: caps[0].family: unknown family "nope" (fix: declare it under families or use one of: oauth, tokens, conversations, recordings, analytics, notifications, unknown; catalogued routes' families are their path's first segment after /api/v2 (users, routing, …))`,
 			`emu.yaml:4:5: caps[0].max_in_flight: must be > 0`,
 			`emu.yaml:5:5: caps[0].status: status 200 is not an error status`,
 		}},
