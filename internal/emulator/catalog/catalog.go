@@ -35,22 +35,30 @@ type Op struct {
 	Returns string
 	// Body is the declared request body type, "" for none.
 	Body string
+	// BodyOptional is set when the SDK sends the body only if given
+	// (opts.body).
+	BodyOptional bool
 	// Query lists the query parameters the SDK sends.
 	Query []string
 }
 
 // MarshalJSON writes an Op as an array, keeping the catalogue small.
 func (o Op) MarshalJSON() ([]byte, error) {
-	return json.Marshal([]any{o.Group, o.Name, o.Method, o.Path, o.Returns, o.Body, o.Query})
+	opt := 0
+	if o.BodyOptional {
+		opt = 1
+	}
+	return json.Marshal([]any{o.Group, o.Name, o.Method, o.Path, o.Returns, o.Body, o.Query, opt})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (o *Op) UnmarshalJSON(b []byte) error {
 	var q []string
-	if err := json.Unmarshal(b, &[]any{&o.Group, &o.Name, &o.Method, &o.Path, &o.Returns, &o.Body, &q}); err != nil {
+	var opt int
+	if err := json.Unmarshal(b, &[]any{&o.Group, &o.Name, &o.Method, &o.Path, &o.Returns, &o.Body, &q, &opt}); err != nil {
 		return err
 	}
-	o.Query = q
+	o.Query, o.BodyOptional = q, opt == 1
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -364,18 +365,33 @@ func (s *Service) entity(p *op, old, body map[string]any, id, path string) map[s
 		}
 	}
 	now := s.now().UTC().Format("2006-01-02T15:04:05.000Z")
-	version := 1.0
-	if v, ok := old["version"].(float64); ok {
+	version := 1
+	switch v := old["version"].(type) {
+	case int:
 		version = v + 1
+	case float64:
+		version = int(v) + 1
+	case string: // MessagingSetting declares a string version
+		if n, err := strconv.Atoi(v); err == nil {
+			version = n + 1
+		}
 	}
+	// Server-side fields are set where the model declares them with the
+	// value's type: MessagingSetting's version is a string.
 	set := func(name string, v any) {
-		if f := m.Field(name); f != nil {
+		f := m.Field(name)
+		if f == nil {
+			return
+		}
+		_, isString := v.(string)
+		if isString == (f.Type.Kind == KindString) && (isString || f.Type.Kind == KindNumber) {
 			out[name] = v
 		}
 	}
 	set("id", id)
 	set("selfUri", path)
 	set("version", version)
+	set("version", strconv.Itoa(version))
 	set("dateModified", now)
 	set("modifiedDate", now)
 	if old == nil {
@@ -392,7 +408,7 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, c *platform.Cal
 		_, _ = io.Copy(io.Discard, r.Body)
 		return nil, true
 	}
-	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+	if p.BodyOptional && r.ContentLength == 0 {
 		return nil, true // the SDK sends no body when an optional one is unset
 	}
 	var v any
@@ -409,6 +425,26 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, c *platform.Cal
 	return obj, true
 }
 
+// project returns body as an element of a listing of t: a listing may
+// declare a narrower model than the one created (DomainEntityListing
+// lists Greetings as DomainEntity), so undeclared fields are left out and
+// missing required ones synthesised.
+func project(t *Type, body map[string]any) any {
+	if t == nil || t.Kind != KindModel {
+		return body
+	}
+	out := make(map[string]any, len(body))
+	for i := range t.Model.Fields {
+		f := &t.Model.Fields[i]
+		if v, ok := body[f.Name]; ok && check(f.Type, v, f.Name) == nil {
+			out[f.Name] = v
+		} else if f.Required {
+			out[f.Name] = synth(f.Type, f.Name, t.Model.Name, fullDepth+1)
+		}
+	}
+	return out
+}
+
 // list answers the platform's paging envelope over the collection at path.
 func (s *Service) list(w http.ResponseWriter, r *http.Request, c *platform.Call, p *op, path string) {
 	q := r.URL.Query()
@@ -420,9 +456,10 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request, c *platform.Call,
 	if !ok {
 		return
 	}
-	entities, total := s.store.list(c.OrgID, path, (number-1)*size, size)
-	if entities == nil {
-		entities = []json.RawMessage{}
+	bodies, total := s.store.list(c.OrgID, path, (number-1)*size, size)
+	entities := make([]any, len(bodies))
+	for i, b := range bodies {
+		entities[i] = project(p.entities, b)
 	}
 	p.once.Do(func() { s.prepare(p) })
 	out := make(map[string]json.RawMessage, len(p.synth)+9)
@@ -435,11 +472,13 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request, c *platform.Call,
 	pages := (total + size - 1) / size
 	m := p.ret.Model
 	uri := func(n int) json.RawMessage {
-		b, _ := json.Marshal(path + "?pageSize=" + strconv.Itoa(size) + "&pageNumber=" + strconv.Itoa(n))
-		return b
+		return appendJSONString(nil, path+"?pageSize="+strconv.Itoa(size)+"&pageNumber="+strconv.Itoa(n))
 	}
+	// Envelope fields are set only where the listing declares them with
+	// the envelope's type (InsightsTrend has entities and a model "total").
 	set := func(name string, v json.RawMessage) {
-		if m.Field(name) != nil {
+		if f := m.Field(name); f != nil && (f.Type.Kind == KindString) == (v[0] == '"') &&
+			(f.Type.Kind == KindString || f.Type.Kind == KindNumber) {
 			out[name] = v
 		}
 	}
@@ -460,7 +499,12 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request, c *platform.Call,
 	if number > 1 {
 		set("previousUri", uri(number-1))
 	}
-	platform.WriteJSON(w, http.StatusOK, out)
+	// Not json.Marshal: it would escape the URIs' "&" as \u0026.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(out)
+	platform.WriteRawJSON(w, http.StatusOK, bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 }
 
 func pageParam(w http.ResponseWriter, c *platform.Call, q map[string][]string, name string, def, most int) (int, bool) {

@@ -121,14 +121,15 @@ func (s *Store) remove(org, path, coll string) state {
 }
 
 // list returns up to limit bodies of org's collection coll from offset,
-// oldest first, and the collection's size.
-func (s *Store) list(org, coll string, offset, limit int) ([]json.RawMessage, int) {
+// oldest first, and the collection's size. The bodies are shared: callers
+// must not change them.
+func (s *Store) list(org, coll string, offset, limit int) ([]map[string]any, int) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	keys := s.colls[key(org, coll)]
-	var out []json.RawMessage
+	var out []map[string]any
 	for i := offset; i < len(keys) && len(out) < limit; i++ {
-		out = append(out, s.items[keys[i]].raw)
+		out = append(out, s.items[keys[i]].body)
 	}
 	return out, len(keys)
 }

@@ -24,7 +24,9 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 
 // WriteRawJSON writes an already encoded JSON body with status.
 func WriteRawJSON(w http.ResponseWriter, status int, b []byte) {
-	w.Header()[HeaderContentType] = JSONContentType
+	h := w.Header()
+	h[HeaderContentType] = JSONContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }

@@ -89,7 +89,7 @@ func run(sdk, out string) error {
 			op.Group = strings.TrimSuffix(class, "Api")
 			op.Returns = sig.returns
 			if op.bodyParam != "" {
-				op.Body = sig.params[op.bodyParam]
+				op.Body, op.BodyOptional = sig.params[op.bodyParam], op.bodyParam == "opts.body"
 				if op.Body == "" {
 					return fmt.Errorf("%s: %s: no type for body parameter %q", f, op.Name, op.bodyParam)
 				}
