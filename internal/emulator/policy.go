@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -131,29 +132,29 @@ func (s *Server) buildPolicy(l config.Live) (*policy, error) {
 		if rp.fault == nil && fam != nil {
 			rp.fault = faults.New(*fam, s.scale, s.rng)
 		}
-		// Route rules, like faults: a route rule beats a family rule, the
-		// first of each kind wins, per setting.
+		// Route rules, like faults: for each setting, a route rule beats a
+		// family rule and the first rule of each kind wins.
 		unknown := l.UnknownEntities
 		var cannedRule *config.RouteRule
-		for _, exact := range []bool{true, false} {
-			gotUnknown := false
-			for i := range l.Routes {
-				rr := &l.Routes[i]
-				if exact && (rr.Route == "" || normPattern(rr.Route) != rt.pattern) ||
-					!exact && (rr.Family == "" || rr.Family != rp.family) {
-					continue
+		var routeUnknown, famUnknown string
+		var routeCanned, famCanned *config.RouteRule
+		for i := range l.Routes {
+			rr := &l.Routes[i]
+			switch {
+			case rr.Route != "" && normPattern(rr.Route) == rt.pattern:
+				routeUnknown = cmp.Or(routeUnknown, rr.UnknownEntities)
+				if routeCanned == nil && rr.Status != 0 {
+					routeCanned = rr
 				}
-				if rr.Status != 0 && cannedRule == nil {
-					cannedRule = rr
+			case rr.Family != "" && rr.Family == rp.family:
+				famUnknown = cmp.Or(famUnknown, rr.UnknownEntities)
+				if famCanned == nil && rr.Status != 0 {
+					famCanned = rr
 				}
-				if rr.UnknownEntities != "" && !gotUnknown {
-					unknown, gotUnknown = rr.UnknownEntities, true
-				}
-			}
-			if gotUnknown {
-				break
 			}
 		}
+		unknown = cmp.Or(routeUnknown, famUnknown, unknown)
+		cannedRule = cmp.Or(routeCanned, famCanned)
 		rp.notFound = unknown == config.UnknownNotFound
 		if cannedRule != nil {
 			rp.canned = &cannedAnswer{status: cannedRule.Status}
