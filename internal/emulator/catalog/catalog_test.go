@@ -144,8 +144,8 @@ func TestFamily(t *testing.T) {
 		"/api/v2/users/{userId}":                      "users",
 		"/api/v2/recording/jobs":                      "recordings",
 		"/api/v2/analytics/queues/observations/query": "analytics",
-		"/api/v2/":                                    "unknown",
-		"/oauth/token":                                "unknown",
+		"/api/v2/":     "unknown",
+		"/oauth/token": "unknown",
 	} {
 		if got := Family(path); got != want {
 			t.Errorf("Family(%s) = %s, want %s", path, got, want)
