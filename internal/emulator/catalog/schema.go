@@ -13,13 +13,17 @@ import (
 // a synthetic body is the same on every read and in every run.
 const synthDate = "2026-01-01T00:00:00.000Z"
 
-// Depths of synthetic bodies: the top model and the models it holds get
-// every field; deeper ones only their required fields (models nest
-// recursively, User.manager is a User), and beyond maxDepth an empty object.
+// Depths of synthetic bodies: the top model gets every field; the models
+// it holds only their required fields and the reference fields (id, name,
+// selfUri), as the platform answers entity references; models nest
+// recursively (User.manager is a User), so beyond maxDepth an empty object.
 const (
-	fullDepth = 1
+	fullDepth = 0
 	maxDepth  = 8
 )
+
+// refField reports whether a field is part of an entity reference.
+func refField(name string) bool { return name == "id" || name == "name" || name == "selfUri" }
 
 // Synthesize returns a deterministic JSON value of type t: every field of
 // the top model (and of the models it holds), required fields deeper down;
@@ -36,7 +40,7 @@ func synth(t *Type, name, seed string, depth int) any {
 	case KindBoolean:
 		return false
 	case KindArray:
-		if depth > fullDepth {
+		if depth > fullDepth+1 {
 			return []any{}
 		}
 		return []any{synth(t.Elem, name, seed, depth+1)}
@@ -48,7 +52,7 @@ func synth(t *Type, name, seed string, depth int) any {
 		}
 		for i := range m.Fields {
 			f := &m.Fields[i]
-			if depth > fullDepth && !f.Required {
+			if depth > fullDepth && !f.Required && !refField(f.Name) {
 				continue
 			}
 			obj[f.Name] = synth(f.Type, f.Name, seed+"/"+m.Name, depth+1)

@@ -314,18 +314,25 @@ func (s *Service) writeSynthetic(w http.ResponseWriter, p *op, path string) {
 	if p.kind == kindDocGet {
 		id = DeterministicID(path)
 	}
-	b := make([]byte, 0, len(p.template)+len(path)+len(id)+32)
-	b = append(b, `{"id":`...)
+	// The template is written as it is, after a small prefix: no copy of
+	// the body per request.
+	var buf [256]byte
+	b := append(buf[:0], `{"id":`...)
 	b = appendJSONString(b, id)
 	if p.ret.Model.Field("selfUri") != nil {
 		b = append(b, `,"selfUri":`...)
 		b = appendJSONString(b, path)
 	}
+	rest := p.template[1:]
 	if len(p.template) > 2 {
 		b = append(b, ',')
 	}
-	b = append(b, p.template[1:]...)
-	platform.WriteRawJSON(w, http.StatusOK, b)
+	h := w.Header()
+	h[platform.HeaderContentType] = platform.JSONContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(b) + len(rest))}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+	_, _ = w.Write(rest)
 }
 
 func appendJSONString(b []byte, s string) []byte {

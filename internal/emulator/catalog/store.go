@@ -45,8 +45,11 @@ func key(org, path string) string { return org + "\x00" + path }
 
 // get returns the stored body of org's entity at path.
 func (s *Store) get(org, path string) ([]byte, state) {
+	// The key is built on the stack: m[string(b)] does not allocate.
+	var buf [192]byte
+	k := append(append(append(buf[:0], org...), 0), path...)
 	s.mu.RLock()
-	e := s.items[key(org, path)]
+	e := s.items[string(k)]
 	s.mu.RUnlock()
 	switch {
 	case e == nil:
