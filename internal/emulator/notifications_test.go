@@ -89,6 +89,44 @@ func TestConversationEvents(t *testing.T) {
 	}
 }
 
+// TestOpenMessagingQueueEvents: with open_messaging_queue_id set, an
+// open-messaging conversation is routed to that queue and publishes its
+// conversation topics; each further message of the sender publishes again.
+func TestOpenMessagingQueueEvents(t *testing.T) {
+	t.Parallel()
+	cfg := liveConfig(t)
+	cfg.Conversations.OpenMessagingQueue = "q-open"
+	l := startLive(t, cfg)
+	tok := l.demoToken()
+	chID, uri := l.channel(tok)
+	ws := l.dial(uri)
+	if code, b := subscribe(t, l, tok, chID, "PUT", "", "v2.routing.queues.q-open.conversations", "v2.routing.queues.q-open.conversations.messages"); code != 200 {
+		t.Fatalf("subscribe: %d %v", code, b)
+	}
+	msg := `{"channel":{"from":{"id":"+15550100","idType":"Phone"}},"text":"hello"}`
+	var id string
+	for round := range 2 {
+		body := l.json("POST", openPath+"?prefetchConversationId=true", tok, msg, 200)
+		if round == 0 {
+			id, _ = body["conversationId"].(string)
+		}
+		for _, topic := range []string{"v2.routing.queues.q-open.conversations", "v2.routing.queues.q-open.conversations.messages"} {
+			f := nextEvent(t, ws)
+			if f.TopicName != topic || f.EventBody["id"] != id {
+				t.Fatalf("round %d: want %s for %s, got %+v", round, topic, id, f)
+			}
+			parts, _ := f.EventBody["participants"].([]any)
+			queued := false
+			for _, p := range parts {
+				queued = queued || p.(map[string]any)["queueId"] == "q-open"
+			}
+			if !queued {
+				t.Errorf("event has no participant on the queue: %v", f.EventBody)
+			}
+		}
+	}
+}
+
 func TestHeartbeatAndPing(t *testing.T) {
 	t.Parallel()
 	cfg := liveConfig(t)

@@ -198,11 +198,12 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	s.bus = events.New()
 	activeFor := s.scaled(cfg.Conversations.ActiveFor.D())
 	s.convs = conversations.New(o.store, conversations.Options{
-		ActiveFor:         activeFor,
-		MessageWindow:     s.scaled(cfg.Conversations.MessageWindow.D()),
-		RecordingDuration: cfg.Conversations.ActiveFor.D(),
-		Bus:               s.bus,
-		Logger:            o.logger,
+		ActiveFor:          activeFor,
+		MessageWindow:      s.scaled(cfg.Conversations.MessageWindow.D()),
+		RecordingDuration:  cfg.Conversations.ActiveFor.D(),
+		OpenMessagingQueue: cfg.Conversations.OpenMessagingQueue,
+		Bus:                s.bus,
+		Logger:             o.logger,
 	})
 	if o.sink == nil {
 		o.sink = recordings.NewDir(cfg.ExportDir)

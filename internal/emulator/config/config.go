@@ -178,6 +178,11 @@ type Conversations struct {
 	// disconnecting a message conversation still blocks (or, with
 	// useExistingConversation, is reused by) POST /api/v2/conversations/messages.
 	MessageWindow Duration `yaml:"message_window" json:"message_window"`
+	// OpenMessagingQueue, when set, is the queue id open-messaging
+	// conversations are routed to: they then publish the queue's
+	// conversation topics (v2.routing.queues.{id}.conversations[.messages]).
+	// Empty: they are routed nowhere and publish nothing.
+	OpenMessagingQueue string `yaml:"open_messaging_queue_id" json:"open_messaging_queue_id"`
 }
 
 // Recordings bounds and times recording bulk jobs (POST /api/v2/recording/jobs).
