@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -340,8 +341,40 @@ func (s *Server) scaled(d time.Duration) time.Duration {
 	return v
 }
 
+// MaxHeaderBytes bounds a request's line and headers (the emulator's own
+// bound; the platform documents none). Above it the answer is 431 with the
+// platform's ErrorBody. net/http itself cuts off at 1 MiB, with its plain
+// text 431, so that a client cannot make the server buffer more.
+const MaxHeaderBytes = 64 << 10
+
 // Handler returns the server's HTTP handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if headerBytes(r) > MaxHeaderBytes {
+		id := platform.NewID()
+		h := w.Header()
+		h[hdrIninCorrelation] = []string{id}
+		h[hdrGenesysCorrelation] = []string{id}
+		h["Connection"] = []string{"close"}
+		platform.WriteError(w, id, http.StatusRequestHeaderFieldsTooLarge, platform.CodeHeaderTooLarge,
+			platform.MsgHeaderTooLarge+strconv.Itoa(MaxHeaderBytes))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// headerBytes is the size of r's request line and headers as sent over
+// HTTP/1.1.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n + len(r.Host) + 8
+}
 
 // Config returns the configuration the server was built with (the live
 // part as it was at start).
@@ -381,11 +414,11 @@ func (s *Server) background(ctx context.Context) {
 // after a shutdown caused by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
-		Handler:           s.mux,
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    http.DefaultMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)

@@ -25,6 +25,9 @@ const (
 	CodeInternalServerError    = "internal.server.error"
 	CodeServiceUnavailable     = "service.unavailable"
 	CodeRequestTimeout         = "request.timeout"
+	// CodeHeaderTooLarge is the emulator's code for 431 [I]: the platform
+	// documents none.
+	CodeHeaderTooLarge = "request.header.fields.too.large"
 )
 
 // Messages the platform sends with the codes above.
@@ -43,6 +46,7 @@ const (
 	MsgInternalServerError    = "The server encountered an unexpected condition which prevented it from fulfilling the request."
 	MsgServiceUnavailable     = "Service Unavailable - The server is currently unavailable (because it is overloaded or down for maintenance)."
 	MsgRequestTimeout         = "The request timed out."
+	MsgHeaderTooLarge         = "The request's headers are over the size limit. Maximum bytes: "
 )
 
 var defaultMessages = map[string]string{

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // WriteJSON marshals v and writes it with status.
@@ -45,7 +46,9 @@ const (
 // Content-Type is not application/json, 413 request.entity.too.large when
 // the body exceeds the server's limit (the server wraps bodies in
 // http.MaxBytesReader), 400 bad.request for malformed JSON or an empty body,
-// 400 invalid.value with details[] for a value of the wrong JSON type.
+// 400 invalid.value with details[] for a value of the wrong JSON type,
+// 400 bad.request for a body that is not valid UTF-8 (never silently
+// repaired).
 func DecodeJSON(w http.ResponseWriter, r *http.Request, c *Call, v any) bool {
 	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
 		WriteError(w, c.ContextID, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, MsgUnsupportedMediaType)
@@ -65,6 +68,13 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, c *Call, v any) bool {
 	if len(bytes.TrimSpace(body)) == 0 {
 		WriteErrorBody(w, &ErrorBody{Message: "The request body is required.", Code: CodeBadRequest,
 			Status: http.StatusBadRequest, ContextID: c.ContextID, Details: []Detail{{FieldName: "body", ErrorCode: DetailRequired}}})
+		return false
+	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD: the handler
+	// would store a value the client never sent.
+	if !utf8.Valid(body) {
+		WriteErrorBody(w, &ErrorBody{Message: "The request body is not valid UTF-8.", Code: CodeBadRequest,
+			Status: http.StatusBadRequest, ContextID: c.ContextID, Details: []Detail{{FieldName: "body", ErrorCode: DetailInvalid}}})
 		return false
 	}
 	if err := json.Unmarshal(body, v); err != nil {
