@@ -214,8 +214,9 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	s.recs = recordings.New(recordings.Options{
 		Store: o.store, Bus: s.bus, Sink: o.sink, Now: o.now, MaxLife: activeFor,
 		MaxJobs: rc.MaxJobs, ActiveJobsPerOrg: rc.ActiveJobsPerOrg,
-		ActiveAnswer: recordings.Answer{Status: rc.ActiveJobsAnswer.Status, Code: rc.ActiveJobsAnswer.Code, Message: rc.ActiveJobsAnswer.Message},
-		ReadyAfter:   s.scaled(rc.ReadyAfter.D()), ExportTime: s.scaled(rc.ExportTime.D()), MatchLag: s.scaled(rc.MatchLag.D()),
+		ActiveAnswer: recordings.Answer{Status: rc.ActiveJobsAnswer.Status, Code: rc.ActiveJobsAnswer.Code, Message: rc.ActiveJobsAnswer.Message,
+			RetryAfter: rc.ActiveJobsAnswer.RetryAfter},
+		ReadyAfter: s.scaled(rc.ReadyAfter.D()), ExportTime: s.scaled(rc.ExportTime.D()), MatchLag: s.scaled(rc.MatchLag.D()),
 		FailureProbability: rc.FailureProbability, Seed: cfg.Seed, Logger: o.logger,
 	})
 	ac := cfg.Analytics

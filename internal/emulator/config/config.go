@@ -215,6 +215,10 @@ type Answer struct {
 	Status  int    `yaml:"status" json:"status"`
 	Code    string `yaml:"code" json:"code"`
 	Message string `yaml:"message" json:"message"`
+	// RetryAfter adds Retry-After: the time until the org's first active
+	// job stops counting (a PENDING job is READY, a PROCESSING one
+	// done). Inferred: the platform documents no Retry-After here.
+	RetryAfter bool `yaml:"retry_after" json:"retry_after,omitempty"`
 }
 
 // Analytics times the conversation details query and its async jobs.

@@ -225,7 +225,10 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // they can be assigned to an http.Header map directly.
 const (
 	HeaderContentType = "Content-Type"
-	HeaderRetryAfter  = "Retry-After"
+	// HeaderRetryAfterMs is floodgate's own header beside Retry-After: the
+	// exact wait in milliseconds, rounded up.
+	HeaderRetryAfterMs = "X-Floodgate-Retry-After-Ms"
+	HeaderRetryAfter   = "Retry-After"
 )
 
 // JSONContentType is the Content-Type of every JSON answer. Handlers must
