@@ -37,8 +37,8 @@ func TestCatalogEntityLifecycle(t *testing.T) {
 
 	up := e.do("PUT", "/api/v2/routing/queues/"+id, tok, `{"name":"Sales"}`)
 	put := decodeMap(t, up.Body.Bytes())
-	if up.Code != 200 || put["name"] != "Sales" || put["description"] != nil || put["id"] != id {
-		t.Errorf("put replaces: %d %s", up.Code, up.Body)
+	if up.Code != 200 || put["name"] != "Sales" || put["description"] != nil || put["id"] != id || put["dateCreated"] != made["dateCreated"] {
+		t.Errorf("put replaces all but server-side fields: %d %s", up.Code, up.Body)
 	}
 
 	if rec := e.do("DELETE", "/api/v2/routing/queues/"+id, tok, ""); rec.Code != http.StatusNoContent {
@@ -70,6 +70,20 @@ func TestCatalogVersionBumps(t *testing.T) {
 		// PATCH merges: the name stays, the title changes.
 		if p["name"] != "Ada" || p["title"] != fmt.Sprintf("v%v", want) {
 			t.Errorf("patch %v: name %v title %v", want, p["name"], p["title"])
+		}
+	}
+}
+
+func TestCatalogPutKeepsVersionCounting(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig())
+	tok := e.demoToken()
+	g := decodeMap(t, e.do("POST", "/api/v2/groups", tok, `{"name":"g","type":"official","visibility":"public"}`).Body.Bytes())
+	id := g["id"].(string)
+	for want := 2.0; want <= 3; want++ {
+		rec := e.do("PUT", "/api/v2/groups/"+id, tok, `{"name":"h","version":1}`)
+		if v := decodeMap(t, rec.Body.Bytes())["version"]; rec.Code != 200 || v != want {
+			t.Fatalf("PUT: %d version %v, want %v; %s", rec.Code, v, want, rec.Body)
 		}
 	}
 }

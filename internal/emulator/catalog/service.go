@@ -215,11 +215,18 @@ func (s *Service) Serve(i int, w http.ResponseWriter, r *http.Request, c *platfo
 				}
 				old = s.synthetic(p, path)
 			}
+			id := idOf(old, path)
 			if r.Method == http.MethodPut {
 				// PUT replaces what the caller may set; server-side fields stay.
-				old = s.entity(p, nil, nil, idOf(old, path), path)
+				kept := map[string]any{}
+				for _, k := range serverFields {
+					if v, ok := old[k]; ok {
+						kept[k] = v
+					}
+				}
+				old = kept
 			}
-			return s.entity(p, old, body, idOf(old, path), path), nil
+			return s.entity(p, old, body, id, path), nil
 		})
 		if err != nil {
 			platform.NotFound(w, c.ContextID)
@@ -241,6 +248,9 @@ func (s *Service) Serve(i int, w http.ResponseWriter, r *http.Request, c *platfo
 }
 
 var errNotFound = errors.New("catalog: not found")
+
+// serverFields are the fields the server sets, which a PUT keeps.
+var serverFields = []string{"id", "selfUri", "version", "dateCreated", "createdDate"}
 
 func idOf(body map[string]any, path string) string {
 	if id, ok := body["id"].(string); ok && id != "" {
@@ -306,6 +316,10 @@ func (s *Service) synthetic(p *op, path string) map[string]any {
 // id) gives its id (the last segment) and selfUri.
 func (s *Service) writeSynthetic(w http.ResponseWriter, p *op, path string) {
 	p.once.Do(func() { s.prepare(p) })
+	if p.ret == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if !p.hasID || path == "" || len(p.template) < 2 || p.template[0] != '{' {
 		platform.WriteRawJSON(w, http.StatusOK, p.template)
 		return
