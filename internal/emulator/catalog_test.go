@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/floodgate-dev/floodgate/internal/emulator/config"
 )
 
@@ -253,8 +255,13 @@ func TestCatalogStoreIsBounded(t *testing.T) {
 		rec := e.do("POST", "/api/v2/groups", tok, fmt.Sprintf(`{"name":"g%d","type":"official","visibility":"public"}`, i))
 		ids = append(ids, decodeMap(t, rec.Body.Bytes())["id"].(string))
 	}
-	if n := e.s.catalog.Entities(); n != 3 {
-		t.Errorf("store holds %d, want 3", n)
+	want := `
+# HELP floodgate_emulator_catalog_entities Entities held by the catalogued routes' store (deleted ones included).
+# TYPE floodgate_emulator_catalog_entities gauge
+floodgate_emulator_catalog_entities 3
+`
+	if err := testutil.GatherAndCompare(e.s.metrics.reg, strings.NewReader(want), "floodgate_emulator_catalog_entities"); err != nil {
+		t.Error(err)
 	}
 	b := decodeMap(t, e.do("GET", "/api/v2/groups", tok, "").Body.Bytes())
 	if b["total"] != 3.0 || b["entities"].([]any)[0].(map[string]any)["id"] != ids[2] {
