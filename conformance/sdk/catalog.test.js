@@ -7,7 +7,10 @@
 // FLOODGATE_CATALOG_URL.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { operations, optionDecls } from './catalog.js';
 import { UUID, assertErrorBody, connect, login, platformClient, rejection } from './common.js';
 import { deviations, models } from './models.js';
@@ -112,6 +115,19 @@ async function pool(items, fn) {
 	}));
 	assert.deepEqual(failures, [], `${failures.length} of ${items.length} failed`);
 }
+
+test('the emulator\'s catalogue has every operation of the installed SDK', () => {
+	const require = createRequire(import.meta.url);
+	const sdk = require('purecloud-platform-client-v2/package.json').version;
+	const file = new URL('../../internal/emulator/catalog/catalog.json.gz', import.meta.url);
+	const cat = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'));
+	assert.equal(cat.sdk, sdk, 'catalogue built from another SDK version: run go generate ./internal/emulator/catalog');
+	const have = new Set(cat.ops.map((o) => `${o[2]} ${o[3]}`));
+	const all = operations();
+	const missing = all.filter((o) => !have.has(`${o.verb} ${o.path}`)).map((o) => `${o.cls}.${o.name}`);
+	assert.deepEqual(missing, [], 'SDK operations missing from the catalogue');
+	assert.equal(have.size, new Set(all.map((o) => `${o.verb} ${o.path}`)).size, 'catalogue operations the SDK does not have');
+});
 
 test('catalogued GETs across every API group answer bodies that fit the SDK typings', { timeout: 120_000 }, async (t) => {
 	await login();
