@@ -71,3 +71,40 @@ func TestFrameGuard(t *testing.T) {
 		})
 	}
 }
+
+// FuzzFrameGuard: over any byte stream, read in chunks of any size, the
+// guard passes a prefix of the stream unchanged, and cuts it only at a
+// header claiming more than max.
+func FuzzFrameGuard(f *testing.F) {
+	f.Add(clientFrame(5, []byte("hello")), uint8(1))
+	f.Add(append(clientFrame(3, []byte("abc")), clientFrame(70_000, nil)...), uint8(2))
+	f.Add([]byte{0x81, 0xff, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, uint8(3))
+	f.Fuzz(func(t *testing.T, stream []byte, chunk uint8) {
+		g := &frameGuard{r: &chunkReader{b: stream, n: int(chunk%16) + 1}, max: 1024}
+		got, err := io.ReadAll(g)
+		if !bytes.HasPrefix(stream, got) {
+			t.Fatalf("passed bytes are not a prefix of the stream")
+		}
+		if err != nil && !errors.Is(err, errFrameTooLarge) {
+			t.Fatalf("err %v", err)
+		}
+		if err == nil && len(got) != len(stream) {
+			t.Fatalf("stopped at %d of %d without an error", len(got), len(stream))
+		}
+	})
+}
+
+type chunkReader struct {
+	b []byte
+	n int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	k := min(r.n, len(p), len(r.b))
+	copy(p, r.b[:k])
+	r.b = r.b[k:]
+	return k, nil
+}
