@@ -168,6 +168,18 @@ func (s *Server) buildPolicy(l config.Live) (*policy, error) {
 			s.log.Warn("endpoint family matches no route", "family", l.Families[i].Name, "paths", l.Families[i].Paths)
 		}
 	}
+	for _, rr := range l.Routes {
+		if rr.Route == "" {
+			continue
+		}
+		found := false
+		for _, rt := range s.routes {
+			found = found || normPattern(rr.Route) == rt.pattern
+		}
+		if !found {
+			s.log.Warn("routes rule matches no route", "route", rr.Route)
+		}
+	}
 	for _, f := range l.Faults {
 		if f.Route == "" {
 			continue
