@@ -252,6 +252,15 @@ var errNotFound = errors.New("catalog: not found")
 // serverFields are the fields the server sets, which a PUT keeps.
 var serverFields = []string{"id", "selfUri", "version", "dateCreated", "createdDate"}
 
+// synthID is a synthetic entity's id: the path's last segment for an
+// item route, a UUID derived from the path for a document (/users/me).
+func synthID(p *op, path string) string {
+	if lastIsParam(p.Path) {
+		return lastSegment(path)
+	}
+	return DeterministicID(path)
+}
+
 func idOf(body map[string]any, path string) string {
 	if id, ok := body["id"].(string); ok && id != "" {
 		return id
@@ -304,7 +313,7 @@ func (s *Service) synthetic(p *op, path string) map[string]any {
 		m = map[string]any{}
 	}
 	if p.hasID {
-		m["id"] = lastSegment(path)
+		m["id"] = synthID(p, path)
 		if p.ret.Model.Field("selfUri") != nil {
 			m["selfUri"] = path
 		}
@@ -324,10 +333,7 @@ func (s *Service) writeSynthetic(w http.ResponseWriter, p *op, path string) {
 		platform.WriteRawJSON(w, http.StatusOK, p.template)
 		return
 	}
-	id := lastSegment(path)
-	if p.kind == kindDocGet {
-		id = DeterministicID(path)
-	}
+	id := synthID(p, path)
 	// The template is written as it is, after a small prefix: no copy of
 	// the body per request.
 	var buf [256]byte
