@@ -57,6 +57,13 @@ func synth(t *Type, name, seed string, depth int) any {
 			}
 			obj[f.Name] = synth(f.Type, f.Name, seed+"/"+m.Name, depth+1)
 		}
+		// A reference's selfUri points at its id, as the platform's do
+		// (the collection is guessed from the model's name).
+		if id, ok := obj["id"].(string); ok {
+			if _, ok := obj["selfUri"].(string); ok {
+				obj["selfUri"] = "/api/v2/" + strings.ToLower(m.Name) + "s/" + id
+			}
+		}
 		return obj
 	default: // object, map, any
 		return map[string]any{}
