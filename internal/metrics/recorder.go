@@ -49,6 +49,10 @@ type Attempt struct {
 	Remaining    int
 	Reset        time.Duration
 	Limit        int // 0 when the headers did not state it
+	// Code is the platform error code a refusal's body named;
+	// RetryAfter is true when the response carried a Retry-After.
+	Code       ErrCode
+	RetryAfter bool
 }
 
 // Logical is one logical request as the integration saw it.
@@ -134,7 +138,18 @@ type shard struct {
 type stepHists struct {
 	fromSend, fromDue, attempt *hdr.Histogram
 	counts                     counts
+	// accepts holds the end times (ms since start) of the step's first
+	// 2xx attempts on this shard, up to acceptsPerShard: the rhythm of
+	// acceptances a cap on open jobs or a short window leaves.
+	accepts []int64
 }
+
+// acceptsPerShard bounds the acceptance times a shard keeps per step;
+// MaxAcceptTimes bounds those a summary lists per step.
+const (
+	acceptsPerShard = 256
+	MaxAcceptTimes  = 1000
+)
 
 // counts are additive counters kept per step and per second.
 type counts struct {
@@ -146,6 +161,9 @@ type counts struct {
 	BytesIn, BytesOut                    int64
 	RetryAfterWait, BackoffWait          time.Duration
 	GateWait                             time.Duration
+	Codes                                [numCodes]int64 // attempts by platform error code
+	WithRetryAfter                       int64           // attempts whose response had a Retry-After
+	Wire                                 time.Duration   // attempts' time on the wire
 }
 
 type interval struct {
@@ -179,7 +197,8 @@ func NewRecorder(start time.Time, steps []StepKey) *Recorder {
 		s := &r.shards[i]
 		s.steps = make([]stepHists, len(steps))
 		for j := range s.steps {
-			s.steps[j] = stepHists{fromSend: newHist(histSigFigs), fromDue: newHist(histSigFigs), attempt: newHist(histSigFigs)}
+			s.steps[j] = stepHists{fromSend: newHist(histSigFigs), fromDue: newHist(histSigFigs), attempt: newHist(histSigFigs),
+				accepts: make([]int64, 0, acceptsPerShard)}
 		}
 		for k := range s.ring {
 			s.ring[k].fromSend = newHist(seriesFigs)
@@ -304,7 +323,11 @@ func (r *Recorder) attemptLocked(s *shard, a *Attempt) {
 	st := &s.steps[a.Step]
 	_ = st.attempt.RecordValue(micros(a.Latency))
 	addAttempt(&st.counts, a)
-	cur := r.at(s, a.Start.Add(a.Latency))
+	end := a.Start.Add(a.Latency)
+	if a.Status >= 200 && a.Status < 300 && len(st.accepts) < cap(st.accepts) {
+		st.accepts = append(st.accepts, end.Sub(r.start).Milliseconds())
+	}
+	cur := r.at(s, end)
 	addAttempt(&cur.counts, a)
 	addAttempt(&cur.steps[a.Step].counts, a)
 	if a.HasRateLimit {
@@ -329,6 +352,13 @@ func addAttempt(c *counts, a *Attempt) {
 	c.Statuses[statusIndex(a.Status)]++
 	c.BytesIn += a.BytesIn
 	c.BytesOut += a.BytesOut
+	if a.Code < numCodes {
+		c.Codes[a.Code]++
+	}
+	if a.RetryAfter {
+		c.WithRetryAfter++
+	}
+	c.Wire += a.Latency
 }
 
 // RecordLogical records a completed logical request and ends its

@@ -248,3 +248,21 @@ func TestRecordLastIsAttemptThenLogical(t *testing.T) {
 		t.Errorf("together: %d lost, %d attempts; want 23 and 200", st.Summary.Lost, st.Summary.Attempts)
 	}
 }
+
+func TestParseErrCode(t *testing.T) {
+	for body, want := range map[string]ErrCode{
+		`{"message":"x","code":"missing.permissions","status":403,"messageParams":{}}`: CodeMissingPermissions,
+		`{"code" : "not.authorized"}`:                           CodeNotAuthorized,
+		`{"status":429,"code":"too.many.requests"}`:             CodeTooManyRequests,
+		`{"code":"too.many.requests.retry.after","status":429}`: CodeTooManyRetryAfter,
+		`{"code":"bad.request"}`:                                CodeOther,
+		`{"code":42}`:                                           NoCode,
+		`<html>503</html>`:                                      NoCode,
+		``:                                                      NoCode,
+		`{"code":"unterminated`:                                 NoCode,
+	} {
+		if got := ParseErrCode([]byte(body)); got != want {
+			t.Errorf("ParseErrCode(%s) = %q, want %q", body, got, want)
+		}
+	}
+}
