@@ -17,8 +17,20 @@ func (a *analysis) authorization() *Finding {
 		return nil
 	}
 	var scopes, evidence []string
+	partial := false // a step refused sometimes and accepted other times
 	for _, sc := range a.sum.Scenarios {
 		for _, st := range sc.Steps {
+			key := sc.Name + "/" + st.Name
+			if a.claimed[key] {
+				continue
+			}
+			if a.acceptedAfterRefusal(sc.Name, st.Name) {
+				// Some requests of the same step, with the same
+				// credentials, passed after others were refused: not a
+				// permission the credentials lack.
+				partial = true
+				continue
+			}
 			n := st.FinalStatuses["401"] + st.FinalStatuses["403"]
 			if st.Requests > 0 && float64(n) >= minAuthShare*float64(st.Requests) {
 				scopes = append(scopes, sc.Name+"/"+st.Name)
@@ -32,7 +44,7 @@ func (a *analysis) authorization() *Finding {
 		// Run level: 401/403 from the first second with traffic and in
 		// about the same share at low and high concurrency, which a cap
 		// would not give.
-		if first != a.firstTraffic() {
+		if first != a.firstTraffic() || partial {
 			return nil
 		}
 		lo, hi, ok := a.shareByLoad(gAuth)
@@ -57,12 +69,32 @@ func (a *analysis) authorization() *Finding {
 	f.Evidence = append(evidence,
 		fmt.Sprintf("%s from t=%.1f s, the first second with traffic, at %s sent and %d in flight",
 			a.statusCounts(gAuth), s.T, Rate(s.rate()), s.InFlightMax))
+	if c := a.sum.Codes; len(c) > 0 {
+		f.Evidence = append(f.Evidence, codesText(c))
+	}
 	if len(f.Statuses) > 0 && f.Statuses[0] == "401" {
 		f.Advice = "not a load problem: the API refuses the credentials themselves — check the client id/secret, the token URL and the token's audience; retrying won't help"
 	} else {
 		f.Advice = "not a load problem: grant the OAuth client the permission the 403 body names (`missing.permissions`), or use credentials that have it; retrying won't help"
 	}
 	return f
+}
+
+// acceptedAfterRefusal reports whether scen/step had a 2xx in or after
+// the first second in which it got a 401/403.
+func (a *analysis) acceptedAfterRefusal(scen, step string) bool {
+	refused := false
+	for i := range a.secs {
+		sb := a.stepBucket(i, scen, step)
+		if sb == nil {
+			continue
+		}
+		refused = refused || sb.Statuses["401"]+sb.Statuses["403"] > 0
+		if refused && accepted(sb.Statuses) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func authCodes(m map[string]int64) string {
@@ -139,8 +171,11 @@ func (a *analysis) rateLimit() *Finding {
 	}
 	conf := 0.95
 	if !hdrZero {
-		sp := a.separate(g429, inflightMax, true)
-		if sp.score >= minSeparation && sp.cleanBelow >= 1 {
+		if raWait == 0 && !enough(n429, a.attempts) {
+			return nil // a stray 429 or two: no wall to name
+		}
+		sp := a.separate(g429, onWire, true)
+		if sp.score >= minSeparation && sp.cleanBelow >= 1 && sp.failing >= minWallSeconds {
 			return nil // a concurrency cap explains it better
 		}
 		conf = 0.55
@@ -301,11 +336,11 @@ func rateSpec(r float64) string {
 // concurrencyCap: failures of g in every second whose in-flight peak
 // reached N and in none below it.
 func (a *analysis) concurrencyCap(g statusGroup) *Finding {
-	if a.total(g) == 0 {
+	if !enough(a.total(g), a.attempts) {
 		return nil
 	}
-	sp := a.separate(g, inflightMax, true)
-	if sp.score < minSeparation || sp.cleanBelow < 1 {
+	sp := a.separate(g, onWire, true)
+	if sp.score < minSeparation || sp.cleanBelow < 1 || sp.failing < minWallSeconds {
 		return nil
 	}
 	// The cap: below the smallest in-flight peak that failed; with an
@@ -326,8 +361,11 @@ func (a *analysis) concurrencyCap(g statusGroup) *Finding {
 	}
 	codes := strings.Join(f.Statuses, "/")
 	f.Summary = fmt.Sprintf("concurrency cap at %s in flight (%s) from t=%.1f s", Count(int64(capN)), codes, s.T)
-	f.Evidence = append(f.Evidence, fmt.Sprintf("%s, only in seconds with ≥ %d in flight (%d s); none in %d s with ≤ %d in flight",
+	f.Evidence = append(f.Evidence, fmt.Sprintf("%s, only in seconds with ≥ %d on the wire (%d s); none in %d s with ≤ %d on the wire",
 		a.statusCounts(g), sp.failMin, sp.failing, sp.cleanBelow, sp.cleanMaxBelow(a, g)))
+	if c := a.codesOf(g); c != "" {
+		f.Evidence = append(f.Evidence, c)
+	}
 	lo, hi := a.failingRates(g)
 	if sp.maxMean > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("while failing, in flight held at ≈ %.1f (mean) as the rate went from %s to %s", sp.maxMean, Rate(lo), Rate(hi)))
@@ -359,14 +397,31 @@ func (a *analysis) concurrencyCap(g statusGroup) *Finding {
 	return f
 }
 
+// codesOf renders the platform error codes seen in seconds with
+// failures of g, or "" when none was read.
+func (a *analysis) codesOf(g statusGroup) string {
+	m := map[string]int64{}
+	for i := range a.secs {
+		if a.secs[i].n(g) > 0 {
+			for k, n := range a.secs[i].Codes {
+				m[k] += n
+			}
+		}
+	}
+	if len(m) == 0 {
+		return ""
+	}
+	return codesText(m)
+}
+
 // cleanMaxBelow is the largest in-flight peak of a clean second below
 // the failing minimum.
 func (sp separation) cleanMaxBelow(a *analysis, g statusGroup) int64 {
 	var m int64
 	for i := range a.secs {
 		s := &a.secs[i]
-		if s.Attempts >= 3 && s.full() && s.n(g) == 0 && s.InFlightMax < sp.failMin && s.InFlightMax > m {
-			m = s.InFlightMax
+		if v := int64(onWire(s)); s.Attempts >= 3 && s.full() && s.n(g) == 0 && v < sp.failMin && v > m {
+			m = v
 		}
 	}
 	return m
@@ -424,6 +479,19 @@ func (a *analysis) saturation() *Finding {
 	// Saturation needs concurrency and a rise worth the name: a knee at
 	// one or two requests in flight, or a few milliseconds, is noise.
 	if !ok || k.knee < 2 || k.xmax < 4 || k.slope*(k.xmax-k.knee) < 5 {
+		return nil
+	}
+	// A knee needs seconds beyond it, and a server that answered
+	// without refusing: latency that rises while a rate limit refuses
+	// much of the load is the generator (or its host) busy with the
+	// refusals, not the service slowing down.
+	beyond := 0
+	for _, x := range xs {
+		if x > k.knee {
+			beyond++
+		}
+	}
+	if beyond < 3 || a.total(g429) > 0.2*a.attempts {
 		return nil
 	}
 	errAt := a.first(gServer)
@@ -492,7 +560,7 @@ func (a *analysis) caveatSteal(f *Finding) {
 // explains. Reported as saturation with low confidence.
 func (a *analysis) serverErrors() *Finding {
 	at := a.first(gServer)
-	if at < 0 {
+	if at < 0 || !enough(a.total(gServer), a.attempts) {
 		return nil
 	}
 	s := &a.secs[at]
@@ -516,7 +584,7 @@ func (a *analysis) serverErrors() *Finding {
 // a cap — expired or revoked tokens, or a resource-level permission.
 func (a *analysis) lateForbidden() *Finding {
 	at := a.first(gAuth)
-	if at < 0 {
+	if at < 0 || !enough(a.total(gAuth), a.attempts) {
 		return nil
 	}
 	s := &a.secs[at]
@@ -528,6 +596,9 @@ func (a *analysis) lateForbidden() *Finding {
 	codes := strings.Join(f.Statuses, "/")
 	f.Summary = fmt.Sprintf("authorization: %s from t=%.1f s, not following load", codes, s.T)
 	f.Evidence = []string{fmt.Sprintf("%s, from t=%.1f s at %s and %d in flight", a.statusCounts(gAuth), s.T, Rate(s.rate()), s.InFlightMax)}
+	if c := a.codesOf(gAuth); c != "" {
+		f.Evidence = append(f.Evidence, c)
+	}
 	if f.Statuses[0] == "401" {
 		f.Advice = "401s mid-run mean tokens expired or were revoked: check the token lifetime and that the client refreshes (floodgate refreshes before expiry and once on a 401)"
 	} else {
@@ -591,8 +662,10 @@ func (a *analysis) generatorBound(serverTrouble bool) *Finding {
 			peak = max(peak, a.secs[i].InFlightMax)
 		}
 		offered := float64(s.Offered) / s.Seconds
-		f.Onset = Onset{Time: s.T, Rate: offered, InFlight: float64(peak)}
-		f.Summary = fmt.Sprintf("generator-bound: iterations dropped from t=%.1f s at %s offered", s.T, Rate(offered))
+		achieved := float64(s.Started) / s.Seconds
+		// The wall is what the generator managed, not what was asked.
+		f.Onset = Onset{Time: s.T, Rate: achieved, InFlight: float64(peak)}
+		f.Summary = fmt.Sprintf("generator-bound: iterations dropped from t=%.1f s at %s achieved (%s offered)", s.T, Rate(achieved), Rate(offered))
 		f.Evidence = append(f.Evidence,
 			fmt.Sprintf("%s of %s iterations dropped (%s): no VU was free; in flight peaked at %d", Count(sum.Dropped), Count(sum.Offered), pct(dropShare), peak),
 			fmt.Sprintf("server healthy meanwhile: %s of attempts failed, mean latency %s (baseline %s)", pct(failShare), ms(lat), ms(a.baseline)))

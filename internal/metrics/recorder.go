@@ -139,16 +139,17 @@ type stepHists struct {
 	fromSend, fromDue, attempt *hdr.Histogram
 	counts                     counts
 	// accepts holds the end times (ms since start) of the step's first
-	// 2xx attempts on this shard, up to acceptsPerShard: the rhythm of
-	// acceptances a cap on open jobs or a short window leaves.
+	// 2xx attempts on this shard after its first refusal (403 or 429),
+	// up to acceptsPerShard: the rhythm of acceptances a cap on open jobs
+	// or a short window leaves.
 	accepts []int64
 }
 
 // acceptsPerShard bounds the acceptance times a shard keeps per step;
 // MaxAcceptTimes bounds those a summary lists per step.
 const (
-	acceptsPerShard = 256
-	MaxAcceptTimes  = 1000
+	acceptsPerShard = 2000
+	MaxAcceptTimes  = 2000
 )
 
 // counts are additive counters kept per step and per second.
@@ -197,8 +198,7 @@ func NewRecorder(start time.Time, steps []StepKey) *Recorder {
 		s := &r.shards[i]
 		s.steps = make([]stepHists, len(steps))
 		for j := range s.steps {
-			s.steps[j] = stepHists{fromSend: newHist(histSigFigs), fromDue: newHist(histSigFigs), attempt: newHist(histSigFigs),
-				accepts: make([]int64, 0, acceptsPerShard)}
+			s.steps[j] = stepHists{fromSend: newHist(histSigFigs), fromDue: newHist(histSigFigs), attempt: newHist(histSigFigs)}
 		}
 		for k := range s.ring {
 			s.ring[k].fromSend = newHist(seriesFigs)
@@ -324,8 +324,12 @@ func (r *Recorder) attemptLocked(s *shard, a *Attempt) {
 	_ = st.attempt.RecordValue(micros(a.Latency))
 	addAttempt(&st.counts, a)
 	end := a.Start.Add(a.Latency)
-	if a.Status >= 200 && a.Status < 300 && len(st.accepts) < cap(st.accepts) {
+	switch {
+	case a.Status >= 200 && a.Status < 300 && len(st.accepts) < cap(st.accepts):
 		st.accepts = append(st.accepts, end.Sub(r.start).Milliseconds())
+	case (a.Status == 403 || a.Status == 429) && st.accepts == nil:
+		// Kept from the step's first refusal on: the rhythm of a wall.
+		st.accepts = make([]int64, 0, acceptsPerShard)
 	}
 	cur := r.at(s, end)
 	addAttempt(&cur.counts, a)

@@ -113,8 +113,8 @@ type StepSummary struct {
 	Name string `json:"name"`
 	Stats
 	// AcceptTimesMs are the end times (ms since the run's start, in
-	// order) of the step's first 2xx attempts, at most MaxAcceptTimes,
-	// listed when some of its attempts were refused (403 or 429): the
+	// order) of the step's first 2xx attempts after its first refusal
+	// (403 or 429), at most MaxAcceptTimes: the
 	// rhythm in which a cap on open jobs or a short window lets requests
 	// through, finer than the one-second series.
 	AcceptTimesMs []int64 `json:"accept_times_ms,omitempty"`
@@ -232,7 +232,10 @@ func (r *Recorder) stepAccepts() [][]int64 {
 // firstAccepts sorts ts and keeps those up to until, at most MaxAcceptTimes.
 func firstAccepts(ts []int64, until int64) []int64 {
 	slices.Sort(ts)
-	n, _ := slices.BinarySearch(ts, until+1)
+	n := len(ts)
+	if until < math.MaxInt64 {
+		n, _ = slices.BinarySearch(ts, until+1)
+	}
 	return ts[:min(n, MaxAcceptTimes)]
 }
 

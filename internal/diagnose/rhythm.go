@@ -1,0 +1,122 @@
+package diagnose
+
+import "math"
+
+// rhythm looks for the beat in a step's acceptance times (ms, in
+// order): the smallest k such that the k-th next acceptance comes a
+// steady period later. A cap of N open jobs, each open for L, lets N
+// creates through per L (k = N, period = L); a window of C requests per
+// W lets C through per W. ok is false when no k gives a steady period of
+// at least minPeriodMs, or too few times were kept to tell.
+func rhythm(ts []int64) (k int, period float64, steady float64, ok bool) {
+	const (
+		minPeriodMs = 40   // below this, gaps are the generator's jitter
+		minSteady   = 0.75 // share of k-gaps within ±20% of their median
+		minRepeats  = 4    // k-gaps needed, beyond one period
+	)
+	n := len(ts)
+	d1 := gaps(ts, 1)
+	if len(d1) == 0 {
+		return 0, 0, 0, false
+	}
+	for k := 1; k+k*minRepeats/2 < n && k <= n-minRepeats; k++ {
+		d := gaps(ts, k)
+		m := median(d)
+		if m < minPeriodMs {
+			continue
+		}
+		in := 0
+		for _, x := range d {
+			if math.Abs(x-m) <= 0.2*m {
+				in++
+			}
+		}
+		st := float64(in) / float64(len(d))
+		if st < minSteady {
+			continue
+		}
+		// A steady k-gap made of k steady 1-gaps is a steady rate, not a
+		// beat: the acceptances must bunch (most 1-gaps far below the
+		// period) unless k is 1.
+		if k > 1 {
+			short := 0
+			for _, x := range d1 {
+				if x < 0.5*m/float64(k) {
+					short++
+				}
+			}
+			if float64(short) < 0.5*float64(len(d1)) {
+				continue
+			}
+		}
+		return k, m / 1000, st, true
+	}
+	return 0, 0, 0, false
+}
+
+// gaps returns ts[i+k]-ts[i] for every i.
+func gaps(ts []int64, k int) []float64 {
+	if len(ts) <= k {
+		return nil
+	}
+	out := make([]float64, 0, len(ts)-k)
+	for i := 0; i+k < len(ts); i++ {
+		out = append(out, float64(ts[i+k]-ts[i]))
+	}
+	return out
+}
+
+// periodOf finds the period, in whole seconds, of a per-second series
+// that comes in bursts (300, 0, 0, 300, 0, 0 …): the lag p ≥ 2 whose
+// sums over consecutive spans of p seconds are steadiest, when they are
+// steadier than sums over one second. ok is false without such a lag.
+func periodOf(xs []float64) (p int, perSpan float64, ok bool) {
+	cv := func(v []float64) float64 {
+		if len(v) < 2 {
+			return math.Inf(1)
+		}
+		var s, ss float64
+		for _, x := range v {
+			s += x
+		}
+		mean := s / float64(len(v))
+		if mean == 0 {
+			return math.Inf(1)
+		}
+		for _, x := range v {
+			ss += (x - mean) * (x - mean)
+		}
+		return math.Sqrt(ss/float64(len(v))) / mean
+	}
+	spans := func(p, off int) []float64 {
+		var out []float64
+		for i := off; i+p <= len(xs); i += p {
+			var s float64
+			for _, x := range xs[i : i+p] {
+				s += x
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	base := cv(xs)
+	best, bestCV := 0, base
+	for q := 2; q <= 10 && 3*q <= len(xs); q++ {
+		c := math.Inf(1)
+		for off := range q {
+			c = math.Min(c, cv(spans(q, off)))
+		}
+		if c < 0.5*base && c < 0.25 && c < bestCV {
+			best, bestCV = q, c
+			break // the shortest period: its multiples are steady too
+		}
+	}
+	if best == 0 {
+		return 0, 0, false
+	}
+	var all []float64
+	for off := range best {
+		all = append(all, spans(best, off)...)
+	}
+	return best, median(all), true
+}
