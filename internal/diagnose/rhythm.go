@@ -12,44 +12,61 @@ func rhythm(ts []int64) (k int, period float64, steady float64, ok bool) {
 	const (
 		minPeriodMs = 40   // below this, gaps are the generator's jitter
 		minSteady   = 0.75 // share of k-gaps within ±20% of their median
-		minRepeats  = 4    // k-gaps needed, beyond one period
+		minRepeats  = 4    // k-gaps needed
+		// Of the steady k, the smallest within this share of the
+		// steadiest: multiples of the beat are steady too (their noise
+		// is a smaller share of a longer span), and a beat whose jobs
+		// drifted apart is less steady than one in lock-step.
+		nearBest = 0.9
 	)
 	n := len(ts)
-	d1 := gaps(ts, 1)
-	if len(d1) == 0 {
-		return 0, 0, 0, false
-	}
-	for k := 1; k+k*minRepeats/2 < n && k <= n-minRepeats; k++ {
+	steadiness := func(k int) (float64, float64) {
 		d := gaps(ts, k)
 		m := median(d)
-		if m < minPeriodMs {
-			continue
-		}
 		in := 0
 		for _, x := range d {
 			if math.Abs(x-m) <= 0.2*m {
 				in++
 			}
 		}
-		st := float64(in) / float64(len(d))
-		if st < minSteady {
+		return float64(in) / float64(len(d)), m
+	}
+	if n < 1+minRepeats {
+		return 0, 0, 0, false
+	}
+	d1 := gaps(ts, 1)
+	type cand struct {
+		k    int
+		s, m float64
+	}
+	var cs []cand
+	best := 0.0
+	for k := 1; k <= n-minRepeats; k++ {
+		st, m := steadiness(k)
+		if m < minPeriodMs || st < minSteady {
 			continue
 		}
-		// A steady k-gap made of k steady 1-gaps is a steady rate, not a
-		// beat: the acceptances must bunch (most 1-gaps far below the
-		// period) unless k is 1.
+		// A steady k-gap made of k even 1-gaps is a steady rate, not a
+		// beat: beyond k = 1 the acceptances must bunch, with about one
+		// long pause per beat.
 		if k > 1 {
-			short := 0
+			long := 0
 			for _, x := range d1 {
-				if x < 0.5*m/float64(k) {
-					short++
+				if x > 0.4*m {
+					long++
 				}
 			}
-			if float64(short) < 0.5*float64(len(d1)) {
+			if float64(long) < 0.3*float64(len(d1))/float64(k) {
 				continue
 			}
 		}
-		return k, m / 1000, st, true
+		cs = append(cs, cand{k, st, m})
+		best = math.Max(best, st)
+	}
+	for _, c := range cs {
+		if c.s >= nearBest*best {
+			return c.k, c.m / 1000, c.s, true
+		}
 	}
 	return 0, 0, 0, false
 }
