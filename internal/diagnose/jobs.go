@@ -14,10 +14,14 @@ import (
 // count per window.
 const maxJobCap = 50
 
-// minJobLife: a cap on open jobs holds each slot for longer than this
-// many HTTP latencies of the create (else it is a cap on requests in
-// flight).
-const minJobLife = 5.0
+// minJobLife and minJobLifeS: a cap on open jobs holds each slot for
+// longer than this many HTTP latencies (median) of the create, and than
+// this many seconds: else the beat is the client's own pace inside a
+// window's burst, or a cap on requests in flight.
+const (
+	minJobLife  = 5.0
+	minJobLifeS = 0.1
+)
 
 // stepBucket returns the share of second i of scenario/step, or nil.
 func (a *analysis) stepBucket(i int, scen, step string) *metrics.StepBucket {
@@ -88,7 +92,7 @@ func (a *analysis) jobCap(scen string, st *metrics.StepSummary) *Finding {
 	}
 	k, life, steady, beat := rhythm(st.AcceptTimesMs)
 	lat := math.Max(st.Latency.Attempt.P50, 1)
-	if !beat || k > maxJobCap || life*1000 < minJobLife*lat {
+	if !beat || k > maxJobCap || life*1000 < minJobLife*lat || life < minJobLifeS {
 		return nil
 	}
 	status := "429"

@@ -64,11 +64,48 @@ func rhythm(ts []int64) (k int, period float64, steady float64, ok bool) {
 		best = math.Max(best, st)
 	}
 	for _, c := range cs {
-		if c.s >= nearBest*best {
-			return c.k, c.m / 1000, c.s, true
+		if c.s < nearBest*best {
+			continue
 		}
+		// A multiple of the beat can be steadier than the beat when the
+		// client's own jitter blurs each acceptance: the bursts between
+		// pauses of a quarter period count the acceptances per beat.
+		if b := burstSize(ts, c.m); b > 0 && b < c.k && c.k%b == 0 {
+			if st, m := steadiness(b); st >= 0.9*minSteady && m >= minPeriodMs {
+				return b, m / 1000, st, true
+			}
+		}
+		return c.k, c.m / 1000, c.s, true
 	}
 	return 0, 0, 0, false
+}
+
+// burstSize is the median number of acceptances between pauses of at
+// least a quarter of periodMs, over the bursts that are neither first
+// nor last (either may be cut); 0 with fewer than three such bursts.
+func burstSize(ts []int64, periodMs float64) int {
+	sizes, _ := bursts(ts, periodMs)
+	if len(sizes) < 3 {
+		return 0
+	}
+	return int(math.Round(median(sizes)))
+}
+
+// bursts splits ts at pauses of at least a quarter of periodMs and
+// returns the sizes and widths (s) of the inner bursts.
+func bursts(ts []int64, periodMs float64) (sizes, widths []float64) {
+	start := 0
+	for i := 1; i <= len(ts); i++ {
+		if i < len(ts) && float64(ts[i]-ts[i-1]) < 0.25*periodMs {
+			continue
+		}
+		if start > 0 && i < len(ts) {
+			sizes = append(sizes, float64(i-start))
+			widths = append(widths, float64(ts[i-1]-ts[start])/1000)
+		}
+		start = i
+	}
+	return sizes, widths
 }
 
 // gaps returns ts[i+k]-ts[i] for every i.
@@ -136,4 +173,39 @@ func periodOf(xs []float64) (p int, perSpan float64, ok bool) {
 		all = append(all, spans(best, off)...)
 	}
 	return best, median(all), true
+}
+
+// burstBeat is the rhythm of a window's acceptances: count per period,
+// each window's acceptances within width of its opening.
+type burstBeat struct {
+	k             int
+	period, count float64
+	width, steady float64
+}
+
+// acceptanceBeat reads the beat of the acceptances of the step with the
+// most 429s: nil without one of at least half a second.
+func (a *analysis) acceptanceBeat() *burstBeat {
+	var ts []int64
+	var most int64
+	for _, sc := range a.sum.Scenarios {
+		for _, st := range sc.Steps {
+			if n := st.Statuses["429"]; n > most && len(st.AcceptTimesMs) > 0 {
+				most, ts = n, st.AcceptTimesMs
+			}
+		}
+	}
+	k, period, steady, ok := rhythm(ts)
+	if !ok || period < 0.5 {
+		return nil
+	}
+	b := &burstBeat{k: k, period: period, count: float64(k), steady: steady}
+	// The count per window is the size of a whole burst: the acceptances
+	// between two pauses of at least a quarter of the period.
+	sizes, widths := bursts(ts, period*1000)
+	if c := median(sizes); len(sizes) >= 2 && c >= 0.8*float64(k) && c <= 1.25*float64(k) {
+		b.count = c
+	}
+	b.width = median(widths)
+	return b
 }

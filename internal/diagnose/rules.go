@@ -209,9 +209,18 @@ func (a *analysis) rateLimit() *Finding {
 			stated = rl.Limit
 		}
 	}
+	// Without headers, the window and its count from the rhythm of
+	// acceptances: a window's count passes in a burst at its opening.
+	var beat *burstBeat
+	if window == 0 {
+		beat = a.acceptanceBeat()
+	}
 	if stated > 0 && window > 0 {
 		// The server said how many a window holds: no need to count.
 		count, rate = float64(stated), float64(stated)/window
+	} else if beat != nil {
+		window, count = beat.period, beat.count
+		rate = count / window
 	} else if window >= 1 {
 		// The count per window: accepted attempts over spans of one
 		// window in which the limit bound, median over the spans.
@@ -261,7 +270,14 @@ func (a *analysis) rateLimit() *Finding {
 	} else {
 		f.Evidence = append(f.Evidence, "no rate-limit headers; the 429s do not follow concurrency")
 	}
-	if stated > 0 && window > 0 {
+	if beat != nil {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("the rhythm of acceptances: bursts of %s every %s, each within %s of its window's opening (%s of acceptances keep the beat): %s",
+			Count(f.Onset.Count), Seconds(window), Seconds(beat.width), pct(beat.steady), Rate(rate)))
+		if w := math.Max(beat.width, 1); window >= 2*w {
+			f.Evidence = append(f.Evidence, fmt.Sprintf("read in one-second buckets the window looks like %s, then nothing: %.0f× the real limit",
+				Rate(beat.count/w), window/w))
+		}
+	} else if stated > 0 && window > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("the headers state %s per %s window: %s",
 			Count(f.Onset.Count), Seconds(window), Rate(rate)))
 	} else if window >= 1 {
@@ -293,6 +309,13 @@ func (a *analysis) rateLimit() *Finding {
 		minimum = float64(n) / rate
 		need = fmt.Sprintf("%s requests need ≥ %s", Count(n), Seconds(minimum))
 	}
+	if lost := a.sum.FinalStatuses["429"]; a.sum.Lost > 0 && lost > 0 && raWait > 0 {
+		// Lock-step: clients that honour the same Retry-After wake at the
+		// same instant, the window's opening; those a little late find it
+		// spent and wait a whole window again, until retries run out.
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s requests were lost although every 429 was honoured (%.1f attempts each on average): they woke in lock-step at each window's opening, and those a moment late found the window spent again",
+			Count(lost), float64(a.sum.Attempts)/math.Max(1, float64(a.sum.Requests))))
+	}
 	survived := a.sum.Lost == 0 && a.sum.FinalStatuses["429"] == 0 && a.sum.Retries > 0
 	switch {
 	case survived && minimum > 0:
@@ -300,6 +323,9 @@ func (a *analysis) rateLimit() *Finding {
 			limit, need, Seconds(a.sum.DurationS), a.sum.DurationS/minimum)
 	case survived:
 		f.Advice = fmt.Sprintf("the limit is %s per credential set: %s; retries honoured it and nothing was lost", limit, need)
+	case a.sum.Lost > 0 && a.sum.FinalStatuses["429"] > 0 && raWait > 0 && rate > 0:
+		f.Advice = fmt.Sprintf("the limit is %s per credential set: %s; honouring Retry-After is not enough when every client wakes at once — add jitter on top of it, or hold all clients behind one gate per limit key (floodgate's default retry policy does both), or pace at ≤ %s (`open: {rate: %s}`)",
+			limit, need, Rate(rate), rateSpec(rate))
 	case rate > 0:
 		f.Advice = fmt.Sprintf("the limit is %s per credential set: %s; add retry with honor_retry_after (`retry: {on: [429], honor_retry_after: true}`) or pace at ≤ %s (`open: {rate: %s}`); `floodgate probe` tells whether more tokens or clients would help",
 			limit, need, Rate(rate), rateSpec(rate))
