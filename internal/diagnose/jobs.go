@@ -114,7 +114,8 @@ func (a *analysis) jobCap(scen string, st *metrics.StepSummary) *Finding {
 		Confidence: 0.85,
 	}
 	code := dominantCode(st.Codes)
-	f.Summary = fmt.Sprintf("cap of %d open jobs on %s (%s) from t=%.1f s; each job open ≈ %s", k, key, statusCode(status, code), s.T, Seconds(life))
+	what, doc := resourceOf(st.Endpoint)
+	f.Summary = fmt.Sprintf("cap of %d open %s on %s (%s) from t=%.1f s; each open ≈ %s", k, what, key, statusCode(status, code), s.T, Seconds(life))
 	raNote := "without Retry-After"
 	if st.WithRetryAfter > 0 {
 		raNote = fmt.Sprintf("%s with Retry-After", Count(st.WithRetryAfter))
@@ -133,8 +134,11 @@ func (a *analysis) jobCap(scen string, st *metrics.StepSummary) *Finding {
 	if status == "403" {
 		f.Evidence = append(f.Evidence, "the 403s are the cap's answer: a permission missing would refuse every create, from the first")
 	}
-	f.Advice = fmt.Sprintf("at most %d jobs at a time: create them from `closed: {vus: %d}`, each VU waiting for its job to finish (a `poll` step until READY or FULFILLED, or `wait_event`) before it creates the next — one every %s per VU, %s in all; larger batches only move the refusals",
-		k, k, Seconds(life), Rate(float64(k)/life))
+	if doc != "" {
+		f.Evidence = append(f.Evidence, doc)
+	}
+	f.Advice = fmt.Sprintf("at most %d %s at a time: create them from `closed: {vus: %d}`, each VU waiting for its own to finish (a `poll` step until READY or FULFILLED, or `wait_event`) before it creates the next — one every %s per VU, %s in all; larger batches only move the refusals",
+		k, what, k, Seconds(life), Rate(float64(k)/life))
 	if st.Requests > 0 {
 		f.Advice += fmt.Sprintf("; %s creates need ≥ %s", Count(st.Requests), Seconds(math.Ceil(float64(st.Requests)/float64(k))*life))
 	}
@@ -187,6 +191,20 @@ func codesText(m map[string]int64) string {
 // for a wall: a few, and a noticeable share.
 func enough(n, total float64) bool {
 	return n >= minWallFailures && n >= minWallShare*total
+}
+
+// resourceOf names what a create endpoint opens, and what the platform
+// documents about its cap ("" when nothing).
+func resourceOf(endpoint string) (what, doc string) {
+	switch {
+	case strings.Contains(endpoint, "/recording/jobs"):
+		return "recording jobs", "the platform allows 2 recording jobs per org in PENDING or PROCESSING; a job leaves them when READY (or, executed, when finished)"
+	case strings.Contains(endpoint, "/analytics/") && strings.Contains(endpoint, "/jobs"):
+		return "analytics jobs", "the platform caps the analytics jobs running at once; a job frees its slot when FULFILLED"
+	case strings.Contains(endpoint, "/notifications/channels"):
+		return "notification channels", "the platform allows 20 notification channels per user and app"
+	}
+	return "jobs", ""
 }
 
 // ordinal writes 1 as "next", 2 as "2nd", 3 as "3rd", 4 as "4th".

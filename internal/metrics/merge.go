@@ -82,6 +82,9 @@ func Merge(parts ...*Results) (*Results, error) {
 				}
 				c := countsOf(&st.Stats)
 				d.counts.add(&c)
+				if d.Endpoint == "" {
+					d.Endpoint = st.Endpoint
+				}
 				d.Hists.merge(h)
 				shift := s.StartTime.Sub(start).Milliseconds()
 				for _, t := range st.AcceptTimesMs {

@@ -76,6 +76,8 @@ type Logical struct {
 type Recorder struct {
 	start  time.Time
 	steps  []StepKey
+	// endpoints holds each request step's "METHOD /path" (see SetEndpoint).
+	endpoints []string
 	shards []shard
 	next   atomic.Uint32
 
@@ -207,6 +209,16 @@ func NewRecorder(start time.Time, steps []StepKey) *Recorder {
 		}
 	}
 	return r
+}
+
+// SetEndpoint names what step sends, e.g. "POST /api/v2/recording/jobs"
+// (its path as the plan writes it, templates unrendered): the diagnosis
+// names the resource a cap is on by it. Call it before recording.
+func (r *Recorder) SetEndpoint(step int, endpoint string) {
+	if r.endpoints == nil {
+		r.endpoints = make([]string, len(r.steps))
+	}
+	r.endpoints[step] = endpoint
 }
 
 // SetStart moves the recorder's time zero; call it before recording.

@@ -111,6 +111,9 @@ type ScenarioSummary struct {
 // StepSummary is one step's share of the run.
 type StepSummary struct {
 	Name string `json:"name"`
+	// Endpoint is what the step sends ("POST /api/v2/recording/jobs"),
+	// when it is a request step and the run said.
+	Endpoint string `json:"endpoint,omitempty"`
 	Stats
 	// AcceptTimesMs are the end times (ms since the run's start, in
 	// order) of the step's first 2xx attempts after its first refusal
@@ -259,7 +262,8 @@ type StepData struct {
 	counts counts
 	Hists  Hists
 	// Accepts are acceptance times, ms since start (see AcceptTimesMs).
-	Accepts []int64
+	Accepts  []int64
+	Endpoint string
 }
 
 // Summarize builds the summary of everything recorded, for a run that
@@ -271,6 +275,9 @@ func (r *Recorder) Summarize(info RunInfo, end time.Time) *Summary {
 	data := make([]StepData, len(r.steps))
 	for i := range data {
 		data[i] = StepData{Key: r.steps[i], counts: cs[i], Hists: hs[i], Accepts: acc[i]}
+		if r.endpoints != nil {
+			data[i].Endpoint = r.endpoints[i]
+		}
 	}
 	r.lostMu.Lock()
 	lost := append([]LostRequest{}, r.lostList...)
@@ -292,7 +299,7 @@ func summarize(info RunInfo, start, end time.Time, data []StepData, lost []LostR
 			d := &data[i]
 			sc.add(&d.counts)
 			scH.merge(d.Hists)
-			st := StepSummary{Name: d.Key.Step, Stats: d.counts.stats(d.Hists, dur)}
+			st := StepSummary{Name: d.Key.Step, Endpoint: d.Endpoint, Stats: d.counts.stats(d.Hists, dur)}
 			if d.counts.Statuses[403]+d.counts.Statuses[429] > 0 {
 				st.AcceptTimesMs = d.Accepts
 			}
