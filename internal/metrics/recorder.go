@@ -74,12 +74,12 @@ type Logical struct {
 // buckets and merged histograms. It is safe for concurrent use; samples
 // are spread over shards, one mutex each, so VUs rarely contend.
 type Recorder struct {
-	start  time.Time
-	steps  []StepKey
+	start time.Time
+	steps []StepKey
 	// endpoints holds each request step's "METHOD /path" (see SetEndpoint).
 	endpoints []string
-	shards []shard
-	next   atomic.Uint32
+	shards    []shard
+	next      atomic.Uint32
 
 	inflight    atomic.Int64
 	inflightMax atomic.Int64 // max since the last bucket was cut
