@@ -70,7 +70,7 @@ func rhythm(ts []int64) (k int, period float64, steady float64, ok bool) {
 		// A multiple of the beat can be steadier than the beat when the
 		// client's own jitter blurs each acceptance: the bursts between
 		// pauses of a quarter period count the acceptances per beat.
-		if b := burstSize(ts, c.m); b > 0 && b < c.k && c.k%b == 0 {
+		if b := burstSize(ts, c.m); b > 0 && b != c.k && (c.k%b == 0 || math.Abs(float64(b-c.k)) <= 0.25*float64(c.k)) && b <= n-minRepeats {
 			if st, m := steadiness(b); st >= 0.9*minSteady && m >= minPeriodMs {
 				return b, m / 1000, st, true
 			}
@@ -154,6 +154,9 @@ func periodOf(xs []float64) (p int, perSpan float64, ok bool) {
 		return out
 	}
 	base := cv(xs)
+	if base < 0.3 {
+		return 0, 0, false // no bursts to find a period in
+	}
 	best, bestCV := 0, base
 	for q := 2; q <= 10 && 3*q <= len(xs); q++ {
 		c := math.Inf(1)

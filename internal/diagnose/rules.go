@@ -221,6 +221,11 @@ func (a *analysis) rateLimit() *Finding {
 	} else if beat != nil {
 		window, count = beat.period, beat.count
 		rate = count / window
+	} else if p, c, ok := a.acceptedPeriod(lo, hi); window == 0 && ok {
+		// No headers and no acceptance times: the period of the
+		// per-second acceptances (300, 0, 0, 300 …).
+		window, count, rate = float64(p), c, c/float64(p)
+		spans = -1
 	} else if window >= 1 {
 		// The count per window: accepted attempts over spans of one
 		// window in which the limit bound, median over the spans.
@@ -280,6 +285,9 @@ func (a *analysis) rateLimit() *Finding {
 	} else if stated > 0 && window > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("the headers state %s per %s window: %s",
 			Count(f.Onset.Count), Seconds(window), Rate(rate)))
+	} else if spans < 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("acceptances per second repeat every %s, %s per period: %s (one-second buckets alone would read the burst as the rate)",
+			Seconds(window), Count(f.Onset.Count), Rate(rate)))
 	} else if window >= 1 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("accepted %s per %s window while limited (median of %d spans): %s",
 			Count(f.Onset.Count), Seconds(window), spans, Rate(rate)))
@@ -335,6 +343,21 @@ func (a *analysis) rateLimit() *Finding {
 	return f
 }
 
+// acceptedPeriod finds the period of the accepted attempts per full
+// second over secs[lo..hi] (see periodOf).
+func (a *analysis) acceptedPeriod(lo, hi int) (int, float64, bool) {
+	if lo < 0 || hi < lo {
+		return 0, 0, false
+	}
+	var xs []float64
+	for i := lo; i <= hi; i++ {
+		if s := &a.secs[i]; s.full() {
+			xs = append(xs, float64(s.Attempts)-s.n(g429))
+		}
+	}
+	return periodOf(xs)
+}
+
 // limitText renders a rate limit as "300/min", "300 per 3 s" or "100/s".
 func limitText(o Onset) string {
 	if o.Count > 0 && o.Window > 0 {
@@ -347,6 +370,9 @@ func limitText(o Onset) string {
 			return Count(o.Count) + "/h"
 		}
 		return Count(o.Count) + " per " + Seconds(o.Window) + " (" + Rate(o.Rate) + ")"
+	}
+	if o.Rate <= 0 {
+		return "a rate the results do not show"
 	}
 	return Rate(o.Rate)
 }
@@ -614,6 +640,9 @@ func (a *analysis) lateForbidden() *Finding {
 		return nil
 	}
 	s := &a.secs[at]
+	if f := a.partialRefusals(at); f != nil {
+		return f
+	}
 	f := &Finding{
 		Kind: Authorization, Statuses: a.statuses(gAuth),
 		Onset:      Onset{Time: s.T, Rate: s.rate(), InFlight: float64(s.InFlightMax)},
@@ -630,6 +659,41 @@ func (a *analysis) lateForbidden() *Finding {
 	} else {
 		f.Advice = "403s that follow neither load nor the start of the run point at permissions on particular resources (division, queue): check the 403 bodies"
 	}
+	return f
+}
+
+// partialRefusals: 401/403s on steps that also accepted requests after
+// them, with the same credentials, which neither a cap on requests in
+// flight nor a beat of acceptances explains. Not a missing permission: a
+// cap on something that outlives the request (open jobs, a quota), whose
+// size the results do not show.
+func (a *analysis) partialRefusals(at int) *Finding {
+	var steps []string
+	for _, sc := range a.sum.Scenarios {
+		for _, st := range sc.Steps {
+			if st.Statuses["401"]+st.Statuses["403"] == 0 || a.claimed[sc.Name+"/"+st.Name] {
+				continue
+			}
+			if !a.acceptedAfterRefusal(sc.Name, st.Name) {
+				return nil // a step refused for good: it may be a permission
+			}
+			steps = append(steps, sc.Name+"/"+st.Name)
+		}
+	}
+	if len(steps) == 0 {
+		return nil
+	}
+	s := &a.secs[at]
+	f := &Finding{Kind: JobCap, Statuses: a.statuses(gAuth), Scope: strings.Join(steps, ", "),
+		Onset: Onset{Time: s.T, Rate: s.rate()}, Confidence: 0.4}
+	f.Summary = fmt.Sprintf("refusals (%s) on %s from t=%.1f s while other requests of the same step pass: a cap, not a missing permission",
+		strings.Join(f.Statuses, "/"), f.Scope, s.T)
+	f.Evidence = []string{fmt.Sprintf("%s; the same step, with the same credentials, was accepted after it was refused", a.statusCounts(gAuth))}
+	if c := a.codesOf(gAuth); c != "" {
+		f.Evidence = append(f.Evidence, c)
+	}
+	f.Evidence = append(f.Evidence, "the acceptances keep no steady beat and the refusals do not follow requests in flight: the cap's size is not in these results")
+	f.Advice = "not a permission to grant: the step hits a cap on something its requests leave open (jobs, channels, a quota) — keep fewer open at once (`closed: {vus: N}` with each VU waiting for its own to finish) and read the refusal's message"
 	return f
 }
 
