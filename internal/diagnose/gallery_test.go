@@ -185,8 +185,11 @@ func galleryResults(t *testing.T, dir string) *metrics.Results {
 		t.Fatal(err)
 	}
 	getenv := func(k string) (string, bool) {
-		if k == "TARGET" {
+		switch k {
+		case "TARGET":
 			return base, true
+		case "TARGET_TLS": // https to the same plain-HTTP port
+			return "https" + strings.TrimPrefix(base, "http"), true
 		}
 		return "", false
 	}

@@ -55,6 +55,26 @@ func (a *analysis) plainFailures() []Finding {
 		f.Advice = p.fix
 		fs = append(fs, f)
 	}
+	if a.sum.Errors["auth"] == 0 && a.sum.Attempts == 0 && a.sum.Requests > 0 && a.sum.Succeeded == 0 {
+		// Every request failed and none was sent: the token endpoint
+		// refused the credentials (results written before the run
+		// classed that "auth" say no more than this).
+		at := -1
+		for i := range a.secs {
+			if a.secs[i].Completed > 0 {
+				at = i
+				break
+			}
+		}
+		f := Finding{Kind: Credentials, Confidence: 0.7}
+		if at >= 0 {
+			f.Onset = Onset{Time: a.secs[at].T}
+		}
+		f.Summary = fmt.Sprintf("nothing was sent: all %s requests failed before reaching the API", Count(a.sum.Requests))
+		f.Evidence = []string{fmt.Sprintf("%s requests, 0 attempts: each failed before its request went out — most likely the token endpoint refused the credentials", Count(a.sum.Requests))}
+		f.Advice = "check the client id and secret (GC_CLIENT_ID / GC_CLIENT_SECRET) and the token URL; the run's step failures name the error"
+		fs = append(fs, f)
+	}
 	if f := a.cutOff(); f != nil {
 		fs = append(fs, *f)
 	}
