@@ -35,8 +35,10 @@ type galleryExpect struct {
 	Serial bool           `yaml:"serial"`
 	Walls  []expectedWall `yaml:"walls"`
 	// Absent lists words no finding's summary, evidence or advice may
-	// hold (e.g. "permission" for a cap answered 403).
+	// hold (e.g. "permission" for a cap answered 403); Say, words the
+	// diagnosis must hold.
 	Absent []string `yaml:"absent"`
+	Say    []string `yaml:"say"`
 }
 
 // expectedWall is one wall: its kind and the figures that place it.
@@ -134,6 +136,11 @@ func scoreCase(t *testing.T, dir string, exp galleryExpect) {
 		}
 	}
 	text := strings.ToLower(b.String())
+	for _, word := range exp.Say {
+		if !strings.Contains(text, strings.ToLower(word)) {
+			t.Errorf("the diagnosis does not say %q", word)
+		}
+	}
 	for _, word := range exp.Absent {
 		if strings.Contains(text, strings.ToLower(word)) {
 			t.Errorf("the diagnosis says %q, which it must not here", word)

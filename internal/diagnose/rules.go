@@ -298,6 +298,12 @@ func (a *analysis) rateLimit() *Finding {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("requests waited %s for Retry-After and %s at the gate",
 			Seconds(raWait/1000), Seconds(gateWait/1000)))
 	}
+	scope := "per credential set"
+	if shared := a.sharedBy(onset, hi); len(shared) > 1 && f.Onset.Count > 0 {
+		names := strings.Join(shared[:len(shared)-1], ", ") + " and " + shared[len(shared)-1]
+		scope = "shared by " + names
+		f.Evidence = append(f.Evidence, fmt.Sprintf("scenarios %s were refused in the same seconds and split each window's count between them: one limit shared by them — with credentials of their own each, it is kept per client or per org, not per token", names))
+	}
 
 	n := a.sum.Requests
 	if n == 0 {
@@ -327,20 +333,60 @@ func (a *analysis) rateLimit() *Finding {
 	survived := a.sum.Lost == 0 && a.sum.FinalStatuses["429"] == 0 && a.sum.Retries > 0
 	switch {
 	case survived && minimum > 0:
-		f.Advice = fmt.Sprintf("the limit is %s per credential set: %s; retries honoured it and nothing was lost (the run took %s, %.2f× that minimum)",
-			limit, need, Seconds(a.sum.DurationS), a.sum.DurationS/minimum)
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; retries honoured it and nothing was lost (the run took %s, %.2f× that minimum)",
+			limit, scope, need, Seconds(a.sum.DurationS), a.sum.DurationS/minimum)
 	case survived:
-		f.Advice = fmt.Sprintf("the limit is %s per credential set: %s; retries honoured it and nothing was lost", limit, need)
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; retries honoured it and nothing was lost", limit, scope, need)
 	case a.sum.Lost > 0 && a.sum.FinalStatuses["429"] > 0 && raWait > 0 && rate > 0:
-		f.Advice = fmt.Sprintf("the limit is %s per credential set: %s; honouring Retry-After is not enough when every client wakes at once — add jitter on top of it, or hold all clients behind one gate per limit key (floodgate's default retry policy does both), or pace at ≤ %s (`open: {rate: %s}`)",
-			limit, need, Rate(rate), rateSpec(rate))
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; honouring Retry-After is not enough when every client wakes at once — add jitter on top of it, or hold all clients behind one gate per limit key (floodgate's default retry policy does both), or pace at ≤ %s (`open: {rate: %s}`)",
+			limit, scope, need, Rate(rate), rateSpec(rate))
+	case rate > 0 && scope != "per credential set":
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; with credentials of their own, more tokens or clients of the same org will not raise it — pace them together at ≤ %s in all (e.g. `open: {rate: %s}` split between the scenarios) and add retry with honor_retry_after",
+			limit, scope, need, Rate(rate), rateSpec(rate))
 	case rate > 0:
-		f.Advice = fmt.Sprintf("the limit is %s per credential set: %s; add retry with honor_retry_after (`retry: {on: [429], honor_retry_after: true}`) or pace at ≤ %s (`open: {rate: %s}`); `floodgate probe` tells whether more tokens or clients would help",
-			limit, need, Rate(rate), rateSpec(rate))
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; add retry with honor_retry_after (`retry: {on: [429], honor_retry_after: true}`) or pace at ≤ %s (`open: {rate: %s}`); `floodgate probe` tells whether more tokens or clients would help",
+			limit, scope, need, Rate(rate), rateSpec(rate))
 	default:
 		f.Advice = "add retry with honor_retry_after (`retry: {on: [429], honor_retry_after: true}`) and pace below the limit"
 	}
 	return f
+}
+
+// sharedBy lists the scenarios that got 429s in the same seconds
+// (secs[from..to]) and each took a fair share of the acceptances — none
+// more than 80% — in those seconds: one limit shared by them.
+func (a *analysis) sharedBy(from, to int) []string {
+	if from < 0 || to < from || len(a.sum.Scenarios) < 2 {
+		return nil
+	}
+	refused := map[string]int{}
+	acc := map[string]float64{}
+	var total float64
+	bound := 0
+	for i := from; i <= to; i++ {
+		if a.secs[i].n(g429) == 0 {
+			continue
+		}
+		bound++
+		for _, sb := range a.secs[i].Steps {
+			if sb.Statuses["429"] > 0 {
+				refused[sb.Scenario]++
+			}
+			n := float64(accepted(sb.Statuses))
+			acc[sb.Scenario] += n
+			total += n
+		}
+	}
+	var out []string
+	for _, sc := range a.sum.Scenarios {
+		if bound > 0 && float64(refused[sc.Name]) >= 0.5*float64(bound) && acc[sc.Name] <= 0.8*total {
+			out = append(out, sc.Name)
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
 }
 
 // acceptedPeriod finds the period of the accepted attempts per full
