@@ -275,8 +275,9 @@ func TestWriteJUnitHasOneCasePerKind(t *testing.T) {
 	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Tests != 5 || doc.Failures != 1 || !strings.Contains(b.String(), `name="no concurrency cap wall"`) {
-		t.Errorf("tests %d failures %d, want 5 and 1:\n%s", doc.Tests, doc.Failures, b.String())
+	if doc.Tests != len(kinds) || doc.Failures != 1 || !strings.Contains(b.String(), `name="no concurrency cap wall"`) ||
+		!strings.Contains(b.String(), `name="no cap on open jobs wall"`) || !strings.Contains(b.String(), `name="no target unreachable"`) {
+		t.Errorf("tests %d failures %d, want %d and 1:\n%s", doc.Tests, doc.Failures, len(kinds), b.String())
 	}
 }
 
