@@ -149,3 +149,26 @@ func TestJobCapFromAcceptances(t *testing.T) {
 		t.Errorf("finding %+v", f)
 	}
 }
+
+// TestBusyGeneratorIsNoKnee: latency that climbs with in-flight while a
+// rate limit refuses a tenth of the load, without a server error, is the
+// generator busy with refusals (a JTL's threads waking together), not a
+// saturation knee.
+func TestBusyGeneratorIsNoKnee(t *testing.T) {
+	t.Parallel()
+	var bs []metrics.Bucket
+	for i := range 12 {
+		in := 2 + 8*float64(i)
+		st := map[string]int64{"200": 200}
+		if i%3 == 2 {
+			st = map[string]int64{"200": 120, "429": 80}
+		}
+		bs = append(bs, sec(float64(i), 200, st, int64(in)+2, in, 10+12*max(0, in-10)))
+	}
+	d := Analyze(results(bs...))
+	for _, f := range d.Findings {
+		if f.Kind == Saturation {
+			t.Errorf("a knee from a busy generator: %s", f.Summary)
+		}
+	}
+}

@@ -581,15 +581,16 @@ func (a *analysis) saturation() *Finding {
 	}
 	// A knee needs seconds beyond it, and a server that answered
 	// without refusing: latency that rises while a rate limit refuses
-	// much of the load is the generator (or its host) busy with the
-	// refusals, not the service slowing down.
+	// much of the load, or without a server error while it refuses at
+	// all, is the generator (or its host) busy with the refusals and
+	// their lock-step wake-ups, not the service slowing down.
 	beyond := 0
 	for _, x := range xs {
 		if x > k.knee {
 			beyond++
 		}
 	}
-	if beyond < 3 || a.total(g429) > 0.2*a.attempts {
+	if beyond < 3 || a.total(g429) > 0.2*a.attempts || enough(a.total(g429), a.attempts) && a.first(gServer) < 0 {
 		return nil
 	}
 	errAt := a.first(gServer)
