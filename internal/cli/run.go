@@ -143,8 +143,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		// closed VUs against nginx, in 12 pairs of 8 s runs (change 14).
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	}
-	reqs, length := e.Planned()
-	pr = newProgress(env.Stdout, env.IsTerminal, p.Name, reqs, length, *every)
+	pr = newProgress(env.Stdout, env.IsTerminal, p.Name, e, *every)
 	fmt.Fprintf(env.Stderr, "running %s against %s (results: %s)\n", p.Name, p.Target, dir)
 
 	done := make(chan struct{})

@@ -361,38 +361,22 @@ func downsample(in []metrics.Bucket) ([]metrics.Bucket, float64) {
 	return out, float64(g)
 }
 
+// mergeBuckets draws consecutive buckets as one: metrics' AddCounts for
+// what adds up, the in-flight peak and a time-weighted mean here.
 func mergeBuckets(grp []metrics.Bucket) metrics.Bucket {
 	m := metrics.Bucket{T: grp[0].T, Time: grp[0].Time, Flow: metrics.Flow{Statuses: map[string]int64{}}}
 	var mean float64
-	for _, b := range grp {
+	for i := range grp {
+		b := &grp[i]
 		m.Seconds += b.Seconds
-		m.Flow.Add(&b.Flow)
 		m.InFlightMax = max(m.InFlightMax, b.InFlightMax)
 		mean += b.InFlightMean * b.Seconds
-		m.FromSend = worst(m.FromSend, b.FromSend)
-		m.FromDue = worst(m.FromDue, b.FromDue)
-		m.RetryAfterWaitMs += b.RetryAfterWaitMs
-		m.BackoffWaitMs += b.BackoffWaitMs
-		m.GateWaitMs += b.GateWaitMs
-		if b.RateLimit != nil {
-			if m.RateLimit == nil {
-				rl := *b.RateLimit
-				m.RateLimit = &rl
-			} else {
-				m.RateLimit.Remaining = min(m.RateLimit.Remaining, b.RateLimit.Remaining)
-				m.RateLimit.ResetS = max(m.RateLimit.ResetS, b.RateLimit.ResetS)
-			}
-		}
+		m.AddCounts(b)
 	}
 	if m.Seconds > 0 {
 		m.InFlightMean = mean / m.Seconds
 	}
 	return m
-}
-
-func worst(a, b metrics.Percentiles) metrics.Percentiles {
-	return metrics.Percentiles{Count: a.Count + b.Count, P50: max(a.P50, b.P50), P90: max(a.P90, b.P90),
-		P95: max(a.P95, b.P95), P99: max(a.P99, b.P99), P999: max(a.P999, b.P999), Max: max(a.Max, b.Max)}
 }
 
 // Status classes drawn in the status chart, bottom-up.
