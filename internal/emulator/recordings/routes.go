@@ -197,6 +197,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request, c *platform.Cal
 }
 
 func (s *Service) capped(w http.ResponseWriter, c *platform.Call) {
+	s.refused.Add(1)
 	a := s.o.ActiveAnswer
 	platform.WriteErrorBody(w, &platform.ErrorBody{Status: a.Status, Code: a.Code, Message: a.Message, ContextID: c.ContextID,
 		MessageParams: []platform.Param{{Key: "limit", Value: strconv.Itoa(s.o.ActiveJobsPerOrg)}}})
