@@ -198,7 +198,7 @@ func (pr *progress) line() string {
 	}
 	fmt.Fprintf(&s, " | done %d  ok %d  failed %d", pr.completed, pr.goodput, pr.completed-pr.goodput)
 	if len(pr.errors) > 0 {
-		s.WriteString(" (" + joinCounts(pr.errors, " ", nil) + ")")
+		s.WriteString(" (" + strings.Replace(joinCounts(pr.errors, " ", nil), "status ", "unexpected status ", 1) + ")")
 	}
 	// What the attempts met: statuses, then transport failures by class
 	// (connect for a refused connection) in place of "no response".
