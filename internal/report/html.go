@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -551,6 +552,10 @@ func charts(bs []metrics.Bucket, width float64, d *diagnose.Diagnosis) []*chart 
 		}
 	}
 
+	// Counts that stayed zero (no drops, no retries, no waiting) are left
+	// out, legend and all, and so is a chart left with nothing.
+	rate.Series = slices.DeleteFunc(rate.Series, func(s series) bool { return s.Name == "dropped" && !anyValue(s.Y) })
+	retries.Series = slices.DeleteFunc(retries.Series, func(s series) bool { return !anyValue(s.Y) })
 	var out []*chart
 	for _, c := range []*chart{rate, latency, statuses, inflight, retries, ratelimit} {
 		if !c.empty() {
@@ -653,7 +658,9 @@ func distribution(hs []metrics.StepHists) *chart {
 			c.XTicks = append(c.XTicks, xtick{X: float64(i), Label: latencyLabel(edge(i))})
 		}
 	}
-	c.XTicks = append(c.XTicks, xtick{X: float64(n), Label: latencyLabel(edge(n))})
+	if len(c.XTicks) < 2 { // less than a decade: label the ends instead
+		c.XTicks = []xtick{{X: 0, Label: latencyLabel(edge(0))}, {X: float64(n), Label: latencyLabel(edge(n))}}
+	}
 	c.Tip = func(i int) string {
 		return fmt.Sprintf("%s – %s\nfrom send %s%% · from due %s%%", latencyLabel(edge(i)), latencyLabel(edge(i+1)),
 			trimZero(strconv.FormatFloat(c.Series[0].Y[i], 'f', 2, 64)), trimZero(strconv.FormatFloat(c.Series[1].Y[i], 'f', 2, 64)))
