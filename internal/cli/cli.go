@@ -171,11 +171,15 @@ func newFlagSet(env *Env, name, head string) *flag.FlagSet {
 }
 
 // printFlags lists fs's flags as the README writes them, with two dashes
-// (the flag package's PrintDefaults uses one; both parse).
+// but for one-letter ones (the flag package's PrintDefaults uses one for
+// all; both parse).
 func printFlags(w io.Writer, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
 		line := "  --" + f.Name
+		if len(f.Name) == 1 {
+			line = "  -" + f.Name // -o, as such flags are written
+		}
 		if name != "" {
 			line += " " + name
 		}
