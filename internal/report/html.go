@@ -538,9 +538,17 @@ func charts(bs []metrics.Bucket, width float64, d *diagnose.Diagnosis) []*chart 
 			}
 			rate.Levels = append(rate.Levels, level{Y: o.Rate, Label: label, Color: kindColor[f.Kind], Kind: string(f.Kind)})
 			if k := windowSpan(o.Window, width); k > 1 {
+				whole := rolling(bs, k, func(b *metrics.Bucket) float64 { return float64(b.Goodput) })
 				rate.Series = append(rate.Series, series{Name: fmt.Sprintf("goodput over %s", diagnose.Seconds(float64(k)*width)),
-					Color: "#15803d", Y: rolling(bs, k, func(b *metrics.Bucket) float64 { return float64(b.Goodput) })})
-				rate.Note += fmt.Sprintf("; a %s window read per %s leaves some buckets without a window's start, so they dip: "+
+					Color: "#15803d", Y: whole})
+				// A bucket where nothing got through while the run kept
+				// pace with the limit around it held no window's start.
+				for i := range bs {
+					if bs[i].T >= o.Time && bs[i].Seconds >= 0.5*width && goodput[i] < 0.1*o.Rate && centred(bs, i, k) >= 0.9*o.Rate {
+						rate.Bands = append(rate.Bands, band{T0: bs[i].T, T1: bs[i].T + bs[i].Seconds, Label: "no window of the limit starts in this bucket"})
+					}
+				}
+				rate.Note += fmt.Sprintf("; %s windows read per %s: a bucket that holds no window's start (shaded) dips, not an outage; "+
 					"over %s (whole windows) goodput meets the limit", diagnose.Seconds(o.Window), diagnose.Seconds(width), diagnose.Seconds(float64(k)*width))
 			}
 		case f.Kind == diagnose.ConcurrencyCap && o.InFlight > 0:
@@ -600,6 +608,21 @@ func rolling(bs []metrics.Bucket, k int, f func(b *metrics.Bucket) float64) []fl
 		}
 	}
 	return ys
+}
+
+// centred is goodput per second over the k buckets around bucket i
+// (shifted to fit in bs).
+func centred(bs []metrics.Bucket, i, k int) float64 {
+	lo := max(0, min(i-k/2, len(bs)-k))
+	var sum, secs float64
+	for j := lo; j < min(lo+k, len(bs)); j++ {
+		sum += float64(bs[j].Goodput)
+		secs += bs[j].Seconds
+	}
+	if secs <= 0 {
+		return 0
+	}
+	return sum / secs
 }
 
 func anyValue(ys []float64) bool {

@@ -30,6 +30,8 @@ type chart struct {
 	// Levels are horizontal lines at values walls stand at: the rate a
 	// limit lets through, the concurrency a cap allows.
 	Levels []level
+	// Bands shade spans of time that read otherwise than they look.
+	Bands []band
 	// XTicks, when set, replace the time axis: T and W are then
 	// positions, labelled at these ticks in XUnit.
 	XTicks []xtick
@@ -59,6 +61,11 @@ type level struct {
 	Label string
 	Color string
 	Kind  string // data-level attribute, stable for tests
+}
+
+type band struct {
+	T0, T1 float64
+	Label  string
 }
 
 type xtick struct {
@@ -270,6 +277,12 @@ func (c *chart) SVG() template.HTML {
 		fmt.Fprintf(&b, `<text class="unit r" x="%s" y="10">%s</text>`, f1(chartW-4), html.EscapeString(c.RightUnit))
 	}
 
+	// Bands, under the data.
+	for _, bd := range c.Bands {
+		xa, xb := sx(bd.T0), sx(bd.T1)
+		fmt.Fprintf(&b, `<rect class="band" x="%s" y="%s" width="%s" height="%s"><title>%s</title></rect>`,
+			f1(xa), f1(y1), f1(math.Max(xb-xa, 0.5)), f1(y0-y1), html.EscapeString(bd.Label))
+	}
 	// Bars, stacked bottom-up in series order.
 	for i := range stack {
 		stack[i] = 0

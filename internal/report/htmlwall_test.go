@@ -12,9 +12,11 @@ import (
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 )
 
-// wallRun is ten seconds of a run that meets a 300 per 1.2 s limit from
-// t=3 s: fast 429s beside slow successes, and a cap of 4 in flight.
-func wallRun() *metrics.Results {
+// wallRun is ten seconds of a run that meets a 300 per 1.2 s limit: fast
+// 429s beside slow successes, 300 a second but none in the sixth (it
+// holds no window's start), and a cap of 4 in flight. outage (≥ 0) is a
+// second nothing gets through for another reason.
+func wallRun(outage int) *metrics.Results {
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	s := &metrics.Summary{Schema: metrics.SummarySchema}
 	s.Plan, s.Target = "wall", "http://127.0.0.1:1"
@@ -22,8 +24,8 @@ func wallRun() *metrics.Results {
 	for i := range 10 {
 		b := metrics.Bucket{T: float64(i), Time: t0.Add(time.Duration(i) * time.Second), Seconds: 1, InFlightMax: 4, InFlightMean: 3.5}
 		ok := metrics.Percentiles{Count: 250, P50: 180, P90: 220, P99: 260, Max: 300}
-		b.Flow = metrics.Flow{Offered: 300, Completed: 300, Goodput: 250, Attempts: 300, Statuses: map[string]int64{"200": 250, "429": 50}}
-		if i%6 == 5 { // a second without a window's start
+		b.Flow = metrics.Flow{Offered: 350, Completed: 350, Goodput: 300, Attempts: 350, Statuses: map[string]int64{"200": 300, "429": 50}}
+		if i%6 == 5 || i == outage || i == outage+1 { // a second without a window's start, or an outage
 			b.Flow = metrics.Flow{Offered: 300, Completed: 300, Goodput: 0, Attempts: 300, Statuses: map[string]int64{"429": 300}}
 			ok = metrics.Percentiles{}
 		}
@@ -52,7 +54,7 @@ func chartSVG(t *testing.T, page, id string) string {
 // and failures apart; empty panels are left out.
 func TestHTMLChartsCarryTheWalls(t *testing.T) {
 	t.Parallel()
-	res := wallRun()
+	res := wallRun(-10)
 	d := &diagnose.Diagnosis{Verdict: "two walls", Findings: []diagnose.Finding{
 		{Kind: diagnose.RateLimit, Onset: diagnose.Onset{Time: 3, Rate: 250, Count: 300, Window: 1.2}},
 		{Kind: diagnose.ConcurrencyCap, Onset: diagnose.Onset{Time: 3, InFlight: 4}},
@@ -69,6 +71,11 @@ func TestHTMLChartsCarryTheWalls(t *testing.T) {
 	}
 	if !strings.Contains(rate, `data-series="goodput over 6.0 s"`) {
 		t.Error("rate chart lacks goodput over whole windows (6 s of 1.2 s windows)")
+	}
+	// The one second without a window's start is shaded: at t=5 s, x is
+	// 52 + 574 × 5/10.
+	if bands := regexp.MustCompile(`<rect class="band" x="([0-9.]+)"`).FindAllStringSubmatch(rate, -1); len(bands) != 1 || bands[0][1] != "339.0" {
+		t.Errorf("bands %v; want one at x=339.0 (t=5 s)", bands)
 	}
 	inflight := chartSVG(t, page, "inflight")
 	if !strings.Contains(inflight, `data-level="concurrency_cap" data-value="4"`) || !strings.Contains(inflight, "cap 4 in flight") {
@@ -140,4 +147,23 @@ func mustFloat(t *testing.T, s string) float64 {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// TestHTMLOutageIsNotAWindowGap: seconds where nothing got through and
+// the whole windows around them fall short of the limit are an outage,
+// not shaded as a window's gap.
+func TestHTMLOutageIsNotAWindowGap(t *testing.T) {
+	t.Parallel()
+	d := &diagnose.Diagnosis{Findings: []diagnose.Finding{{Kind: diagnose.RateLimit, Onset: diagnose.Onset{Rate: 250, Count: 300, Window: 1.2}}}}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, wallRun(1), d); err != nil {
+		t.Fatal(err)
+	}
+	rate := chartSVG(t, b.String(), "rate")
+	if n := strings.Count(rate, `class="band"`); n > 1 {
+		t.Errorf("%d bands; want at most the one at t=5 s, none for the outage at 1-2 s", n)
+	}
+	if strings.Contains(rate, `<rect class="band" x="109.4"`) || strings.Contains(rate, `<rect class="band" x="166.8"`) {
+		t.Error("the outage is shaded as a window's gap")
+	}
 }
