@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -50,7 +52,7 @@ type progress struct {
 	attemptErrs                                map[string]int64 // attempts by failure class
 	errors                                     map[string]int64 // logical requests by failure class
 	last                                       metrics.Bucket
-	ticked                                     bool
+	ticked, closed                             bool
 
 	p   *mpb.Progress
 	bar *mpb.Bar
@@ -69,7 +71,8 @@ func newProgress(w io.Writer, tty bool, name string, run runShape, every time.Du
 	pr := &progress{w: w, name: name, run: run, requests: reqs, length: length, maxVUs: run.MaxConcurrency(),
 		every: every, now: time.Now, statuses: map[string]int64{}, attemptErrs: map[string]int64{}, errors: map[string]int64{}}
 	if tty {
-		pr.p = mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(200*time.Millisecond))
+		// AutoRefresh: the caller has decided w is a terminal.
+		pr.p = mpb.New(mpb.WithOutput(w), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())
 		pr.bar = pr.p.New(barScale, mpb.BarStyle().Lbound("[").Filler("=").Tip(">").Padding("-").Rbound("]"),
 			mpb.BarWidth(barWidth),
 			mpb.PrependDecorators(decor.Any(func(decor.Statistics) string { return pr.head() })),
@@ -145,7 +148,7 @@ func (pr *progress) clockLocked() float64 {
 	if !pr.ticked {
 		return 0
 	}
-	if pr.bar != nil {
+	if pr.bar != nil && !pr.closed {
 		return max(pr.now().Sub(pr.started).Seconds(), pr.elapsed)
 	}
 	return pr.elapsed
@@ -277,10 +280,43 @@ func clip(s string, width int) string {
 	return s[:width-1] + "~"
 }
 
-// Close ends the display.
-func (pr *progress) Close() {
-	if pr.bar != nil {
-		pr.bar.SetCurrent(barScale)
-		pr.p.Wait()
+// Above returns a writer for messages during the run: on a terminal they
+// print above the bar, which would otherwise draw over them; otherwise,
+// and once the display is closed, they go to w.
+func (pr *progress) Above(w io.Writer) io.Writer { return aboveBar{pr, w} }
+
+type aboveBar struct {
+	pr *progress
+	w  io.Writer
+}
+
+func (a aboveBar) Write(b []byte) (int, error) {
+	if a.pr.p != nil {
+		// The newline that would end the bar's line is not needed above
+		// it; a carriage return writes over what the terminal echoed
+		// (^C) where the bar was.
+		line := append([]byte("\r"), bytes.TrimLeft(b, "\n")...)
+		if _, err := a.pr.p.Write(line); !errors.Is(err, mpb.ErrDone) {
+			return len(b), err
+		}
 	}
+	return a.w.Write(b)
+}
+
+// Close ends the display at the run's last bucket: full when the run
+// did its work, where it stopped when it was interrupted.
+func (pr *progress) Close() {
+	if pr.bar == nil {
+		return
+	}
+	pr.mu.Lock()
+	pr.closed = true
+	f := pr.fractionLocked(pr.elapsed)
+	pr.mu.Unlock()
+	if f >= 0.99 {
+		pr.bar.SetCurrent(barScale)
+	} else {
+		pr.bar.Abort(false)
+	}
+	pr.p.Wait()
 }

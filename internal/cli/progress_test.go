@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -114,5 +115,34 @@ func TestProgressETAUnknown(t *testing.T) {
 	pr.Tick(second(time.Now(), 0, 1, metrics.Flow{}, 0))
 	if l := out.String(); !strings.Contains(l, "  0% ETA --:--") || !strings.Contains(l, "p99 from due -") {
 		t.Errorf("line %q; want no percentage, ETA or p99 yet", l)
+	}
+}
+
+// TestProgressMessagesAboveTheBar: on a terminal a message during the run
+// is drawn above the bar (the bar's redraw would erase it otherwise),
+// after it on w; without a terminal it goes to w as written.
+func TestProgressMessagesAboveTheBar(t *testing.T) {
+	t.Parallel()
+	var out, errs lockedBuffer
+	pr := newProgress(&out, true, "tty", fakeRun{requests: 10, length: -1, vus: 1}, 0)
+	fmt.Fprint(pr.Above(&errs), "\ninterrupt: stopping\n")
+	pr.Tick(second(time.Now(), 0, 1, metrics.Flow{Completed: 10, Goodput: 10}, 1))
+	pr.Close()
+	fmt.Fprint(pr.Above(&errs), "after\n")
+	if !strings.Contains(out.String(), "\rinterrupt: stopping\n") || strings.Contains(errs.String(), "interrupt") {
+		t.Errorf("during the run: terminal %q, stderr %q; want the message on the terminal", out.String(), errs.String())
+	}
+	if errs.String() != "after\n" {
+		t.Errorf("after the run: stderr %q; want the message", errs.String())
+	}
+	if !strings.Contains(out.String(), "100% ETA 00:00") {
+		t.Errorf("terminal %q lacks the finished bar", out.String())
+	}
+
+	var plain, perr bytes.Buffer
+	pr = newProgress(&plain, false, "pipe", fakeRun{requests: 10, length: -1, vus: 1}, 0)
+	fmt.Fprint(pr.Above(&perr), "\ninterrupt: stopping\n")
+	if perr.String() != "\ninterrupt: stopping\n" || plain.Len() != 0 {
+		t.Errorf("without a terminal: stderr %q, stdout %q", perr.String(), plain.String())
 	}
 }
