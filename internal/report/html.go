@@ -292,6 +292,10 @@ func tiles(s *metrics.Summary) []tile {
 	}
 	if failed > 0 {
 		t[2].Class = "bad"
+		// The summary's percentiles are of every request; the latency
+		// chart draws successes and failures apart.
+		t[6].Note += " · failures included"
+		t[7].Note += " · failures included"
 	}
 	if s.Lost > 0 {
 		t[3].Class = "bad"
@@ -728,7 +732,7 @@ func tooltip(b *metrics.Bucket) string {
 		fmt.Fprintf(&s, "\nretries %d · lost %d", b.Retries, b.Lost)
 	}
 	if w := b.GateWaitMs + b.RetryAfterWaitMs + b.BackoffWaitMs; w > 0 {
-		fmt.Fprintf(&s, "\nwaited: gate %s · Retry-After %s · backoff %s", secs(b.GateWaitMs), secs(b.RetryAfterWaitMs), secs(b.BackoffWaitMs))
+		fmt.Fprintf(&s, "\nwaited, summed over requests: gate %s · Retry-After %s · backoff %s", secs(b.GateWaitMs), secs(b.RetryAfterWaitMs), secs(b.BackoffWaitMs))
 	}
 	if b.RateLimit != nil {
 		fmt.Fprintf(&s, "\nrate limit: remaining %d, reset %s s", b.RateLimit.Remaining, trimZero(strconv.FormatFloat(b.RateLimit.ResetS, 'f', 1, 64)))

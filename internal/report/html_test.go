@@ -86,7 +86,7 @@ func TestHTMLIsSelfContained(t *testing.T) {
 	if !strings.Contains(page, `content="default-src 'none'`) {
 		t.Error("page lacks its Content-Security-Policy")
 	}
-	for _, id := range []string{"rate", "latency", "statuses", "inflight", "retries", "ratelimit"} {
+	for _, id := range []string{"rate", "latency", "statuses", "inflight", "retries", "ratelimit", "distribution"} {
 		if !strings.Contains(page, `data-chart="`+id+`"`) {
 			t.Errorf("chart %q missing", id)
 		}
