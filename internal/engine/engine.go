@@ -36,6 +36,8 @@ type Engine struct {
 
 	interrupted atomic.Bool
 	aborted     atomic.Bool
+	unreachable atomic.Bool
+	halts       halts // what stopped the run or a scenario early
 	started     time.Time
 	ended       time.Time
 }
@@ -90,9 +92,10 @@ type scenarioRun struct {
 	steps     []*stepRun
 	maxVUs    int
 	auth      client.Authenticator
-	flow      *flowRun // variables, data, failures (steps.go)
-	nreqs     int      // requests among its steps: each VU's request slots
-	warm      []*vu    // VUs made before the clock started (Engine.warm)
+	flow      *flowRun    // variables, data, failures (steps.go)
+	nreqs     int         // requests among its steps: each VU's request slots
+	warm      []*vu       // VUs made before the clock started (Engine.warm)
+	refused   atomic.Bool // the token endpoint refused its credentials
 }
 
 // New prepares an engine for p. start is only used for the recorder's time
@@ -304,7 +307,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		defer t.Stop()
 		select {
 		case <-t.C:
-			if e.interrupted.Load() {
+			// Aborted says in-flight work was cut off: only if some was.
+			if e.interrupted.Load() && e.rec.InFlight() > 0 {
 				e.aborted.Store(true)
 			}
 			abort()
@@ -334,7 +338,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.interrupted.Store(true)
 		e.aborted.Store(true)
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, e.halts.err())...)
 }
 
 // report cuts a bucket every second, aligned to the run's start, and
@@ -410,3 +414,34 @@ func (e *Engine) Planned() (requests int64, length time.Duration) {
 
 // InFlight returns the number of logical requests in flight now.
 func (e *Engine) InFlight() int64 { return e.rec.InFlight() }
+
+// PeakRate is the highest arrival rate, per second, that the plan's open
+// scenarios ask of this process together (this segment's share).
+func (e *Engine) PeakRate() float64 {
+	var sum float64
+	for _, sr := range e.scens {
+		if o := sr.sc.Executor.Open; o != nil {
+			peak := max(o.Rate.PerSecond(), o.StartRate.PerSecond())
+			for _, st := range o.Stages {
+				peak = max(peak, st.Target.PerSecond())
+			}
+			sum += peak
+		}
+	}
+	if n := e.cfg.segment.N; n > 1 {
+		sum /= float64(n)
+	}
+	return sum
+}
+
+// ClosedVUs is how many VUs the plan's closed scenarios start in this
+// process: each holds a connection for the whole run.
+func (e *Engine) ClosedVUs() int {
+	n := 0
+	for _, sr := range e.scens {
+		if sr.sc.Executor.Closed != nil {
+			n += sr.maxVUs
+		}
+	}
+	return n
+}

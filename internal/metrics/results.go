@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -71,18 +72,9 @@ func WriteDir(dir string, res *Results) error {
 			return fmt.Errorf("encode time series: %w", err)
 		}
 	}
-	var hs []encodedHist
-	for _, sh := range res.Hists {
-		for _, kh := range []struct {
-			kind string
-			h    *hdr.Histogram
-		}{{KindFromSend, sh.FromSend}, {KindFromDue, sh.FromDue}, {KindAttempt, sh.Attempt}} {
-			b, err := kh.h.Encode(hdr.V2CompressedEncodingCookieBase)
-			if err != nil {
-				return fmt.Errorf("encode histogram %s/%s %s: %w", sh.Key.Scenario, sh.Key.Step, kh.kind, err)
-			}
-			hs = append(hs, encodedHist{StepKey: sh.Key, Kind: kh.kind, HDR: string(b)})
-		}
+	hs, err := encodeHists(res.Hists)
+	if err != nil {
+		return err
 	}
 	hj, err := json.MarshalIndent(hs, "", "  ")
 	if err != nil {
@@ -96,60 +88,90 @@ func WriteDir(dir string, res *Results) error {
 			return err
 		}
 	}
+	// The whole results supersede the checkpoint.
+	if err := os.Remove(filepath.Join(dir, ProgressFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", filepath.Join(dir, ProgressFile), err)
+	}
 	return nil
+}
+
+func encodeHists(hists []StepHists) ([]encodedHist, error) {
+	var hs []encodedHist
+	for _, sh := range hists {
+		for _, kh := range []struct {
+			kind string
+			h    *hdr.Histogram
+		}{{KindFromSend, sh.FromSend}, {KindFromDue, sh.FromDue}, {KindAttempt, sh.Attempt}} {
+			b, err := kh.h.Encode(hdr.V2CompressedEncodingCookieBase)
+			if err != nil {
+				return nil, fmt.Errorf("encode histogram %s/%s %s: %w", sh.Key.Scenario, sh.Key.Step, kh.kind, err)
+			}
+			hs = append(hs, encodedHist{StepKey: sh.Key, Kind: kh.kind, HDR: string(b)})
+		}
+	}
+	return hs, nil
 }
 
 // WriteFileAtomic writes data to path through a temporary file and a
 // rename, so a reader sees the old file or the whole new one, never half.
+// When it fails (a full disk, a read-only one) it removes the temporary
+// file, and its error names path.
 func WriteFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	_, err = f.Write(data)
+	// Close reports what a full disk delayed until the data was flushed
+	// (NFS, some FUSE file systems).
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
 
-// ReadDir reads a results dir written by WriteDir.
+// ReadDir reads a results dir written by WriteDir, or the checkpoint
+// (progress.json) and streamed series of a run that did not end: then
+// Summary.Partial is true and a note says what the results cover.
 func ReadDir(dir string) (*Results, error) {
 	res := &Results{}
-	b, err := os.ReadFile(filepath.Join(dir, SummaryFile))
-	if err != nil {
-		return nil, fmt.Errorf("read results: %w", err)
-	}
-	res.Summary = new(Summary)
-	if err := json.Unmarshal(b, res.Summary); err != nil {
-		return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, SummaryFile), err)
-	}
-	if res.Summary.Schema != SummarySchema {
-		return nil, fmt.Errorf("read %s: schema %q, want %q", filepath.Join(dir, SummaryFile), res.Summary.Schema, SummarySchema)
-	}
-	f, err := os.Open(filepath.Join(dir, SeriesFile))
-	if err != nil {
-		return nil, fmt.Errorf("read results: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for line := 1; sc.Scan(); line++ {
-		var bk Bucket
-		if err := json.Unmarshal(sc.Bytes(), &bk); err != nil {
-			return nil, fmt.Errorf("read %s:%d: %w", f.Name(), line, err)
-		}
-		res.Series = append(res.Series, bk)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", f.Name(), err)
-	}
-	b, err = os.ReadFile(filepath.Join(dir, HistogramsFile))
-	if err != nil {
-		return nil, fmt.Errorf("read results: %w", err)
-	}
 	var hs []encodedHist
-	if err := json.Unmarshal(b, &hs); err != nil {
-		return nil, fmt.Errorf("read %s: %w", HistogramsFile, err)
+	b, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if res.Summary, hs, err = readProgress(dir); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, fmt.Errorf("read results: %w", err)
+	default:
+		res.Summary = new(Summary)
+		if err := json.Unmarshal(b, res.Summary); err != nil {
+			return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, SummaryFile), err)
+		}
+		if res.Summary.Schema != SummarySchema {
+			return nil, fmt.Errorf("read %s: schema %q, want %q", filepath.Join(dir, SummaryFile), res.Summary.Schema, SummarySchema)
+		}
+	}
+	if res.Series, err = readSeries(filepath.Join(dir, SeriesFile), res.Summary.Partial); err != nil {
+		return nil, err
+	}
+	if !res.Summary.Partial {
+		b, err = os.ReadFile(filepath.Join(dir, HistogramsFile))
+		if err != nil {
+			return nil, fmt.Errorf("read results: %w", err)
+		}
+		if err := json.Unmarshal(b, &hs); err != nil {
+			return nil, fmt.Errorf("read %s: %w", HistogramsFile, err)
+		}
 	}
 	idx := map[StepKey]int{}
 	for _, e := range hs {
@@ -181,4 +203,38 @@ func ReadDir(dir string) (*Results, error) {
 		}
 	}
 	return res, nil
+}
+
+// readSeries reads timeseries.jsonl. A partial run's file may end in the
+// middle of a line, where the kill cut it: that line is dropped.
+func readSeries(path string, partial bool) ([]Bucket, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if partial && errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	defer f.Close()
+	var out []Bucket
+	r := bufio.NewReaderSize(f, 64<<10)
+	for line := 1; ; line++ {
+		b, err := r.ReadBytes('\n')
+		if len(b) > 0 {
+			var bk Bucket
+			if jerr := json.Unmarshal(b, &bk); jerr != nil {
+				if partial && err != nil { // the unterminated last line
+					return out, nil
+				}
+				return nil, fmt.Errorf("read %s:%d: %w", path, line, jerr)
+			}
+			out = append(out, bk)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+	}
 }
