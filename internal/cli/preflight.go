@@ -86,7 +86,7 @@ func bytesText(b int64) string {
 }
 
 func rateText(r float64) string {
-	return strconv.FormatFloat(r, 'f', -1, 64) + "/s"
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 // readLimits reads this host's limits; what it cannot read stays 0.

@@ -231,7 +231,8 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	}
 	res := e.Recorder().Results(info, e.Ended())
 	res.Summary.Failures = e.Failures()
-	failed, werr := finishResults(env, dir, res, p.File, p.Thresholds, *abortedBy, *abortAt)
+	// The series is on disk already unless streaming it failed.
+	failed, werr := finishResults(env, dir, res, p.File, p.Thresholds, *abortedBy, *abortAt, kerr == nil)
 	if werr != nil {
 		if kerr != nil && kerr.Error() != werr.Error() {
 			werr = errors.Join(werr, kerr)
@@ -273,9 +274,10 @@ func generatorUsage(u hostcpu.Sample) *metrics.Generator {
 // writes the results dir (files, junit.xml when there are thresholds,
 // report.html) and prints the summary, checks and diagnosis. It returns
 // how many thresholds failed. Both run and merge end with it, so a merge
-// is judged on the merged whole.
+// is judged on the merged whole. streamed says timeseries.jsonl holds the
+// whole series already (see keeper).
 func finishResults(env *Env, dir string, res *metrics.Results, planFile string, ths []*plan.Threshold,
-	abortedBy *metrics.ThresholdResult, abortAt time.Duration) (failed int, err error) {
+	abortedBy *metrics.ThresholdResult, abortAt time.Duration, streamed bool) (failed int, err error) {
 	if len(ths) > 0 {
 		res.Summary.Thresholds = report.EvaluateThresholds(planFile, ths, res.Summary, res.Hists)
 		report.MarkAborted(res.Summary.Thresholds, abortedBy, abortAt)
@@ -284,7 +286,11 @@ func finishResults(env *Env, dir string, res *metrics.Results, planFile string, 
 	if b, jerr := json.Marshal(d); jerr == nil {
 		res.Summary.Diagnosis = b
 	}
-	err = metrics.WriteDir(dir, res)
+	if streamed {
+		err = metrics.FinishDir(dir, res)
+	} else {
+		err = metrics.WriteDir(dir, res)
+	}
 	if err == nil && len(ths) > 0 {
 		err = report.WriteJUnitFile(filepath.Join(dir, report.JUnitFile), res.Summary)
 	}

@@ -338,6 +338,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.interrupted.Store(true)
 		e.aborted.Store(true)
 	}
+	e.neverAnswered()
 	return errors.Join(append(errs, e.halts.err())...)
 }
 

@@ -20,10 +20,17 @@ type UnreachableError struct {
 	Target   string
 	Failures int64  // consecutive attempts that could not connect
 	Last     string // the first failure's error
+	// Never is set when the run ended before abort_on_unreachable's
+	// count, with no attempt answered.
+	Never bool
 }
 
 // Error names the target, the count and the last failure, with the fix.
 func (e *UnreachableError) Error() string {
+	if e.Never {
+		return fmt.Sprintf("target %s unreachable: none of the run's %d attempts could connect (first: %s); is it running, and is the target right?",
+			e.Target, e.Failures, e.Last)
+	}
 	return fmt.Sprintf("target %s unreachable: %d attempts in a row could not connect (first: %s); is it running, and is the target right? (abort_on_unreachable: false runs on regardless)",
 		e.Target, e.Failures, e.Last)
 }
@@ -58,8 +65,9 @@ type halts struct {
 
 	// unreach counts consecutive attempts that could not connect; any
 	// response resets it. failed is the total, for progress displays.
-	unreach atomic.Int64
-	failed  atomic.Int64
+	unreach  atomic.Int64
+	failed   atomic.Int64
+	answered atomic.Bool // some attempt got a response
 	first   atomic.Pointer[error] // the first failure's error
 }
 
@@ -96,10 +104,17 @@ func (e *Engine) refused(sr *scenarioRun, err error) {
 // only on a failure or on the first response after some.
 func (e *Engine) noteAttempt(class metrics.Class, start time.Time, err error) {
 	h := &e.halts
-	if class != metrics.Connect && class != metrics.Reset {
+	switch class {
+	case metrics.Connect, metrics.Reset:
+	case metrics.OK, metrics.Status: // an answer: the target is up
 		if h.unreach.Load() != 0 {
 			h.unreach.Store(0)
 		}
+		if !h.answered.Load() {
+			h.answered.Store(true)
+		}
+		return
+	default: // a timeout or a cancelled attempt says nothing either way
 		return
 	}
 	h.failed.Add(1)
@@ -154,4 +169,20 @@ func (e *Engine) unsent(sr *scenarioRun, out *client.Outcome) {
 	case metrics.Connect, metrics.Reset:
 		e.noteAttempt(out.Class, out.Start, out.Err)
 	}
+}
+
+// neverAnswered ends a run that abort_on_unreachable did not stop, too
+// short or too slow to reach its count, but whose target never answered
+// one attempt: it failed as surely, and must not exit 0.
+func (e *Engine) neverAnswered() {
+	h := &e.halts
+	if e.unreachable.Load() || e.plan.Unreachable.After <= 0 || h.answered.Load() || h.failed.Load() == 0 {
+		return
+	}
+	last := "connection refused"
+	if p := h.first.Load(); p != nil {
+		last = (*p).Error()
+	}
+	e.unreachable.Store(true)
+	h.add(&UnreachableError{Target: e.plan.Target, Failures: h.failed.Load(), Last: last, Never: true})
 }

@@ -57,7 +57,14 @@ func (r *Recorder) Results(info RunInfo, end time.Time) *Results {
 
 // WriteDir writes the results into dir, creating it. Each file is written
 // to a temporary name and renamed, so a reader never sees half a file.
-func WriteDir(dir string, res *Results) error {
+func WriteDir(dir string, res *Results) error { return writeDir(dir, res, true) }
+
+// FinishDir is WriteDir for a run whose SeriesWriter streamed the whole
+// time series into dir already: it leaves timeseries.jsonl as it is,
+// which spares a disk near full a second copy of the largest file.
+func FinishDir(dir string, res *Results) error { return writeDir(dir, res, false) }
+
+func writeDir(dir string, res *Results, series bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("results dir: %w", err)
 	}
@@ -84,6 +91,9 @@ func WriteDir(dir string, res *Results) error {
 		name string
 		data []byte
 	}{{SeriesFile, ts.Bytes()}, {HistogramsFile, append(hj, '\n')}, {SummaryFile, append(sum, '\n')}} {
+		if f.name == SeriesFile && !series {
+			continue
+		}
 		if err := WriteFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
 			return err
 		}
@@ -120,7 +130,7 @@ func WriteFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, pathless(err))
 	}
 	_, err = f.Write(data)
 	// Close reports what a full disk delayed until the data was flushed
@@ -133,9 +143,19 @@ func WriteFileAtomic(path string, data []byte) error {
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, pathless(err))
 	}
 	return nil
+}
+
+// pathless drops the path an *os.PathError repeats: messages name the
+// file once, as the user knows it (not its temporary name).
+func pathless(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // ReadDir reads a results dir written by WriteDir, or the checkpoint

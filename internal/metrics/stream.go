@@ -43,7 +43,7 @@ func PrepareDir(dir string) error {
 	path := filepath.Join(dir, probeFile)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return fmt.Errorf("results dir: write %s: %w", path, err)
+		return fmt.Errorf("results dir: write %s: %w", path, pathless(err))
 	}
 	_, err = f.Write(make([]byte, probeBytes))
 	if cerr := f.Close(); err == nil {
@@ -53,7 +53,7 @@ func PrepareDir(dir string) error {
 		err = rerr
 	}
 	if err != nil {
-		return fmt.Errorf("results dir: write %s: %w", path, err)
+		return fmt.Errorf("results dir: write %s: %w", path, pathless(err))
 	}
 	return nil
 }
@@ -74,7 +74,7 @@ func CreateSeries(dir string) (*SeriesWriter, error) {
 	path := filepath.Join(dir, SeriesFile)
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", path, err)
+		return nil, fmt.Errorf("write %s: %w", path, pathless(err))
 	}
 	w := bufio.NewWriter(f)
 	return &SeriesWriter{path: path, f: f, w: w, enc: json.NewEncoder(w)}, nil
@@ -88,11 +88,11 @@ func (s *SeriesWriter) Append(b *Bucket) error {
 		return s.err
 	}
 	if err := s.enc.Encode(b); err != nil {
-		s.err = fmt.Errorf("write %s: %w", s.path, err)
+		s.err = fmt.Errorf("write %s: %w", s.path, pathless(err))
 		return s.err
 	}
 	if err := s.w.Flush(); err != nil {
-		s.err = fmt.Errorf("write %s: %w", s.path, err)
+		s.err = fmt.Errorf("write %s: %w", s.path, pathless(err))
 	}
 	return s.err
 }
@@ -100,7 +100,7 @@ func (s *SeriesWriter) Append(b *Bucket) error {
 // Close closes the file; it returns the first failure of Append or Close.
 func (s *SeriesWriter) Close() error {
 	if err := s.f.Close(); err != nil && s.err == nil {
-		s.err = fmt.Errorf("write %s: %w", s.path, err)
+		s.err = fmt.Errorf("write %s: %w", s.path, pathless(err))
 	}
 	return s.err
 }
@@ -141,7 +141,11 @@ func readProgress(dir string) (*Summary, []encodedHist, error) {
 	}
 	s := doc.Summary
 	s.Partial = true
-	s.Notes = append(s.Notes, fmt.Sprintf("partial results: the run did not end (killed?); totals and percentiles cover its first %.0f s, up to its last checkpoint at %s",
-		s.DurationS, s.EndTime.Format("15:04:05")))
+	note := fmt.Sprintf("partial results: the run did not end (killed?); totals and percentiles cover its first %.0f s, up to its last checkpoint at %s",
+		s.DurationS, s.EndTime.UTC().Format("15:04:05 UTC"))
+	s.Notes = append(s.Notes, note)
+	if s.StopReason == "" {
+		s.StopReason = note
+	}
 	return s, doc.Histograms, nil
 }

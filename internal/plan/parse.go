@@ -190,6 +190,10 @@ func (d *decoder) syntaxError(err error) {
 		}
 	}
 	fix := "check the indentation and quoting here"
+	if tp, ok := tabNear(d.src, p.Line); ok {
+		d.errorAt(tp, "invalid YAML: %s; a tab here: YAML indents with spaces only, replace the tab with spaces", msg)
+		return
+	}
 	// "${" can't appear unquoted inside {...} or [...]: braces are flow
 	// indicators. It is the likeliest cause of a flow error, so say so.
 	if strings.HasPrefix(msg, "did not find expected ',' or") && p.Line > 0 {

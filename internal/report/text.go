@@ -17,6 +17,8 @@ func WriteText(w io.Writer, s *metrics.Summary) error {
 	var b strings.Builder
 	state := "completed"
 	switch {
+	case s.Partial:
+		state = "PARTIAL: the run did not end; results cover it up to its last checkpoint"
 	case s.Aborted:
 		state = "ABORTED: in-flight requests were cut off; results cover what ran"
 	case s.Interrupted:
