@@ -67,8 +67,8 @@ type halts struct {
 	// response resets it. failed is the total, for progress displays.
 	unreach  atomic.Int64
 	failed   atomic.Int64
-	answered atomic.Bool // some attempt got a response
-	first   atomic.Pointer[error] // the first failure's error
+	answered atomic.Bool           // some attempt got a response
+	first    atomic.Pointer[error] // the first failure's error
 }
 
 func (h *halts) add(err error) {
