@@ -38,7 +38,7 @@ type progressDoc struct {
 // error names the path that failed.
 func PrepareDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("results dir: %w", err)
+		return fmt.Errorf("results dir %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, probeFile)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
