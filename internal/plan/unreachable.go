@@ -53,7 +53,7 @@ func (d *decoder) unreachable(n *yaml.Node) Unreachable {
 		}
 		return u
 	}
-	v, ok := d.scalar(n, what, "true, false or a count")
+	v, ok := d.scalar(n, what, "true, false, a count or {after: 50, within: 10s}")
 	if !ok {
 		return DefaultUnreachable
 	}
