@@ -277,17 +277,23 @@ func (e *Engine) Run(ctx context.Context) error {
 	startCtx, stopStart := context.WithCancel(runCtx)
 	defer stopStart()
 	e.abort, e.stopStart = abort, stopStart
+	close(e.ready)
 	e.warm(runCtx)
 	e.started = time.Now()
 	if t := e.cfg.startAt; !t.IsZero() {
-		if err := sleepUntil(ctx, t); err != nil {
-			close(e.ready)
-			return err
+		// A Stop while waiting for the shared start ends the wait: the
+		// run is over before it began.
+		if err := sleepUntil(startCtx, t); err != nil {
+			e.ended = time.Now()
+			e.rec.SetStart(e.started)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return nil
 		}
 		e.started = t
 	}
 	e.rec.SetStart(e.started)
-	close(e.ready)
 
 	repDone := make(chan struct{})
 	repStop := make(chan struct{})

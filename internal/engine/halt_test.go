@@ -230,3 +230,26 @@ func TestArrivalsBeyondTheProcessEndOnTime(t *testing.T) {
 		t.Errorf("offered %d dropped %d started %d: want all 1e9 offered, the unsent dropped", s.Offered, s.Dropped, s.Started)
 	}
 }
+
+// Ctrl-C while a segment waits for its shared start (--start-at) ends
+// the wait: nothing runs.
+func TestStopWhileWaitingForTheStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := testPlan(plan.Executor{Closed: &plan.Closed{VUs: 2, Iterations: 3}})
+		tr := fixed(200, time.Millisecond)
+		e, err := New(p, WithTransport(tr), WithStartAt(time.Now().Add(time.Hour)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		go func() { done <- e.Run(context.Background()) }()
+		time.Sleep(time.Minute)
+		e.Stop()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(epoch); waited != time.Minute || tr.calls.Load() != 0 || !e.Interrupted() {
+			t.Errorf("Run returned after %v with %d requests, interrupted %v: want at the Stop, none sent", waited, tr.calls.Load(), e.Interrupted())
+		}
+	})
+}
