@@ -119,7 +119,8 @@ func (e *Engine) noteAttempt(class metrics.Class, start time.Time, err error) {
 	}
 	h.failed.Add(1)
 	if err != nil && h.first.Load() == nil {
-		h.first.CompareAndSwap(nil, &err)
+		first := err // a copy: taking err's address would move every call's err to the heap
+		h.first.CompareAndSwap(nil, &first)
 	}
 	n := h.unreach.Add(1)
 	u := e.plan.Unreachable
