@@ -199,10 +199,16 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 				return
 			case <-env.Interrupts:
 				n++
-				if n == 1 {
-					fmt.Fprintf(env.Stderr, "\ninterrupt: no new iterations; waiting up to %s for in-flight ones (Ctrl-C again to abort)\n", p.Grace)
-				} else {
-					fmt.Fprintln(env.Stderr, "\ninterrupt: aborting in-flight requests")
+				// Say what is actually in flight: a run stopped while
+				// it starts VUs may have nothing to wait for.
+				inflight := e.InFlight()
+				switch {
+				case n == 1 && inflight == 0:
+					fmt.Fprintln(env.Stderr, "\ninterrupt: no new iterations; no requests in flight (Ctrl-C again to abort)")
+				case n == 1:
+					fmt.Fprintf(env.Stderr, "\ninterrupt: no new iterations; waiting up to %s for %d in-flight requests (Ctrl-C again to abort)\n", p.Grace, inflight)
+				default:
+					fmt.Fprintf(env.Stderr, "\ninterrupt: aborting %d in-flight requests\n", inflight)
 				}
 				e.Stop()
 			}
