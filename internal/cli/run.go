@@ -415,10 +415,15 @@ func noteUnreachable(w io.Writer, e *engine.Engine, target string) bool {
 	if total == 1 {
 		conns = "connection"
 	}
+	what := "target"
+	var te *client.TokenError
+	if errors.As(first, &te) {
+		what, target = "token endpoint", te.TokenURL
+	}
 	if first != nil && (errors.Is(first, syscall.ECONNREFUSED) || strings.Contains(first.Error(), "connection refused")) {
-		fmt.Fprintf(w, "floodgate: target refused %d %s: is it running at %s?\n", total, conns, target)
+		fmt.Fprintf(w, "floodgate: %s refused %d %s: is it running at %s?\n", what, total, conns, target)
 	} else {
-		fmt.Fprintf(w, "floodgate: %d %s to the target failed (%v): is it running at %s?\n", total, conns, first, target)
+		fmt.Fprintf(w, "floodgate: %d %s to the %s failed (%v): is it running at %s?\n", total, conns, what, first, target)
 	}
 	return true
 }

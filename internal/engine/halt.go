@@ -17,6 +17,9 @@ var ErrUnreachable = errors.New("engine: target unreachable")
 // UnreachableError ends a run whose target could not be connected to
 // (the plan's abort_on_unreachable).
 type UnreachableError struct {
+	// What is "target", or "token endpoint" when it was the token URL
+	// that could not be reached; Target is its URL.
+	What     string
 	Target   string
 	Failures int64  // consecutive attempts that could not connect
 	Last     string // the first failure's error
@@ -28,11 +31,11 @@ type UnreachableError struct {
 // Error names the target, the count and the last failure, with the fix.
 func (e *UnreachableError) Error() string {
 	if e.Never {
-		return fmt.Sprintf("target %s unreachable: none of the run's %d attempts could connect (first: %s); is it running, and is the target right?",
-			e.Target, e.Failures, e.Last)
+		return fmt.Sprintf("%s %s unreachable: none of the run's %d attempts could connect (first: %s); is it running, and is the URL right?",
+			e.What, e.Target, e.Failures, e.Last)
 	}
-	return fmt.Sprintf("target %s unreachable: %d attempts in a row could not connect (first: %s); is it running, and is the target right? (abort_on_unreachable: false runs on regardless)",
-		e.Target, e.Failures, e.Last)
+	return fmt.Sprintf("%s %s unreachable: %d attempts in a row could not connect (first: %s); is it running, and is the URL right? (abort_on_unreachable: false runs on regardless)",
+		e.What, e.Target, e.Failures, e.Last)
 }
 
 // Unwrap returns ErrUnreachable.
@@ -128,11 +131,9 @@ func (e *Engine) noteAttempt(class metrics.Class, start time.Time, err error) {
 		return
 	}
 	if n == int64(u.After) {
-		last := "connection refused"
-		if p := h.first.Load(); p != nil {
-			last = (*p).Error()
-		}
-		h.add(&UnreachableError{Target: e.plan.Target, Failures: n, Last: last})
+		ue := e.unreachableError()
+		ue.Failures = n
+		h.add(ue)
 		e.unreachable.Store(true)
 		go e.haltRun()
 	}
@@ -180,10 +181,22 @@ func (e *Engine) neverAnswered() {
 	if e.unreachable.Load() || e.plan.Unreachable.After <= 0 || h.answered.Load() || h.failed.Load() == 0 {
 		return
 	}
-	last := "connection refused"
-	if p := h.first.Load(); p != nil {
-		last = (*p).Error()
-	}
 	e.unreachable.Store(true)
-	h.add(&UnreachableError{Target: e.plan.Target, Failures: h.failed.Load(), Last: last, Never: true})
+	ue := e.unreachableError()
+	ue.Failures, ue.Never = h.failed.Load(), true
+	h.add(ue)
+}
+
+// unreachableError describes the first failure: the target's, or the
+// token endpoint's when it was the token request that could not connect.
+func (e *Engine) unreachableError() *UnreachableError {
+	ue := &UnreachableError{What: "target", Target: e.plan.Target, Last: "connection refused"}
+	if p := e.halts.first.Load(); p != nil {
+		ue.Last = (*p).Error()
+		var te *client.TokenError
+		if errors.As(*p, &te) {
+			ue.What, ue.Target = "token endpoint", te.TokenURL
+		}
+	}
+	return ue
 }

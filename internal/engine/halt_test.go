@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -250,6 +252,34 @@ func TestStopWhileWaitingForTheStart(t *testing.T) {
 		}
 		if waited := time.Since(epoch); waited != time.Minute || tr.calls.Load() != 0 || !e.Interrupted() {
 			t.Errorf("Run returned after %v with %d requests, interrupted %v: want at the Stop, none sent", waited, tr.calls.Load(), e.Interrupted())
+		}
+	})
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A token endpoint that cannot be connected to is named as such, not the
+// target, which may be up.
+func TestUnreachableTokenEndpoint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := testPlan(plan.Executor{Open: &plan.Open{Rate: plan.Rate{Count: 100, Per: time.Second}, Duration: time.Minute, MaxVUs: 10, Granularity: time.Millisecond}})
+		p.Auth = &plan.Auth{OAuth2: &plan.OAuth2{TokenURL: "http://127.0.0.1:9/oauth/token", ClientID: "bot", ClientSecret: plan.NewSecret("a-longer-secret")}}
+		p.Unreachable = plan.DefaultUnreachable
+		down := roundTripperFunc(func(*http.Request) (*http.Response, error) {
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+		})
+		tr := fixed(200, time.Millisecond)
+		e, err := New(p, WithTransport(tr), WithTokenTransport(down))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.Run(context.Background())
+		var ue *UnreachableError
+		if !errors.As(err, &ue) || ue.What != "token endpoint" || ue.Target != "http://127.0.0.1:9/oauth/token" || tr.calls.Load() != 0 {
+			s := e.Recorder().Summarize(metrics.RunInfo{}, e.Ended())
+			t.Fatalf("Run = %v (%d sent to the target, errors %v, failures %v); want the token endpoint named unreachable", err, tr.calls.Load(), s.Errors, e.Failures())
 		}
 	})
 }
