@@ -137,6 +137,14 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	for _, w := range soft {
 		fmt.Fprintf(env.Stderr, "floodgate: warning: %s (running anyway: --force)\n", w)
 	}
+	if live != nil {
+		live.inflight = e.InFlight
+		if err := live.start(*metricsAddr); err != nil {
+			return withCode(ExitUsage, err)
+		}
+		defer live.stop()
+		fmt.Fprintf(env.Stderr, "live metrics on http://%s/metrics\n", live.addr)
+	}
 	// Results must be writable before the first request, not after the
 	// last: a read-only or full disk fails the run now.
 	if err := metrics.PrepareDir(dir); err != nil {
@@ -158,14 +166,6 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		return withCode(ExitRuntime, fmt.Errorf("results dir: %w; choose another --out", err))
 	}
 	defer keep.close()
-	if live != nil {
-		live.inflight = e.InFlight
-		if err := live.start(*metricsAddr); err != nil {
-			return withCode(ExitUsage, err)
-		}
-		defer live.stop()
-		fmt.Fprintf(env.Stderr, "live metrics on http://%s/metrics\n", live.addr)
-	}
 	if e.MaxConcurrency() > manyVUs {
 		if _, set := env.Getenv("GOGC"); !set {
 			// Thousands of VUs are mostly live memory (their stacks,
