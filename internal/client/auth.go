@@ -495,10 +495,16 @@ func (a *oauth2Auth) tokenError(err error) error {
 	}
 	msg := err.Error()
 	te.msg = a.redact(msg)
-	if te.msg == msg {
+	switch {
+	case te.msg == msg:
 		te.cause = err
-	} else if errors.Is(err, context.DeadlineExceeded) {
+	case errors.Is(err, context.DeadlineExceeded):
 		te.cause = context.DeadlineExceeded
+	default:
+		// The error echoed the secret (or a short secret matched by
+		// chance): keep its class, not its text, so that an unreachable
+		// token endpoint still counts as one.
+		te.cause = &ClassError{Class: Classify(err), Err: errors.New(te.msg)}
 	}
 	return te
 }

@@ -8,10 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -526,5 +529,25 @@ func TestTokenRefusalClass(t *testing.T) {
 				t.Errorf("the secret leaks: %v", err)
 			}
 		})
+	}
+}
+
+// A transport error whose text had to be redacted keeps its class: a
+// secret short enough to match inside "connection refused" must not turn
+// an unreachable token endpoint into class other.
+func TestRedactedTokenErrorKeepsItsClass(t *testing.T) {
+	t.Parallel()
+	rt := roundTripperFunc(func(*http.Request) (*http.Response, error) {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	})
+	for _, secret := range []string{"s", "refused", testSecret} {
+		auth, err := NewAuth(oauthPlan(secret), "http://api.test", rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = auth.Apply(context.Background(), getReq("http://api.test/x"))
+		if Classify(err) != metrics.Connect || strings.Contains(err.Error(), " "+secret+" ") {
+			t.Errorf("secret %q: Apply = %v, class %v; want connect", secret, err, Classify(err))
+		}
 	}
 }
