@@ -255,7 +255,10 @@ func (e *Engine) Stop() {
 		e.stopStart()
 		return
 	}
-	e.aborted.Store(true)
+	// Aborted says requests were cut off: only if some were in flight.
+	if e.rec.InFlight() > 0 {
+		e.aborted.Store(true)
+	}
 	e.abort()
 }
 

@@ -283,3 +283,35 @@ func TestUnreachableTokenEndpoint(t *testing.T) {
 		}
 	})
 }
+
+// Aborted says requests were cut off only when some were in flight: a
+// run whose VUs were all thinking when the grace ran out, or at the
+// second Stop, was interrupted, not aborted.
+func TestAbortedOnlyWithRequestsInFlight(t *testing.T) {
+	t.Parallel()
+	for _, second := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			p := testPlan(plan.Executor{Closed: &plan.Closed{VUs: 3, Duration: time.Hour}})
+			p.Scenarios[0].Steps = append(p.Scenarios[0].Steps, &plan.Step{Name: "think", Think: &plan.Think{Min: time.Hour, Max: time.Hour}})
+			p.Grace = 10 * time.Second
+			e, err := New(p, WithTransport(fixed(200, time.Millisecond)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error)
+			go func() { done <- e.Run(context.Background()) }()
+			time.Sleep(time.Second) // every VU thinking
+			e.Stop()
+			if second {
+				time.Sleep(time.Second)
+				e.Stop()
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if !e.Interrupted() || e.Aborted() {
+				t.Errorf("second Stop %v: interrupted %v aborted %v; want interrupted, not aborted: nothing was in flight", second, e.Interrupted(), e.Aborted())
+			}
+		})
+	}
+}
