@@ -195,12 +195,12 @@ func reportJTL(env *Env, path, dir, format string) error {
 // checkpoint: it is rendered from what ReadDir makes of that, marked
 // partial.
 func writeHTMLReport(dir, out string) (string, error) {
-	if _, err := os.Stat(filepath.Join(dir, metrics.SummaryFile)); err == nil {
-		return report.WriteHTMLDir(dir, out)
-	}
 	res, err := metrics.ReadDir(dir)
 	if err != nil {
 		return "", err
+	}
+	if !res.Summary.Partial {
+		return report.WriteHTMLDir(dir, out)
 	}
 	if out == "" {
 		out = filepath.Join(dir, report.HTMLFile)

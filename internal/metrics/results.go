@@ -165,6 +165,11 @@ func ReadDir(dir string) (*Results, error) {
 	res := &Results{}
 	var hs []encodedHist
 	b, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	if err == nil && newer(filepath.Join(dir, ProgressFile), filepath.Join(dir, SummaryFile)) {
+		// An earlier run's summary, and this run's checkpoint: the run
+		// written over it was killed.
+		err = os.ErrNotExist
+	}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		if res.Summary, hs, err = readProgress(dir); err != nil {
@@ -257,4 +262,14 @@ func readSeries(path string, partial bool) ([]Bucket, error) {
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 	}
+}
+
+// newer reports whether file a exists and was modified after b.
+func newer(a, b string) bool {
+	ai, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	bi, err := os.Stat(b)
+	return err == nil && ai.ModTime().After(bi.ModTime())
 }

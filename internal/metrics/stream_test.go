@@ -195,3 +195,42 @@ func TestWriteFailuresInjected(t *testing.T) {
 		t.Errorf("temporary file left after a failed rename: %v", err)
 	}
 }
+
+// A run killed in a dir an earlier run finished in leaves that run's
+// summary.json beside its own checkpoint: the checkpoint is what it ran.
+func TestReadDirOfAKilledRunOverAnEarlierOne(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	dir := filepath.Join(t.TempDir(), "res")
+	old := sampleRecorder(t0).Results(RunInfo{Plan: "earlier"}, t0.Add(time.Second))
+	if err := WriteDir(dir, old); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, SummaryFile), past, past); err != nil {
+		t.Fatal(err)
+	}
+	if err := PrepareDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CreateSeries(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteProgress(dir, sampleRecorder(t0).Results(RunInfo{Plan: "killed"}, t0.Add(time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Summary.Plan != "killed" || !got.Summary.Partial {
+		t.Errorf("read plan %q partial %v; want the killed run's checkpoint", got.Summary.Plan, got.Summary.Partial)
+	}
+	// Finished, the run's own summary is read again.
+	if err := FinishDir(dir, old); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadDir(dir); err != nil || got.Summary.Partial || got.Summary.Plan != "earlier" {
+		t.Errorf("after FinishDir: %v, %+v", err, got)
+	}
+}
