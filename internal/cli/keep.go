@@ -30,11 +30,18 @@ type keeper struct {
 	err  error // the first failure; read after done
 }
 
-// startKeeper starts keeping dir, which PrepareDir has checked. snapshot
-// returns the results so far (summary and histograms).
+// startKeeper starts keeping dir, which PrepareDir has checked, with a
+// first checkpoint. snapshot returns the results so far (summary and
+// histograms).
 func startKeeper(dir string, warn io.Writer, snapshot func(time.Time) *metrics.Results) (*keeper, error) {
 	sw, err := metrics.CreateSeries(dir)
 	if err != nil {
+		return nil, err
+	}
+	// A first, empty checkpoint: a run killed in its first seconds then
+	// leaves a dir that reads as what it is, even over an earlier run's.
+	if err := metrics.WriteProgress(dir, snapshot(time.Now())); err != nil {
+		sw.Close()
 		return nil, err
 	}
 	k := &keeper{dir: dir, series: sw, snapshot: snapshot, warn: warn,
