@@ -300,12 +300,15 @@ func TestKilledRunKeepsWhatItMeasured(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	// Wait for the first checkpoint (2 s in), then kill.
+	// Wait for the first checkpoint with requests in it (2 s in), then
+	// kill. progress.json is replaced atomically: any read is whole.
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(time.Minute)
 	for {
-		if _, err := os.Stat(filepath.Join(out, metrics.ProgressFile)); err == nil {
+		var doc struct{ Summary metrics.Summary }
+		if b, err := os.ReadFile(filepath.Join(out, metrics.ProgressFile)); err == nil &&
+			json.Unmarshal(b, &doc) == nil && doc.Summary.Requests > 0 {
 			break
 		}
 		select {
