@@ -233,6 +233,13 @@ func (e *Engine) warm(ctx context.Context) {
 	}
 	if w, ok := e.transport.(warmer); ok && conns > 0 && !strings.HasPrefix(e.plan.Target, "https:") {
 		// A failed dial is left for the first requests to meet and report.
+		// A target that drops SYNs would hold the dials for the kernel's
+		// connect timeout (minutes): bound them like an attempt.
+		if t := e.plan.Defaults.Timeout; t > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, t)
+			defer cancel()
+		}
 		_ = w.Warm(ctx, e.plan.Target, conns)
 	}
 }
@@ -281,7 +288,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer stopStart()
 	e.abort, e.stopStart = abort, stopStart
 	close(e.ready)
-	e.warm(runCtx)
+	e.warm(startCtx) // a Stop ends the warming too
 	e.started = time.Now()
 	if t := e.cfg.startAt; !t.IsZero() {
 		// A Stop while waiting for the shared start ends the wait: the

@@ -315,3 +315,45 @@ func TestAbortedOnlyWithRequestsInFlight(t *testing.T) {
 		})
 	}
 }
+
+// blackhole is a transport whose connections never complete, as to a
+// target that drops SYNs: Warm waits until its context ends.
+type blackhole struct{ fakeTransport }
+
+func (b *blackhole) Warm(ctx context.Context, _ string, _ int) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// Warming connections to a target that never answers ends at a Stop, and
+// within an attempt's timeout without one.
+func TestWarmingEndsAtStopAndTimeout(t *testing.T) {
+	t.Parallel()
+	for _, stop := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			p := testPlan(plan.Executor{Open: &plan.Open{Rate: plan.Rate{Count: 10, Per: time.Second}, Duration: time.Second, MaxVUs: 4, Granularity: time.Millisecond}})
+			tr := &blackhole{fakeTransport: *fixed(200, 0)}
+			e, err := New(p, WithTransport(tr))
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error)
+			t0 := time.Now()
+			go func() { done <- e.Run(context.Background()) }()
+			if stop {
+				time.Sleep(time.Second)
+				e.Stop()
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			took := time.Since(t0)
+			switch {
+			case stop && took != time.Second:
+				t.Errorf("Run returned %v after the start, want at the Stop (1s)", took)
+			case !stop && (took < p.Defaults.Timeout || took > p.Defaults.Timeout+time.Second):
+				t.Errorf("Run returned after %v, want the warming's %v and the 1 s run", took, p.Defaults.Timeout)
+			}
+		})
+	}
+}
