@@ -397,8 +397,9 @@ func moveToken(a *plan.Auth, old, target string) {
 const manyVUs = 1000
 
 // unreachableNoteWithin is how long into a run a target that has never
-// answered gets the "is it running?" line.
-const unreachableNoteWithin = 10 * time.Second
+// answered gets the "is it running?" line: past the default attempt
+// timeout, for a target that drops connections rather than refuse them.
+const unreachableNoteWithin = 30 * time.Second
 
 // noteUnreachable prints, once the run's attempts have failed to connect
 // with none answered, the line that says so at once rather than at the
