@@ -190,8 +190,8 @@ func (d *decoder) syntaxError(err error) {
 		}
 	}
 	fix := "check the indentation and quoting here"
-	if tp, ok := tabNear(d.src, p.Line); ok {
-		d.errorAt(tp, "invalid YAML: %s; a tab here: YAML indents with spaces only, replace the tab with spaces", msg)
+	if hp, hint, ok := syntaxHint(d.src, p.Line, msg); ok {
+		d.errorAt(hp, "invalid YAML: %s; %s", msg, hint)
 		return
 	}
 	// "${" can't appear unquoted inside {...} or [...]: braces are flow

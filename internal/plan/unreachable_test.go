@@ -51,36 +51,3 @@ func TestAbortOnUnreachable(t *testing.T) {
 		})
 	}
 }
-
-// A tab in the indentation is YAML's most common syntax error; the error
-// points at the tab and says what to do.
-func TestTabErrorsNameTheTab(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, yaml, pos string
-	}{
-		{"indenting a key", "target: http://x\nscenarios:\n  s:\n\texecutor: {closed: {vus: 1, iterations: 1}}\n" + okSteps, "4:1"},
-		{"after spaces", "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n    \t- request: {path: /}\n", "6:5"},
-		{"in a block mapping", "target: http://x\nscenarios:\n  s:\n    executor:\n      closed: {vus: 1, iterations: 1}\n    steps:\n      - request:\n\t  path: /\n", "8:1"},
-		{"a list item", "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n\t- request: {path: /}\n", "6:1"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := Parse("p.yaml", []byte(tc.yaml), nil)
-			errs := planErrors(t, err)
-			if len(errs) != 1 {
-				t.Fatalf("Parse = %v, want one error", err)
-			}
-			msg := errs[0].Error()
-			if !strings.HasPrefix(msg, "p.yaml:"+tc.pos+": invalid YAML") || !strings.Contains(msg, "YAML indents with spaces only, replace the tab with spaces") {
-				t.Errorf("error %q, want it at %s with the tab hint", msg, tc.pos)
-			}
-		})
-	}
-	// An error with no tab near it keeps the general advice.
-	_, err := Parse("p.yaml", []byte("target: http://x\nscenarios: [\n"), nil)
-	if err == nil || strings.Contains(err.Error(), "tab") {
-		t.Errorf("Parse = %v, want an error without the tab hint", err)
-	}
-}
