@@ -234,3 +234,32 @@ func TestReadDirOfAKilledRunOverAnEarlierOne(t *testing.T) {
 		t.Errorf("after FinishDir: %v, %+v", err, got)
 	}
 }
+
+// Merging a killed segment's partial results with a finished one's makes
+// partial results, saying which part was cut short.
+func TestMergeOfAPartialPart(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	whole := sampleRecorder(t0).Results(RunInfo{Plan: "p"}, t0.Add(time.Second))
+	dir := filepath.Join(t.TempDir(), "killed")
+	if err := PrepareDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteProgress(dir, sampleRecorder(t0).Results(RunInfo{Plan: "p"}, t0.Add(time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	killed, err := ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Merge(whole, killed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.Summary.Partial || len(m.Summary.Notes) != 1 || !strings.HasPrefix(m.Summary.Notes[0], "part 2: partial results") {
+		t.Errorf("merged partial %v, notes %q; want partial, naming part 2", m.Summary.Partial, m.Summary.Notes)
+	}
+	if m, _ := Merge(whole, whole); m.Summary.Partial || len(m.Summary.Notes) != 0 {
+		t.Errorf("two whole parts merged partial %v, notes %q", m.Summary.Partial, m.Summary.Notes)
+	}
+}
