@@ -108,6 +108,7 @@ func (s *Server) Reset(ctx context.Context) error {
 	s.convs.Reset()
 	s.recs.Reset()
 	s.analytics.Reset()
+	s.catalog.Reset()
 	for _, c := range []*atomic.Int64{&s.stats.requests, &s.stats.rateLimited, &s.stats.capped, &s.stats.tooLarge,
 		&s.stats.unauthorized, &s.stats.forbidden, &s.stats.saturated, &s.stats.faults} {
 		c.Store(0)

@@ -47,6 +47,10 @@ func terminal(state string) bool {
 type Answer struct {
 	Status        int
 	Code, Message string
+	// RetryAfter adds Retry-After (whole seconds, rounded up) and
+	// X-Floodgate-Retry-After-Ms: the time until the org's first active
+	// job stops counting. The platform documents none: inferred.
+	RetryAfter bool
 }
 
 // Options configures a Service. Durations are already time-scaled.
@@ -178,17 +182,17 @@ type failedRecording struct {
 	conversationID, recordingID string
 }
 
-// activeAt reports whether the job counts against the per-org cap at now:
-// PENDING before its READY time, or PROCESSING with recordings not yet
-// due. Callers hold j.mu.
-func (j *job) activeAt(now time.Time, exportTime time.Duration) bool {
+// activeUntil is when the job stops counting against the per-org cap: its READY
+// time while PENDING, its last recording's due time while PROCESSING, the
+// zero time otherwise. Callers hold j.mu.
+func (j *job) activeUntil(exportTime time.Duration) time.Time {
 	switch j.state {
 	case StatePending:
-		return now.Before(j.readyAt)
+		return j.readyAt
 	case StateProcessing:
-		return now.Before(j.processingStart.Add(time.Duration(len(j.convs)) * exportTime))
+		return j.processingStart.Add(time.Duration(len(j.convs)) * exportTime)
 	}
-	return false
+	return time.Time{}
 }
 
 // publish sends the job's current body on its topic. Callers hold j.mu,
