@@ -208,6 +208,7 @@ func (v *vu) recordAttempt(a client.Attempt) {
 		// counts it.
 		v.firstSend = a.Start
 	}
+	v.e.noteAttempt(a.Class, a.Start, a.Err)
 	at := &v.att
 	*at = metrics.Attempt{Step: v.curIdx, Start: a.Start, Latency: a.Latency, Status: a.Status, Class: a.Class,
 		BytesIn: a.BytesIn, BytesOut: a.BytesOut, Retry: a.Number > 1}
@@ -282,6 +283,9 @@ func (v *vu) do(ctx context.Context, st *stepRun, req *client.Request, expect []
 	v.out.Start = start
 	v.e.client.DoInto(ctx, req, &v.resp, st.policy, v.sr.auth, v.onAttempt, &v.out)
 	v.last.status = v.out.Status
+	if v.out.Attempts == 0 && v.out.Err != nil {
+		v.e.unsent(v.sr, &v.out)
+	}
 	return &v.out
 }
 
