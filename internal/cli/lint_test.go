@@ -45,7 +45,7 @@ func TestLintCommand(t *testing.T) {
 			"1 error, 2 warnings"}},
 		{[]string{"lint", jmxFile("e2e-open-message.jmx"), "--limit", "5/s"}, ExitRuntime, []string{
 			"error    retry_off  Open messages", "~7 of 12 requests will end in 429"}},
-		{[]string{"lint", jmxFile("bad-infinite.jmx")}, ExitUsage, []string{`error    unbounded  Test Plan > Thread Group "Soak"`, "fix: set Loop Count to a number"}},
+		{[]string{"lint", jmxFile("forever.jmx")}, ExitOK, []string{`warning  unbounded  Test Plan > Thread Group "Soak"`, "fix: run it with DURATION=10m"}},
 		{[]string{"lint", example, "--limit", "lots"}, ExitUsage, nil},
 		{[]string{"lint", example, "--limit-key", "user"}, ExitUsage, nil},
 		{[]string{"lint", writePlan(t, "target: http://x\n")}, ExitUsage, nil},

@@ -8,10 +8,11 @@
 //
 //	Thread Group                  scenario, closed executor: threads → vus, ramp-up → ramp_up,
 //	                              loops → iterations, scheduler duration → duration
-//	                              (infinite loops need a duration: *UnboundedError otherwise)
+//	                              (infinite loops without one: duration ${DURATION}, set at run time)
 //	HTTP Request                  request step (method, path, raw body or parameters, headers)
-//	HTTP Request Defaults         target (protocol://domain:port); a request with another
-//	                              server gets an absolute URL; an empty path takes the Defaults' path
+//	HTTP Request Defaults         at any level, for the requests in its scope; the server all
+//	                              requests name is the target (paths stay relative); with several
+//	                              servers, requests to the others get absolute URLs
 //	HTTP Header Manager           headers: Test Plan and Thread Group level → scenario headers,
 //	                              deeper → request headers
 //	User Defined Variables        values put in place where ${name} is used

@@ -260,14 +260,7 @@ func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*out
 	chain := own.chain()
 
 	// URL: the request's own fields, then the closest Defaults'.
-	f := readHTTP(e)
-	for i := len(chain) - 1; i >= 0; i-- {
-		for _, d := range chain[i].elems {
-			if kindOf(d) == kHTTPDefaults {
-				f = f.merge(readHTTP(d))
-			}
-		}
-	}
+	f := defaultsOf(e)
 	req := &outRequest{method: strings.ToUpper(strings.TrimSpace(e.Str("HTTPSampler.method")))}
 	if req.method == "" {
 		req.method = "GET"
@@ -278,13 +271,29 @@ func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*out
 	}
 	path := c.text(f.path, templated, e)
 	switch {
-	case strings.HasPrefix(strings.ToLower(f.path), "http://"), strings.HasPrefix(strings.ToLower(f.path), "https://"):
+	case absoluteURL(f.path):
+		if rest, ok := strings.CutPrefix(path, c.planTarget()); ok && (rest == "" || rest[0] == '/' || rest[0] == '?') {
+			path = "/" + strings.TrimPrefix(rest, "/")
+		} else if !validOrigin(path) {
+			c.approximated(e, "its URL %q is not a URL with its defaults; the path is sent to the target", oneLine(f.path))
+			if u := strings.Index(path[strings.Index(path, "//")+2:], "/"); u >= 0 {
+				path = path[strings.Index(path, "//")+2+u:]
+			} else {
+				path = "/"
+			}
+		}
 	default:
 		if !strings.HasPrefix(path, "/") {
 			path = "/" + path
 		}
 		if f.domain != "" {
-			if o := c.origin(f); o != c.planTarget() {
+			switch o := c.origin(f); {
+			case o == c.planTarget():
+			case o == c.badOrigin || !validOrigin(o):
+				if o != c.badOrigin {
+					c.approximated(e, "its server %q is not a URL with its defaults; the request goes to the target", o)
+				}
+			default:
 				path = o + path
 			}
 		}
@@ -405,7 +414,13 @@ func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*out
 			continue
 		}
 		for _, x := range s.elems {
-			extract = append(extract, c.extractor(x)...)
+			for _, x1 := range c.extractor(x) {
+				if i := slices.IndexFunc(extract, func(o kv) bool { return o.key == x1.key }); i >= 0 {
+					c.approximated(x, "variable %s is extracted twice from one response; the last extractor (%s) wins", x1.key, label(x))
+					extract = slices.Delete(extract, i, i+1)
+				}
+				extract = append(extract, x1)
+			}
 		}
 	}
 	st := &outStep{name: stepName(e.Name, req.method+" "+path, taken), request: req, src: Path(e), extract: extract}

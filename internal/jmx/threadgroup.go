@@ -107,7 +107,7 @@ func unique(name string, taken map[string]bool, sep string) string {
 
 // threadGroup converts a Thread Group to a scenario; nil when it has
 // nothing to run.
-func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) (*outScenario, error) {
+func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) *outScenario {
 	key := scenarioChars(g.Name)
 	if key == "" {
 		key = "thread_group"
@@ -118,13 +118,10 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) (
 	c.sc = ctx
 	defer func() { c.sc = nil }()
 
-	ex, err := c.readThreadGroup(g)
-	if err != nil {
-		return nil, err
-	}
+	ex := c.readThreadGroup(g)
 	if ex.threads.known && ex.threads.value < 1 {
 		c.notConverted(g, "it has %s threads, so JMeter runs nothing", ex.threads.text)
-		return nil, nil
+		return nil
 	}
 
 	// The data file and scenario headers come first: steps use them.
@@ -146,7 +143,7 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) (
 	sc.steps = c.walk(children, body, taken)
 	if !sends(sc.steps) {
 		c.notConverted(g, "no HTTP Request in it converts, so it becomes no scenario")
-		return nil, nil
+		return nil
 	}
 	sc.executor = c.executor(g, tg, top, ex, sc)
 
@@ -165,7 +162,7 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) (
 		}
 		sc.vars = append(sc.vars, kv{key: name, value: "", src: Path(at), note: note})
 	}
-	return sc, nil
+	return sc
 }
 
 // sends reports whether steps hold a request or poll.
@@ -213,7 +210,7 @@ type tgSettings struct {
 	folded                         *Element // a Loop Controller folded into loops
 }
 
-func (c *converter) readThreadGroup(g *Element) (*tgSettings, error) {
+func (c *converter) readThreadGroup(g *Element) *tgSettings {
 	ex := &tgSettings{}
 	ex.threads = c.number(g.Str("ThreadGroup.num_threads"), 1, g)
 	ex.ramp = c.number(g.Str("ThreadGroup.ramp_time"), 0, g)
@@ -243,7 +240,12 @@ func (c *converter) readThreadGroup(g *Element) (*tgSettings, error) {
 		ex.duration = numberField{}
 	}
 	if ex.forever && !hasDuration {
-		return nil, &UnboundedError{Path: Path(g), Name: g.Name}
+		// JMeter users run these with a duration or until they stop
+		// them; floodgate runs are bounded, so the duration becomes a
+		// variable the run must set.
+		ex.duration = numberField{text: "${" + DurationVar + "}", env: true, known: true, goDuration: true}
+		c.forever = append(c.forever, Path(g))
+		c.approximated(g, "it loops forever (Loop Count \"Infinite\", no Duration): the scenario runs for ${%s}, which must be set when the plan runs, e.g. %s=10m floodgate run plan.yaml", DurationVar, DurationVar)
 	}
 	switch g.Str("ThreadGroup.on_sample_error") {
 	case "", "continue":
@@ -252,7 +254,7 @@ func (c *converter) readThreadGroup(g *Element) (*tgSettings, error) {
 	default:
 		c.approximated(g, "on a sampler error JMeter stops the thread or the test (%s); floodgate ends the iteration and goes on", g.Str("ThreadGroup.on_sample_error"))
 	}
-	return ex, nil
+	return ex
 }
 
 // executor writes the scenario's executor: closed, or open when a
@@ -288,7 +290,9 @@ func (c *converter) executor(g *Element, tg, top *scope, ex *tgSettings, sc *out
 			desc += " (with " + label(ex.folded) + ")"
 		}
 	}
-	if ex.duration.env || ex.duration.value > 0 {
+	if ex.duration.goDuration {
+		desc += ", for " + ex.duration.text
+	} else if ex.duration.env || ex.duration.value > 0 {
 		desc += ", for " + ex.duration.text + " s"
 	}
 	sc.comments = append(sc.comments, comment{text: desc, src: Path(g)})

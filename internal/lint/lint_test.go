@@ -219,7 +219,7 @@ func convert(t *testing.T, name string) (*jmx.Result, *plan.Plan, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := plan.Parse(filepath.Join("..", "jmx", "testdata", "x.yaml"), res.YAML, nil)
+	p, err := plan.Parse(filepath.Join("..", "jmx", "testdata", "x.yaml"), res.YAML, func(k string) (string, bool) { v, ok := res.Required[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,9 +286,12 @@ func TestLintJMX(t *testing.T) {
 		t.Errorf("want retry_off at the Test Plan:\n%s", dump(r))
 	}
 
-	_, _, err = convert(t, "bad-infinite.jmx")
-	fs := Unbounded(err)
-	if len(fs) != 1 || fs[0].Severity != Error || fs[0].Where != `Test Plan > Thread Group "Soak"` {
-		t.Errorf("%v: %+v", err, fs)
+	res, _, err = convert(t, "forever.jmx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := Forever(res)
+	if len(fs) != 1 || fs[0].Severity != Warning || fs[0].Where != `Test Plan > Thread Group "Soak"` || !strings.Contains(fs[0].Message, "${DURATION}") {
+		t.Errorf("%+v", fs)
 	}
 }
