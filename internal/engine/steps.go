@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
@@ -61,6 +62,8 @@ const (
 	kindWait
 	kindThink
 	kindGroup
+	kindRepeat
+	kindChoose
 )
 
 // stepRun is a step ready to run: its recorder index, resolved retry
@@ -72,7 +75,13 @@ type stepRun struct {
 	kind     kind
 	req      *requestRun // request, poll; the trigger of wait_event
 	policy   *client.Policy
-	children []*stepRun // group
+	children []*stepRun // group, repeat, choose
+	// gated: the step has a when or is once; serial numbers the
+	// scenario's once steps, for the VU's record of those it ran.
+	gated  bool
+	serial int
+	// cumWeights are a choose's cumulative weights, one per child.
+	cumWeights []float64
 }
 
 // requestRun is a request with everything static resolved once: URL,
@@ -88,6 +97,7 @@ type requestRun struct {
 	body    []byte
 	bodyT   *scenario.Template
 	expect  []int
+	timeout time.Duration // 0: the plan's default
 }
 
 type headerTemplate struct {
@@ -155,7 +165,11 @@ func (e *Engine) buildSteps(p *plan.Plan, sr *scenarioRun, steps []*plan.Step, l
 	for _, st := range steps {
 		lv := append(append([]*plan.Retry(nil), levels...), st.Retry)
 		pol := client.Resolve(lv...)
-		r := &stepRun{idx: -1, step: st, policy: &pol}
+		r := &stepRun{idx: -1, step: st, policy: &pol, gated: st.When != nil || st.Once}
+		if st.Once {
+			r.serial = sr.nonce
+			sr.nonce++
+		}
 		if st.Think == nil {
 			r.idx = len(*keys)
 			r.key = metrics.StepKey{Scenario: sr.sc.Name, Step: st.Path}
@@ -179,6 +193,17 @@ func (e *Engine) buildSteps(p *plan.Plan, sr *scenarioRun, steps []*plan.Step, l
 		case st.Group != nil:
 			r.kind = kindGroup
 			r.children, err = e.buildSteps(p, sr, st.Group.Steps, lv, keys)
+		case st.Repeat != nil:
+			r.kind = kindRepeat
+			r.children, err = e.buildSteps(p, sr, st.Repeat.Steps, lv, keys)
+		case st.Choose != nil:
+			r.kind = kindChoose
+			r.children, err = e.buildSteps(p, sr, st.Choose.Steps, lv, keys)
+			total := 0.0
+			for _, ch := range st.Choose.Steps {
+				total += ch.Weight
+				r.cumWeights = append(r.cumWeights, total)
+			}
 		default:
 			err = errors.New("no kind")
 		}
@@ -214,7 +239,7 @@ func mergeHeaders(p *plan.Plan, sc *plan.Scenario, r *plan.Request) map[string]h
 }
 
 func (sr *scenarioRun) newRequestRun(p *plan.Plan, r *plan.Request) (*requestRun, error) {
-	rr := &requestRun{slot: sr.nreqs, method: r.Method, body: r.Body, bodyT: r.BodyTemplate, expect: r.Expect}
+	rr := &requestRun{slot: sr.nreqs, method: r.Method, body: r.Body, bodyT: r.BodyTemplate, expect: r.Expect, timeout: r.Timeout}
 	sr.nreqs++
 	if r.PathTemplate != nil {
 		rr.urlT = r.PathTemplate

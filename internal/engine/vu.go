@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -31,6 +32,11 @@ type vu struct {
 	env  scenario.Env
 	iter int
 	ch   *notifyChannel
+	// onceDone[serial] is set once the VU has run that once step; jar
+	// holds its cookies when the scenario keeps them.
+	onceDone []bool
+	jar      *cookieJar
+	pass     int // the innermost repeat's pass, for $index
 
 	// Per-iteration state.
 	flight context.Context // the VU's in-flight context (outlives steps)
@@ -68,7 +74,7 @@ func (e *Engine) newVU(sr *scenarioRun) *vu {
 					URL:        rr.url,
 					Header:     append([]client.HeaderField(nil), rr.header...),
 					Body:       rr.body,
-					Timeout:    e.plan.Defaults.Timeout,
+					Timeout:    cmp.Or(rr.timeout, e.plan.Defaults.Timeout),
 					ShareConns: sr.sc.Executor.Closed == nil,
 				}
 			}
@@ -85,6 +91,12 @@ func (e *Engine) newVU(sr *scenarioRun) *vu {
 	v.vars = scenario.NewVars(sr.sc.Scope)
 	v.env.Vars = v.vars
 	v.onAttempt = v.recordAttempt
+	if sr.nonce > 0 {
+		v.onceDone = make([]bool, sr.nonce)
+	}
+	if sr.sc.Cookies {
+		v.jar = newCookieJar()
+	}
 	return v
 }
 
@@ -148,6 +160,15 @@ func (v *vu) runSteps(ctx context.Context, steps []*stepRun) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if st.gated {
+			run, err := v.gate(st)
+			if err != nil {
+				return err
+			}
+			if !run {
+				continue
+			}
+		}
 		var err error
 		switch st.kind {
 		case kindThink:
@@ -160,6 +181,10 @@ func (v *vu) runSteps(ctx context.Context, steps []*stepRun) error {
 			err = v.waitEvent(ctx, st, v.begin(st))
 		case kindGroup:
 			err = v.group(ctx, st, v.begin(st))
+		case kindRepeat:
+			err = v.repeat(ctx, st, v.begin(st))
+		case kindChoose:
+			err = v.choose(ctx, st, v.begin(st))
 		}
 		if err != nil {
 			return err
@@ -274,7 +299,13 @@ func (v *vu) prepare(rr *requestRun) (*client.Request, error) {
 func (v *vu) do(ctx context.Context, st *stepRun, req *client.Request, expect []int, start time.Time) *client.Outcome {
 	v.curIdx, v.curExpect = st.idx, expect
 	v.out.Start = start
+	if v.jar != nil {
+		v.jar.attach(req)
+	}
 	v.e.client.DoInto(ctx, req, &v.resp, st.policy, v.sr.auth, v.onAttempt, &v.out)
+	if v.jar != nil && v.out.Status != 0 {
+		v.jar.store(req.URL, &v.resp)
+	}
 	v.last.status = v.out.Status
 	return &v.out
 }
@@ -372,6 +403,9 @@ func (v *vu) unsent(st *stepRun, due time.Time, err error) error {
 func (v *vu) requestDone(st *stepRun, due time.Time, out *client.Outcome) error {
 	l := v.logical(st, due, out, st.req.expect)
 	err := v.outcomeErr(out, st.req.expect, "")
+	if err == nil && st.step.Request.ExpectBody != nil {
+		err = v.expectBody(st.step.Request.ExpectBody, out.Status)
+	}
 	if err == nil {
 		err = v.extract(st, v.resp.Body, v.resp.Header)
 	}
@@ -546,20 +580,9 @@ func (v *vu) think(ctx context.Context, st *stepRun) error {
 	}
 }
 
-// group runs a sub-sequence; its logical sample spans its steps, and
-// fails when one of them does (which records its own failure).
+// group runs a sub-sequence; its logical sample spans its steps.
 func (v *vu) group(ctx context.Context, st *stepRun, due time.Time) error {
-	start := time.Now()
-	v.e.rec.Begin(v.shard, st.idx, start)
-	v.last.status, v.last.class = 0, metrics.OK
-	err := v.runSteps(ctx, st.children)
-	l := &v.log
-	*l = metrics.Logical{Step: st.idx, Due: due, Start: start, End: time.Now(), Status: v.last.status, Class: v.last.class}
-	if err != nil && l.Class == metrics.OK {
-		l.Class = metrics.Other
-	}
-	v.e.rec.RecordLogical(v.shard, l)
-	return err
+	return v.span(ctx, st, due, func() error { return v.runSteps(ctx, st.children) })
 }
 
 func classify(expect []int, status int) metrics.Class {

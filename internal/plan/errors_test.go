@@ -49,6 +49,108 @@ func TestParseErrors(t *testing.T) {
 		msg  string // a fragment of the message
 	}{
 		{
+			name: "repeat without count or while",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - repeat: {steps: [{request: {path: /}}]}\n",
+			pos:  "6:9",
+			msg:  "repeat needs count (how many times) or while",
+		},
+		{
+			name: "repeat with both",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - repeat: {count: 2, while: 'true', steps: [{request: {path: /}}]}\n",
+			pos:  "6:28",
+			msg:  "repeat has both count and while; keep one",
+		},
+		{
+			name: "repeat count zero",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - repeat: {count: 0, steps: [{request: {path: /}}]}\n",
+			pos:  "6:25",
+			msg:  "count must be at least 1, got 0",
+		},
+		{
+			name: "repeat max with count",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - repeat: {count: 2, max: 3, steps: [{request: {path: /}}]}\n",
+			pos:  "6:28",
+			msg:  "max bounds a while repeat",
+		},
+		{
+			name: "repeat bad while",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - repeat: {while: 'x ==', steps: [{request: {path: /}}]}\n",
+			pos:  "6:29",
+			msg:  "while \"x ==\"",
+		},
+		{
+			name: "repeat without steps",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - repeat: {count: 2}\n",
+			pos:  "6:9",
+			msg:  "repeat needs steps",
+		},
+		{
+			name: "when bad condition",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - when: 'a ==='\n        request: {path: /}\n",
+			pos:  "6:20",
+			msg:  "when \"a ===\"",
+		},
+		{
+			name: "once not a bool",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - once: sometimes\n        request: {path: /}\n",
+			pos:  "6:15",
+			msg:  "once must be true or false",
+		},
+		{
+			name: "weight outside choose",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - weight: 2\n        request: {path: /}\n",
+			pos:  "6:9",
+			msg:  "weight applies only to the steps of a choose",
+		},
+		{
+			name: "weight zero",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - choose: [{weight: 0, request: {path: /}}]\n",
+			pos:  "6:27",
+			msg:  "weight must be more than 0",
+		},
+		{
+			name: "choose empty",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - choose: []\n",
+			pos:  "6:9",
+			msg:  "steps is empty",
+		},
+		{
+			name: "expect body on poll",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - poll: {path: /, until: 'true', expect: {body: 'true'}}\n",
+			pos:  "6:49",
+			msg:  "expect body applies to request steps",
+		},
+		{
+			name: "expect empty mapping",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - request: {path: /, expect: {}}\n",
+			pos:  "6:36",
+			msg:  "expect is empty",
+		},
+		{
+			name: "form and json",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - request: {path: /, json: {a: 1}, form: {b: 2}}\n",
+			pos:  "6:42",
+			msg:  "has both json and form; keep one",
+		},
+		{
+			name: "query not a mapping",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - request: {path: /, query: [a]}\n",
+			pos:  "6:35",
+			msg:  "query must be a mapping",
+		},
+		{
+			name: "request timeout zero",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - request: {path: /, timeout: 0s}\n",
+			pos:  "6:37",
+			msg:  "timeout must be longer than 0s",
+		},
+		{
+			name: "cookies not a bool",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    cookies: yes please\n    steps: [{request: {path: /}}]\n",
+			pos:  "5:14",
+			msg:  "cookies must be true or false",
+		},
+		{
 			name: "unknown key with suggestion",
 			yaml: "target: http://x\nscenarios:\n  s:\n    executor:\n      closed:\n        vu: 10\n        iterations: 1\n" + okSteps,
 			pos:  "6:9",
@@ -313,7 +415,7 @@ func TestParseErrors(t *testing.T) {
 			name: "unknown step kind",
 			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - sleep: 2s\n",
 			pos:  "6:9",
-			msg:  `unknown step kind "sleep" in step 1 of scenario "s"; known kinds: request, poll, wait_event, think, group (a step also takes name, retry, extract)`,
+			msg:  `unknown step kind "sleep" in step 1 of scenario "s"; known kinds: request, poll, wait_event, think, group, repeat, choose (a step also takes name, retry, extract, when, once, weight)`,
 		},
 		{
 			name: "misspelt step kind",
