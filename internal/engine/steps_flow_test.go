@@ -126,6 +126,13 @@ scenarios:
 		if st := stepStats(t, s, "login"); st.Requests != 2 {
 			t.Errorf("login: %d, want once per VU (2)", st.Requests)
 		}
+		// The executor offers each iteration to the first step; when it
+		// is skipped, the step that runs first is offered on its own.
+		for _, name := range []string{"admin", "status-check"} {
+			if st := stepStats(t, s, name); st.Offered != st.Started {
+				t.Errorf("%s offered %d, started %d: want them equal", name, st.Offered, st.Started)
+			}
+		}
 		// Rows alternate ann, bob over 6 iterations: 3 are admin.
 		if st := stepStats(t, s, "admin"); st.Requests != 3 || st.Started != 3 {
 			t.Errorf("admin: %d requests, %d started, want 3 (skipped steps record nothing)", st.Requests, st.Started)

@@ -200,6 +200,11 @@ func (v *vu) runSteps(ctx context.Context, steps []*stepRun) error {
 func (v *vu) begin(st *stepRun) time.Time {
 	if !v.offered {
 		v.offered = true
+		if st.idx != v.sr.firstStep {
+			// The executor offered the first step, which a when or once
+			// skipped: this one is offered on its own.
+			v.e.rec.Offered(v.shard, st.idx, v.now)
+		}
 		if !v.thought {
 			v.stepStart = v.now // the iteration's first step: the clock was just read
 			return v.due
