@@ -15,7 +15,8 @@ import (
 
 // stateEnv is what when and while conditions see: the scenario's
 // variables by name (and as $vars), the last response's $status, the
-// $iteration and the innermost repeat's pass, $index (from 0).
+// $iteration, the innermost repeat's pass, $index (from 0), and $rand, a
+// uniform draw from [0, 1).
 func (v *vu) stateEnv() map[string]any {
 	env := v.vars.Map()
 	vars := make(map[string]any, len(env))
@@ -26,6 +27,7 @@ func (v *vu) stateEnv() map[string]any {
 	env["$status"] = v.last.status
 	env["$iteration"] = v.env.Iteration
 	env["$index"] = v.pass
+	env["$rand"] = v.env.Rand.Float64()
 	return env
 }
 

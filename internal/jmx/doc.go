@@ -31,13 +31,25 @@
 //	Transaction Controller        group
 //	Simple Controller             its steps, in place
 //	Loop Controller               folded into iterations when it holds the whole thread group,
-//	                              else unrolled (≤ 10) into groups
+//	                              else repeat: {count: N} (a ${var} count: while $index < int(var))
 //	While Controller              poll, when it holds one request, an extractor and a
-//	                              comparison of the extracted value with a constant
+//	                              comparison of the extracted value with a constant; else
+//	                              repeat: {while: ..., max: 1000} when its condition converts
+//	If Controller                 when: on its step (a group when it holds several), for
+//	                              conditions that compare variables with constants
+//	Once Only Controller          once: true
+//	Random Controller             choose, each child equally likely
+//	Interleave Controller         choose (approximated: picked at random, not in turn)
+//	Switch Controller             a constant picks its child; ${var}: when on each child
+//	Throughput Controller         when: $rand < share (percent), when: $iteration < N (total)
+//	Counter                       a var {{iteration start step}}, counting per VU
+//	HTTP Cookie Manager           cookies: true (a cookie jar per VU)
 //
 // JMeter sends every request once, so the plan says retry: off; listeners
 // are ignored (floodgate writes its own results). Scripts (JSR223,
-// BeanShell), other controllers, other samplers and plugins don't
-// convert. The output depends only on the input (and the options), so it
-// can be compared with golden files.
+// BeanShell), other controllers (ForEach, Random Order, Module, Include,
+// Runtime), other samplers and plugins don't convert; when nothing
+// converts, the error lists each element and why (*NothingError). The
+// output depends only on the input (and the options), so it can be
+// compared with golden files.
 package jmx

@@ -334,7 +334,10 @@ func (p *parser) prop(se xml.StartElement, depth int) (*Prop, error) {
 			return nil, err
 		}
 		return pr, nil
-	case "stringProp", "intProp", "longProp", "boolProp", "doubleProp", "floatProp":
+	case "stringProp", "intProp", "longProp", "boolProp", "doubleProp", "floatProp",
+		// Some elements (Throughput Controller) save JMeter's property
+		// objects by their class name, with <name> and <value> children.
+		"FloatProperty", "DoubleProperty", "IntegerProperty", "LongProperty", "StringProperty", "BooleanProperty":
 	default:
 		if err := p.d.Skip(); err != nil {
 			return nil, p.wrap(err)

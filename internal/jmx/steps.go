@@ -2,8 +2,11 @@ package jmx
 
 import (
 	"fmt"
+	"math"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,7 +70,33 @@ func (c *converter) structural(e *Element, sc *scope, taken map[string]bool) []*
 	case kLoopController:
 		return c.loop(e, sc, taken)
 	case kWhileController:
-		return c.while(e, sc, taken)
+		mark := len(c.problems)
+		if steps := c.while(e, sc, taken); steps != nil {
+			return steps
+		}
+		end := len(c.problems)
+		if steps := c.whileRepeat(e, sc, taken); steps != nil {
+			c.forget(mark, end) // not a poll, but it converts as a repeat
+			return steps
+		}
+		return nil
+	case kController:
+		switch shortClass(e.TestClass) {
+		case "OnceOnlyController":
+			return c.onceOnly(e, sc, taken)
+		case "IfController":
+			return c.ifController(e, sc, taken)
+		case "RandomController":
+			return c.random(e, sc, taken)
+		case "InterleaveControl":
+			c.approximated(e, "JMeter runs its children in turn, one per iteration; here one is picked at random each time (the same share in the long run)")
+			return c.random(e, sc, taken)
+		case "SwitchController":
+			return c.switchController(e, sc, taken)
+		case "ThroughputController":
+			return c.throughputController(e, sc, taken)
+		}
+		c.notConverted(e, "%s", controllerWhy(e))
 	case kSampler:
 		if shortClass(e.TestClass) == "DebugSampler" {
 			c.ignored(e, "a debugging aid; floodgate's results hold what it shows")
@@ -87,18 +116,12 @@ func (c *converter) structural(e *Element, sc *scope, taken map[string]bool) []*
 func controllerWhy(e *Element) string {
 	why := "floodgate has no counterpart"
 	switch shortClass(e.TestClass) {
-	case "IfController":
-		why = fmt.Sprintf("floodgate steps are not conditional (condition %q); split the paths into scenarios", oneLine(e.Str("IfController.condition")))
-	case "OnceOnlyController":
-		why = "floodgate has no once-per-VU steps; put the one-off requests in a scenario of their own"
-	case "ThroughputController":
-		why = "floodgate runs every step of an iteration; give the share its own scenario and rate"
-	case "RandomController", "SwitchController", "InterleaveControl", "RandomOrderController":
-		why = "floodgate runs steps in order; give each branch its own scenario"
+	case "RandomOrderController":
+		why = "floodgate runs steps in order (choose picks one at random); give each branch its own scenario"
 	case "ModuleController", "IncludeController", "TestFragmentController":
 		why = "inline the fragment's requests where they run"
 	case "ForeachController":
-		why = "floodgate has no loop over variables; poll or separate steps may do"
+		why = "floodgate extracts one value per variable, so there is no list of variables to loop over; extract each value, or loop with repeat"
 	}
 	return why + leftOut(e)
 }
@@ -159,7 +182,15 @@ func (c *converter) scopeOnly(e *Element) {
 	case kConfig:
 		switch shortClass(e.TestClass) {
 		case "CookieManager":
-			c.notConverted(e, "floodgate keeps no cookies; send a Cookie header, or extract one with header:Set-Cookie")
+			// The scenario keeps cookies (threadGroup); what differs:
+			if e.Bool("CookieManager.clearEachIteration", false) {
+				c.approximated(e, "\"Clear cookies each iteration\": floodgate keeps a VU's cookies across its iterations")
+			}
+			if coll := e.Prop("CookieManager.cookies"); coll != nil && len(coll.Props) > 0 {
+				c.notConverted(e, "its user-defined cookies don't convert; send them in a Cookie header")
+			}
+		case "CounterConfig":
+			// Converted to a scenario variable (threadGroup).
 		case "AuthManager":
 			c.notConverted(e, "use the plan's auth: {basic: {username: ..., password: ${PASSWORD}}} or bearer")
 		case "CacheManager", "DNSCacheManager":
@@ -527,42 +558,330 @@ func ms(v float64) time.Duration {
 	return time.Duration(v * float64(time.Millisecond)).Round(time.Millisecond)
 }
 
-// loop unrolls a Loop Controller with a small literal count into groups.
+// loop converts a Loop Controller to a repeat (a group when it runs once).
 func (c *converter) loop(e *Element, sc *scope, taken map[string]bool) []*outStep {
-	n := c.number(loopCount(e), 1, e)
+	raw := loopCount(e)
+	steps := c.walk(e.Children, newScope(sc, e, e.Children), map[string]bool{})
+	if !sends(steps) {
+		return steps
+	}
+	st := &outStep{name: stepName(e.Name, "loop", taken), src: Path(e), repeat: &outRepeat{steps: steps}}
+	if name, ok := soleVar(raw); ok {
+		// ${n}: a count known only when the loop starts.
+		st.repeat.while, st.repeat.max = "$index < int("+exprIdentOf(name)+")", "1000"
+		c.sc.use(varName(name), e)
+		c.approximated(e, "its count ${%s} is read before each pass (at most 1000 passes)", name)
+		return []*outStep{st}
+	}
+	n := c.number(raw, 1, e)
 	switch {
-	case !n.known || n.env:
-		c.notConverted(e, "its loop count %q is not a number; floodgate can't repeat steps a variable number of times", loopCount(e))
+	case !n.known:
 		return nil
-	case n.value < 0:
-		c.notConverted(e, "it loops forever inside the iteration; floodgate steps run once per iteration — raise the scenario's iterations instead")
-		return nil
-	case n.value == 0:
+	case !n.env && n.value < 0:
+		st.repeat.while, st.repeat.max = "true", "1000"
+		c.approximated(e, "it loops forever inside the iteration; the repeat stops after 1000 passes, or when a step fails")
+		return []*outStep{st}
+	case !n.env && n.value == 0:
 		c.ignored(e, "Loop Count 0: JMeter runs none of it")
 		return nil
-	case n.value > maxUnroll:
-		c.notConverted(e, "it repeats its steps %s times; floodgate unrolls at most %d — raise the scenario's iterations, or make it a scenario of its own", n.text, maxUnroll)
+	case !n.env && n.value == 1:
+		st.repeat, st.isGroup, st.group = nil, true, steps
+		return []*outStep{st}
+	}
+	st.repeat.count = n.count()
+	return []*outStep{st}
+}
+
+// soleVar reports whether s is one JMeter variable reference, ${name}.
+func soleVar(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if m := jmeterVar.FindStringSubmatch(s); m != nil && !strings.HasPrefix(m[1], "__") {
+		return m[1], true
+	}
+	return "", false
+}
+
+var jmeterVar = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}$`)
+
+// exprIdentOf names a JMeter variable in a condition: by name, or as
+// $vars["name"] when its name is not an identifier.
+func exprIdentOf(name string) string {
+	v := varName(name)
+	if exprIdent.MatchString(v) && !exprReserved[v] {
+		return v
+	}
+	return "$vars[" + strconv.Quote(v) + "]"
+}
+
+// block converts a controller's children into one step: the step itself
+// when there is one, else a group named after the controller.
+func (c *converter) block(e *Element, sc *scope, taken map[string]bool) *outStep {
+	return c.blockOf(e.Children, e, newScope(sc, e, e.Children), taken)
+}
+
+// blockOf is block over some of owner's children, in scope sc.
+func (c *converter) blockOf(children []*Element, e *Element, sc *scope, taken map[string]bool) *outStep {
+	steps := c.walk(children, sc, map[string]bool{})
+	if !sends(steps) {
 		return nil
 	}
-	count := int(n.value)
-	if count > 1 {
-		c.approximated(e, "unrolled into %d groups", count)
+	var real []*outStep
+	for _, st := range steps {
+		if st.request != nil || st.poll != nil || st.think != "" || st.isGroup || st.repeat != nil || st.choose != nil {
+			real = append(real, st)
+		}
 	}
+	if len(real) == 1 && len(steps) == 1 {
+		real[0].name = unique(real[0].name, taken, " #")
+		return real[0]
+	}
+	return &outStep{isGroup: true, name: stepName(e.Name, "group", taken), group: steps, src: Path(e)}
+}
+
+// whileRepeat converts a While Controller that is not a poll to a repeat
+// while its condition holds; nil when the condition does not convert.
+func (c *converter) whileRepeat(e *Element, sc *scope, taken map[string]bool) []*outStep {
+	raw := strings.TrimSpace(e.Str("WhileController.condition"))
+	cond := "true"
+	if raw != "" {
+		var err error
+		if cond, err = c.condition(raw, e); err != nil {
+			return nil
+		}
+	}
+	steps := c.walk(e.Children, newScope(sc, e, e.Children), map[string]bool{})
+	if !sends(steps) {
+		return steps
+	}
+	if raw == "" {
+		c.approximated(e, "with no condition JMeter loops until a sampler fails; the repeat stops there too, or after 1000 passes")
+	} else {
+		c.approximated(e, "the repeat stops after 1000 passes")
+	}
+	return []*outStep{{name: stepName(e.Name, "while", taken), src: Path(e), repeat: &outRepeat{while: cond, max: "1000", steps: steps}}}
+}
+
+// forget drops the problems recorded in [from, to).
+func (c *converter) forget(from, to int) {
+	for _, p := range c.problems[from:to] {
+		delete(c.reported, p.String())
+	}
+	c.problems = slices.Delete(c.problems, from, to)
+	c.placed = slices.Delete(c.placed, from, to)
+}
+
+// onceOnly converts a Once Only Controller: its steps run in each VU's
+// first iteration only.
+func (c *converter) onceOnly(e *Element, sc *scope, taken map[string]bool) []*outStep {
+	st := c.block(e, sc, taken)
+	if st == nil {
+		return nil
+	}
+	st.once = true
+	return []*outStep{st}
+}
+
+// ifController converts an If Controller whose condition compares
+// variables with constants to a when.
+func (c *converter) ifController(e *Element, sc *scope, taken map[string]bool) []*outStep {
+	raw := e.Str("IfController.condition")
+	cond, err := c.condition(raw, e)
+	if err != nil {
+		c.notConverted(e, "condition %q: %v; a condition converts when it compares variables with constants%s", oneLine(raw), err, leftOut(e))
+		return nil
+	}
+	if e.Bool("IfController.evaluateAll", false) {
+		c.approximated(e, "\"Evaluate for all children\": the condition is checked once, before its steps")
+	}
+	st := c.block(e, sc, taken)
+	if st == nil {
+		return nil
+	}
+	st.when = andCond(st.when, cond)
+	return []*outStep{st}
+}
+
+func andCond(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return "(" + a + ") && (" + b + ")"
+}
+
+// condition converts a JMeter condition (If, While) to an expr over the
+// scenario's variables.
+func (c *converter) condition(raw string, at *Element) (string, error) {
+	s := strings.TrimSpace(raw)
+	switch strings.ToLower(s) {
+	case "true", "${__jexl3(true)}", "${__groovy(true)}":
+		return "true", nil
+	case "false":
+		return "false", nil
+	}
+	if name, ok := soleVar(s); ok {
+		c.sc.use(varName(name), at)
+		return "string(" + exprIdentOf(name) + ") == \"true\"", nil
+	}
+	if !condFunc.MatchString(s) {
+		s = "${__javaScript(" + s + ")}"
+	}
+	clauses, and, err := parseCondition(s)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, cl := range clauses {
+		c.sc.use(varName(cl.name), at)
+		lhs, lit := "string("+exprIdentOf(cl.name)+")", strconv.Quote(cl.value)
+		if cl.number {
+			lhs, lit = exprIdentOf(cl.name), cl.value
+		}
+		parts = append(parts, lhs+" "+cl.op+" "+lit)
+	}
+	join := " || "
+	if and {
+		join = " && "
+	}
+	out := strings.Join(parts, join)
+	if _, err := scenario.CompileCondition(out); err != nil {
+		return "", fmt.Errorf("it converts to %q, which does not compile (%v)", out, err)
+	}
+	return out, nil
+}
+
+// random converts a Random Controller to a choose over its children.
+func (c *converter) random(e *Element, sc *scope, taken map[string]bool) []*outStep {
+	var opts []*outStep
+	names := map[string]bool{}
+	for _, ch := range e.Children {
+		if !ch.Enabled || !structural(ch) {
+			continue
+		}
+		if st := c.blockOf([]*Element{ch}, ch, newScope(sc, e, e.Children), names); st != nil {
+			opts = append(opts, st)
+		}
+	}
+	for _, ch := range e.Children {
+		if ch.Enabled && !structural(ch) {
+			c.scopeOnly(ch)
+		}
+	}
+	if len(opts) == 0 {
+		return nil
+	}
+	if e.Bool("InterleaveControl.style", false) {
+		c.approximated(e, "\"Ignore sub-controller blocks\" is not converted: each child is picked whole")
+	}
+	return []*outStep{{name: stepName(e.Name, "choose", taken), src: Path(e), choose: opts}}
+}
+
+// switchController converts a Switch Controller: a constant value picks
+// one child; a variable value becomes a when on each child.
+func (c *converter) switchController(e *Element, sc *scope, taken map[string]bool) []*outStep {
+	raw := strings.TrimSpace(e.Str("SwitchController.value"))
+	var kids []*Element
+	for _, ch := range e.Children {
+		if ch.Enabled && structural(ch) {
+			kids = append(kids, ch)
+		}
+	}
+	for _, ch := range e.Children {
+		if ch.Enabled && !structural(ch) {
+			c.scopeOnly(ch)
+		}
+	}
+	if len(kids) == 0 {
+		return nil
+	}
+	inner := newScope(sc, e, e.Children)
+	one := func(ch *Element) *outStep {
+		return c.blockOf([]*Element{ch}, ch, inner, taken)
+	}
+	if !strings.Contains(raw, "${") {
+		pick := kids[0]
+		if i, err := strconv.Atoi(raw); err == nil && i >= 0 && i < len(kids) {
+			pick = kids[i]
+		} else if err != nil && raw != "" {
+			pick = nil
+			for _, ch := range kids {
+				if ch.Name == raw {
+					pick = ch
+				}
+			}
+			if pick == nil {
+				for _, ch := range kids {
+					if strings.EqualFold(ch.Name, "default") {
+						pick = ch
+					}
+				}
+			}
+		}
+		if pick == nil {
+			c.ignored(e, "its value %q names no child, so JMeter runs none", raw)
+			return nil
+		}
+		if st := one(pick); st != nil {
+			return []*outStep{st}
+		}
+		return nil
+	}
+	name, ok := soleVar(raw)
+	if !ok {
+		c.notConverted(e, "its value %q is not a number, a name or one variable%s", oneLine(raw), leftOut(e))
+		return nil
+	}
+	c.sc.use(varName(name), e)
+	v := "string(" + exprIdentOf(name) + ")"
+	c.approximated(e, "each child runs when ${%s} is its index or its name; a value that matches none runs no child (JMeter runs the first or \"default\")", name)
 	var out []*outStep
-	base := oneLine(e.Name)
-	if base == "" {
-		base = "loop"
-	}
-	for i := 1; i <= count; i++ {
-		steps := c.walk(e.Children, newScope(sc, e, e.Children), map[string]bool{})
-		if !sends(steps) {
-			return steps
+	for i, ch := range kids {
+		st := one(ch)
+		if st == nil {
+			continue
 		}
-		name := base
-		if count > 1 {
-			name = fmt.Sprintf("%s %d", base, i)
-		}
-		out = append(out, &outStep{isGroup: true, name: stepName(name, "loop", taken), group: steps, src: Path(e)})
+		st.when = andCond(st.when, fmt.Sprintf("%s == %q || %s == %q", v, strconv.Itoa(i), v, ch.Name))
+		out = append(out, st)
 	}
 	return out
+}
+
+// throughputController converts a Throughput Controller: a percentage
+// becomes a when on a random draw; a total count per thread a when on
+// the VU's iteration.
+func (c *converter) throughputController(e *Element, sc *scope, taken map[string]bool) []*outStep {
+	style := e.Str("ThroughputController.style")
+	var cond string
+	if style == "1" {
+		raw := e.Str("ThroughputController.percentThroughput")
+		n := c.number(raw, 100, e)
+		if n.env {
+			c.notConverted(e, "its percentage %q is a property; write the share as a number%s", raw, leftOut(e))
+			return nil
+		}
+		if n.value >= 100 {
+			cond = ""
+		} else {
+			cond = "$rand < " + formatNum(math.Max(n.value, 0)/100)
+		}
+	} else {
+		raw := e.Str("ThroughputController.maxThroughput")
+		n := c.number(raw, 1, e)
+		if n.env || n.value < 0 {
+			c.notConverted(e, "its total %q is not a number%s", raw, leftOut(e))
+			return nil
+		}
+		cond = "$iteration < " + formatNum(math.Round(n.value))
+		if !e.Bool("ThroughputController.perThread", false) {
+			c.approximated(e, "its total of %s executions is per VU here, not for all threads together", formatNum(n.value))
+		}
+	}
+	st := c.block(e, sc, taken)
+	if st == nil {
+		return nil
+	}
+	st.when = andCond(st.when, cond)
+	return []*outStep{st}
 }

@@ -126,6 +126,10 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) *
 
 	// The data file and scenario headers come first: steps use them.
 	c.data(g, top, tg, sc)
+	c.counters(g, top, tg, sc)
+	if cm := c.inScope(g, top, tg, func(e *Element) bool { return shortClass(e.TestClass) == "CookieManager" }); len(cm) > 0 {
+		sc.cookies = Path(cm[0])
+	}
 	sc.headers = c.scopeHeaders(top, tg)
 
 	// One Loop Controller holding everything multiplies the iterations.
@@ -168,7 +172,7 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) *
 // sends reports whether steps hold a request or poll.
 func sends(steps []*outStep) bool {
 	for _, st := range steps {
-		if st.request != nil || st.poll != nil || sends(st.group) {
+		if st.request != nil || st.poll != nil || sends(st.children()) {
 			return true
 		}
 	}
@@ -434,7 +438,7 @@ func countSamplers(steps []*outStep) int {
 		if st.request != nil || st.poll != nil {
 			n++
 		}
-		n += countSamplers(st.group)
+		n += countSamplers(st.children())
 	}
 	return n
 }
@@ -532,6 +536,66 @@ func (c *converter) data(g *Element, top, tg *scope, sc *outScenario) {
 		if v != n {
 			c.renamed(e, n, v)
 		}
+		c.sc.defined[v] = true
+	}
+}
+
+// inScope lists the enabled elements in a thread group's scope (Test
+// Plan, thread group, any controller in it) that match.
+func (c *converter) inScope(g *Element, top, tg *scope, match func(*Element) bool) []*Element {
+	var out []*Element
+	for _, s := range []*scope{top, tg} {
+		for _, e := range s.elems {
+			if match(e) {
+				out = append(out, e)
+			}
+		}
+	}
+	var deep func(es []*Element)
+	deep = func(es []*Element) {
+		for _, e := range es {
+			if e.Enabled && structural(e) {
+				for _, ch := range e.Children {
+					if ch.Enabled && !structural(ch) && match(ch) {
+						out = append(out, ch)
+					}
+				}
+				deep(e.Children)
+			}
+		}
+	}
+	deep(g.Children)
+	return out
+}
+
+// counters converts Counters to scenario variables counting with the
+// VU's iterations: {{iteration start increment}}.
+func (c *converter) counters(g *Element, top, tg *scope, sc *outScenario) {
+	for _, e := range c.inScope(g, top, tg, func(e *Element) bool { return shortClass(e.TestClass) == "CounterConfig" }) {
+		name := strings.TrimSpace(e.Str("CounterConfig.name"))
+		if name == "" {
+			continue
+		}
+		start := c.number(e.Str("CounterConfig.start"), 0, e)
+		incr := c.number(e.Str("CounterConfig.incr"), 1, e)
+		if start.env || incr.env || start.value != math.Trunc(start.value) || incr.value != math.Trunc(incr.value) {
+			c.notConverted(e, "its start and increment must be whole numbers to convert")
+			continue
+		}
+		v := varName(name)
+		if v != name {
+			c.renamed(e, name, v)
+		}
+		if !e.Bool("CounterConfig.per_user", false) {
+			c.approximated(e, "counter %s counts per VU (each VU from %s), not across all threads", name, formatNum(start.value))
+		}
+		if end := strings.TrimSpace(e.Str("CounterConfig.end")); end != "" {
+			c.approximated(e, "counter %s does not wrap at its maximum %s", name, end)
+		}
+		if f := strings.TrimSpace(e.Str("CounterConfig.format")); f != "" {
+			c.approximated(e, "counter %s is not formatted with %q", name, f)
+		}
+		sc.vars = append(sc.vars, kv{key: v, value: fmt.Sprintf("{{iteration %s %s}}", formatNum(start.value), formatNum(incr.value)), src: Path(e)})
 		c.sc.defined[v] = true
 	}
 }

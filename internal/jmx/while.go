@@ -32,7 +32,7 @@ func (c *converter) while(e *Element, sc *scope, taken map[string]bool) []*outSt
 			samplers = append(samplers, ch)
 		}
 	}
-	shape := "a While Controller converts to a poll when it holds one HTTP Request with an extractor, and its condition compares the extracted value with a constant"
+	shape := "a While Controller converts to a poll when it holds one HTTP Request with an extractor and its condition compares the extracted value with a constant, else to a repeat when its condition compares variables with constants"
 	if len(samplers) != 1 || kindOf(samplers[0]) != kHTTPSampler {
 		c.notConverted(e, "%s%s", shape, leftOut(e))
 		return nil

@@ -38,6 +38,7 @@
 //	randString N       N random letters and digits (1 ≤ N ≤ 4096)
 //	vu                 the VU's number in its scenario, from 1
 //	iteration          the VU's iteration number, from 0
+//	iteration 1 5      start + step × iteration: 1, 6, 11... (a counter)
 //
 // The syntax is a subset of text/template's, so templates look familiar,
 // but it is compiled to a list of literal and action segments: rendering

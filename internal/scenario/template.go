@@ -325,7 +325,7 @@ func (a *action) append(dst []byte, mode Mode, env *Env) ([]byte, error) {
 	case fnVU:
 		return strconv.AppendInt(dst, int64(env.VU), 10), nil
 	case fnIteration:
-		return strconv.AppendInt(dst, int64(env.Iteration), 10), nil
+		return strconv.AppendInt(dst, a.lo+a.hi*int64(env.Iteration), 10), nil
 	}
 	// The rest yield text that needs no escaping: quote it for JSONValue.
 	if mode == JSONValue {
@@ -432,11 +432,28 @@ func parseAction(body string, resolve Resolver) (*action, *TemplateError) {
 		return nil
 	}
 	switch w {
-	case "uuid", "vu", "iteration":
+	case "uuid", "vu":
 		if err := nargs(0, 0, w); err != nil {
 			return nil, err
 		}
-		a.kind = map[string]fnKind{"uuid": fnUUID, "vu": fnVU, "iteration": fnIteration}[w]
+		a.kind = map[string]fnKind{"uuid": fnUUID, "vu": fnVU}[w]
+	case "iteration":
+		// {{iteration start step}} counts from start by step (a JMeter
+		// Counter): start + step × iteration.
+		if len(args) != 0 && len(args) != 2 {
+			return nil, &TemplateError{at(0), "iteration takes no arguments, or a start and a step; write {{iteration}} or {{iteration 1 1}}"}
+		}
+		a.kind, a.hi = fnIteration, 1
+		if len(args) == 2 {
+			var errAt int
+			a.lo, errAt = parseInt(args[0], 1)
+			if errAt == 0 {
+				a.hi, errAt = parseInt(args[1], 2)
+			}
+			if errAt > 0 {
+				return nil, &TemplateError{at(errAt), fmt.Sprintf("iteration: %s is not a whole number; write {{iteration 1 1}}", args[errAt-1])}
+			}
+		}
 	case "now", "unix":
 		if err := nargs(0, 1, w+` "-1h"`); err != nil {
 			return nil, err

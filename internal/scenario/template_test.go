@@ -258,3 +258,30 @@ func TestURLQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestIterationCounter: {{iteration start step}} counts from start.
+func TestIterationCounter(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		iter int
+		want string
+	}{
+		{"{{iteration}}", 3, "3"},
+		{"{{iteration 1 1}}", 0, "1"},
+		{"{{iteration 1 1}}", 4, "5"},
+		{"{{iteration 100 -10}}", 2, "80"},
+	} {
+		tm, err := Parse(c.src, Text, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := tm.Render(&Env{Iteration: c.iter}); err != nil || got != c.want {
+			t.Errorf("%s at %d: %q (%v), want %q", c.src, c.iter, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"{{iteration 1}}", "{{iteration a 1}}", "{{iteration 1 2 3}}"} {
+		if _, err := Parse(bad, Text, nil); err == nil {
+			t.Errorf("%s parsed", bad)
+		}
+	}
+}
