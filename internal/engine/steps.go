@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -116,21 +117,31 @@ func (e *Engine) Failures() []metrics.StepFailure {
 	return out
 }
 
-// recorded counts the scenario's recorded steps: the logical samples a
-// whole iteration makes.
+// recorded estimates the logical samples a whole iteration makes: a
+// repeat's steps count once per pass (a while repeat's, once), a
+// choose's as their mean, and steps with when or once as if they ran.
 func (sr *scenarioRun) recorded() int {
-	n := 0
-	var walk func([]*stepRun)
-	walk = func(steps []*stepRun) {
+	var walk func([]*stepRun) float64
+	walk = func(steps []*stepRun) float64 {
+		n := 0.0
 		for _, st := range steps {
 			if st.idx >= 0 {
 				n++
 			}
-			walk(st.children)
+			inner := walk(st.children)
+			switch st.kind {
+			case kindRepeat:
+				if c := st.step.Repeat.Count; c > 0 {
+					inner *= float64(c)
+				}
+			case kindChoose:
+				inner /= float64(len(st.children))
+			}
+			n += inner
 		}
+		return n
 	}
-	walk(sr.steps)
-	return n
+	return int(math.Round(walk(sr.steps)))
 }
 
 // newFlow prepares a scenario's shared iteration state.

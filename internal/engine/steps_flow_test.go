@@ -307,3 +307,27 @@ scenarios:
 		}
 	})
 }
+
+// TestPlannedCountsPasses: the progress estimate counts a repeat's steps
+// once per pass and a choose's as their mean.
+func TestPlannedCountsPasses(t *testing.T) {
+	p := parsePlan(t, `
+scenarios:
+  s:
+    executor: {closed: {vus: 2, iterations: 10}}
+    steps:
+      - request: {path: /a}
+      - name: r
+        repeat: {count: 3, steps: [{request: {path: /b}}]}
+      - name: c
+        choose: [{request: {path: /c}}, {group: [{request: {path: /d}}, {request: {path: /e}}]}]
+`, nil)
+	e, err := New(p, WithTransport(&routeTransport{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Per iteration: a, r + 3 b, c + (1 + 3)/2 = 8.
+	if n, _ := e.Planned(); n != 2*10*8 {
+		t.Errorf("planned %d requests, want 160", n)
+	}
+}

@@ -347,9 +347,16 @@ func TargetsGenesys(p *plan.Plan) bool {
 	return found
 }
 
-// perIteration counts the requests of steps and their think time.
+// perIteration counts the requests of steps and their think time: a
+// repeat's once per pass (a while repeat's at least once), a choose's by
+// weight, and steps with when or once as if they ran.
 func perIteration(steps []*plan.Step) (n int, atLeast bool, think time.Duration) {
-	plan.WalkSteps(steps, func(st *plan.Step) {
+	f, atLeast, th := perIterationF(steps)
+	return int(math.Round(f)), atLeast, time.Duration(th)
+}
+
+func perIterationF(steps []*plan.Step) (n float64, atLeast bool, think float64) {
+	for _, st := range steps {
 		switch {
 		case st.Request != nil:
 			n++
@@ -363,9 +370,29 @@ func perIteration(steps []*plan.Step) (n int, atLeast bool, think time.Duration)
 			}
 			atLeast = true
 		case st.Think != nil:
-			think += (st.Think.Min + st.Think.Max) / 2
+			think += float64(st.Think.Min+st.Think.Max) / 2
+		case st.Group != nil:
+			cn, cl, ct := perIterationF(st.Group.Steps)
+			n, atLeast, think = n+cn, atLeast || cl, think+ct
+		case st.Repeat != nil:
+			cn, cl, ct := perIterationF(st.Repeat.Steps)
+			k := float64(st.Repeat.Count)
+			if st.Repeat.While != nil {
+				k, cl = 1, true
+			}
+			n, atLeast, think = n+k*cn, atLeast || cl, think+k*ct
+		case st.Choose != nil:
+			var total float64
+			for _, ch := range st.Choose.Steps {
+				total += ch.Weight
+			}
+			for _, ch := range st.Choose.Steps {
+				cn, cl, ct := perIterationF([]*plan.Step{ch})
+				w := ch.Weight / total
+				n, atLeast, think = n+w*cn, atLeast || cl, think+w*ct
+			}
 		}
-	})
+	}
 	return n, atLeast, think
 }
 

@@ -322,3 +322,25 @@ func TestLintJMX(t *testing.T) {
 		t.Errorf("%+v", fs)
 	}
 }
+
+// TestPerIterationControlFlow: a repeat's requests count once per pass,
+// a choose's by weight.
+func TestPerIterationControlFlow(t *testing.T) {
+	t.Parallel()
+	p := parse(t, head+`scenarios:
+  s:
+    executor: {closed: {vus: 1, iterations: 1}}
+    steps:
+      - request: {path: /api/v2/a}
+      - repeat: {count: 25, steps: [{request: {path: /api/v2/b}}, {think: 1s}]}
+      - choose:
+          - {weight: 3, request: {path: /api/v2/c}}
+          - {weight: 1, group: [{request: {path: /api/v2/d}}, {request: {path: /api/v2/e}}, {request: {path: /api/v2/f}}, {request: {path: /api/v2/g}}, {request: {path: /api/v2/h}}]}
+      - repeat: {while: "more", steps: [{request: {path: /api/v2/i}}]}
+`)
+	n, atLeast, think := perIteration(p.Scenarios[0].Steps)
+	// 1 + 25 + (3×1 + 1×5)/4 + at least 1.
+	if n != 29 || !atLeast || think != 25*time.Second {
+		t.Errorf("per iteration: %d requests (at least %v), think %s; want 29, at least, 25s", n, atLeast, think)
+	}
+}
