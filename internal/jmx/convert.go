@@ -161,7 +161,7 @@ func Convert(r io.Reader, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &converter{opts: o, props: map[string]string{}, udv: map[string]udvValue{}, reported: map[string]bool{}}
+	c := &converter{opts: o, props: map[string]string{}, udv: map[string]udvValue{}, reported: map[string]bool{}, assumed: map[string]bool{}}
 	p, err := c.plan(root)
 	if err != nil {
 		return nil, err
@@ -191,8 +191,9 @@ type converter struct {
 	// totalThreads sums the known thread counts of the thread groups,
 	// for throughput timers that pace all active threads.
 	totalThreads float64
-	target0      string // the plan's target
-	badOrigin    string // a server that is no URL, replaced by the target
+	target0      string          // the plan's target
+	badOrigin    string          // a server that is no URL, replaced by the target
+	assumed      map[string]bool // URL variables given a placeholder default, reported once
 	forever      []string
 }
 
@@ -514,16 +515,58 @@ func (f httpFields) merge(d httpFields) httpFields {
 
 // origin converts scheme://host[:port] (env references allowed).
 func (c *converter) origin(f httpFields) string {
-	proto := strings.ToLower(c.text(f.protocol, envOnly, f.at))
+	proto := c.text(f.protocol, envOnly, f.at)
+	if !strings.Contains(proto, "${") {
+		proto = strings.ToLower(proto)
+	}
 	if proto == "" {
 		proto = "http"
 	}
-	o := proto + "://" + c.text(f.domain, envOnly, f.at)
-	port := c.text(f.port, envOnly, f.at)
+	proto = c.usable(proto, "http", f.at, func(s string) bool { s = strings.ToLower(s); return s == "http" || s == "https" })
+	host := c.usable(c.text(f.domain, envOnly, f.at), "127.0.0.1", f.at, func(s string) bool {
+		return s != "" && !strings.ContainsAny(s, " /:?#@")
+	})
+	o := proto + "://" + host
+	port := c.usable(c.text(f.port, envOnly, f.at), "8080", f.at, func(s string) bool {
+		_, err := strconv.ParseUint(s, 10, 16)
+		return s == "" || err == nil
+	})
 	if port != "" && !(proto == "http" && port == "80") && !(proto == "https" && port == "443") {
 		o += ":" + port
 	}
 	return o
+}
+
+// usable gives a URL part that is one ${VAR} reference a default that
+// makes a URL (placeholder) when its own default does not: JMeter plans
+// often leave a server's properties without one, or with a word such as
+// "port". Other text is returned as it is.
+func (c *converter) usable(part, placeholder string, at *Element, valid func(string) bool) string {
+	if valid(withDefaults(part)) {
+		return part
+	}
+	m := envRef.FindStringSubmatch(part)
+	if m == nil || m[0] != part {
+		return part
+	}
+	name, _, _ := strings.Cut(strings.TrimPrefix(m[0], "${"), ":-")
+	name = strings.TrimSuffix(name, "}")
+	if !c.assumed[name] {
+		c.assumed[name] = true
+		c.approximated(at, "${%s} has no usable default for a URL (%q); %s is assumed when it is not set", name, m[1], placeholder)
+	}
+	return "${" + name + ":-" + placeholder + "}"
+}
+
+// withDefaults expands ${VAR:-default} references to their defaults (and
+// ${VAR} to ""), as the plan parser would with no environment.
+func withDefaults(s string) string {
+	return envRef.ReplaceAllStringFunc(s, func(ref string) string {
+		if m := envRef.FindStringSubmatch(ref); m != nil {
+			return m[1]
+		}
+		return ""
+	})
 }
 
 // defaultsOf merges e's own URL fields with the HTTP Request Defaults
@@ -622,13 +665,7 @@ var envRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*(?::-([^}]*))?\}`)
 // URL once its ${ENV} references take their defaults, as the plan parser
 // will check it.
 func validOrigin(o string) bool {
-	s := envRef.ReplaceAllStringFunc(o, func(ref string) string {
-		if m := envRef.FindStringSubmatch(ref); m != nil {
-			return m[1]
-		}
-		return ""
-	})
-	u, err := url.Parse(s)
+	u, err := url.Parse(withDefaults(o))
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil
 }
 

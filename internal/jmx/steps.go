@@ -302,7 +302,7 @@ func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*out
 	}
 	path := c.text(f.path, templated, e)
 	switch {
-	case absoluteURL(f.path):
+	case absoluteURL(f.path) || urlLike.MatchString(path):
 		if rest, ok := strings.CutPrefix(path, c.planTarget()); ok && (rest == "" || rest[0] == '/' || rest[0] == '?') {
 			path = "/" + strings.TrimPrefix(rest, "/")
 		} else if !validOrigin(path) {
@@ -461,6 +461,10 @@ func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*out
 	}
 	return append(steps, st)
 }
+
+// urlLike matches a path that is a whole URL, its scheme perhaps a
+// reference: ${PROTOCOL:-}://host/x.
+var urlLike = regexp.MustCompile(`^[^/?#]*://`)
 
 // planTarget is the target chosen for the plan.
 func (c *converter) planTarget() string { return c.target0 }
