@@ -291,6 +291,11 @@ scenarios:
       - name: get
         request: {path: /x, expect: {body: 'state == "READY"'}}
       - request: {path: /after}
+  text:
+    executor: {closed: {vus: 1, iterations: 2}}
+    steps:
+      - name: page
+        request: {path: /page, expect: {body: '$text contains "PENDING" && not ($text matches "^<html")'}}
 `, nil)
 		tr := &routeTransport{route: func(r seenReq) (int, string, http.Header, time.Duration) {
 			return 200, `{"state":"PENDING"}`, nil, time.Millisecond
@@ -302,7 +307,16 @@ scenarios:
 		if f := e.Failures(); len(f) != 1 || !strings.Contains(f[0].Error, `expect body state == "READY" did not hold`) || !strings.Contains(f[0].Example, "PENDING") {
 			t.Errorf("failures %+v", f)
 		}
-		if got := strings.Join(paths(tr), ","); got != "/x,/x,/x" {
+		if st := stepStats(t, s, "page"); st.Succeeded != 2 {
+			t.Errorf("page: %d ok, want 2: $text is the body as text", st.Succeeded)
+		}
+		var xs []string
+		for _, p := range paths(tr) {
+			if p == "/x" || p == "/after" {
+				xs = append(xs, p)
+			}
+		}
+		if got := strings.Join(xs, ","); got != "/x,/x,/x" {
 			t.Errorf("requests %s: a failed expect ends the iteration", got)
 		}
 	})

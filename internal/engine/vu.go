@@ -453,6 +453,12 @@ func (v *vu) condEnv(doc []byte, status int, conds ...*scenario.Condition) map[s
 			break
 		}
 	}
+	for _, c := range conds {
+		if c != nil && c.UsesText() {
+			env["$text"] = string(doc)
+			break
+		}
+	}
 	return env
 }
 

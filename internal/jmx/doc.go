@@ -24,6 +24,9 @@
 //	Regular Expression Extractor  extract, when the regex reads one JSON field ("id":"(.+?)")
 //	                              or one header (Location: (.+))
 //	Response Assertion (code)     expect: [statuses]
+//	Response Assertion (text)     expect: {body: ...} over $text: substring → contains,
+//	                              equals → ==, contains/matches → matches (Not, Or kept)
+//	JSON Assertion                expect: {body: ...}: the path exists, equals or matches
 //	Constant / Uniform /          think before each request in scope (Gaussian: a uniform
 //	  Gaussian Random Timer       think with the same mean)
 //	Constant Throughput Timer     open executor: target samples per MINUTE → rate per minute,

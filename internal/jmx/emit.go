@@ -94,6 +94,9 @@ type outRequest struct {
 	body    string
 	hasBody bool
 	expect  []int
+	// expectBody is an expr over the response ($text), from Response
+	// Assertions on the text.
+	expectBody string
 }
 
 type outPoll struct {
@@ -296,11 +299,18 @@ func (r *outRequest) write(w *writer, indent int, src string) {
 			w.line(indent, src, "body: "+quote(r.body, false))
 		}
 	}
-	if len(r.expect) > 0 {
-		codes := make([]string, len(r.expect))
-		for i, c := range r.expect {
-			codes[i] = strconv.Itoa(c)
+	codes := make([]string, len(r.expect))
+	for i, c := range r.expect {
+		codes[i] = strconv.Itoa(c)
+	}
+	switch {
+	case r.expectBody != "":
+		w.line(indent, src, "expect:")
+		if len(codes) > 0 {
+			w.line(indent+2, src, "status: ["+strings.Join(codes, ", ")+"]")
 		}
+		w.line(indent+2, src, "body: "+quote(r.expectBody, false))
+	case len(codes) > 0:
 		w.line(indent, src, "expect: ["+strings.Join(codes, ", ")+"]")
 	}
 }

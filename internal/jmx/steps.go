@@ -201,7 +201,11 @@ func (c *converter) scopeOnly(e *Element) {
 	case kTimer:
 		c.notConverted(e, "use think steps, or an open executor with a rate")
 	case kAssertion:
-		c.notConverted(e, "floodgate checks request steps by status (expect); a poll's until can check the body")
+		if shortClass(e.TestClass) == "JSONPathAssertion" {
+			c.jsonAssertion(e) // reports what does not convert
+			return
+		}
+		c.notConverted(e, "floodgate checks request steps by status and body (expect: {status: [...], body: ...}); a poll's until can check the body")
 	case kProcessor:
 		c.notConverted(e, "extract takes JSON paths (gjson) and header:Name")
 	case kUnknown:
@@ -402,12 +406,26 @@ func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*out
 		req.headers = append(req.headers, kv{key: "Content-Type", value: "application/x-www-form-urlencoded", src: Path(e)})
 	}
 
-	// Status assertions in scope narrow expect.
+	// Status assertions in scope narrow expect; those on the text add
+	// to expect body.
 	var expect []int
 	var expectSet bool
+	var bodies []string
 	for _, s := range chain {
 		for _, a := range s.elems {
+			if kindOf(a) == kAssertion && shortClass(a.TestClass) == "JSONPathAssertion" {
+				if cond, ok := c.jsonAssertion(a); ok {
+					bodies = append(bodies, cond)
+				}
+				continue
+			}
 			if kindOf(a) != kResponseAssertion {
+				continue
+			}
+			if a.Str("Assertion.test_field") == "Assertion.response_data" {
+				if cond, ok := c.bodyAssertion(a); ok {
+					bodies = append(bodies, cond)
+				}
 				continue
 			}
 			if codes, ok := c.assertion(a); ok {
@@ -418,6 +436,13 @@ func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*out
 				}
 			}
 		}
+	}
+	switch len(bodies) {
+	case 0:
+	case 1:
+		req.expectBody = bodies[0]
+	default:
+		req.expectBody = "(" + strings.Join(bodies, ") && (") + ")"
 	}
 	if expectSet {
 		if len(expect) == 0 {

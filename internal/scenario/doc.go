@@ -65,12 +65,13 @@
 //
 // # Conditions
 //
-// poll and wait_event take until and fail_if conditions: expr-lang
-// expressions (https://expr-lang.org) that must yield true or false,
-// compiled once at load time. They see the document's top-level fields
-// by name, plus:
+// poll and wait_event take until and fail_if conditions, and a request's
+// expect body one: expr-lang expressions (https://expr-lang.org) that
+// must yield true or false, compiled once at load time. They see the
+// document's top-level fields by name, plus:
 //
 //	$body    the whole decoded document (or its text when not JSON)
+//	$text    the body as text, JSON or not ($text contains "Welcome")
 //	$status  the response's HTTP status (responses only)
 //	$vars    the iteration's variables by name
 //
