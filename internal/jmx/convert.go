@@ -194,6 +194,8 @@ type converter struct {
 	target0      string          // the plan's target
 	badOrigin    string          // a server that is no URL, replaced by the target
 	assumed      map[string]bool // URL variables given a placeholder default, reported once
+	root         *Element
+	modules      []*Element // the Module Controllers being converted, against cycles
 	forever      []string
 }
 
@@ -250,6 +252,7 @@ func (c *converter) plan(root *Element) (*outPlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.root = root
 	p := &outPlan{rootSrc: Path(root), retryOff: true, retrySrc: Path(root)}
 	p.name = c.planName(root)
 	if root.Bool("TestPlan.serialize_threadgroups", false) {
@@ -273,7 +276,7 @@ func (c *converter) plan(root *Element) (*outPlan, error) {
 			c.notConverted(e, "floodgate runs all scenarios at the same time, with no set-up or tear-down phase; make it a scenario of its own or do it before the run")
 		case kController, kLoopController, kWhileController, kTransactionController, kSimpleController, kHTTPSampler, kSampler:
 			if shortClass(e.TestClass) == "TestFragmentController" {
-				c.notConverted(e, "a Test Fragment runs only through a Module or Include Controller; inline its requests where they run")
+				c.ignored(e, "a Test Fragment runs only where a Module Controller runs it")
 			} else {
 				c.notConverted(e, "it is outside any Thread Group, so JMeter does not run it")
 			}

@@ -88,6 +88,8 @@ func (c *converter) structural(e *Element, sc *scope, taken map[string]bool) []*
 			return c.ifController(e, sc, taken)
 		case "RandomController":
 			return c.random(e, sc, taken)
+		case "ModuleController":
+			return c.module(e, sc, taken)
 		case "InterleaveControl":
 			c.approximated(e, "JMeter runs its children in turn, one per iteration; here one is picked at random each time (the same share in the long run)")
 			return c.random(e, sc, taken)
@@ -118,8 +120,8 @@ func controllerWhy(e *Element) string {
 	switch shortClass(e.TestClass) {
 	case "RandomOrderController":
 		why = "floodgate runs steps in order (choose picks one at random); give each branch its own scenario"
-	case "ModuleController", "IncludeController", "TestFragmentController":
-		why = "inline the fragment's requests where they run"
+	case "IncludeController":
+		why = "it reads another .jmx file; import that file, or copy its requests here"
 	case "ForeachController":
 		why = "floodgate extracts one value per variable, so there is no list of variables to loop over; extract each value, or loop with repeat"
 	}
@@ -697,6 +699,71 @@ func (c *converter) forget(from, to int) {
 	}
 	c.problems = slices.Delete(c.problems, from, to)
 	c.placed = slices.Delete(c.placed, from, to)
+}
+
+// module converts a Module Controller: the controller it names (by its
+// path in JMeter's tree) is converted in its place.
+func (c *converter) module(e *Element, sc *scope, taken map[string]bool) []*outStep {
+	var names []string
+	if coll := e.Prop("ModuleController.node_path"); coll != nil {
+		for _, p := range coll.Props {
+			names = append(names, p.Value)
+		}
+	}
+	target := c.moduleTarget(names)
+	if target == nil {
+		c.notConverted(e, "the controller it runs (%s) is not in the plan", strings.Join(names, " > "))
+		return nil
+	}
+	for a := e; a != nil; a = a.Parent {
+		if a == target {
+			c.notConverted(e, "it runs %s, which holds it: JMeter would recurse", label(target))
+			return nil
+		}
+	}
+	if slices.Contains(c.modules, e) || len(c.modules) >= maxDepth {
+		c.notConverted(e, "its Module Controllers run each other in a cycle")
+		return nil
+	}
+	c.modules = append(c.modules, e)
+	defer func() { c.modules = c.modules[:len(c.modules)-1] }()
+	var steps []*outStep
+	if shortClass(target.TestClass) == "TestFragmentController" || kindOf(target) == kThreadGroup {
+		steps = c.walk(target.Children, newScope(sc, target, target.Children), map[string]bool{})
+	} else {
+		steps = c.structural(target, sc, map[string]bool{})
+	}
+	if !sends(steps) {
+		return steps
+	}
+	return []*outStep{{isGroup: true, name: stepName(e.Name, "module", taken), group: steps, src: Path(e)}}
+}
+
+// moduleTarget finds the element a Module Controller's node path names:
+// the tree's root (WorkBench or the Test Plan), the Test Plan, then the
+// names down to it.
+func (c *converter) moduleTarget(names []string) *Element {
+	if len(names) < 2 || c.root == nil {
+		return nil
+	}
+	cur := c.root
+	for _, n := range names[2:] {
+		var next *Element
+		for _, ch := range cur.Children {
+			if ch.Name == n {
+				next = ch
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		cur = next
+	}
+	if cur == c.root {
+		return nil
+	}
+	return cur
 }
 
 // onceOnly converts a Once Only Controller: its steps run in each VU's
