@@ -71,19 +71,27 @@ func (v *vu) span(ctx context.Context, st *stepRun, due time.Time, run func() er
 	return err
 }
 
-// repeat runs its steps count times, or while its condition holds (up
-// to max passes).
+// repeat runs its steps count times, while its condition holds, or for
+// each element of a list (up to max passes).
 func (v *vu) repeat(ctx context.Context, st *stepRun, due time.Time) error {
 	r := st.step.Repeat
 	return v.span(ctx, st, due, func() error {
 		outer := v.pass
 		defer func() { v.pass = outer }()
 		n := r.Count
-		if r.While != nil {
+		var elems []scenario.Value
+		switch {
+		case r.While != nil:
 			n = r.Max
+		case r.Each != "":
+			elems = scenario.Elements(v.vars.Get(r.EachSlot))
+			n = min(len(elems), r.Max)
 		}
 		for i := 0; i < n; i++ {
 			v.pass = i
+			if elems != nil {
+				v.vars.Set(r.AsSlot, elems[i])
+			}
 			if r.While != nil {
 				ok, err := r.While.Eval(v.stateEnv())
 				if err != nil {

@@ -345,3 +345,42 @@ scenarios:
 		t.Errorf("planned %d requests, want 160", n)
 	}
 }
+
+// TestRepeatEach: an each repeat runs once per element of the list, with
+// as set to it; a value that is not a list is one element.
+func TestRepeatEach(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := parsePlan(t, `
+scenarios:
+  s:
+    executor: {closed: {vus: 1, iterations: 2}}
+    steps:
+      - name: list
+        request: {path: /list}
+        extract: {ids: "items.#.id", first: items.0.id}
+      - name: each
+        repeat:
+          each: ids
+          as: id
+          max: 3
+          steps:
+            - request: {path: "/items/{{.id}}"}
+      - name: one
+        repeat: {each: first, as: x, steps: [{request: {path: "/one/{{.x}}"}}]}
+`, nil)
+		tr := &routeTransport{route: func(r seenReq) (int, string, http.Header, time.Duration) {
+			return 200, `{"items":[{"id":"a"},{"id":7},{"id":true},{"id":"d"}]}`, nil, time.Millisecond
+		}}
+		e, s := runPlan(t, p, tr)
+		if len(e.Failures()) != 0 {
+			t.Fatalf("failures %v", e.Failures())
+		}
+		iter := "/list,/items/a,/items/7,/items/true,/one/a"
+		if got := strings.Join(paths(tr), ","); got != iter+","+iter {
+			t.Errorf("requests %s, want the first 3 ids (max) then the one value, per iteration", got)
+		}
+		if st := stepStats(t, s, "each"); st.Requests != 2 {
+			t.Errorf("each: %d samples, want one per iteration", st.Requests)
+		}
+	})
+}

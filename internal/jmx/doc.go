@@ -46,13 +46,14 @@
 //	Switch Controller             a constant picks its child; ${var}: when on each child
 //	Throughput Controller         when: $rand < share (percent), when: $iteration < N (total)
 //	Module Controller             the controller (or Test Fragment) it names, as a group
+//	ForEach Controller            repeat: {each: list, as: var}, over a JSON Extractor's
+//	                              matches (match number -1, extracted as a list)
 //	Counter                       a var {{iteration start step}}, counting per VU
 //	HTTP Cookie Manager           cookies: true (a cookie jar per VU)
 //
 // JMeter sends every request once, so the plan says retry: off; listeners
 // are ignored (floodgate writes its own results). Scripts (JSR223,
-// BeanShell), other controllers (ForEach, Random Order, Include,
-// Runtime), other samplers and plugins don't convert; when nothing
+// BeanShell), other controllers (Random Order, Include, Runtime), other samplers and plugins don't convert; when nothing
 // converts, the error lists each element and why (*NothingError). The
 // output depends only on the input (and the options), so it can be
 // compared with golden files.

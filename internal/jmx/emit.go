@@ -81,10 +81,11 @@ func (st *outStep) children() []*outStep {
 }
 
 type outRepeat struct {
-	count string // a number or a quoted ${ENV}; "" with while
-	while string
-	max   string
-	steps []*outStep
+	count    string // a number or a quoted ${ENV}; "" with while or each
+	while    string
+	each, as string
+	max      string
+	steps    []*outStep
 }
 
 type outRequest struct {
@@ -244,9 +245,14 @@ func writeSteps(w *writer, indent int, steps []*outStep) {
 			w.line(indent, st.src, "- name: "+quote(st.name, false))
 			st.writeControls(w, indent+2)
 			w.line(indent+2, st.src, "repeat:")
-			if st.repeat.count != "" {
+			switch {
+			case st.repeat.count != "":
 				w.line(indent+4, st.src, "count: "+st.repeat.count)
-			} else {
+			case st.repeat.each != "":
+				w.line(indent+4, st.src, "each: "+st.repeat.each)
+				w.line(indent+4, st.src, "as: "+st.repeat.as)
+				w.line(indent+4, st.src, "max: "+st.repeat.max)
+			default:
 				w.line(indent+4, st.src, "while: "+quote(st.repeat.while, false))
 				w.line(indent+4, st.src, "max: "+st.repeat.max)
 			}

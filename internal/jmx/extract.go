@@ -63,6 +63,13 @@ func (c *converter) extractor(x *Element) []kv {
 				c.notConverted(x, "JSON path %q for %s: %v", expr, strings.TrimSpace(n), err)
 				continue
 			}
+			if at(matches, i) == "-1" {
+				ref := strings.TrimSpace(n)
+				c.approximated(x, "all matches: {{.%s}} holds them as a list (JMeter's %s_1, %s_2… are not set); a ForEach Controller over %s converts to a repeat over it", varName(ref), ref, ref, ref)
+				if c.sc != nil {
+					c.sc.lists[varName(ref)] = true
+				}
+			}
 			add(n, spec, at(defs, i))
 		}
 	case kJSONPathPlugin:
@@ -156,6 +163,8 @@ func gjsonPath(p, match string) (string, error) {
 	if i := slices.Index(parts, "#"); i >= 0 {
 		n := 1
 		switch m := strings.TrimSpace(match); m {
+		case "-1":
+			return strings.Join(parts, "."), nil // all matches: a list
 		case "", "1":
 		case "0":
 			return "", errors.New("match number 0 (random) has no counterpart; give a match number")

@@ -90,6 +90,8 @@ func (c *converter) structural(e *Element, sc *scope, taken map[string]bool) []*
 			return c.random(e, sc, taken)
 		case "ModuleController":
 			return c.module(e, sc, taken)
+		case "ForeachController":
+			return c.forEach(e, sc, taken)
 		case "InterleaveControl":
 			c.approximated(e, "JMeter runs its children in turn, one per iteration; here one is picked at random each time (the same share in the long run)")
 			return c.random(e, sc, taken)
@@ -122,8 +124,6 @@ func controllerWhy(e *Element) string {
 		why = "floodgate runs steps in order (choose picks one at random); give each branch its own scenario"
 	case "IncludeController":
 		why = "it reads another .jmx file; import that file, or copy its requests here"
-	case "ForeachController":
-		why = "floodgate extracts one value per variable, so there is no list of variables to loop over; extract each value, or loop with repeat"
 	}
 	return why + leftOut(e)
 }
@@ -699,6 +699,33 @@ func (c *converter) forget(from, to int) {
 	}
 	c.problems = slices.Delete(c.problems, from, to)
 	c.placed = slices.Delete(c.placed, from, to)
+}
+
+// forEach converts a ForEach Controller over the matches of a JSON
+// Extractor (match number -1, a list here) to a repeat over the list.
+func (c *converter) forEach(e *Element, sc *scope, taken map[string]bool) []*outStep {
+	in, out := strings.TrimSpace(e.Str("ForeachController.inputVal")), strings.TrimSpace(e.Str("ForeachController.returnVal"))
+	list, as := varName(in), varName(out)
+	if in == "" || out == "" {
+		c.notConverted(e, "it names no input or output variable%s", leftOut(e))
+		return nil
+	}
+	if !c.sc.lists[list] {
+		c.notConverted(e, "its input %s_1, %s_2… comes from no converted JSON Extractor with match number -1 (all matches), which floodgate extracts as a list%s", in, in, leftOut(e))
+		return nil
+	}
+	if strings.TrimSpace(e.Str("ForeachController.startIndex")) != "" || strings.TrimSpace(e.Str("ForeachController.endIndex")) != "" {
+		c.approximated(e, "its start and end indexes are not kept: the repeat goes over the whole list")
+	}
+	if out != as {
+		c.renamed(e, out, as)
+	}
+	c.sc.defined[as] = true
+	steps := c.walk(e.Children, newScope(sc, e, e.Children), map[string]bool{})
+	if !sends(steps) {
+		return steps
+	}
+	return []*outStep{{name: stepName(e.Name, "each", taken), src: Path(e), repeat: &outRepeat{each: list, as: as, max: "1000", steps: steps}}}
 }
 
 // module converts a Module Controller: the controller it names (by its

@@ -44,6 +44,8 @@ type scenarioCtx struct {
 	extracted map[string]bool
 	// why says why a name is used unset, when it is not a script's doing.
 	why map[string]string
+	// lists holds the names extracted as lists (all matches).
+	lists map[string]bool
 }
 
 func (s *scenarioCtx) use(name string, at *Element) {
@@ -114,7 +116,7 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) *
 	}
 	sc := &outScenario{src: Path(g), execSrc: Path(g), name: unique(key, names, "_")}
 	tg := newScope(top, g, g.Children)
-	ctx := &scenarioCtx{defined: map[string]bool{}, earlyAt: map[string]*Element{}, extracted: map[string]bool{}, why: map[string]string{}}
+	ctx := &scenarioCtx{defined: map[string]bool{}, earlyAt: map[string]*Element{}, extracted: map[string]bool{}, why: map[string]string{}, lists: map[string]bool{}}
 	c.sc = ctx
 	defer func() { c.sc = nil }()
 

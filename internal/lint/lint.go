@@ -377,7 +377,7 @@ func perIterationF(steps []*plan.Step) (n float64, atLeast bool, think float64) 
 		case st.Repeat != nil:
 			cn, cl, ct := perIterationF(st.Repeat.Steps)
 			k := float64(st.Repeat.Count)
-			if st.Repeat.While != nil {
+			if st.Repeat.While != nil || st.Repeat.Each != "" {
 				k, cl = 1, true
 			}
 			n, atLeast, think = n+k*cn, atLeast || cl, think+k*ct

@@ -72,6 +72,7 @@
 //	        group: [{request: {path: /a}}, {request: {path: /b}}]   # metrics: checkout, checkout/GET /a, ...
 //	      - name: pages
 //	        repeat: {count: 3, steps: [...]}   # or {while: 'more == true', max: 100, steps: [...]}
+//	                                           # or {each: ids, as: id, steps: [...]} (a list variable)
 //	      - name: pick
 //	        choose: [{weight: 3, request: {path: /a}}, {request: {path: /b}}]
 //	      - request: {path: /setup}
@@ -94,9 +95,11 @@
 // iteration's variables by name (and $vars), $status (the last
 // response's), $iteration, $index (the innermost repeat's pass, from 0)
 // and $rand (a uniform draw in [0, 1)); a step whose when does not hold
-// is skipped and records nothing. A repeat runs its steps count times,
-// or while its condition holds before a pass, at most max (default 1000)
-// times; a choose runs one of its steps, picked by weight. A step that fails — an unexpected status, a lost request, an
+// is skipped and records nothing. A repeat runs its steps count times;
+// while its condition holds before a pass; or once per element of each,
+// a variable holding a JSON list (extract: {ids: "items.#.id"}), with as
+// set to the element — while and each at most max (default 1000) times.
+// A choose runs one of its steps, picked by weight. A step that fails — an unexpected status, a lost request, an
 // extraction that finds nothing, a condition that times out or a fail_if
 // that holds — ends its iteration, and its reason is counted in the
 // run's failures. Every step but think is a logical sample of its own:

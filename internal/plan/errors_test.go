@@ -52,7 +52,7 @@ func TestParseErrors(t *testing.T) {
 			name: "repeat without count or while",
 			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - repeat: {steps: [{request: {path: /}}]}\n",
 			pos:  "6:9",
-			msg:  "repeat needs count (how many times) or while",
+			msg:  "repeat needs count (how many times), while (a condition checked before each pass) or each",
 		},
 		{
 			name: "repeat with both",
@@ -70,7 +70,7 @@ func TestParseErrors(t *testing.T) {
 			name: "repeat max with count",
 			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - repeat: {count: 2, max: 3, steps: [{request: {path: /}}]}\n",
 			pos:  "6:28",
-			msg:  "max bounds a while repeat",
+			msg:  "max bounds a while or each repeat",
 		},
 		{
 			name: "repeat bad while",
@@ -149,6 +149,24 @@ func TestParseErrors(t *testing.T) {
 			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    cookies: yes please\n    steps: [{request: {path: /}}]\n",
 			pos:  "5:14",
 			msg:  "cookies must be true or false",
+		},
+		{
+			name: "repeat each undefined",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - repeat: {each: ids, as: id, steps: [{request: {path: /}}]}\n",
+			pos:  "6:24",
+			msg:  "each: undefined variable .ids",
+		},
+		{
+			name: "repeat each without as",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - request: {path: /}\n        extract: {ids: \"#.id\"}\n      - repeat: {each: ids, steps: [{request: {path: /}}]}\n",
+			pos:  "8:9",
+			msg:  "an each repeat needs as",
+		},
+		{
+			name: "repeat as without each",
+			yaml: "target: http://x\nscenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 1}}\n    steps:\n      - repeat: {count: 2, as: id, steps: [{request: {path: /}}]}\n",
+			pos:  "6:28",
+			msg:  "as names the variable each pass of an each repeat sets",
 		},
 		{
 			name: "unknown key with suggestion",

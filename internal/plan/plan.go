@@ -295,13 +295,20 @@ func (s *Step) Children() []*Step {
 // wait_event).
 func (s *Step) Sends() bool { return s.Request != nil || s.Poll != nil || s.WaitEvent != nil }
 
-// Repeat runs its steps Count times, or while While holds (checked
-// before each pass) up to Max passes. A pass that fails ends the repeat
-// and the iteration.
+// Repeat runs its steps Count times, while While holds (checked before
+// each pass), or once for each element of the variable Each (a JSON
+// array; another value is one element, an unset one none) with As set to
+// it; While and Each run at most Max passes. A pass that fails ends the
+// repeat and the iteration.
 type Repeat struct {
 	Count int
 	While *scenario.Condition
-	// Max bounds the passes of a While repeat; default DefaultRepeatMax.
+	// Each and As name the variables; EachSlot and AsSlot are their
+	// slots in the scenario's Scope.
+	Each, As         string
+	EachSlot, AsSlot int
+	// Max bounds the passes of a While or Each repeat; default
+	// DefaultRepeatMax.
 	Max   int
 	Steps []*Step
 }

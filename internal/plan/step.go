@@ -54,7 +54,7 @@ func stepKindKeys() []string {
 var (
 	requestKeys   = []string{"method", "path", "query", "headers", "json", "body", "form", "expect", "timeout"}
 	pollKeys      = append(slices.Clone(requestKeys), "every", "until", "fail_if")
-	repeatKeys    = []string{"count", "while", "max", "steps"}
+	repeatKeys    = []string{"count", "while", "each", "as", "max", "steps"}
 	expectKeys    = []string{"status", "body"}
 	waitEventKeys = []string{"topic", "until", "fail_if", "timeout", "trigger", "channel"}
 	thinkKeys     = []string{"min", "max"}
@@ -513,17 +513,24 @@ func (d *decoder) repeatStep(s *Step, key, n *yaml.Node, c *stepCtx) string {
 	}
 	r := &Repeat{Max: DefaultRepeatMax}
 	s.Repeat = r
-	if kind, ok := d.oneOf(f, []string{"count", "while"}, "repeat needs count (how many times) or while (a condition checked before each pass); add count: 3"); ok {
-		if kind == "count" {
+	kind, ok := d.oneOf(f, []string{"count", "while", "each"}, "repeat needs count (how many times), while (a condition checked before each pass) or each (a variable holding a list); add count: 3")
+	if ok {
+		switch kind {
+		case "count":
 			r.Count, _ = d.integer(f.val("count"), "count", 1)
 			if f.has("max") {
-				d.errorf(f.key("max"), "max bounds a while repeat; with count, remove it")
+				d.errorf(f.key("max"), "max bounds a while or each repeat; with count, remove it")
 			}
-		} else {
+		case "while":
 			r.While = d.condition(f.val("while"), "while")
+		case "each":
+			d.repeatEach(f, key, r)
 		}
 	}
-	if v := f.val("max"); v != nil && r.While != nil {
+	if f.has("as") && kind != "each" {
+		d.errorf(f.key("as"), "as names the variable each pass of an each repeat sets; remove it, or use each")
+	}
+	if v := f.val("max"); v != nil && kind != "count" {
 		r.Max, _ = d.integer(v, "max", 1)
 	}
 	if v := f.val("steps"); v != nil {
@@ -532,6 +539,42 @@ func (d *decoder) repeatStep(s *Step, key, n *yaml.Node, c *stepCtx) string {
 		d.errorf(key, "repeat needs steps, the steps of each pass; add steps: [{request: {path: /}}]")
 	}
 	return "repeat"
+}
+
+// repeatEach decodes each: a variable set before the repeat, and as: the
+// variable its passes set, defined for the repeat's steps.
+func (d *decoder) repeatEach(f *fields, key *yaml.Node, r *Repeat) {
+	v := f.val("each")
+	name, ok := d.nonEmpty(v, "each")
+	if !ok {
+		return
+	}
+	name = strings.TrimPrefix(name, ".")
+	if !scenario.ValidName(name) {
+		d.errorf(v, "each: %q is not a variable name; name the variable that holds the list, e.g. each: ids", name)
+		return
+	}
+	slot, err := d.flow.resolver()(name)
+	if err != nil {
+		d.errorf(v, "each: %v", err)
+		return
+	}
+	r.Each, r.EachSlot = name, slot
+	av := f.val("as")
+	if av == nil {
+		d.errorf(key, "an each repeat needs as, the variable each pass sets; add as: id")
+		return
+	}
+	as, ok := d.nonEmpty(av, "as")
+	if !ok {
+		return
+	}
+	if !scenario.ValidName(as) {
+		d.errorf(av, "as: %q is not a variable name; use letters, digits and _ (templates read it as {{.name}})", as)
+		return
+	}
+	r.As, r.AsSlot = as, d.flow.scope.Define(as)
+	d.flow.defined[as] = true
 }
 
 func (d *decoder) chooseStep(s *Step, key, n *yaml.Node, c *stepCtx) string {

@@ -91,17 +91,22 @@ func (x *Extractor) Extract(body []byte, header func(string) string) (Value, err
 		}
 		return Value{}, &ExtractError{x.Name, x.Spec, reason}
 	}
+	return resultValue(r), nil
+}
+
+// resultValue types a gjson result as a variable's value.
+func resultValue(r gjson.Result) Value {
 	switch r.Type {
 	case gjson.String:
-		return StringValue(r.Str), nil
+		return StringValue(r.Str)
 	case gjson.Number:
-		return NumberValue(r.Raw), nil
+		return NumberValue(r.Raw)
 	case gjson.True, gjson.False:
-		return BoolValue(r.Type == gjson.True), nil
+		return BoolValue(r.Type == gjson.True)
 	case gjson.Null:
-		return NullValue(), nil
+		return NullValue()
 	}
-	return RawJSONValue(r.Raw), nil
+	return RawJSONValue(r.Raw)
 }
 
 // Snippet returns b for messages: at most n bytes (cut at a rune), on one

@@ -86,3 +86,28 @@ func TestParseExtractorErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestElements: a JSON array's elements are typed as extraction types
+// values; another value is one element, an unset one none.
+func TestElements(t *testing.T) {
+	arr := RawJSONValue(`["a", 2, true, null, {"k": 1}, [3]]`)
+	got := Elements(arr)
+	want := []Value{StringValue("a"), NumberValue("2"), BoolValue(true), NullValue(), RawJSONValue(`{"k": 1}`), RawJSONValue(`[3]`)}
+	if len(got) != len(want) {
+		t.Fatalf("%d elements, want %d: %v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("element %d: %#v, want %#v", i, got[i], want[i])
+		}
+	}
+	if e := Elements(StringValue("x")); len(e) != 1 || e[0] != StringValue("x") {
+		t.Errorf("a string: %v", e)
+	}
+	if e := Elements(RawJSONValue(`{"a":1}`)); len(e) != 1 {
+		t.Errorf("an object is one element: %v", e)
+	}
+	if e := Elements(Value{}); e != nil {
+		t.Errorf("unset: %v", e)
+	}
+}
