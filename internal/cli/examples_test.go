@@ -120,6 +120,8 @@ var examples = []example{
 				t.Errorf("read_back %d, want one per message (%d), two reads each", steps["read_back"].Requests, msg)
 			case steps["work/browse/jobs_page"].Requests != 3*browse:
 				t.Errorf("jobs pages %d, want 3 per browse (%d)", steps["work/browse/jobs_page"].Requests, browse)
+			case steps["participants"].Requests != msg || steps["participants/GET /api/v2/conversations/{{.conversation_id}}"].Requests < msg:
+				t.Errorf("participants %d, %d reads: want one repeat per message, a read per participant", steps["participants"].Requests, steps["participants/GET /api/v2/conversations/{{.conversation_id}}"].Requests)
 			case steps["token"].Succeeded != 8:
 				t.Errorf("token: %d ok, want 8", steps["token"].Succeeded)
 			}
