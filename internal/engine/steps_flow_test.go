@@ -384,3 +384,26 @@ scenarios:
 		}
 	})
 }
+
+// TestWhenRand: when: $rand < 0.25 runs a step about a quarter of the
+// time (a JMeter Throughput Controller's percentage).
+func TestWhenRand(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := parsePlan(t, `
+scenarios:
+  s:
+    executor: {closed: {vus: 4, iterations: 200}}
+    steps:
+      - request: {path: /always}
+      - name: quarter
+        when: $rand < 0.25
+        request: {path: /quarter}
+`, nil)
+		tr := &routeTransport{route: func(r seenReq) (int, string, http.Header, time.Duration) { return 200, "{}", nil, time.Millisecond }}
+		_, s := runPlan(t, p, tr)
+		// 800 draws at 1/4: 200 ± 4 standard deviations (~49).
+		if n := stepStats(t, s, "quarter").Requests; n < 150 || n > 250 {
+			t.Errorf("quarter ran %d times in 800 iterations, want about 200", n)
+		}
+	})
+}
