@@ -83,6 +83,9 @@ type stepRun struct {
 	serial int
 	// cumWeights are a choose's cumulative weights, one per child.
 	cumWeights []float64
+	// keep lists the slots a once step (and its steps) extract, kept for
+	// the VU's later iterations.
+	keep []int
 }
 
 // requestRun is a request with everything static resolved once: URL,
@@ -180,6 +183,11 @@ func (e *Engine) buildSteps(p *plan.Plan, sr *scenarioRun, steps []*plan.Step, l
 		if st.Once {
 			r.serial = sr.nonce
 			sr.nonce++
+			plan.WalkSteps([]*plan.Step{st}, func(s *plan.Step) {
+				for _, x := range s.Extract {
+					r.keep = append(r.keep, x.Slot)
+				}
+			})
 		}
 		if st.Think == nil {
 			r.idx = len(*keys)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,28 @@ func (v *vu) gate(st *stepRun) (bool, error) {
 		v.onceDone[st.serial] = true
 	}
 	return true, nil
+}
+
+type keptVar struct {
+	slot int
+	val  scenario.Value
+}
+
+// keep records the values of slots (what a once step extracted) for the
+// VU's later iterations.
+func (v *vu) keep(slots []int) {
+	for _, slot := range slots {
+		val := v.vars.Get(slot)
+		if !val.IsSet() {
+			continue
+		}
+		i := slices.IndexFunc(v.kept, func(k keptVar) bool { return k.slot == slot })
+		if i < 0 {
+			v.kept = append(v.kept, keptVar{slot, val})
+		} else {
+			v.kept[i].val = val
+		}
+	}
 }
 
 // span records a step whose logical sample spans the steps it runs

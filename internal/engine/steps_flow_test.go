@@ -108,6 +108,9 @@ scenarios:
       - name: login
         once: true
         request: {path: "/login/{{.user}}"}
+        extract: {token: token}
+      - name: me
+        request: {path: /me, headers: {Authorization: "Bearer {{.token}}"}}
       - name: admin
         when: role == "admin"
         request: {path: /admin}
@@ -117,11 +120,24 @@ scenarios:
           - request: {path: /later}
 `, map[string]string{"users.csv": "user,role\nann,admin\nbob,user\n"})
 		tr := &routeTransport{route: func(r seenReq) (int, string, http.Header, time.Duration) {
+			if strings.Contains(r.URL, "/login/") {
+				return 200, `{"token":"t-` + strings.TrimPrefix(r.URL, "http://api.test/login/") + `"}`, nil, 5 * time.Millisecond
+			}
 			return 200, "{}", nil, 5 * time.Millisecond
 		}}
 		e, s := runPlan(t, p, tr)
 		if len(e.Failures()) != 0 {
 			t.Fatalf("failures %v", e.Failures())
+		}
+		// What the once step extracted stays set in the VU's later
+		// iterations: every /me carries its VU's token.
+		for _, r := range tr.requests() {
+			if strings.HasSuffix(r.URL, "/me") && r.Header["Authorization"] != "Bearer t-ann" && r.Header["Authorization"] != "Bearer t-bob" {
+				t.Errorf("/me with %q", r.Header["Authorization"])
+			}
+		}
+		if st := stepStats(t, s, "me"); st.Succeeded != 6 {
+			t.Errorf("me: %d ok, want 6", st.Succeeded)
 		}
 		if st := stepStats(t, s, "login"); st.Requests != 2 {
 			t.Errorf("login: %d, want once per VU (2)", st.Requests)

@@ -36,7 +36,10 @@ type vu struct {
 	// holds its cookies when the scenario keeps them.
 	onceDone []bool
 	jar      *cookieJar
-	pass     int // the innermost repeat's pass, for $index
+	// kept holds what once steps extracted: it stays set in the VU's
+	// later iterations, as a JMeter thread's variables do.
+	kept []keptVar
+	pass int // the innermost repeat's pass, for $index
 
 	// Per-iteration state.
 	flight context.Context // the VU's in-flight context (outlives steps)
@@ -121,6 +124,9 @@ func (v *vu) iterate(ctx context.Context, due, now time.Time) {
 func (v *vu) startIteration() bool {
 	fl := v.sr.flow
 	v.vars.Reset()
+	for _, k := range v.kept {
+		v.vars.Set(k.slot, k.val)
+	}
 	if err := v.setUp(); err != nil {
 		if errors.Is(err, scenario.ErrExhausted) {
 			fl.stopStarting()
@@ -185,6 +191,9 @@ func (v *vu) runSteps(ctx context.Context, steps []*stepRun) error {
 			err = v.repeat(ctx, st, v.begin(st))
 		case kindChoose:
 			err = v.choose(ctx, st, v.begin(st))
+		}
+		if len(st.keep) > 0 {
+			v.keep(st.keep)
 		}
 		if err != nil {
 			return err

@@ -95,7 +95,9 @@
 // iteration's variables by name (and $vars), $status (the last
 // response's), $iteration, $index (the innermost repeat's pass, from 0)
 // and $rand (a uniform draw in [0, 1)); a step whose when does not hold
-// is skipped and records nothing. A repeat runs its steps count times;
+// is skipped and records nothing. A once step runs in its VU's first
+// iteration only, and what it extracts (a login's token) stays set in
+// the VU's later iterations. A repeat runs its steps count times;
 // while its condition holds before a pass; or once per element of each,
 // a variable holding a JSON list (extract: {ids: "items.#.id"}), with as
 // set to the element — while and each at most max (default 1000) times.

@@ -244,7 +244,8 @@ type Step struct {
 	// When, if non-nil, is checked when the step is reached: the step
 	// runs only if it holds, else it is skipped and records nothing.
 	When *scenario.Condition
-	// Once runs the step only the first time its VU reaches it.
+	// Once runs the step only the first time its VU reaches it; what it
+	// (and its steps) extract stays set in the VU's later iterations.
 	Once bool
 	// Weight is the step's share of a choose's picks: > 0, default 1, for
 	// the steps of a choose; 0 elsewhere.
