@@ -329,13 +329,23 @@ func (c *converter) fragment(root *Element) (*Element, error) {
 		kids = []*Element{root}
 	}
 	var groups int
+	var fragments []*Element
 	for _, e := range kids {
 		switch {
 		case kindOf(e) == kThreadGroup:
 			groups++
-		case structural(e) && shortClass(e.TestClass) != "TestFragmentController":
+		case shortClass(e.TestClass) == "TestFragmentController":
+			if e.Enabled {
+				fragments = append(fragments, e)
+			}
+		case structural(e):
 			loose = append(loose, e)
 		}
+	}
+	if groups == 0 && len(loose) == 0 && len(fragments) > 0 {
+		// A file of Test Fragments only (modules for an Include
+		// Controller): run them as a selection would run.
+		loose = fragments
 	}
 	if kindOf(root) == kTestPlan && (groups > 0 || len(loose) == 0) {
 		return root, nil

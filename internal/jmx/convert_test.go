@@ -124,3 +124,19 @@ func TestConvertErrors(t *testing.T) {
 		t.Errorf("without DURATION the plan must not run: %v", err)
 	}
 }
+
+// TestEncodeLiteral: literal text is URL-encoded, references and
+// templates are kept, and an escaped "$${...}" is encoded whole.
+func TestEncodeLiteral(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"a b&c", "a+b%26c"},
+		{"x {{.id}} y", "x+{{.id}}+y"},
+		{"${HOST:-h} z", "${HOST:-h}+z"},
+		{"it is $${__time(yyyy'T')} now", "it+is+%24%7B__time%28yyyy%27T%27%29%7D+now"},
+		{"$${open", "%24%7Bopen"},
+	} {
+		if got := encodeLiteral(c.in); got != c.want {
+			t.Errorf("encodeLiteral(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -9,6 +9,8 @@
 //	Thread Group                  scenario, closed executor: threads → vus, ramp-up → ramp_up,
 //	                              loops → iterations, scheduler duration → duration
 //	                              (infinite loops without one: duration ${DURATION}, set at run time)
+//	Ultimate / Stepping /         closed: their threads, one linear ramp, the profile's length
+//	  Concurrency Thread Group    as duration (approximated)
 //	HTTP Request                  request step (method, path, raw body or parameters, headers)
 //	HTTP Request Defaults         at any level, for the requests in its scope; the server all
 //	                              requests name is the target (paths stay relative); with several
@@ -43,9 +45,11 @@
 //	Once Only Controller          once: true
 //	Random Controller             choose, each child equally likely
 //	Interleave Controller         choose (approximated: picked at random, not in turn)
-//	Switch Controller             a constant picks its child; ${var}: when on each child
+//	Switch Controller             a constant picks its child; ${var}: when on each child;
+//	                              ${__Random(a,b)}: choose
 //	Throughput Controller         when: $rand < share (percent), when: $iteration < N (total)
 //	Module Controller             the controller (or Test Fragment) it names, as a group
+//	Test Fragments alone          run once by one thread, as a selection (a module file)
 //	ForEach Controller            repeat: {each: list, as: var}, over a JSON Extractor's
 //	                              matches (match number -1, extracted as a list)
 //	Counter                       a var {{iteration start step}}, counting per VU

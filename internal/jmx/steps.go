@@ -90,6 +90,9 @@ func (c *converter) structural(e *Element, sc *scope, taken map[string]bool) []*
 			return c.random(e, sc, taken)
 		case "ModuleController":
 			return c.module(e, sc, taken)
+		case "TestFragmentController":
+			// Reached in a file of fragments only (see fragment).
+			return c.walk(e.Children, newScope(sc, e, e.Children), taken)
 		case "ForeachController":
 			return c.forEach(e, sc, taken)
 		case "InterleaveControl":
@@ -503,6 +506,19 @@ func encodeLiteral(s string) string {
 	for len(s) > 0 {
 		i := strings.Index(s, "{{")
 		j := strings.Index(s, "${")
+		if m := strings.Index(s, "$${"); m >= 0 && m+1 == j && (i < 0 || m < i) {
+			// "$${...}" is a literal "${...}" (sent as written): encode
+			// it whole, which leaves no reference behind.
+			b.WriteString(url.QueryEscape(s[:m]))
+			e := strings.IndexByte(s[m:], '}')
+			if e < 0 {
+				b.WriteString(url.QueryEscape(s[m+1:]))
+				break
+			}
+			b.WriteString(url.QueryEscape(s[m+1 : m+e+1]))
+			s = s[m+e+1:]
+			continue
+		}
 		k := -1
 		switch {
 		case i >= 0 && (j < 0 || i < j):
@@ -951,9 +967,43 @@ func (c *converter) switchController(e *Element, sc *scope, taken map[string]boo
 		}
 		return nil
 	}
+	if m := switchRandom.FindStringSubmatch(raw); m != nil {
+		// ${__Random(lo,hi)}: a random child, out of range ones
+		// counting for the first, as JMeter runs it then.
+		lo, _ := strconv.Atoi(m[1])
+		hi, _ := strconv.Atoi(m[2])
+		if hi < lo {
+			lo, hi = hi, lo
+		}
+		weights := make([]int, len(kids))
+		for v := lo; v <= hi && v-lo < 10_000; v++ {
+			if v >= 0 && v < len(kids) {
+				weights[v]++
+			} else {
+				weights[0]++
+			}
+		}
+		var opts []*outStep
+		names := map[string]bool{}
+		for i, ch := range kids {
+			if weights[i] == 0 {
+				continue
+			}
+			if st := c.blockOf([]*Element{ch}, ch, inner, names); st != nil {
+				if weights[i] != 1 {
+					st.weight = strconv.Itoa(weights[i])
+				}
+				opts = append(opts, st)
+			}
+		}
+		if len(opts) == 0 {
+			return nil
+		}
+		return []*outStep{{name: stepName(e.Name, "choose", taken), src: Path(e), choose: opts}}
+	}
 	name, ok := soleVar(raw)
 	if !ok {
-		c.notConverted(e, "its value %q is not a number, a name or one variable%s", oneLine(raw), leftOut(e))
+		c.notConverted(e, "its value %q is not a number, a name, one variable or ${__Random(lo,hi)}%s", oneLine(raw), leftOut(e))
 		return nil
 	}
 	c.sc.use(varName(name), e)
@@ -970,6 +1020,8 @@ func (c *converter) switchController(e *Element, sc *scope, taken map[string]boo
 	}
 	return out
 }
+
+var switchRandom = regexp.MustCompile(`^\$\{__Random\(\s*(-?\d+)\s*,\s*(-?\d+)\s*(?:,[^)]*)?\)\}$`)
 
 // throughputController converts a Throughput Controller: a percentage
 // becomes a when on a random draw; a total count per thread a when on

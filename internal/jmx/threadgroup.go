@@ -235,7 +235,9 @@ func (c *converter) readThreadGroup(g *Element) *tgSettings {
 		c.approximated(g, "Loop Count 0 runs once in floodgate")
 	}
 	ex.scheduler = g.Bool("ThreadGroup.scheduler", false)
-	if ex.scheduler {
+	if c.pluginSchedule(g, ex) {
+		ex.scheduler = true
+	} else if ex.scheduler {
 		ex.duration = c.number(g.Str("ThreadGroup.duration"), 0, g)
 		if d := strings.TrimSpace(g.Str("ThreadGroup.delay")); d != "" && d != "0" {
 			c.approximated(g, "the startup delay of %s s is not converted: the scenario starts at once", d)
@@ -261,6 +263,71 @@ func (c *converter) readThreadGroup(g *Element) *tgSettings {
 		c.approximated(g, "on a sampler error JMeter stops the thread or the test (%s); floodgate ends the iteration and goes on", g.Str("ThreadGroup.on_sample_error"))
 	}
 	return ex
+}
+
+// pluginSchedule reads the load profile of the jmeter-plugins thread
+// groups (Ultimate, Stepping, Concurrency) as a closed executor: their
+// threads, one linear ramp, and the profile's length as the duration.
+// It reports whether g is one of them.
+func (c *converter) pluginSchedule(g *Element, ex *tgSettings) bool {
+	num := func(name string) float64 {
+		n := c.number(g.Str(name), 0, g)
+		return n.value
+	}
+	var threads, ramp, length float64
+	switch shortClass(g.TestClass) {
+	case "UltimateThreadGroup":
+		rows := g.Prop("ultimatethreadgroupdata")
+		if rows == nil || len(rows.Props) == 0 {
+			return false
+		}
+		for _, row := range rows.Props {
+			var f [5]float64
+			for i, p := range row.Props {
+				if i < len(f) {
+					f[i] = c.number(p.Value, 0, g).value
+				}
+			}
+			threads += f[0]
+			ramp = max(ramp, f[1]+f[2])
+			length = max(length, f[1]+f[2]+f[3])
+		}
+		c.approximated(g, "its %d schedule row(s) become one ramp: %s threads over %s s, for %s s in all (row delays and shutdowns are not kept)", len(rows.Props), formatNum(threads), formatNum(ramp), formatNum(length))
+	case "SteppingThreadGroup":
+		threads = num("ThreadGroup.num_threads")
+		step, period, delay, hold := num("Start users count"), num("Start users period"), num("Threads initial delay"), num("flighttime")
+		if step <= 0 {
+			step = threads
+		}
+		ramp = delay + math.Ceil(threads/math.Max(step, 1))*period
+		length = ramp + hold
+		c.approximated(g, "its steps of %s threads every %s s become one ramp of %s s, then %s s at %s threads", formatNum(step), formatNum(period), formatNum(ramp), formatNum(hold), formatNum(threads))
+	case "ConcurrencyThreadGroup":
+		unit := 1.0
+		if strings.EqualFold(g.Str("Unit"), "M") {
+			unit = 60
+		}
+		threads, ramp = num("TargetLevel"), num("RampUp")*unit
+		length = ramp + num("Hold")*unit
+		if steps := g.Str("Steps"); steps != "" && steps != "0" {
+			c.approximated(g, "its %s steps become one linear ramp", steps)
+		}
+		// Its threads loop until the profile ends, or Iterations.
+		ex.forever = true
+		if n := num("Iterations"); n >= 1 {
+			ex.loops = numberField{text: formatNum(n), value: n, known: true}
+			ex.forever = false
+		}
+	default:
+		return false
+	}
+	if threads < 1 || length <= 0 {
+		return false
+	}
+	ex.threads = numberField{text: formatNum(math.Round(threads)), value: math.Round(threads), known: true}
+	ex.ramp = numberField{text: formatNum(math.Min(ramp, length)), value: math.Min(ramp, length), known: true}
+	ex.duration = numberField{text: formatNum(length), value: length, known: true}
+	return true
 }
 
 // executor writes the scenario's executor: closed, or open when a
