@@ -23,8 +23,8 @@
 //	CSV Data Set Config           data: {file, mode: sequential, on_exhaust}
 //	JSON Extractor, JSON Path     extract: {var: gjson.path}
 //	  Extractor (plugin)
-//	Regular Expression Extractor  extract, when the regex reads one JSON field ("id":"(.+?)")
-//	                              or one header (Location: (.+))
+//	Regular Expression Extractor  extract: a JSON field ("id":"(.+?)") as gjson, a header
+//	                              (Location: (.+)) as header:, any other body regex as regex:
 //	Response Assertion (code)     expect: [statuses]
 //	Response Assertion (text)     expect: {body: ...} over $text: substring → contains,
 //	                              equals → ==, contains/matches → matches (Not, Or kept)

@@ -86,10 +86,14 @@ func (c *converter) extractor(x *Element) []kv {
 	case kRegexExtractor:
 		spec, why := regexSpec(x)
 		if spec == "" {
-			c.notConverted(x, "regex %q: %s; floodgate extracts JSON paths (gjson) and header:Name", oneLine(x.Str("RegexExtractor.regex")), why)
+			c.notConverted(x, "regex %q: %s; floodgate extracts JSON paths (gjson), header:Name and regex: with one group", oneLine(x.Str("RegexExtractor.regex")), why)
 			return nil
 		}
-		c.approximated(x, "regex %q is read as %s", oneLine(x.Str("RegexExtractor.regex")), spec)
+		if strings.HasPrefix(spec, "regex:") {
+			c.approximated(x, "regex %q is read with Go's RE2 syntax", oneLine(x.Str("RegexExtractor.regex")))
+		} else {
+			c.approximated(x, "regex %q is read as %s", oneLine(x.Str("RegexExtractor.regex")), spec)
+		}
 		add(x.Str("RegexExtractor.refname"), spec, x.Str("RegexExtractor.default"))
 	}
 	return out
@@ -216,7 +220,17 @@ func regexSpec(x *Element) (string, string) {
 		if m := bodyField.FindStringSubmatch(re); m != nil && m[2] == m[4] {
 			return m[1], ""
 		}
-		return "", "not the shape \"field\": \"(...)\""
+		// Any other regex on the body reads as it is: Java's regexes
+		// and Go's RE2 agree on the usual ones.
+		switch rx, err := regexp.Compile(re); {
+		case strings.Contains(re, "${"):
+			return "", "it holds a JMeter reference"
+		case err != nil:
+			return "", fmt.Sprintf("Go's RE2 can't read it (%v)", err)
+		case rx.NumSubexp() == 0:
+			return "", "it has no group to extract"
+		}
+		return "regex:" + re, ""
 	case "true":
 		if m := headerField.FindStringSubmatch(re); m != nil {
 			return "header:" + m[1], ""

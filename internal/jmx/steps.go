@@ -176,7 +176,10 @@ func (c *converter) scopeOnly(e *Element) {
 		c.assertion(e)
 	case kJSONExtractor, kRegexExtractor, kJSONPathPlugin:
 		if owner := e.Parent; owner != nil && kindOf(owner) != kHTTPSampler {
-			if n := countHTTP(owner); n != 1 {
+			switch n := countHTTP(owner); {
+			case n == 0:
+				c.notConverted(e, "it reads the response of %s, which is not an HTTP Request", label(owner))
+			case n > 1:
 				c.notConverted(e, "it applies to each of the %d requests in its scope; floodgate extracts per step — move it under the request it reads", n)
 			}
 		}
@@ -212,7 +215,7 @@ func (c *converter) scopeOnly(e *Element) {
 		}
 		c.notConverted(e, "floodgate checks request steps by status and body (expect: {status: [...], body: ...}); a poll's until can check the body")
 	case kProcessor:
-		c.notConverted(e, "extract takes JSON paths (gjson) and header:Name")
+		c.notConverted(e, "extract takes JSON paths (gjson), header:Name and regex: on the body")
 	case kUnknown:
 		if strings.Contains(e.TestClass, "ThreadGroup") {
 			c.notConverted(e, "a plugin thread group (testclass %s); write its load profile as a scenario by hand, e.g. open: {stages: [...]}", e.TestClass)

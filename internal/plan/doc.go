@@ -52,7 +52,7 @@
 //	          json: {text: hi}       # or body: "raw text", or form: {user: u}
 //	          expect: [200, 202]     # or {status: [200], body: 'items != nil'}
 //	          timeout: 5s            # one attempt's bound; default defaults.timeout
-//	        extract: {job_id: id, where: "header:Location"}
+//	        extract: {job_id: id, where: "header:Location", nonce: 'regex:name="n" value="(\w+)"'}
 //	        retry: {...}             # overrides the scenario's
 //	      - poll:                    # a request's keys, plus:
 //	          path: /api/v2/recording/jobs/{{.job_id}}

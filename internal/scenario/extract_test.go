@@ -111,3 +111,30 @@ func TestElements(t *testing.T) {
 		t.Errorf("unset: %v", e)
 	}
 }
+
+// TestRegexExtractor: regex: takes the first group of the first match
+// (the whole match without a group), as text; no match is ErrNotFound.
+func TestRegexExtractor(t *testing.T) {
+	body := []byte(`<input type="hidden" name="token" value="abc123"><input name="id" value="7">`)
+	for _, c := range []struct{ spec, want string }{
+		{`regex:name="token" value="([^"]+)"`, "abc123"},
+		{`regex:name="id" value="(\d+)"`, "7"},
+		{`regex:value="\d+"`, `value="7"`},
+	} {
+		x, err := ParseExtractor("v", c.spec, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := x.Extract(body, nil)
+		if err != nil || v != StringValue(c.want) {
+			t.Errorf("%s: %v (%v), want %q", c.spec, v, err, c.want)
+		}
+	}
+	x, _ := ParseExtractor("v", `regex:name="nope" value="(.*?)"`, 0)
+	if _, err := x.Extract(body, nil); !errors.Is(err, ErrNotFound) {
+		t.Errorf("no match: %v, want ErrNotFound", err)
+	}
+	if _, err := ParseExtractor("v", `regex:(?<=a)b`, 0); err == nil || !strings.Contains(err.Error(), "RE2") {
+		t.Errorf("lookbehind: %v, want an error naming RE2", err)
+	}
+}
