@@ -162,6 +162,11 @@ func Convert(r io.Reader, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	c := &converter{opts: o, props: map[string]string{}, udv: map[string]udvValue{}, reported: map[string]bool{}, assumed: map[string]bool{}}
+	if o.file != "" {
+		if abs, err := filepath.Abs(o.file); err == nil {
+			c.includes = []string{abs} // an Include Controller naming the plan itself
+		}
+	}
 	p, err := c.plan(root)
 	if err != nil {
 		return nil, err
@@ -196,6 +201,7 @@ type converter struct {
 	assumed      map[string]bool // URL variables given a placeholder default, reported once
 	root         *Element
 	modules      []*Element // the Module Controllers being converted, against cycles
+	includes     []string   // the files Include Controllers are reading, against cycles
 	forever      []string
 }
 

@@ -49,6 +49,8 @@
 //	                              ${__Random(a,b)}: choose
 //	Throughput Controller         when: $rand < share (percent), when: $iteration < N (total)
 //	Module Controller             the controller (or Test Fragment) it names, as a group
+//	Include Controller            the .jmx file it names (relative to the plan): its Test
+//	                              Fragments' steps, as a group
 //	Test Fragments alone          run once by one thread, as a selection (a module file)
 //	ForEach Controller            repeat: {each: list, as: var}, over a JSON Extractor's
 //	                              matches (match number -1, extracted as a list)
@@ -57,7 +59,7 @@
 //
 // JMeter sends every request once, so the plan says retry: off; listeners
 // are ignored (floodgate writes its own results). Scripts (JSR223,
-// BeanShell), other controllers (Random Order, Include, Runtime), other samplers and plugins don't convert; when nothing
+// BeanShell), other controllers (Random Order, Runtime), other samplers and plugins don't convert; when nothing
 // converts, the error lists each element and why (*NothingError). The
 // output depends only on the input (and the options), so it can be
 // compared with golden files.

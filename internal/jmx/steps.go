@@ -1,9 +1,13 @@
 package jmx
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -90,6 +94,8 @@ func (c *converter) structural(e *Element, sc *scope, taken map[string]bool) []*
 			return c.random(e, sc, taken)
 		case "ModuleController":
 			return c.module(e, sc, taken)
+		case "IncludeController":
+			return c.include(e, sc, taken)
 		case "TestFragmentController":
 			// Reached in a file of fragments only (see fragment).
 			return c.walk(e.Children, newScope(sc, e, e.Children), taken)
@@ -125,8 +131,6 @@ func controllerWhy(e *Element) string {
 	switch shortClass(e.TestClass) {
 	case "RandomOrderController":
 		why = "floodgate runs steps in order (choose picks one at random); give each branch its own scenario"
-	case "IncludeController":
-		why = "it reads another .jmx file; import that file, or copy its requests here"
 	}
 	return why + leftOut(e)
 }
@@ -783,6 +787,78 @@ func (c *converter) module(e *Element, sc *scope, taken map[string]bool) []*outS
 		return steps
 	}
 	return []*outStep{{isGroup: true, name: stepName(e.Name, "module", taken), group: steps, src: Path(e)}}
+}
+
+// maxIncludeBytes bounds a file an Include Controller reads.
+const maxIncludeBytes = 64 << 20
+
+// include converts an Include Controller: the .jmx file it names
+// (relative to the plan's directory) is read, and its Test Fragments'
+// steps (or its Test Plan's) are converted in its place, as a group.
+func (c *converter) include(e *Element, sc *scope, taken map[string]bool) []*outStep {
+	name := strings.TrimSpace(e.Str("IncludeController.includepath"))
+	switch {
+	case name == "":
+		c.notConverted(e, "it names no file")
+		return nil
+	case strings.Contains(name, "${"):
+		c.notConverted(e, "its file %q is named by a variable; give the path", name)
+		return nil
+	}
+	path := name
+	if !filepath.IsAbs(path) {
+		if c.opts.file == "" {
+			c.notConverted(e, "it reads %s, relative to a plan file this conversion has no name for", name)
+			return nil
+		}
+		path = filepath.Join(filepath.Dir(c.opts.file), path)
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	if slices.Contains(c.includes, path) || len(c.includes) >= maxDepth {
+		c.notConverted(e, "%s includes itself, directly or through the files it includes", name)
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		c.notConverted(e, "%s can't be read (%v); import it on its own, or put it where the plan names it", name, errors.Unwrap(err))
+		return nil
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		c.notConverted(e, "%s is not a regular file", name) // a device or pipe could block the import
+		return nil
+	}
+	root, err := Parse(io.LimitReader(f, maxIncludeBytes))
+	f.Close()
+	if err != nil {
+		c.notConverted(e, "%s: %v", name, err)
+		return nil
+	}
+	root.Parent = e
+	c.includes = append(c.includes, path)
+	defer func() { c.includes = c.includes[:len(c.includes)-1] }()
+	top := newScope(sc, root, root.Children)
+	names := map[string]bool{}
+	var steps []*outStep
+	for _, ch := range root.Children {
+		switch {
+		case !ch.Enabled || !structural(ch) && shortClass(ch.TestClass) != "TestFragmentController":
+		case shortClass(ch.TestClass) == "TestFragmentController":
+			steps = append(steps, c.walk(ch.Children, newScope(top, ch, ch.Children), names)...)
+		default:
+			steps = append(steps, c.walk([]*Element{ch}, top, names)...)
+		}
+	}
+	if len(steps) == 0 {
+		c.notConverted(e, "%s holds no Test Fragment or controller to include", name)
+		return nil
+	}
+	if !sends(steps) {
+		return steps
+	}
+	return []*outStep{{isGroup: true, name: stepName(e.Name, "include", taken), group: steps, src: Path(e)}}
 }
 
 // moduleTarget finds the element a Module Controller's node path names:
