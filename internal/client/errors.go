@@ -148,7 +148,8 @@ func Classify(err error) metrics.Class {
 	}
 	msg := err.Error()
 	switch {
-	case strings.Contains(msg, "tls: "), strings.Contains(msg, "x509: "):
+	case strings.Contains(msg, "tls: "), strings.Contains(msg, "x509: "),
+		strings.Contains(msg, "HTTP response to HTTPS client"): // net/http's word for a TLS record that is plain HTTP
 		return metrics.TLS
 	case strings.Contains(msg, "connection reset"), strings.Contains(msg, "broken pipe"),
 		strings.Contains(msg, "server closed"), strings.Contains(msg, "connection closed"),

@@ -27,6 +27,9 @@ type Engine struct {
 	client    *client.Client
 	rec       *metrics.Recorder
 	scens     []*scenarioRun
+	// endpoints are the recorder steps' "METHOD /path" ("" but for
+	// request steps), for the diagnosis to name what a cap is on.
+	endpoints []string
 
 	stopStart context.CancelFunc // set by Run
 	abort     context.CancelFunc
@@ -141,6 +144,11 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 	}
 	e.client = client.New(e.transport, copts...)
 	e.rec = metrics.NewRecorder(time.Now(), keys)
+	for i, ep := range e.endpoints {
+		if ep != "" {
+			e.rec.SetEndpoint(i, ep)
+		}
+	}
 	if cfg.observer != nil {
 		e.rec.SetObserver(cfg.observer)
 	}

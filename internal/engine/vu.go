@@ -213,6 +213,12 @@ func (v *vu) recordAttempt(a client.Attempt) {
 		BytesIn: a.BytesIn, BytesOut: a.BytesOut, Retry: a.Number > 1}
 	if a.Err == nil {
 		at.Class = classify(v.curExpect, a.Status)
+		if a.Status >= 400 {
+			// The platform's error code tells a missing permission from a
+			// cap answered 403, and a spent window from other 429s.
+			at.Code = metrics.ParseErrCode(v.resp.Body)
+			at.RetryAfter = a.RateLimit.HasRetryAfter
+		}
 	}
 	if rl := &a.RateLimit; rl.HasRemaining {
 		at.HasRateLimit, at.Remaining, at.Reset = true, rl.Remaining, rl.Reset

@@ -3,6 +3,7 @@ package metrics
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -28,6 +29,11 @@ func Merge(parts ...*Results) (*Results, error) {
 	var gen *Generator // the parts' usage added, kept if every part has one
 	genAll := true
 	start, end := first.StartTime, first.EndTime
+	for _, r := range parts {
+		if r.Summary.StartTime.Before(start) {
+			start = r.Summary.StartTime
+		}
+	}
 	var order []StepKey
 	data := map[StepKey]*StepData{}
 	var lost []LostRequest
@@ -76,7 +82,14 @@ func Merge(parts ...*Results) (*Results, error) {
 				}
 				c := countsOf(&st.Stats)
 				d.counts.add(&c)
+				if d.Endpoint == "" {
+					d.Endpoint = st.Endpoint
+				}
 				d.Hists.merge(h)
+				shift := s.StartTime.Sub(start).Milliseconds()
+				for _, t := range st.AcceptTimesMs {
+					d.Accepts = append(d.Accepts, t+shift)
+				}
 			}
 		}
 		lost = append(lost, s.LostRequests...)
@@ -92,6 +105,7 @@ func Merge(parts ...*Results) (*Results, error) {
 	out := &Results{}
 	for i, k := range order {
 		steps[i] = *data[k]
+		steps[i].Accepts = firstAccepts(steps[i].Accepts, math.MaxInt64)
 		out.Hists = append(out.Hists, StepHists{Key: k, Hists: steps[i].Hists})
 	}
 	out.Summary = summarize(info, start, end, steps, lost)
@@ -116,6 +130,8 @@ func countsOf(st *Stats) counts {
 	}
 	fill(&c.Statuses, st.Statuses)
 	fill(&c.Final, st.FinalStatuses)
+	fillCodes(&c.Codes, st.Codes)
+	c.WithRetryAfter = st.WithRetryAfter
 	failed := int64(0)
 	for k, n := range st.Errors {
 		if cl, ok := ParseClass(k); ok {
@@ -166,6 +182,7 @@ func addBucket(m, b *Bucket) {
 	m.InFlightMean += b.InFlightMean
 	m.BytesIn += b.BytesIn
 	m.BytesOut += b.BytesOut
+	m.WireMs += b.WireMs
 	m.FromSend = mergePct(m.FromSend, b.FromSend)
 	m.FromDue = mergePct(m.FromDue, b.FromDue)
 	m.RetryAfterWaitMs += b.RetryAfterWaitMs

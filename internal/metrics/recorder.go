@@ -49,6 +49,10 @@ type Attempt struct {
 	Remaining    int
 	Reset        time.Duration
 	Limit        int // 0 when the headers did not state it
+	// Code is the platform error code a refusal's body named;
+	// RetryAfter is true when the response carried a Retry-After.
+	Code       ErrCode
+	RetryAfter bool
 }
 
 // Logical is one logical request as the integration saw it.
@@ -70,10 +74,12 @@ type Logical struct {
 // buckets and merged histograms. It is safe for concurrent use; samples
 // are spread over shards, one mutex each, so VUs rarely contend.
 type Recorder struct {
-	start  time.Time
-	steps  []StepKey
-	shards []shard
-	next   atomic.Uint32
+	start time.Time
+	steps []StepKey
+	// endpoints holds each request step's "METHOD /path" (see SetEndpoint).
+	endpoints []string
+	shards    []shard
+	next      atomic.Uint32
 
 	inflight    atomic.Int64
 	inflightMax atomic.Int64 // max since the last bucket was cut
@@ -134,7 +140,19 @@ type shard struct {
 type stepHists struct {
 	fromSend, fromDue, attempt *hdr.Histogram
 	counts                     counts
+	// accepts holds the end times (ms since start) of the step's first
+	// 2xx attempts on this shard after its first refusal (403 or 429),
+	// up to acceptsPerShard: the rhythm of acceptances a cap on open jobs
+	// or a short window leaves.
+	accepts []int64
 }
+
+// acceptsPerShard bounds the acceptance times a shard keeps per step;
+// MaxAcceptTimes bounds those a summary lists per step.
+const (
+	acceptsPerShard = 2000
+	MaxAcceptTimes  = 2000
+)
 
 // counts are additive counters kept per step and per second.
 type counts struct {
@@ -146,6 +164,9 @@ type counts struct {
 	BytesIn, BytesOut                    int64
 	RetryAfterWait, BackoffWait          time.Duration
 	GateWait                             time.Duration
+	Codes                                [numCodes]int64 // attempts by platform error code
+	WithRetryAfter                       int64           // attempts whose response had a Retry-After
+	Wire                                 time.Duration   // attempts' time on the wire
 }
 
 type interval struct {
@@ -188,6 +209,16 @@ func NewRecorder(start time.Time, steps []StepKey) *Recorder {
 		}
 	}
 	return r
+}
+
+// SetEndpoint names what step sends, e.g. "POST /api/v2/recording/jobs"
+// (its path as the plan writes it, templates unrendered): the diagnosis
+// names the resource a cap is on by it. Call it before recording.
+func (r *Recorder) SetEndpoint(step int, endpoint string) {
+	if r.endpoints == nil {
+		r.endpoints = make([]string, len(r.steps))
+	}
+	r.endpoints[step] = endpoint
 }
 
 // SetStart moves the recorder's time zero; call it before recording.
@@ -304,7 +335,15 @@ func (r *Recorder) attemptLocked(s *shard, a *Attempt) {
 	st := &s.steps[a.Step]
 	_ = st.attempt.RecordValue(micros(a.Latency))
 	addAttempt(&st.counts, a)
-	cur := r.at(s, a.Start.Add(a.Latency))
+	end := a.Start.Add(a.Latency)
+	switch {
+	case a.Status >= 200 && a.Status < 300 && len(st.accepts) < cap(st.accepts):
+		st.accepts = append(st.accepts, end.Sub(r.start).Milliseconds())
+	case (a.Status == 403 || a.Status == 429) && st.accepts == nil:
+		// Kept from the step's first refusal on: the rhythm of a wall.
+		st.accepts = make([]int64, 0, acceptsPerShard)
+	}
+	cur := r.at(s, end)
 	addAttempt(&cur.counts, a)
 	addAttempt(&cur.steps[a.Step].counts, a)
 	if a.HasRateLimit {
@@ -329,6 +368,13 @@ func addAttempt(c *counts, a *Attempt) {
 	c.Statuses[statusIndex(a.Status)]++
 	c.BytesIn += a.BytesIn
 	c.BytesOut += a.BytesOut
+	if a.Code < numCodes {
+		c.Codes[a.Code]++
+	}
+	if a.RetryAfter {
+		c.WithRetryAfter++
+	}
+	c.Wire += a.Latency
 }
 
 // RecordLogical records a completed logical request and ends its

@@ -25,6 +25,11 @@ type Bucket struct {
 	BytesIn  int64 `json:"bytes_in"`
 	BytesOut int64 `json:"bytes_out"`
 
+	// WireMs is the attempts' time on the wire (send to last byte) that
+	// ended in the bucket: over Seconds, the mean number of requests on
+	// the wire, which in-flight (logical requests, waits included) is not.
+	WireMs float64 `json:"wire_ms,omitempty"`
+
 	// Latency percentiles of logical requests completed in the bucket, ms.
 	FromSend Percentiles `json:"latency_from_send_ms"`
 	FromDue  Percentiles `json:"latency_from_due_ms"`
@@ -55,6 +60,11 @@ type Flow struct {
 	Statuses map[string]int64 `json:"statuses"`
 	// Errors counts logical requests by outcome class other than ok.
 	Errors map[string]int64 `json:"errors,omitempty"`
+	// Codes counts attempts by the platform error code their body named
+	// (see ErrCode); WithRetryAfter counts attempts answered with a
+	// Retry-After.
+	Codes          map[string]int64 `json:"codes,omitempty"`
+	WithRetryAfter int64            `json:"with_retry_after,omitempty"`
 }
 
 // Add adds o's counts to f.
@@ -69,6 +79,8 @@ func (f *Flow) Add(o *Flow) {
 	f.Goodput += o.Goodput
 	f.Statuses = addCounts(f.Statuses, o.Statuses)
 	f.Errors = addCounts(f.Errors, o.Errors)
+	f.Codes = addCounts(f.Codes, o.Codes)
+	f.WithRetryAfter += o.WithRetryAfter
 }
 
 func addCounts(m, o map[string]int64) map[string]int64 {
@@ -234,6 +246,11 @@ func (c *counts) add(o *counts) {
 	for i, n := range o.Classes {
 		c.Classes[i] += n
 	}
+	for i, n := range o.Codes {
+		c.Codes[i] += n
+	}
+	c.WithRetryAfter += o.WithRetryAfter
+	c.Wire += o.Wire
 	c.BytesIn += o.BytesIn
 	c.BytesOut += o.BytesOut
 	c.RetryAfterWait += o.RetryAfterWait
@@ -271,6 +288,7 @@ func (c *counts) flow() Flow {
 		Offered: c.Offered, Started: c.Started, Completed: c.Completed, Dropped: c.Dropped,
 		Attempts: c.Attempts, Retries: c.Retries, Lost: c.Lost, Goodput: c.Goodput,
 		Statuses: statusMap(&c.Statuses), Errors: classMap(&c.Classes),
+		Codes: codeMap(&c.Codes), WithRetryAfter: c.WithRetryAfter,
 	}
 }
 
@@ -279,5 +297,6 @@ func (c *counts) bucket() Bucket {
 		Flow:    c.flow(),
 		BytesIn: c.BytesIn, BytesOut: c.BytesOut,
 		RetryAfterWaitMs: ms(c.RetryAfterWait), BackoffWaitMs: ms(c.BackoffWait), GateWaitMs: ms(c.GateWait),
+		WireMs: ms(c.Wire),
 	}
 }
