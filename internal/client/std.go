@@ -84,7 +84,7 @@ func (t *StdTransport) RoundTrip(ctx context.Context, req *Request, resp *Respon
 	resp.Status = r.StatusCode
 	resp.Body = buf.Bytes()
 	resp.BytesIn = n
-	resp.SetHead(HeaderFunc(r.Header.Get))
+	resp.SetHead(httpHead(r.Header))
 	if err != nil {
 		return &ClassError{classifyStd(ctx, err), err}
 	}
@@ -93,6 +93,14 @@ func (t *StdTransport) RoundTrip(ctx context.Context, req *Request, resp *Respon
 	}
 	return nil
 }
+
+// httpHead is net/http's header as a Head.
+type httpHead http.Header
+
+var _ ValuesHead = httpHead(nil)
+
+func (h httpHead) Get(name string) string      { return http.Header(h).Get(name) }
+func (h httpHead) Values(name string) []string { return http.Header(h).Values(name) }
 
 func classifyStd(ctx context.Context, err error) metrics.Class {
 	var ne net.Error
@@ -113,5 +121,7 @@ func classifyStd(ctx context.Context, err error) metrics.Class {
 	case errors.As(err, &ne) && ne.Timeout():
 		return metrics.Timeout
 	}
-	return metrics.Other
+	// What net/http rewords (a TLS record that is plain HTTP becomes
+	// "server gave HTTP response to HTTPS client") Classify reads.
+	return Classify(err)
 }

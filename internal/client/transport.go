@@ -118,6 +118,24 @@ func (r *Response) Header(name string) string {
 	return r.head.Get(name)
 }
 
+// ValuesHead is a Head that gives every value of a field that repeats.
+type ValuesHead interface {
+	Head
+	Values(name string) []string
+}
+
+// Values returns every value of the response header name, for headers
+// that repeat (Set-Cookie).
+func (r *Response) Values(name string) []string {
+	if h, ok := r.head.(ValuesHead); ok {
+		return h.Values(name)
+	}
+	if v := r.Header(name); v != "" {
+		return []string{v}
+	}
+	return nil
+}
+
 // RateLimit parses the response's rate-limit headers (ParseRateLimit).
 func (r *Response) RateLimit(now time.Time) RateLimit {
 	if h, ok := r.head.(RateLimitHead); ok {

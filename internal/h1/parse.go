@@ -171,6 +171,21 @@ func (h *respHead) RateLimit(now time.Time) client.RateLimit {
 	return client.ParseRateLimit(h.viewFn, now)
 }
 
+// Values returns copies of every value of the field name: it implements
+// client.ValuesHead.
+func (h *respHead) Values(name string) []string {
+	if h.names&nameBit(name) == 0 {
+		return nil
+	}
+	var out []string
+	for _, f := range h.fields {
+		if int(f.nameEnd-f.name) == len(name) && equalFold(h.block[f.name:f.nameEnd], name) {
+			out = append(out, string(h.block[f.val:f.valEnd]))
+		}
+	}
+	return out
+}
+
 // value returns the first value of the field name, aliasing h.block.
 func (h *respHead) value(name string) []byte {
 	if h.names&nameBit(name) == 0 {
