@@ -55,6 +55,8 @@ type example struct {
 	failVars map[string]string
 	// check looks at a green run's summary.
 	check func(t *testing.T, s *metrics.Summary)
+	// failing: steps fail in a green run (the plan shows a wall).
+	failing bool
 }
 
 var examples = []example{
@@ -70,6 +72,23 @@ var examples = []example{
 			// through two windows (a 429 or two at most).
 			if s.Requests != 500 || s.Succeeded != 500 || s.DurationS < 0.06 {
 				t.Errorf("requests %d ok %d in %.3f s, want 500 over more than one 60 ms window", s.Requests, s.Succeeded, s.DurationS)
+			}
+		},
+	},
+	{
+		file:  "bot-burst-wall.yaml",
+		scale: 0.05, // 60 s windows last 3 s: the whole run falls in one
+		edit: func(s string) string {
+			return strings.Replace(s, "closed: {vus: 100, ramp_up: 10s, iterations: 50}", "closed: {vus: 20, ramp_up: 100ms, iterations: 25}", 1)
+		},
+		failVars: map[string]string{"MIN_REFUSED": "99%"},
+		failing:  true,
+		check: func(t *testing.T, s *metrics.Summary) {
+			// 500 requests, retries off: a window's 300 get through, the
+			// rest meet the wall.
+			if s.Requests != 500 || s.Succeeded < 300 || s.Statuses["429"] < 100 || s.Retries != 0 {
+				t.Errorf("requests %d ok %d 429 × %d retries %d; want 500, ≥ 300 ok, ≥ 100 refused, no retry",
+					s.Requests, s.Succeeded, s.Statuses["429"], s.Retries)
 			}
 		},
 	},
@@ -95,6 +114,35 @@ var examples = []example{
 			job := s.Scenarios[0].Steps[1]
 			if job.FinalStatuses["202"] < 2 || job.FinalStatuses["429"] < 40 || job.FinalStatuses["202"]+job.FinalStatuses["429"] != 60 {
 				t.Errorf("job creates %v: want most of 60 refused by the 2-jobs cap", job.FinalStatuses)
+			}
+		},
+	},
+	{
+		file:     "agent-desk.yaml",
+		scale:    0.01,
+		vars:     map[string]string{"VUS": "3", "ITERATIONS": "8"},
+		failVars: map[string]string{"MAX_WORK_P99": "1us"},
+		check: func(t *testing.T, s *metrics.Summary) {
+			steps := map[string]metrics.Stats{}
+			for _, sc := range s.Scenarios {
+				for _, st := range sc.Steps {
+					steps[st.Name] = st.Stats
+				}
+			}
+			msg, browse := steps["work/message"].Requests, steps["work/browse"].Requests
+			switch {
+			case steps["whoami"].Requests != 3:
+				t.Errorf("whoami ran %d times, want once per VU (3)", steps["whoami"].Requests)
+			case steps["work"].Requests != 24 || msg+browse != 24 || msg == 0 || browse == 0:
+				t.Errorf("work %d: message %d + browse %d, want 24 picks of both", steps["work"].Requests, msg, browse)
+			case steps["read_back"].Requests != msg || steps["read_back/GET /api/v2/conversations/{{.conversation_id}}"].Requests != 2*msg:
+				t.Errorf("read_back %d, want one per message (%d), two reads each", steps["read_back"].Requests, msg)
+			case steps["work/browse/jobs_page"].Requests != 3*browse:
+				t.Errorf("jobs pages %d, want 3 per browse (%d)", steps["work/browse/jobs_page"].Requests, browse)
+			case steps["participants"].Requests != msg || steps["participants/GET /api/v2/conversations/{{.conversation_id}}"].Requests < msg:
+				t.Errorf("participants %d, %d reads: want one repeat per message, a read per participant", steps["participants"].Requests, steps["participants/GET /api/v2/conversations/{{.conversation_id}}"].Requests)
+			case steps["token"].Succeeded != 8:
+				t.Errorf("token: %d ok, want 8", steps["token"].Succeeded)
 			}
 		},
 	},
@@ -172,7 +220,7 @@ func TestExamplesRunGreen(t *testing.T) {
 				t.Fatalf("exit code %d: %v\n%s", ExitCode(err), err, out)
 			}
 			s := readSummary(t, dir)
-			if len(s.Thresholds) == 0 || len(s.Failures) != 0 {
+			if len(s.Thresholds) == 0 || (len(s.Failures) != 0) != ex.failing {
 				t.Fatalf("thresholds %+v, failures %+v", s.Thresholds, s.Failures)
 			}
 			for _, th := range s.Thresholds {

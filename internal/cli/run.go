@@ -113,8 +113,8 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		if keep != nil {
 			keep.tick(b)
 		}
-		if !noted && b.T < unreachableNoteWithin.Seconds() {
-			noted = noteUnreachable(env.Stderr, e, p.Target)
+		if !noted && pr != nil && b.T < unreachableNoteWithin.Seconds() {
+			noted = noteUnreachable(pr.Above(env.Stderr), e, p.Target)
 		}
 		select {
 		case checks <- struct{}{}:
@@ -186,11 +186,11 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		// closed VUs against nginx, in 12 pairs of 8 s runs (change 14).
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	}
-	reqs, length := e.Planned()
-	pr = newProgress(env.Stdout, env.IsTerminal, p.Name, reqs, length, *every)
+	pr = newProgress(env.Stdout, env.IsTerminal, p.Name, e, *every)
 	fmt.Fprintf(env.Stderr, "running %s against %s (results: %s)\n", p.Name, p.Target, dir)
 
 	done := make(chan struct{})
+	above := pr.Above(env.Stderr) // not drawn over by a terminal's bar
 	go func() {
 		n := 0
 		for {
@@ -204,11 +204,11 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 				inflight := e.InFlight()
 				switch {
 				case n == 1 && inflight == 0:
-					fmt.Fprintln(env.Stderr, "\ninterrupt: no new iterations; no requests in flight (Ctrl-C again to abort)")
+					fmt.Fprintln(above, "\ninterrupt: no new iterations; no requests in flight (Ctrl-C again to abort)")
 				case n == 1:
-					fmt.Fprintf(env.Stderr, "\ninterrupt: no new iterations; waiting up to %s for %d in-flight requests (Ctrl-C again to abort)\n", p.Grace, inflight)
+					fmt.Fprintf(above, "\ninterrupt: no new iterations; waiting up to %s for %d in-flight requests (Ctrl-C again to abort)\n", p.Grace, inflight)
 				default:
-					fmt.Fprintf(env.Stderr, "\ninterrupt: aborting %d in-flight requests\n", inflight)
+					fmt.Fprintf(above, "\ninterrupt: aborting %d in-flight requests\n", inflight)
 				}
 				e.Stop()
 			}

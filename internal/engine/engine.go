@@ -97,6 +97,7 @@ type scenarioRun struct {
 	auth      client.Authenticator
 	flow      *flowRun    // variables, data, failures (steps.go)
 	nreqs     int         // requests among its steps: each VU's request slots
+	nonce     int         // its once steps: each VU's record of those it ran
 	warm      []*vu       // VUs made before the clock started (Engine.warm)
 	refused   atomic.Bool // the token endpoint refused its credentials
 }

@@ -88,7 +88,8 @@ type decoder struct {
 	lineStart []int // byte offset of each line, built on first use
 	getenv    func(string) (string, bool)
 	errs      []*Error
-	jsonNodes int // nodes visited while encoding json bodies (alias bombs)
+	basePath  string // the last request's path before its query, for default names
+	jsonNodes int    // nodes visited while encoding json bodies (alias bombs)
 	jsonTmpls []jsonTmpl
 	stepNodes int   // steps visited, aliases expanded (alias bombs)
 	flow      *flow // the scenario being decoded: its variables so far

@@ -90,6 +90,7 @@ type Service struct {
 	seq   uint64
 
 	processed, failed, skipped atomic.Int64
+	refused                    atomic.Int64 // creates and executes refused by the active-jobs cap
 }
 
 // New returns a service; jobs advance when they are read and when the
@@ -106,6 +107,10 @@ func New(o Options) *Service {
 func (s *Service) Exported() (processed, failed, skipped int64) {
 	return s.processed.Load(), s.failed.Load(), s.skipped.Load()
 }
+
+// Capped returns how many creates and executes the per-org active-jobs
+// cap refused since start.
+func (s *Service) Capped() int64 { return s.refused.Load() }
 
 // Reset forgets every job.
 func (s *Service) Reset() {

@@ -199,6 +199,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request, c *platform.Cal
 // capped answers the active-jobs cap; free is how long until a job stops
 // counting against it.
 func (s *Service) capped(w http.ResponseWriter, c *platform.Call, free time.Duration) {
+	s.refused.Add(1)
 	a := s.o.ActiveAnswer
 	if a.RetryAfter {
 		free = max(free, time.Millisecond)
