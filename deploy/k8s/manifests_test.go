@@ -84,11 +84,13 @@ func flagsOf(t *testing.T, cmd string) map[string]bool {
 	env := &cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) (string, bool) { return "", false }}
 	cli.Main(context.Background(), env, []string{cmd, "--help"})
 	flags := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^\s+-([a-z-]+)`).FindAllStringSubmatch(errb.String(), -1) {
+	// Help goes to stdout (once to stderr), flags as --name or -name.
+	help := out.String() + errb.String()
+	for _, m := range regexp.MustCompile(`(?m)^\s+--?([a-z-]+)`).FindAllStringSubmatch(help, -1) {
 		flags[m[1]] = true
 	}
 	if len(flags) == 0 {
-		t.Fatalf("floodgate %s --help lists no flags:\n%s", cmd, errb.String())
+		t.Fatalf("floodgate %s --help lists no flags:\n%s", cmd, help)
 	}
 	return flags
 }
