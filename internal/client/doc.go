@@ -13,9 +13,9 @@
 //
 // # Retry policy
 //
-// A plan sets `retry` globally, per scenario and per step; Resolve merges
-// the levels over DefaultPolicy, a step's fields overriding a scenario's,
-// which override the plan's. `retry: off` disables retries at its level
+// A plan sets `retry` globally, per scenario and per step;
+// clientcfg.Retry merges the levels over DefaultPolicy, a step's fields
+// overriding a scenario's, which override the plan's. `retry: off` disables retries at its level
 // (one attempt) until a later level sets fields again.
 //
 //	on                 statuses retried             429, 502, 503, 504

@@ -458,7 +458,7 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), n
 func (s Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
 
 // Retry is a retry policy as written in the plan. Unset fields take the
-// defaults of client.DefaultPolicy; the client package merges levels
+// defaults of client.DefaultPolicy; package clientcfg merges levels
 // (plan → scenario → step).
 type Retry struct {
 	Pos Pos
