@@ -90,11 +90,11 @@ func TestConformance(t *testing.T) {
 		{"nginx keepalive_timeout 1s keepalive_requests 3", func(t *testing.T) (string, []step) {
 			// 7 POSTs cross the per-connection limit twice; then the
 			// connections outlive keepalive_timeout before 3 more.
-			return startNginx(t), append(posts(7, 0), posts(3, 1300*time.Millisecond)...)
+			return startNginx(t), append(posts(7, 0), posts(3, 1500*time.Millisecond)...)
 		}, ok(10)},
 		{"net/http IdleTimeout and ReadHeaderTimeout", func(t *testing.T) (string, []step) {
 			srv := newIdleClosingServer(t, 150*time.Millisecond)
-			return srv.URL, slices.Concat(posts(2, 0), posts(2, 250*time.Millisecond), posts(1, 250*time.Millisecond))
+			return srv.URL, slices.Concat(posts(2, 0), posts(2, 450*time.Millisecond), posts(1, 450*time.Millisecond))
 		}, ok(5)},
 		{"Connection: close", func(t *testing.T) (string, []step) {
 			return scripted(t, func(int, *http.Request) (string, bool) {

@@ -1051,7 +1051,7 @@ func TestThinkLongerThanIdleTimeout(t *testing.T) {
 	const (
 		vus, perVU = 5, 4
 		idle       = 100 * time.Millisecond
-		think      = 150 * time.Millisecond
+		think      = 3 * idle // well past the server's close, even on a loaded machine
 	)
 	srv := newIdleClosingServer(t, idle)
 	tr := New(vus, 0)
@@ -1097,7 +1097,7 @@ func TestBurstAfterIdle(t *testing.T) {
 	if err := tr.Warm(context.Background(), srv.URL, conns); err != nil {
 		t.Fatal(err)
 	}
-	timer := time.NewTimer(idle + idle/2) // the scenario's quiet spell
+	timer := time.NewTimer(3 * idle) // the scenario's quiet spell, well past the server's close
 	<-timer.C
 	var lost atomic.Int32
 	var wg sync.WaitGroup
