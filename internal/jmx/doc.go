@@ -11,7 +11,8 @@
 //	                              (infinite loops without one: duration ${DURATION}, set at run time)
 //	Ultimate / Stepping /         closed: their threads, one linear ramp, the profile's length
 //	  Concurrency Thread Group    as duration (approximated)
-//	HTTP Request                  request step (method, path, raw body or parameters, headers)
+//	HTTP Request                  request step (method, path, raw body or parameters, headers;
+//	                              connect + response timeouts → timeout)
 //	HTTP Request Defaults         at any level, for the requests in its scope; the server all
 //	                              requests name is the target (paths stay relative); with several
 //	                              servers, requests to the others get absolute URLs

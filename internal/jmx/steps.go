@@ -395,9 +395,7 @@ func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*out
 	if e.Bool("HTTPSampler.image_parser", false) {
 		c.notConverted(e, "\"Retrieve All Embedded Resources\": floodgate sends only the requests the plan lists")
 	}
-	if e.Str("HTTPSampler.connect_timeout") != "" || e.Str("HTTPSampler.response_timeout") != "" {
-		c.approximated(e, "per-request timeouts don't convert; the plan's defaults.timeout bounds every attempt")
-	}
+	req.timeout = c.requestTimeout(e)
 	if e.Str("HTTPSampler.ipSource") != "" || e.Str("HTTPSampler.proxyHost") != "" {
 		c.notConverted(e, "source address and proxy settings don't convert")
 	}
@@ -502,6 +500,42 @@ func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*out
 // urlLike matches a path that is a whole URL, its scheme perhaps a
 // reference: ${PROTOCOL:-}://host/x.
 var urlLike = regexp.MustCompile(`^[^/?#]*://`)
+
+// requestTimeout converts a request's connect and response timeouts (its
+// own, else those of the closest HTTP Request Defaults below the Test
+// Plan, whose become defaults.timeout) to one bound on the attempt: their
+// sum. "" when none applies.
+func (c *converter) requestTimeout(e *Element) string {
+	read := func(x *Element) (float64, bool) {
+		var total float64
+		var set bool
+		for _, k := range []string{"HTTPSampler.connect_timeout", "HTTPSampler.response_timeout"} {
+			s := x.Str(k)
+			if s == "" {
+				continue
+			}
+			if n := c.number(s, 0, x); n.env || n.value <= 0 {
+				c.approximated(x, "its %s %q is not converted: only a number of milliseconds is", strings.TrimPrefix(k, "HTTPSampler."), s)
+			} else {
+				total, set = total+n.value, true
+			}
+		}
+		return total, set
+	}
+	if v, ok := read(e); ok {
+		return fmtDuration(ms(v))
+	}
+	for a := e.Parent; a != nil && a.Parent != nil; a = a.Parent {
+		for _, d := range a.Children {
+			if d.Enabled && kindOf(d) == kHTTPDefaults {
+				if v, ok := read(d); ok {
+					return fmtDuration(ms(v))
+				}
+			}
+		}
+	}
+	return ""
+}
 
 // planTarget is the target chosen for the plan.
 func (c *converter) planTarget() string { return c.target0 }

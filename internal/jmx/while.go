@@ -99,6 +99,7 @@ func (c *converter) while(e *Element, sc *scope, taken map[string]bool) []*outSt
 	}
 	c.approximated(e, "the poll gives up after %s (a While Controller has no time limit); raise timeout if the job takes longer", pollTimeout)
 	poll := &outPoll{outRequest: *req.request, every: every, until: until, timeout: pollTimeout}
+	poll.outRequest.timeout = "" // a poll's timeout bounds the whole poll
 	if poll.expectBody != "" {
 		c.approximated(samplers[0], "its Response Assertion on the text is not checked on each poll (until checks the body)")
 		poll.expectBody = ""
