@@ -30,8 +30,10 @@
 //	Response Assertion (text)     expect: {body: ...} over $text: substring → contains,
 //	                              equals → ==, contains/matches → matches (Not, Or kept)
 //	JSON Assertion                expect: {body: ...}: the path exists, equals or matches
+//	Size Assertion (body)         expect: {body: len($text) > N}
 //	Constant / Uniform /          think before each request in scope (Gaussian: a uniform
 //	  Gaussian Random Timer       think with the same mean)
+//	Flow Control Action (pause)   think: its timers and its pause
 //	Constant Throughput Timer     open executor: target samples per MINUTE → rate per minute,
 //	                              see throughputTimer
 //	Transaction Controller        group

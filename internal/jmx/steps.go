@@ -102,9 +102,12 @@ func (c *converter) structural(e *Element, sc *scope, taken map[string]bool) []*
 		}
 		c.notConverted(e, "%s", controllerWhy(e))
 	case kSampler:
-		if shortClass(e.TestClass) == "DebugSampler" {
+		switch shortClass(e.TestClass) {
+		case "DebugSampler":
 			c.ignored(e, "a debugging aid; floodgate's results hold what it shows")
 			return nil
+		case "TestAction":
+			return c.flowAction(e, sc)
 		}
 		c.notConverted(e, "floodgate sends HTTP requests only")
 	case kScript:
@@ -204,8 +207,12 @@ func (c *converter) scopeOnly(e *Element) {
 	case kTimer:
 		c.notConverted(e, "use think steps, or an open executor with a rate")
 	case kAssertion:
-		if shortClass(e.TestClass) == "JSONPathAssertion" {
+		switch shortClass(e.TestClass) {
+		case "JSONPathAssertion":
 			c.jsonAssertion(e) // reports what does not convert
+			return
+		case "SizeAssertion":
+			c.sizeAssertion(e)
 			return
 		}
 		c.notConverted(e, "floodgate checks request steps by status and body (expect: {status: [...], body: ...}); a poll's until can check the body")
@@ -420,6 +427,12 @@ func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*out
 				}
 				continue
 			}
+			if kindOf(a) == kAssertion && shortClass(a.TestClass) == "SizeAssertion" {
+				if cond, ok := c.sizeAssertion(a); ok {
+					bodies = append(bodies, cond)
+				}
+				continue
+			}
 			if kindOf(a) != kResponseAssertion {
 				continue
 			}
@@ -526,6 +539,40 @@ func (c *converter) requestTimeout(e *Element) string {
 		}
 	}
 	return ""
+}
+
+// flowAction converts a Flow Control Action that pauses (JMeter's way of
+// thinking between requests) to think steps: the timers in its scope,
+// then its own pause.
+func (c *converter) flowAction(e *Element, sc *scope) []*outStep {
+	for _, ch := range e.Children {
+		if ch.Enabled {
+			c.scopeOnly(ch)
+		}
+	}
+	if a := e.Str("ActionProcessor.action"); a != "1" {
+		what := map[string]string{"0": "stops the thread or test", "2": "stops the test now", "3": "starts the next iteration",
+			"5": "breaks out of its loop", "6": "starts the loop's next pass"}[a]
+		if what == "" {
+			what = "acts on the flow (action " + a + ")"
+		}
+		c.notConverted(e, "it %s; floodgate ends an iteration only when a step fails", what)
+		return nil
+	}
+	var steps []*outStep
+	for _, s := range newScope(sc, e, e.Children).chain() {
+		for _, t := range s.elems {
+			if th := c.timer(t); th != "" {
+				steps = append(steps, &outStep{think: th, src: Path(t)})
+			}
+		}
+	}
+	if d := c.number(e.Str("ActionProcessor.duration"), 0, e); d.env {
+		steps = append(steps, &outStep{think: quote(d.text+"ms", true), src: Path(e)})
+	} else if d.value > 0 {
+		steps = append(steps, &outStep{think: fmtDuration(ms(d.value)), src: Path(e)})
+	}
+	return steps
 }
 
 // planTarget is the target chosen for the plan.
