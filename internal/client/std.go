@@ -113,5 +113,7 @@ func classifyStd(ctx context.Context, err error) metrics.Class {
 	case errors.As(err, &ne) && ne.Timeout():
 		return metrics.Timeout
 	}
-	return metrics.Other
+	// What net/http rewords (a TLS record that is plain HTTP becomes
+	// "server gave HTTP response to HTTPS client") Classify reads.
+	return Classify(err)
 }

@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strconv"
 
@@ -61,10 +62,13 @@ type analysis struct {
 	// baseline is the mean latency (from send, ms) of the first healthy
 	// seconds with traffic; 0 when unknown.
 	baseline float64
+	// claimed holds the scenario/steps whose refusals a cap on open jobs
+	// explained.
+	claimed map[string]bool
 }
 
 func newAnalysis(res *metrics.Results) *analysis {
-	a := &analysis{res: res, sum: res.Summary}
+	a := &analysis{res: res, sum: res.Summary, claimed: map[string]bool{}}
 	if a.sum == nil {
 		a.sum = &metrics.Summary{}
 	}
@@ -251,3 +255,17 @@ func (a *analysis) separate(g statusGroup, key func(*second) float64, slack bool
 }
 
 func inflightMax(s *second) float64 { return float64(s.InFlightMax) }
+
+// onWire is the in-flight peak of s counting requests on the wire only:
+// a logical request waiting for Retry-After, backoff or the gate is in
+// flight for the generator but not for the server. Where s had such
+// waits, the peak is scaled by the share of in-flight time spent on the
+// wire (WireMs over the in-flight mean).
+func onWire(s *second) float64 {
+	peak := float64(s.InFlightMax)
+	if s.waits()+s.BackoffWaitMs == 0 || s.WireMs == 0 || s.InFlightMean <= 0 || s.Seconds <= 0 {
+		return peak
+	}
+	share := s.WireMs / 1000 / s.Seconds / s.InFlightMean
+	return peak * math.Min(1, share)
+}

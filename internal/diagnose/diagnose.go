@@ -30,6 +30,23 @@ const (
 	// offered (dropped iterations, achieved < offered) while the server
 	// was healthy.
 	GeneratorBound Kind = "generator_bound"
+	// JobCap: creates refused while N server-side jobs (or channels) are
+	// open, whatever the request rate or concurrency: a cap on what
+	// outlives a request (recording jobs: 2 per org in PENDING or
+	// PROCESSING). Onset.Count is N, Onset.Lifetime how long a job holds
+	// its slot.
+	JobCap Kind = "job_cap"
+
+	// Not walls of the service, said plainly.
+
+	// Credentials: the token endpoint refused the client; nothing was sent.
+	Credentials Kind = "credentials"
+	// Unreachable: requests could not connect.
+	Unreachable Kind = "unreachable"
+	// TLSFailure: the TLS handshake failed.
+	TLSFailure Kind = "tls"
+	// CutOff: requests cancelled when the grace period after a stop ended.
+	CutOff Kind = "cut_off"
 )
 
 // Title is the kind in words, e.g. "rate limit".
@@ -45,6 +62,16 @@ func (k Kind) Title() string {
 		return "saturation"
 	case GeneratorBound:
 		return "generator-bound"
+	case JobCap:
+		return "cap on open jobs"
+	case Credentials:
+		return "credentials refused"
+	case Unreachable:
+		return "target unreachable"
+	case TLSFailure:
+		return "TLS failure"
+	case CutOff:
+		return "cut off at grace"
 	}
 	return string(k)
 }
@@ -66,6 +93,9 @@ type Onset struct {
 	Count int64 `json:"count,omitempty"`
 	// Window is a rate limit's window in seconds; 0 when unknown.
 	Window float64 `json:"window_s,omitempty"`
+	// Lifetime is how long a job holds its slot under a cap on open
+	// jobs, in seconds (Count is the cap).
+	Lifetime float64 `json:"lifetime_s,omitempty"`
 }
 
 // Finding is one wall: its kind, where it begins, the numbers behind the
@@ -117,6 +147,14 @@ const (
 	// minBucket: shorter buckets (the last, partial second) are left out
 	// of per-second rates.
 	minBucket = 0.5
+	// minWallFailures and minWallShare: a wall read from failures alone
+	// needs at least this many and this share of the attempts (three
+	// connection resets in a long run are not a wall).
+	minWallFailures = 5
+	minWallShare    = 0.005
+	// minWallSeconds: a concurrency cap needs failures in this many
+	// seconds.
+	minWallSeconds = 2
 )
 
 // Analyze finds the walls in res. It never fails: a run without
@@ -124,7 +162,11 @@ const (
 // findings. res is not modified.
 func Analyze(res *metrics.Results) *Diagnosis {
 	a := newAnalysis(res)
-	var fs []Finding
+	// Plain failures and caps on open jobs first: each takes the
+	// failures it explains out of the counts, so that the rules after it
+	// see only the rest (a job cap's 429s are not a rate limit's).
+	fs := a.plainFailures()
+	fs = append(fs, a.jobCaps()...)
 	claimed := map[string]bool{} // status groups already explained
 
 	if f := a.authorization(); f != nil {
@@ -182,7 +224,16 @@ func verdict(a *analysis, fs []Finding) string {
 		if a.attempts == 0 {
 			return "no wall: nothing was sent"
 		}
-		return fmt.Sprintf("no wall found: %s attempts, %s failed, latency flat", Count(int64(a.attempts)), Count(int64(a.failed)))
+		// The summary's count: a refusal the plan expects is no failure.
+		failed := a.sum.Requests - a.sum.Succeeded
+		v := fmt.Sprintf("no wall found: %s attempts, %s requests failed", Count(int64(a.attempts)), Count(failed))
+		if exp := int64(a.failed) - failed; exp > 0 && a.sum.Retries == 0 {
+			v += fmt.Sprintf(", %s refused as expected", Count(exp))
+		}
+		if failed > 0 {
+			v += " (too few, or too scattered, to call a wall)"
+		}
+		return v + ", latency flat"
 	}
 	if len(fs) == 1 {
 		return "one wall: " + fs[0].Summary

@@ -10,7 +10,13 @@ import (
 )
 
 // kinds in the order their test cases are written.
-var kinds = []Kind{RateLimit, ConcurrencyCap, Authorization, Saturation, GeneratorBound}
+var kinds = []Kind{RateLimit, JobCap, ConcurrencyCap, Authorization, Saturation, GeneratorBound,
+	Credentials, Unreachable, TLSFailure, CutOff}
+
+// plain reports whether k is a plain failure, not a wall of the service.
+func (k Kind) plain() bool {
+	return k == Credentials || k == Unreachable || k == TLSFailure || k == CutOff
+}
 
 // WriteJUnit writes d as JUnit XML for runs without thresholds: one test
 // case per kind of wall ("no rate limit wall", …), failed when a wall of
@@ -22,7 +28,11 @@ func WriteJUnit(w io.Writer, d *Diagnosis, plan string, start time.Time, duratio
 	dur := strconv.FormatFloat(durationS, 'f', 3, 64)
 	suite := junit.Suite{Name: class, Time: dur, Timestamp: start.UTC().Format("2006-01-02T15:04:05")}
 	for _, k := range kinds {
-		c := junit.Case{Name: "no " + k.Title() + " wall", Classname: class, Time: "0"}
+		name := "no " + k.Title() + " wall"
+		if k.plain() {
+			name = "no " + k.Title()
+		}
+		c := junit.Case{Name: name, Classname: class, Time: "0"}
 		var msgs, texts []string
 		for _, f := range d.Findings {
 			if f.Kind != k {

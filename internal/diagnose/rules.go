@@ -17,8 +17,20 @@ func (a *analysis) authorization() *Finding {
 		return nil
 	}
 	var scopes, evidence []string
+	partial := false // a step refused sometimes and accepted other times
 	for _, sc := range a.sum.Scenarios {
 		for _, st := range sc.Steps {
+			key := sc.Name + "/" + st.Name
+			if a.claimed[key] {
+				continue
+			}
+			if a.acceptedAfterRefusal(sc.Name, st.Name) {
+				// Some requests of the same step, with the same
+				// credentials, passed after others were refused: not a
+				// permission the credentials lack.
+				partial = true
+				continue
+			}
 			n := st.FinalStatuses["401"] + st.FinalStatuses["403"]
 			if st.Requests > 0 && float64(n) >= minAuthShare*float64(st.Requests) {
 				scopes = append(scopes, sc.Name+"/"+st.Name)
@@ -32,7 +44,7 @@ func (a *analysis) authorization() *Finding {
 		// Run level: 401/403 from the first second with traffic and in
 		// about the same share at low and high concurrency, which a cap
 		// would not give.
-		if first != a.firstTraffic() {
+		if first != a.firstTraffic() || partial {
 			return nil
 		}
 		lo, hi, ok := a.shareByLoad(gAuth)
@@ -57,12 +69,32 @@ func (a *analysis) authorization() *Finding {
 	f.Evidence = append(evidence,
 		fmt.Sprintf("%s from t=%.1f s, the first second with traffic, at %s sent and %d in flight",
 			a.statusCounts(gAuth), s.T, Rate(s.rate()), s.InFlightMax))
+	if c := a.sum.Codes; len(c) > 0 {
+		f.Evidence = append(f.Evidence, codesText(c))
+	}
 	if len(f.Statuses) > 0 && f.Statuses[0] == "401" {
 		f.Advice = "not a load problem: the API refuses the credentials themselves — check the client id/secret, the token URL and the token's audience; retrying won't help"
 	} else {
 		f.Advice = "not a load problem: grant the OAuth client the permission the 403 body names (`missing.permissions`), or use credentials that have it; retrying won't help"
 	}
 	return f
+}
+
+// acceptedAfterRefusal reports whether scen/step had a 2xx in or after
+// the first second in which it got a 401/403.
+func (a *analysis) acceptedAfterRefusal(scen, step string) bool {
+	refused := false
+	for i := range a.secs {
+		sb := a.stepBucket(i, scen, step)
+		if sb == nil {
+			continue
+		}
+		refused = refused || sb.Statuses["401"]+sb.Statuses["403"] > 0
+		if refused && accepted(sb.Statuses) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func authCodes(m map[string]int64) string {
@@ -139,8 +171,11 @@ func (a *analysis) rateLimit() *Finding {
 	}
 	conf := 0.95
 	if !hdrZero {
-		sp := a.separate(g429, inflightMax, true)
-		if sp.score >= minSeparation && sp.cleanBelow >= 1 {
+		if raWait == 0 && !enough(n429, a.attempts) {
+			return nil // a stray 429 or two: no wall to name
+		}
+		sp := a.separate(g429, onWire, true)
+		if sp.score >= minSeparation && sp.cleanBelow >= 1 && sp.failing >= minWallSeconds {
 			return nil // a concurrency cap explains it better
 		}
 		conf = 0.55
@@ -174,9 +209,23 @@ func (a *analysis) rateLimit() *Finding {
 			stated = rl.Limit
 		}
 	}
+	// Without headers, the window and its count from the rhythm of
+	// acceptances: a window's count passes in a burst at its opening.
+	var beat *burstBeat
+	if window == 0 {
+		beat = a.acceptanceBeat()
+	}
 	if stated > 0 && window > 0 {
 		// The server said how many a window holds: no need to count.
 		count, rate = float64(stated), float64(stated)/window
+	} else if beat != nil {
+		window, count = beat.period, beat.count
+		rate = count / window
+	} else if p, c, ok := a.acceptedPeriod(lo, hi); window == 0 && ok {
+		// No headers and no acceptance times: the period of the
+		// per-second acceptances (300, 0, 0, 300 …).
+		window, count, rate = float64(p), c, c/float64(p)
+		spans = -1
 	} else if window >= 1 {
 		// The count per window: accepted attempts over spans of one
 		// window in which the limit bound, median over the spans.
@@ -226,9 +275,19 @@ func (a *analysis) rateLimit() *Finding {
 	} else {
 		f.Evidence = append(f.Evidence, "no rate-limit headers; the 429s do not follow concurrency")
 	}
-	if stated > 0 && window > 0 {
+	if beat != nil {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("the rhythm of acceptances: bursts of %s every %s, each within %s of its window's opening (%s of acceptances keep the beat): %s",
+			Count(f.Onset.Count), Seconds(window), Seconds(beat.width), pct(beat.steady), Rate(rate)))
+		if w := math.Max(beat.width, 1); window >= 2*w {
+			f.Evidence = append(f.Evidence, fmt.Sprintf("read in one-second buckets the window looks like %s, then nothing: %.0f× the real limit",
+				Rate(beat.count/w), window/w))
+		}
+	} else if stated > 0 && window > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("the headers state %s per %s window: %s",
 			Count(f.Onset.Count), Seconds(window), Rate(rate)))
+	} else if spans < 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("acceptances per second repeat every %s, %s per period: %s (one-second buckets alone would read the burst as the rate)",
+			Seconds(window), Count(f.Onset.Count), Rate(rate)))
 	} else if window >= 1 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("accepted %s per %s window while limited (median of %d spans): %s",
 			Count(f.Onset.Count), Seconds(window), spans, Rate(rate)))
@@ -238,6 +297,12 @@ func (a *analysis) rateLimit() *Finding {
 	if waits > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("requests waited %s for Retry-After and %s at the gate",
 			Seconds(raWait/1000), Seconds(gateWait/1000)))
+	}
+	scope := "per credential set"
+	if shared := a.sharedBy(onset, hi); len(shared) > 1 && f.Onset.Count > 0 {
+		names := strings.Join(shared[:len(shared)-1], ", ") + " and " + shared[len(shared)-1]
+		scope = "shared by " + names
+		f.Evidence = append(f.Evidence, fmt.Sprintf("scenarios %s were refused in the same seconds and split each window's count between them: one limit shared by them — with credentials of their own each, it is kept per client or per org, not per token", names))
 	}
 
 	n := a.sum.Requests
@@ -258,20 +323,85 @@ func (a *analysis) rateLimit() *Finding {
 		minimum = float64(n) / rate
 		need = fmt.Sprintf("%s requests need ≥ %s", Count(n), Seconds(minimum))
 	}
+	if lost := a.sum.FinalStatuses["429"]; a.sum.Lost > 0 && lost > 0 && raWait > 0 {
+		// Lock-step: clients that honour the same Retry-After wake at the
+		// same instant, the window's opening; those a little late find it
+		// spent and wait a whole window again, until retries run out.
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s requests were lost although every 429 was honoured (%.1f attempts each on average): they woke in lock-step at each window's opening, and those a moment late found the window spent again",
+			Count(lost), float64(a.sum.Attempts)/math.Max(1, float64(a.sum.Requests))))
+	}
 	survived := a.sum.Lost == 0 && a.sum.FinalStatuses["429"] == 0 && a.sum.Retries > 0
 	switch {
 	case survived && minimum > 0:
-		f.Advice = fmt.Sprintf("the limit is %s per credential set: %s; retries honoured it and nothing was lost (the run took %s, %.2f× that minimum)",
-			limit, need, Seconds(a.sum.DurationS), a.sum.DurationS/minimum)
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; retries honoured it and nothing was lost (the run took %s, %.2f× that minimum)",
+			limit, scope, need, Seconds(a.sum.DurationS), a.sum.DurationS/minimum)
 	case survived:
-		f.Advice = fmt.Sprintf("the limit is %s per credential set: %s; retries honoured it and nothing was lost", limit, need)
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; retries honoured it and nothing was lost", limit, scope, need)
+	case a.sum.Lost > 0 && a.sum.FinalStatuses["429"] > 0 && raWait > 0 && rate > 0:
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; honouring Retry-After is not enough when every client wakes at once — add jitter on top of it, or hold all clients behind one gate per limit key (floodgate's default retry policy does both), or pace at ≤ %s (`open: {rate: %s}`)",
+			limit, scope, need, Rate(rate), rateSpec(rate))
+	case rate > 0 && scope != "per credential set":
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; with credentials of their own, more tokens or clients of the same org will not raise it — pace them together at ≤ %s in all (e.g. `open: {rate: %s}` split between the scenarios) and add retry with honor_retry_after",
+			limit, scope, need, Rate(rate), rateSpec(rate))
 	case rate > 0:
-		f.Advice = fmt.Sprintf("the limit is %s per credential set: %s; add retry with honor_retry_after (`retry: {on: [429], honor_retry_after: true}`) or pace at ≤ %s (`open: {rate: %s}`); `floodgate probe` tells whether more tokens or clients would help",
-			limit, need, Rate(rate), rateSpec(rate))
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; add retry with honor_retry_after (`retry: {on: [429], honor_retry_after: true}`) or pace at ≤ %s (`open: {rate: %s}`); `floodgate probe` tells whether more tokens or clients would help",
+			limit, scope, need, Rate(rate), rateSpec(rate))
 	default:
 		f.Advice = "add retry with honor_retry_after (`retry: {on: [429], honor_retry_after: true}`) and pace below the limit"
 	}
 	return f
+}
+
+// sharedBy lists the scenarios that got 429s in the same seconds
+// (secs[from..to]) and each took a fair share of the acceptances — none
+// more than 80% — in those seconds: one limit shared by them.
+func (a *analysis) sharedBy(from, to int) []string {
+	if from < 0 || to < from || len(a.sum.Scenarios) < 2 {
+		return nil
+	}
+	refused := map[string]int{}
+	acc := map[string]float64{}
+	var total float64
+	bound := 0
+	for i := from; i <= to; i++ {
+		if a.secs[i].n(g429) == 0 {
+			continue
+		}
+		bound++
+		for _, sb := range a.secs[i].Steps {
+			if sb.Statuses["429"] > 0 {
+				refused[sb.Scenario]++
+			}
+			n := float64(accepted(sb.Statuses))
+			acc[sb.Scenario] += n
+			total += n
+		}
+	}
+	var out []string
+	for _, sc := range a.sum.Scenarios {
+		if bound > 0 && float64(refused[sc.Name]) >= 0.5*float64(bound) && acc[sc.Name] <= 0.8*total {
+			out = append(out, sc.Name)
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
+}
+
+// acceptedPeriod finds the period of the accepted attempts per full
+// second over secs[lo..hi] (see periodOf).
+func (a *analysis) acceptedPeriod(lo, hi int) (int, float64, bool) {
+	if lo < 0 || hi < lo {
+		return 0, 0, false
+	}
+	var xs []float64
+	for i := lo; i <= hi; i++ {
+		if s := &a.secs[i]; s.full() {
+			xs = append(xs, float64(s.Attempts)-s.n(g429))
+		}
+	}
+	return periodOf(xs)
 }
 
 // limitText renders a rate limit as "300/min", "300 per 3 s" or "100/s".
@@ -287,6 +417,9 @@ func limitText(o Onset) string {
 		}
 		return Count(o.Count) + " per " + Seconds(o.Window) + " (" + Rate(o.Rate) + ")"
 	}
+	if o.Rate <= 0 {
+		return "a rate the results do not show"
+	}
 	return Rate(o.Rate)
 }
 
@@ -301,11 +434,11 @@ func rateSpec(r float64) string {
 // concurrencyCap: failures of g in every second whose in-flight peak
 // reached N and in none below it.
 func (a *analysis) concurrencyCap(g statusGroup) *Finding {
-	if a.total(g) == 0 {
+	if !enough(a.total(g), a.attempts) {
 		return nil
 	}
-	sp := a.separate(g, inflightMax, true)
-	if sp.score < minSeparation || sp.cleanBelow < 1 {
+	sp := a.separate(g, onWire, true)
+	if sp.score < minSeparation || sp.cleanBelow < 1 || sp.failing < minWallSeconds {
 		return nil
 	}
 	// The cap: below the smallest in-flight peak that failed; with an
@@ -326,8 +459,11 @@ func (a *analysis) concurrencyCap(g statusGroup) *Finding {
 	}
 	codes := strings.Join(f.Statuses, "/")
 	f.Summary = fmt.Sprintf("concurrency cap at %s in flight (%s) from t=%.1f s", Count(int64(capN)), codes, s.T)
-	f.Evidence = append(f.Evidence, fmt.Sprintf("%s, only in seconds with ≥ %d in flight (%d s); none in %d s with ≤ %d in flight",
+	f.Evidence = append(f.Evidence, fmt.Sprintf("%s, only in seconds with ≥ %d on the wire (%d s); none in %d s with ≤ %d on the wire",
 		a.statusCounts(g), sp.failMin, sp.failing, sp.cleanBelow, sp.cleanMaxBelow(a, g)))
+	if c := a.codesOf(g); c != "" {
+		f.Evidence = append(f.Evidence, c)
+	}
 	lo, hi := a.failingRates(g)
 	if sp.maxMean > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("while failing, in flight held at ≈ %.1f (mean) as the rate went from %s to %s", sp.maxMean, Rate(lo), Rate(hi)))
@@ -359,14 +495,31 @@ func (a *analysis) concurrencyCap(g statusGroup) *Finding {
 	return f
 }
 
+// codesOf renders the platform error codes seen in seconds with
+// failures of g, or "" when none was read.
+func (a *analysis) codesOf(g statusGroup) string {
+	m := map[string]int64{}
+	for i := range a.secs {
+		if a.secs[i].n(g) > 0 {
+			for k, n := range a.secs[i].Codes {
+				m[k] += n
+			}
+		}
+	}
+	if len(m) == 0 {
+		return ""
+	}
+	return codesText(m)
+}
+
 // cleanMaxBelow is the largest in-flight peak of a clean second below
 // the failing minimum.
 func (sp separation) cleanMaxBelow(a *analysis, g statusGroup) int64 {
 	var m int64
 	for i := range a.secs {
 		s := &a.secs[i]
-		if s.Attempts >= 3 && s.full() && s.n(g) == 0 && s.InFlightMax < sp.failMin && s.InFlightMax > m {
-			m = s.InFlightMax
+		if v := int64(onWire(s)); s.Attempts >= 3 && s.full() && s.n(g) == 0 && v < sp.failMin && v > m {
+			m = v
 		}
 	}
 	return m
@@ -424,6 +577,20 @@ func (a *analysis) saturation() *Finding {
 	// Saturation needs concurrency and a rise worth the name: a knee at
 	// one or two requests in flight, or a few milliseconds, is noise.
 	if !ok || k.knee < 2 || k.xmax < 4 || k.slope*(k.xmax-k.knee) < 5 {
+		return nil
+	}
+	// A knee needs seconds beyond it, and a server that answered
+	// without refusing: latency that rises while a rate limit refuses
+	// much of the load, or without a server error while it refuses at
+	// all, is the generator (or its host) busy with the refusals and
+	// their lock-step wake-ups, not the service slowing down.
+	beyond := 0
+	for _, x := range xs {
+		if x > k.knee {
+			beyond++
+		}
+	}
+	if beyond < 3 || a.total(g429) > 0.2*a.attempts || enough(a.total(g429), a.attempts) && a.first(gServer) < 0 {
 		return nil
 	}
 	errAt := a.first(gServer)
@@ -492,7 +659,7 @@ func (a *analysis) caveatSteal(f *Finding) {
 // explains. Reported as saturation with low confidence.
 func (a *analysis) serverErrors() *Finding {
 	at := a.first(gServer)
-	if at < 0 {
+	if at < 0 || !enough(a.total(gServer), a.attempts) {
 		return nil
 	}
 	s := &a.secs[at]
@@ -516,10 +683,13 @@ func (a *analysis) serverErrors() *Finding {
 // a cap — expired or revoked tokens, or a resource-level permission.
 func (a *analysis) lateForbidden() *Finding {
 	at := a.first(gAuth)
-	if at < 0 {
+	if at < 0 || !enough(a.total(gAuth), a.attempts) {
 		return nil
 	}
 	s := &a.secs[at]
+	if f := a.partialRefusals(at); f != nil {
+		return f
+	}
 	f := &Finding{
 		Kind: Authorization, Statuses: a.statuses(gAuth),
 		Onset:      Onset{Time: s.T, Rate: s.rate(), InFlight: float64(s.InFlightMax)},
@@ -528,11 +698,49 @@ func (a *analysis) lateForbidden() *Finding {
 	codes := strings.Join(f.Statuses, "/")
 	f.Summary = fmt.Sprintf("authorization: %s from t=%.1f s, not following load", codes, s.T)
 	f.Evidence = []string{fmt.Sprintf("%s, from t=%.1f s at %s and %d in flight", a.statusCounts(gAuth), s.T, Rate(s.rate()), s.InFlightMax)}
+	if c := a.codesOf(gAuth); c != "" {
+		f.Evidence = append(f.Evidence, c)
+	}
 	if f.Statuses[0] == "401" {
 		f.Advice = "401s mid-run mean tokens expired or were revoked: check the token lifetime and that the client refreshes (floodgate refreshes before expiry and once on a 401)"
 	} else {
 		f.Advice = "403s that follow neither load nor the start of the run point at permissions on particular resources (division, queue): check the 403 bodies"
 	}
+	return f
+}
+
+// partialRefusals: 401/403s on steps that also accepted requests after
+// them, with the same credentials, which neither a cap on requests in
+// flight nor a beat of acceptances explains. Not a missing permission: a
+// cap on something that outlives the request (open jobs, a quota), whose
+// size the results do not show.
+func (a *analysis) partialRefusals(at int) *Finding {
+	var steps []string
+	for _, sc := range a.sum.Scenarios {
+		for _, st := range sc.Steps {
+			if st.Statuses["401"]+st.Statuses["403"] == 0 || a.claimed[sc.Name+"/"+st.Name] {
+				continue
+			}
+			if !a.acceptedAfterRefusal(sc.Name, st.Name) {
+				return nil // a step refused for good: it may be a permission
+			}
+			steps = append(steps, sc.Name+"/"+st.Name)
+		}
+	}
+	if len(steps) == 0 {
+		return nil
+	}
+	s := &a.secs[at]
+	f := &Finding{Kind: JobCap, Statuses: a.statuses(gAuth), Scope: strings.Join(steps, ", "),
+		Onset: Onset{Time: s.T, Rate: s.rate()}, Confidence: 0.4}
+	f.Summary = fmt.Sprintf("refusals (%s) on %s from t=%.1f s while other requests of the same step pass: a cap, not a missing permission",
+		strings.Join(f.Statuses, "/"), f.Scope, s.T)
+	f.Evidence = []string{fmt.Sprintf("%s; the same step, with the same credentials, was accepted after it was refused", a.statusCounts(gAuth))}
+	if c := a.codesOf(gAuth); c != "" {
+		f.Evidence = append(f.Evidence, c)
+	}
+	f.Evidence = append(f.Evidence, "the acceptances keep no steady beat and the refusals do not follow requests in flight: the cap's size is not in these results")
+	f.Advice = "not a permission to grant: the step hits a cap on something its requests leave open (jobs, channels, a quota) — keep fewer open at once (`closed: {vus: N}` with each VU waiting for its own to finish) and read the refusal's message"
 	return f
 }
 
@@ -591,8 +799,10 @@ func (a *analysis) generatorBound(serverTrouble bool) *Finding {
 			peak = max(peak, a.secs[i].InFlightMax)
 		}
 		offered := float64(s.Offered) / s.Seconds
-		f.Onset = Onset{Time: s.T, Rate: offered, InFlight: float64(peak)}
-		f.Summary = fmt.Sprintf("generator-bound: iterations dropped from t=%.1f s at %s offered", s.T, Rate(offered))
+		achieved := float64(s.Started) / s.Seconds
+		// The wall is what the generator managed, not what was asked.
+		f.Onset = Onset{Time: s.T, Rate: achieved, InFlight: float64(peak)}
+		f.Summary = fmt.Sprintf("generator-bound: iterations dropped from t=%.1f s at %s achieved (%s offered)", s.T, Rate(achieved), Rate(offered))
 		f.Evidence = append(f.Evidence,
 			fmt.Sprintf("%s of %s iterations dropped (%s): no VU was free; in flight peaked at %d", Count(sum.Dropped), Count(sum.Offered), pct(dropShare), peak),
 			fmt.Sprintf("server healthy meanwhile: %s of attempts failed, mean latency %s (baseline %s)", pct(failShare), ms(lat), ms(a.baseline)))

@@ -47,5 +47,8 @@ func onsetText(f Finding) string {
 	if o.Count > 0 && o.Window > 0 {
 		parts = append(parts, fmt.Sprintf("%s per %s", Count(o.Count), Seconds(o.Window)))
 	}
+	if o.Count > 0 && o.Lifetime > 0 {
+		parts = append(parts, fmt.Sprintf("%s open, each ≈ %s", Count(o.Count), Seconds(o.Lifetime)))
+	}
 	return strings.Join(parts, " · ")
 }

@@ -193,6 +193,11 @@ func (e *Engine) buildSteps(p *plan.Plan, sr *scenarioRun, steps []*plan.Step, l
 			r.idx = len(*keys)
 			r.key = metrics.StepKey{Scenario: sr.sc.Name, Step: st.Path}
 			*keys = append(*keys, r.key)
+			ep := ""
+			if st.Request != nil {
+				ep = st.Request.Method + " " + st.Request.Path
+			}
+			e.endpoints = append(e.endpoints, ep)
 		}
 		var err error
 		switch {

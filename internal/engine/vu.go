@@ -247,11 +247,18 @@ func (v *vu) recordAttempt(a client.Attempt) {
 		// counts it.
 		v.firstSend = a.Start
 	}
+	v.e.noteAttempt(a.Class, a.Start, a.Err)
 	at := &v.att
 	*at = metrics.Attempt{Step: v.curIdx, Start: a.Start, Latency: a.Latency, Status: a.Status, Class: a.Class,
 		BytesIn: a.BytesIn, BytesOut: a.BytesOut, Retry: a.Number > 1}
 	if a.Err == nil {
 		at.Class = classify(v.curExpect, a.Status)
+		if a.Status >= 400 {
+			// The platform's error code tells a missing permission from a
+			// cap answered 403, and a spent window from other 429s.
+			at.Code = metrics.ParseErrCode(v.resp.Body)
+			at.RetryAfter = a.RateLimit.HasRetryAfter
+		}
 	}
 	if rl := &a.RateLimit; rl.HasRemaining {
 		at.HasRateLimit, at.Remaining, at.Reset = true, rl.Remaining, rl.Reset
@@ -321,6 +328,9 @@ func (v *vu) do(ctx context.Context, st *stepRun, req *client.Request, expect []
 		v.jar.store(req.URL, &v.resp)
 	}
 	v.last.status = v.out.Status
+	if v.out.Attempts == 0 && v.out.Err != nil {
+		v.e.unsent(v.sr, &v.out)
+	}
 	return &v.out
 }
 

@@ -68,6 +68,27 @@ func Results(f *File, info metrics.RunInfo) (*metrics.Results, error) {
 		}
 	}
 
+	// Retries: a sample that follows its thread's 429 on the same label
+	// is read as a retry of that request (JMeter plans retry a 429 with a
+	// loop around the sampler). A chain of them is one logical request;
+	// its last sample ends it.
+	chainStart := make([]int, len(f.Samples)) // the chain's first sample
+	chainLen := make([]int, len(f.Samples))   // attempts so far, this one included
+	lastOf := map[string]int{}                // thread → its latest sample
+	chainLast := make([]bool, len(f.Samples))
+	nextTry := make([]int, len(f.Samples)) // the chain's sample after this one
+	retries := 0
+	for _, i := range order {
+		s := &f.Samples[i]
+		chainStart[i], chainLen[i], chainLast[i] = i, 1, true
+		if j, ok := lastOf[s.Thread]; ok && f.Samples[j].Label == s.Label && f.Samples[j].Status == 429 {
+			chainStart[i], chainLen[i] = chainStart[j], chainLen[j]+1
+			chainLast[j], nextTry[j] = false, i
+			retries++
+		}
+		lastOf[s.Thread] = i
+	}
+
 	// Events: a sample begins at its start and ends at start+elapsed. At
 	// one instant ends go before begins ([start, end) intervals), except
 	// a sample's own end, which follows its begin.
@@ -113,14 +134,20 @@ func Results(f *File, info metrics.RunInfo) (*metrics.Results, error) {
 		advance(ev.t)
 		s := &f.Samples[ev.i]
 		step := idx[metrics.StepKey{Scenario: threadGroup(s.Thread), Step: s.Label}]
+		first := &f.Samples[chainStart[ev.i]]
 		if ev.kind == 1 {
-			rec.Offered(shard, step, s.Start)
-			rec.Begin(shard, step, s.Start)
+			if chainStart[ev.i] == ev.i {
+				rec.Offered(shard, step, s.Start)
+				rec.Begin(shard, step, s.Start)
+			}
 			continue
 		}
 		class := classify(s)
 		a := metrics.Attempt{Step: step, Start: s.Start, Latency: s.Elapsed, Status: s.Status, Class: class,
-			BytesIn: s.Bytes, BytesOut: s.SentBytes}
+			BytesIn: s.Bytes, BytesOut: s.SentBytes, Retry: chainLen[ev.i] > 1}
+		if s.Status == 429 {
+			a.RetryAfter = retryAfter(s.Headers)
+		}
 		if h := header(s.Headers); h != nil {
 			rl := client.ParseRateLimit(h, ev.t)
 			if rl.HasRemaining {
@@ -132,7 +159,24 @@ func Results(f *File, info metrics.RunInfo) (*metrics.Results, error) {
 			}
 		}
 		rec.RecordAttempt(shard, &a)
-		l := metrics.Logical{Step: step, Due: s.Start, Start: s.Start, End: ev.t, Status: s.Status, Class: class, Attempts: 1}
+		if !chainLast[ev.i] {
+			continue
+		}
+		n := chainLen[ev.i]
+		l := metrics.Logical{Step: step, Due: first.Start, Start: first.Start, End: ev.t, Status: s.Status, Class: class, Attempts: n,
+			Lost: n > 1 && s.Status == 429}
+		if n > 1 {
+			// The time between the attempts: the plan's wait before each
+			// retry (for a 429, its Retry-After).
+			busy := time.Duration(0)
+			for j := chainStart[ev.i]; ; j = nextTry[j] {
+				busy += f.Samples[j].Elapsed
+				if j == ev.i {
+					break
+				}
+			}
+			l.RetryAfterWait = max(0, ev.t.Sub(first.Start)-busy)
+		}
 		if class != metrics.OK && s.Failure != "" {
 			l.Err = s.Failure
 		}
@@ -156,7 +200,20 @@ func Results(f *File, info metrics.RunInfo) (*metrics.Results, error) {
 	}
 	res := rec.Results(info, final)
 	res.Summary.Notes = notes(f, maxThreads, withHeaders)
+	if retries > 0 {
+		res.Summary.Notes = append(res.Summary.Notes, fmt.Sprintf("%d samples that follow their thread's 429 on the same label are read as retries of that request (the time between them as its Retry-After wait); a request whose last attempt was a 429 after retries counts as lost", retries))
+	}
 	return res, nil
+}
+
+// retryAfter reports whether saved response headers hold a Retry-After.
+func retryAfter(headers string) bool {
+	for _, line := range strings.Split(headers, "\n") {
+		if k, _, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "Retry-After") {
+			return true
+		}
+	}
+	return false
 }
 
 // classify gives a sample's outcome class: JMeter's success flag, and

@@ -3,6 +3,7 @@ package metrics
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -28,9 +29,16 @@ func Merge(parts ...*Results) (*Results, error) {
 	var gen *Generator // the parts' usage added, kept if every part has one
 	genAll := true
 	start, end := first.StartTime, first.EndTime
+	for _, r := range parts {
+		if r.Summary.StartTime.Before(start) {
+			start = r.Summary.StartTime
+		}
+	}
 	var order []StepKey
 	data := map[StepKey]*StepData{}
 	var lost []LostRequest
+	var partial bool
+	var notes []string
 	for pi, r := range parts {
 		s := r.Summary
 		if s.Plan != first.Plan {
@@ -50,6 +58,12 @@ func Merge(parts ...*Results) (*Results, error) {
 			gen = &g
 		default:
 			gen.Add(s.Generator)
+		}
+		if s.Partial {
+			partial = true
+			for _, n := range s.Notes {
+				notes = append(notes, fmt.Sprintf("part %d: %s", pi+1, n))
+			}
 		}
 		info.Interrupted = info.Interrupted || s.Interrupted
 		info.Aborted = info.Aborted || s.Aborted
@@ -76,7 +90,14 @@ func Merge(parts ...*Results) (*Results, error) {
 				}
 				c := countsOf(&st.Stats)
 				d.counts.add(&c)
+				if d.Endpoint == "" {
+					d.Endpoint = st.Endpoint
+				}
 				d.Hists.merge(h)
+				shift := s.StartTime.Sub(start).Milliseconds()
+				for _, t := range st.AcceptTimesMs {
+					d.Accepts = append(d.Accepts, t+shift)
+				}
 			}
 		}
 		lost = append(lost, s.LostRequests...)
@@ -92,9 +113,13 @@ func Merge(parts ...*Results) (*Results, error) {
 	out := &Results{}
 	for i, k := range order {
 		steps[i] = *data[k]
+		steps[i].Accepts = firstAccepts(steps[i].Accepts, math.MaxInt64)
 		out.Hists = append(out.Hists, StepHists{Key: k, Hists: steps[i].Hists})
 	}
 	out.Summary = summarize(info, start, end, steps, lost)
+	// A killed segment's part covers less than its share: the whole is
+	// partial too, and says which part.
+	out.Summary.Partial, out.Summary.Notes = partial, notes
 	out.Series = mergeSeries(parts)
 	return out, nil
 }
@@ -116,6 +141,8 @@ func countsOf(st *Stats) counts {
 	}
 	fill(&c.Statuses, st.Statuses)
 	fill(&c.Final, st.FinalStatuses)
+	fillCodes(&c.Codes, st.Codes)
+	c.WithRetryAfter = st.WithRetryAfter
 	failed := int64(0)
 	for k, n := range st.Errors {
 		if cl, ok := ParseClass(k); ok {
@@ -161,11 +188,27 @@ func mergeSeries(parts []*Results) []Bucket {
 
 func addBucket(m, b *Bucket) {
 	m.Seconds = max(m.Seconds, b.Seconds)
-	m.Flow.Add(&b.Flow)
 	m.InFlightMax += b.InFlightMax
 	m.InFlightMean += b.InFlightMean
+	m.AddCounts(b)
+}
+
+// AddCounts adds b's counts, bytes, waits and steps to m, merges their
+// percentiles conservatively (the higher of the two: a bucket keeps no
+// histogram) and keeps the tighter rate-limit state. It leaves Seconds and
+// the in-flight figures to the caller: the same second from parallel
+// segments adds them, consecutive seconds drawn as one do not.
+func (m *Bucket) AddCounts(b *Bucket) {
+	if m.KO != nil || b.KO != nil {
+		mOK, mKO := m.Split()
+		bOK, bKO := b.Split()
+		m.OK = &BucketLatency{FromSend: mergePct(mOK.FromSend, bOK.FromSend), FromDue: mergePct(mOK.FromDue, bOK.FromDue)}
+		m.KO = &BucketLatency{FromSend: mergePct(mKO.FromSend, bKO.FromSend), FromDue: mergePct(mKO.FromDue, bKO.FromDue)}
+	}
+	m.Flow.Add(&b.Flow)
 	m.BytesIn += b.BytesIn
 	m.BytesOut += b.BytesOut
+	m.WireMs += b.WireMs
 	m.FromSend = mergePct(m.FromSend, b.FromSend)
 	m.FromDue = mergePct(m.FromDue, b.FromDue)
 	m.RetryAfterWaitMs += b.RetryAfterWaitMs

@@ -49,6 +49,10 @@ type Attempt struct {
 	Remaining    int
 	Reset        time.Duration
 	Limit        int // 0 when the headers did not state it
+	// Code is the platform error code a refusal's body named;
+	// RetryAfter is true when the response carried a Retry-After.
+	Code       ErrCode
+	RetryAfter bool
 }
 
 // Logical is one logical request as the integration saw it.
@@ -70,10 +74,12 @@ type Logical struct {
 // buckets and merged histograms. It is safe for concurrent use; samples
 // are spread over shards, one mutex each, so VUs rarely contend.
 type Recorder struct {
-	start  time.Time
-	steps  []StepKey
-	shards []shard
-	next   atomic.Uint32
+	start time.Time
+	steps []StepKey
+	// endpoints holds each request step's "METHOD /path" (see SetEndpoint).
+	endpoints []string
+	shards    []shard
+	next      atomic.Uint32
 
 	inflight    atomic.Int64
 	inflightMax atomic.Int64 // max since the last bucket was cut
@@ -134,23 +140,42 @@ type shard struct {
 type stepHists struct {
 	fromSend, fromDue, attempt *hdr.Histogram
 	counts                     counts
+	// accepts holds the end times (ms since start) of the step's first
+	// 2xx attempts on this shard after its first refusal (403 or 429),
+	// up to acceptsPerShard: the rhythm of acceptances a cap on open jobs
+	// or a short window leaves.
+	accepts []int64
 }
+
+// acceptsPerShard bounds the acceptance times a shard keeps per step;
+// MaxAcceptTimes bounds those a summary lists per step.
+const (
+	acceptsPerShard = 2000
+	MaxAcceptTimes  = 2000
+)
 
 // counts are additive counters kept per step and per second.
 type counts struct {
 	Offered, Started, Completed, Dropped int64
 	Attempts, Retries, Lost, Goodput     int64
-	Statuses                             [600]int64 // attempt statuses; index 0 = no response
-	Final                                [600]int64 // logical final statuses
-	Classes                              [numClasses]int64
+	Statuses                             [600]int64        // attempt statuses; index 0 = no response
+	Final                                [600]int64        // logical final statuses
+	Classes                              [numClasses]int64 // logical requests
+	AttemptClasses                       [numClasses]int64
 	BytesIn, BytesOut                    int64
 	RetryAfterWait, BackoffWait          time.Duration
 	GateWait                             time.Duration
+	Codes                                [numCodes]int64 // attempts by platform error code
+	WithRetryAfter                       int64           // attempts whose response had a Retry-After
+	Wire                                 time.Duration   // attempts' time on the wire
 }
 
 type interval struct {
 	counts
+	// fromSend and fromDue hold the second's successes, koSend and koDue
+	// its failures (made at the first); Cut adds them up.
 	fromSend, fromDue *hdr.Histogram
+	koSend, koDue     *hdr.Histogram
 	rlSeen            bool
 	rlRemaining       int
 	rlReset           time.Duration
@@ -188,6 +213,16 @@ func NewRecorder(start time.Time, steps []StepKey) *Recorder {
 		}
 	}
 	return r
+}
+
+// SetEndpoint names what step sends, e.g. "POST /api/v2/recording/jobs"
+// (its path as the plan writes it, templates unrendered): the diagnosis
+// names the resource a cap is on by it. Call it before recording.
+func (r *Recorder) SetEndpoint(step int, endpoint string) {
+	if r.endpoints == nil {
+		r.endpoints = make([]string, len(r.steps))
+	}
+	r.endpoints[step] = endpoint
 }
 
 // SetStart moves the recorder's time zero; call it before recording.
@@ -262,6 +297,41 @@ func (r *Recorder) Dropped(shardIdx, step int, due time.Time) {
 	}
 }
 
+// DroppedObserver is an Observer that can take many drops at once;
+// DroppedN uses it when the recorder's observer has it.
+type DroppedObserver interface {
+	ObserveDroppedN(step int, n int64)
+}
+
+// DroppedN counts n iterations, due up to due, that were offered and
+// dropped at once: a generator too far behind its schedule passes over
+// what it can no longer send on time rather than offering each one.
+func (r *Recorder) DroppedN(shardIdx, step int, due time.Time, n int64) {
+	if n <= 0 {
+		return
+	}
+	s := &r.shards[shardIdx]
+	s.mu.Lock()
+	st := &s.steps[step].counts
+	st.Offered += n
+	st.Dropped += n
+	cur := r.at(s, due)
+	cur.Offered += n
+	cur.Dropped += n
+	cur.steps[step].Offered += n
+	cur.steps[step].Dropped += n
+	s.mu.Unlock()
+	switch o := r.obs.(type) {
+	case nil:
+	case DroppedObserver:
+		o.ObserveDroppedN(step, n)
+	default:
+		for range n {
+			o.ObserveDropped(step)
+		}
+	}
+}
+
 // Begin marks a logical request in flight from now; RecordLogical ends it.
 func (r *Recorder) Begin(shardIdx, step int, now time.Time) {
 	n := r.inflight.Add(1)
@@ -304,7 +374,15 @@ func (r *Recorder) attemptLocked(s *shard, a *Attempt) {
 	st := &s.steps[a.Step]
 	_ = st.attempt.RecordValue(micros(a.Latency))
 	addAttempt(&st.counts, a)
-	cur := r.at(s, a.Start.Add(a.Latency))
+	end := a.Start.Add(a.Latency)
+	switch {
+	case a.Status >= 200 && a.Status < 300 && len(st.accepts) < cap(st.accepts):
+		st.accepts = append(st.accepts, end.Sub(r.start).Milliseconds())
+	case (a.Status == 403 || a.Status == 429) && st.accepts == nil:
+		// Kept from the step's first refusal on: the rhythm of a wall.
+		st.accepts = make([]int64, 0, acceptsPerShard)
+	}
+	cur := r.at(s, end)
 	addAttempt(&cur.counts, a)
 	addAttempt(&cur.steps[a.Step].counts, a)
 	if a.HasRateLimit {
@@ -327,8 +405,16 @@ func addAttempt(c *counts, a *Attempt) {
 		c.Retries++
 	}
 	c.Statuses[statusIndex(a.Status)]++
+	c.AttemptClasses[a.Class]++
 	c.BytesIn += a.BytesIn
 	c.BytesOut += a.BytesOut
+	if a.Code < numCodes {
+		c.Codes[a.Code]++
+	}
+	if a.RetryAfter {
+		c.WithRetryAfter++
+	}
+	c.Wire += a.Latency
 }
 
 // RecordLogical records a completed logical request and ends its
@@ -364,8 +450,16 @@ func (r *Recorder) logicalLocked(s *shard, l *Logical) {
 	_ = st.fromSend.RecordValue(send)
 	_ = st.fromDue.RecordValue(due)
 	cur := r.at(s, l.End)
-	_ = cur.fromSend.RecordValue(send)
-	_ = cur.fromDue.RecordValue(due)
+	if l.Class == OK {
+		_ = cur.fromSend.RecordValue(send)
+		_ = cur.fromDue.RecordValue(due)
+	} else {
+		if cur.koSend == nil {
+			cur.koSend, cur.koDue = newHist(seriesFigs), newHist(seriesFigs)
+		}
+		_ = cur.koSend.RecordValue(send)
+		_ = cur.koDue.RecordValue(due)
+	}
 	addLogical(&st.counts, l)
 	addLogical(&cur.counts, l)
 	ss := &cur.steps[l.Step]

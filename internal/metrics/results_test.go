@@ -3,6 +3,7 @@ package metrics
 import (
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -246,5 +247,73 @@ func TestRecordLastIsAttemptThenLogical(t *testing.T) {
 	}
 	if st.Summary.Lost != 23 || st.Summary.Attempts != 200 {
 		t.Errorf("together: %d lost, %d attempts; want 23 and 200", st.Summary.Lost, st.Summary.Attempts)
+	}
+}
+
+func TestParseErrCode(t *testing.T) {
+	for body, want := range map[string]ErrCode{
+		`{"message":"x","code":"missing.permissions","status":403,"messageParams":{}}`: CodeMissingPermissions,
+		`{"code" : "not.authorized"}`:                           CodeNotAuthorized,
+		`{"status":429,"code":"too.many.requests"}`:             CodeTooManyRequests,
+		`{"code":"too.many.requests.retry.after","status":429}`: CodeTooManyRetryAfter,
+		`{"code":"bad.request"}`:                                CodeOther,
+		`{"code":42}`:                                           NoCode,
+		`<html>503</html>`:                                      NoCode,
+		``:                                                      NoCode,
+		`{"code":"unterminated`:                                 NoCode,
+	} {
+		if got := ParseErrCode([]byte(body)); got != want {
+			t.Errorf("ParseErrCode(%s) = %q, want %q", body, got, want)
+		}
+	}
+}
+
+// TestWallEvidence: codes, Retry-After counts, time on the wire and a
+// step's acceptance times after its first refusal reach the summary and
+// the series, survive a results dir, and a merge shifts each part's
+// acceptance times to the merged start.
+func TestWallEvidence(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	part := func(start time.Time) *Results {
+		r := NewRecorder(start, []StepKey{{"s", "job"}})
+		r.SetEndpoint(0, "POST /api/v2/recording/jobs")
+		at := func(ms int, status int, code ErrCode, ra bool, shard int) {
+			r.RecordAttempt(shard, &Attempt{Step: 0, Start: start.Add(time.Duration(ms) * time.Millisecond), Latency: 2 * time.Millisecond,
+				Status: status, Code: code, RetryAfter: ra})
+		}
+		at(0, 202, NoCode, false, 0) // before any refusal: not kept
+		at(10, 429, CodeTooManyRequests, false, 0)
+		at(20, 429, CodeTooManyRetryAfter, true, 1)
+		at(298, 202, NoCode, false, 0)
+		at(300, 202, NoCode, false, 1) // shard 1's first refusal came before it
+		r.Cut(start.Add(time.Second), true)
+		return r.Results(RunInfo{Plan: "p"}, start.Add(time.Second))
+	}
+	res := part(t0)
+	dir := t.TempDir()
+	if err := WriteDir(dir, res); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := back.Summary.Scenarios[0].Steps[0]
+	if !slices.Equal(st.AcceptTimesMs, []int64{300, 302}) || st.Endpoint != "POST /api/v2/recording/jobs" ||
+		st.Codes["too.many.requests"] != 1 || st.Codes["too.many.requests.retry.after"] != 1 || st.WithRetryAfter != 1 {
+		t.Errorf("step %+v", st)
+	}
+	b := back.Series[0]
+	if b.WireMs != 10 || b.Codes["too.many.requests"] != 1 || b.WithRetryAfter != 1 || b.Steps[0].Codes["too.many.requests.retry.after"] != 1 {
+		t.Errorf("bucket wire %v codes %v with RA %d, step codes %v", b.WireMs, b.Codes, b.WithRetryAfter, b.Steps[0].Codes)
+	}
+	m, err := Merge(res, part(t0.Add(500*time.Millisecond)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := m.Summary.Scenarios[0].Steps[0]
+	if !slices.Equal(ms.AcceptTimesMs, []int64{300, 302, 800, 802}) || ms.Codes["too.many.requests"] != 2 || ms.WithRetryAfter != 2 || ms.Endpoint == "" {
+		t.Errorf("merged step %+v", ms)
 	}
 }

@@ -25,9 +25,20 @@ type Bucket struct {
 	BytesIn  int64 `json:"bytes_in"`
 	BytesOut int64 `json:"bytes_out"`
 
+	// WireMs is the attempts' time on the wire (send to last byte) that
+	// ended in the bucket: over Seconds, the mean number of requests on
+	// the wire, which in-flight (logical requests, waits included) is not.
+	WireMs float64 `json:"wire_ms,omitempty"`
+
 	// Latency percentiles of logical requests completed in the bucket, ms.
 	FromSend Percentiles `json:"latency_from_send_ms"`
 	FromDue  Percentiles `json:"latency_from_due_ms"`
+	// OK and KO split FromSend and FromDue between the requests that
+	// succeeded and those that failed, whose latencies differ in kind
+	// (a refusal is fast). Both are nil when none failed: OK is then the
+	// whole.
+	OK *BucketLatency `json:"ok,omitempty"`
+	KO *BucketLatency `json:"ko,omitempty"`
 
 	RetryAfterWaitMs float64 `json:"retry_after_wait_ms"`
 	BackoffWaitMs    float64 `json:"backoff_wait_ms"`
@@ -55,6 +66,15 @@ type Flow struct {
 	Statuses map[string]int64 `json:"statuses"`
 	// Errors counts logical requests by outcome class other than ok.
 	Errors map[string]int64 `json:"errors,omitempty"`
+	// Codes counts attempts by the platform error code their body named
+	// (see ErrCode); WithRetryAfter counts attempts answered with a
+	// Retry-After.
+	Codes          map[string]int64 `json:"codes,omitempty"`
+	WithRetryAfter int64            `json:"with_retry_after,omitempty"`
+	// AttemptErrors counts attempts by outcome class other than ok: a
+	// refused connection shows here as "connect" while the request it
+	// belonged to may end as "budget".
+	AttemptErrors map[string]int64 `json:"attempt_errors,omitempty"`
 }
 
 // Add adds o's counts to f.
@@ -69,6 +89,9 @@ func (f *Flow) Add(o *Flow) {
 	f.Goodput += o.Goodput
 	f.Statuses = addCounts(f.Statuses, o.Statuses)
 	f.Errors = addCounts(f.Errors, o.Errors)
+	f.Codes = addCounts(f.Codes, o.Codes)
+	f.WithRetryAfter += o.WithRetryAfter
+	f.AttemptErrors = addCounts(f.AttemptErrors, o.AttemptErrors)
 }
 
 func addCounts(m, o map[string]int64) map[string]int64 {
@@ -97,6 +120,24 @@ type RateLimitPoint struct {
 	ResetS    float64 `json:"reset_s"`
 	// Limit is the largest window capacity responses stated (0: none did).
 	Limit int `json:"limit,omitempty"`
+}
+
+// BucketLatency is a bucket's latency percentiles of some of its requests.
+type BucketLatency struct {
+	FromSend Percentiles `json:"latency_from_send_ms"`
+	FromDue  Percentiles `json:"latency_from_due_ms"`
+}
+
+// Split returns b's latencies of the requests that succeeded and of
+// those that failed.
+func (b *Bucket) Split() (ok, ko BucketLatency) {
+	if b.KO == nil {
+		return BucketLatency{FromSend: b.FromSend, FromDue: b.FromDue}, BucketLatency{}
+	}
+	if b.OK != nil {
+		ok = *b.OK
+	}
+	return ok, *b.KO
 }
 
 // Percentiles are latency percentiles in milliseconds.
@@ -132,6 +173,7 @@ func PercentilesOf(h *hdr.Histogram) Percentiles {
 func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 	var c counts
 	send, due := newHist(seriesFigs), newHist(seriesFigs)
+	koSend, koDue := newHist(seriesFigs), newHist(seriesFigs)
 	var rl *RateLimitPoint
 	steps := make([]counts, len(r.steps))
 	stepDue := make([]*hdr.Histogram, len(r.steps))
@@ -147,6 +189,12 @@ func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 			c.add(&cur.counts)
 			send.Merge(cur.fromSend)
 			due.Merge(cur.fromDue)
+			if cur.koSend != nil && cur.koSend.TotalCount() > 0 {
+				koSend.Merge(cur.koSend)
+				koDue.Merge(cur.koDue)
+				cur.koSend.Reset()
+				cur.koDue.Reset()
+			}
 			if cur.rlSeen {
 				if rl == nil {
 					rl = &RateLimitPoint{Remaining: cur.rlRemaining, ResetS: cur.rlReset.Seconds(), Limit: cur.rlLimit}
@@ -178,6 +226,13 @@ func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 	if len(r.steps) == 1 && due.TotalCount() > 0 { // RecordLogical kept no copy
 		stepDue[0] = due
 	}
+	var split *[2]BucketLatency
+	if koSend.TotalCount() > 0 { // send and due hold the successes so far
+		split = &[2]BucketLatency{{FromSend: PercentilesOf(send), FromDue: PercentilesOf(due)},
+			{FromSend: PercentilesOf(koSend), FromDue: PercentilesOf(koDue)}}
+		send.Merge(koSend)
+		due.Merge(koDue)
+	}
 	r.seriesMu.Lock()
 	defer r.seriesMu.Unlock()
 	b := c.bucket()
@@ -185,6 +240,9 @@ func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 	b.Time = r.cutAt
 	b.Seconds = now.Sub(r.cutAt).Seconds()
 	b.FromSend, b.FromDue = PercentilesOf(send), PercentilesOf(due)
+	if split != nil {
+		b.OK, b.KO = &split[0], &split[1]
+	}
 	b.RateLimit = rl
 	for j := range steps {
 		c := &steps[j]
@@ -234,6 +292,14 @@ func (c *counts) add(o *counts) {
 	for i, n := range o.Classes {
 		c.Classes[i] += n
 	}
+	for i, n := range o.Codes {
+		c.Codes[i] += n
+	}
+	c.WithRetryAfter += o.WithRetryAfter
+	c.Wire += o.Wire
+	for i, n := range o.AttemptClasses {
+		c.AttemptClasses[i] += n
+	}
 	c.BytesIn += o.BytesIn
 	c.BytesOut += o.BytesOut
 	c.RetryAfterWait += o.RetryAfterWait
@@ -270,7 +336,8 @@ func (c *counts) flow() Flow {
 	return Flow{
 		Offered: c.Offered, Started: c.Started, Completed: c.Completed, Dropped: c.Dropped,
 		Attempts: c.Attempts, Retries: c.Retries, Lost: c.Lost, Goodput: c.Goodput,
-		Statuses: statusMap(&c.Statuses), Errors: classMap(&c.Classes),
+		Statuses: statusMap(&c.Statuses), Errors: classMap(&c.Classes), AttemptErrors: classMap(&c.AttemptClasses),
+		Codes: codeMap(&c.Codes), WithRetryAfter: c.WithRetryAfter,
 	}
 }
 
@@ -279,5 +346,6 @@ func (c *counts) bucket() Bucket {
 		Flow:    c.flow(),
 		BytesIn: c.BytesIn, BytesOut: c.BytesOut,
 		RetryAfterWaitMs: ms(c.RetryAfterWait), BackoffWaitMs: ms(c.BackoffWait), GateWaitMs: ms(c.GateWait),
+		WireMs: ms(c.Wire),
 	}
 }

@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"encoding/json"
+	"math"
+	"slices"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -93,6 +95,10 @@ type Summary struct {
 	// Diagnosis is the walls found in the run (package diagnose's
 	// Diagnosis, encoded), filled in with the thresholds.
 	Diagnosis json.RawMessage `json:"diagnosis,omitempty"`
+	// Partial is true for the results of a run that did not end (it was
+	// killed), read back from its last checkpoint, and for a merge with
+	// such a part; a run never writes it itself.
+	Partial bool `json:"partial,omitempty"`
 	// Notes say what the results hold beyond a run's own measurements,
 	// e.g. what was reconstructed when they come from a JMeter JTL file.
 	Notes []string `json:"notes,omitempty"`
@@ -109,7 +115,16 @@ type ScenarioSummary struct {
 // StepSummary is one step's share of the run.
 type StepSummary struct {
 	Name string `json:"name"`
+	// Endpoint is what the step sends ("POST /api/v2/recording/jobs"),
+	// when it is a request step and the run said.
+	Endpoint string `json:"endpoint,omitempty"`
 	Stats
+	// AcceptTimesMs are the end times (ms since the run's start, in
+	// order) of the step's first 2xx attempts after its first refusal
+	// (403 or 429), at most MaxAcceptTimes: the
+	// rhythm in which a cap on open jobs or a short window lets requests
+	// through, finer than the one-second series.
+	AcceptTimesMs []int64 `json:"accept_times_ms,omitempty"`
 }
 
 // Stats are the counters and latencies of a run, scenario or step.
@@ -130,6 +145,10 @@ type Stats struct {
 	Statuses      map[string]int64 `json:"statuses"`
 	FinalStatuses map[string]int64 `json:"final_statuses"`
 	Errors        map[string]int64 `json:"errors"`
+	// Codes counts attempts by the platform error code their body named;
+	// WithRetryAfter counts attempts answered with a Retry-After.
+	Codes          map[string]int64 `json:"codes,omitempty"`
+	WithRetryAfter int64            `json:"with_retry_after,omitempty"`
 	// Rates are per second over the run's duration.
 	OfferedRate  float64 `json:"offered_rate"`
 	AchievedRate float64 `json:"achieved_rate"`
@@ -194,6 +213,39 @@ func (r *Recorder) StepHists() []Hists {
 	return out
 }
 
+// stepAccepts returns each step's acceptance times over all shards, in
+// order: the prefix in which no shard had yet stopped keeping them, at
+// most MaxAcceptTimes.
+func (r *Recorder) stepAccepts() [][]int64 {
+	out := make([][]int64, len(r.steps))
+	for j := range out {
+		until := int64(math.MaxInt64) // a full shard kept nothing after its last
+		var all []int64
+		for i := range r.shards {
+			s := &r.shards[i]
+			s.mu.Lock()
+			a := s.steps[j].accepts
+			if len(a) == cap(a) && len(a) > 0 {
+				until = min(until, slices.Max(a))
+			}
+			all = append(all, a...)
+			s.mu.Unlock()
+		}
+		out[j] = firstAccepts(all, until)
+	}
+	return out
+}
+
+// firstAccepts sorts ts and keeps those up to until, at most MaxAcceptTimes.
+func firstAccepts(ts []int64, until int64) []int64 {
+	slices.Sort(ts)
+	n := len(ts)
+	if until < math.MaxInt64 {
+		n, _ = slices.BinarySearch(ts, until+1)
+	}
+	return ts[:min(n, MaxAcceptTimes)]
+}
+
 func (r *Recorder) stepCounts() []counts {
 	out := make([]counts, len(r.steps))
 	for i := range r.shards {
@@ -213,6 +265,9 @@ type StepData struct {
 	Key    StepKey
 	counts counts
 	Hists  Hists
+	// Accepts are acceptance times, ms since start (see AcceptTimesMs).
+	Accepts  []int64
+	Endpoint string
 }
 
 // Summarize builds the summary of everything recorded, for a run that
@@ -220,9 +275,13 @@ type StepData struct {
 func (r *Recorder) Summarize(info RunInfo, end time.Time) *Summary {
 	hs := r.StepHists()
 	cs := r.stepCounts()
+	acc := r.stepAccepts()
 	data := make([]StepData, len(r.steps))
 	for i := range data {
-		data[i] = StepData{Key: r.steps[i], counts: cs[i], Hists: hs[i]}
+		data[i] = StepData{Key: r.steps[i], counts: cs[i], Hists: hs[i], Accepts: acc[i]}
+		if r.endpoints != nil {
+			data[i].Endpoint = r.endpoints[i]
+		}
 	}
 	r.lostMu.Lock()
 	lost := append([]LostRequest{}, r.lostList...)
@@ -244,7 +303,11 @@ func summarize(info RunInfo, start, end time.Time, data []StepData, lost []LostR
 			d := &data[i]
 			sc.add(&d.counts)
 			scH.merge(d.Hists)
-			ss.Steps = append(ss.Steps, StepSummary{Name: d.Key.Step, Stats: d.counts.stats(d.Hists, dur)})
+			st := StepSummary{Name: d.Key.Step, Endpoint: d.Endpoint, Stats: d.counts.stats(d.Hists, dur)}
+			if d.counts.Statuses[403]+d.counts.Statuses[429] > 0 {
+				st.AcceptTimesMs = d.Accepts
+			}
+			ss.Steps = append(ss.Steps, st)
 		}
 		ss.Stats = sc.stats(scH, dur)
 		all.add(&sc)
@@ -260,6 +323,7 @@ func (c *counts) stats(h Hists, dur float64) Stats {
 		Requests: c.Completed, Offered: c.Offered, Started: c.Started, Dropped: c.Dropped,
 		Attempts: c.Attempts, Retries: c.Retries, Lost: c.Lost, Succeeded: c.Goodput,
 		Statuses: statusMap(&c.Statuses), FinalStatuses: statusMap(&c.Final), Errors: classMap(&c.Classes),
+		Codes: codeMap(&c.Codes), WithRetryAfter: c.WithRetryAfter,
 		BytesIn: c.BytesIn, BytesOut: c.BytesOut,
 		Latency: Latency{PercentilesOf(h.FromSend), PercentilesOf(h.FromDue), PercentilesOf(h.Attempt)},
 		Waits:   Waits{ms(c.RetryAfterWait), ms(c.BackoffWait), ms(c.GateWait)},

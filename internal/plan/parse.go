@@ -191,6 +191,10 @@ func (d *decoder) syntaxError(err error) {
 		}
 	}
 	fix := "check the indentation and quoting here"
+	if hp, hint, ok := syntaxHint(d.src, p.Line, msg); ok {
+		d.errorAt(hp, "invalid YAML: %s; %s", msg, hint)
+		return
+	}
 	// "${" can't appear unquoted inside {...} or [...]: braces are flow
 	// indicators. It is the likeliest cause of a flow error, so say so.
 	if strings.HasPrefix(msg, "did not find expected ',' or") && p.Line > 0 {

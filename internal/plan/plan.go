@@ -35,6 +35,9 @@ type Plan struct {
 	// Grace is how long in-flight iterations may finish after the plan's
 	// end or a first interrupt before they are cancelled. Default 30s.
 	Grace time.Duration
+	// Unreachable is when the run gives up on a target it cannot
+	// connect to (abort_on_unreachable). Default DefaultUnreachable.
+	Unreachable Unreachable
 	// Scenarios run concurrently, in file order. At least one.
 	Scenarios []*Scenario
 	// Thresholds are checked at the end of the run (and, those with

@@ -1,0 +1,223 @@
+package diagnose
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/floodgate-dev/floodgate/internal/metrics"
+)
+
+// maxJobCap is the largest cap on open jobs jobCap names: platform caps
+// on open resources are small (2 recording jobs per org, 20 channels per
+// client). A steady beat of more acceptances than this per period is a
+// count per window.
+const maxJobCap = 50
+
+// minJobLife and minJobLifeS: a cap on open jobs holds each slot for
+// longer than this many HTTP latencies (median) of the create, and than
+// this many seconds: else the beat is the client's own pace inside a
+// window's burst, or a cap on requests in flight.
+const (
+	minJobLife  = 5.0
+	minJobLifeS = 0.1
+)
+
+// stepBucket returns the share of second i of scenario/step, or nil.
+func (a *analysis) stepBucket(i int, scen, step string) *metrics.StepBucket {
+	for j := range a.secs[i].Steps {
+		sb := &a.secs[i].Steps[j]
+		if sb.Scenario == scen && sb.Step == step {
+			return sb
+		}
+	}
+	return nil
+}
+
+func accepted(statuses map[string]int64) int64 {
+	var n int64
+	for k, v := range statuses {
+		if len(k) == 3 && k[0] == '2' {
+			n += v
+		}
+	}
+	return n
+}
+
+// jobCaps finds, step by step, refusals of creates while a fixed number
+// of server-side jobs were open: the step's own acceptances come in a
+// beat (N per job lifetime L, L far longer than the request), resume
+// as jobs finish, and carry no Retry-After. The refusals it explains are
+// taken out of the run's counts, so the rules after it see the rest.
+func (a *analysis) jobCaps() []Finding {
+	var fs []Finding
+	for _, sc := range a.sum.Scenarios {
+		for i := range sc.Steps {
+			if f := a.jobCap(sc.Name, &sc.Steps[i]); f != nil {
+				fs = append(fs, *f)
+			}
+		}
+	}
+	return fs
+}
+
+func (a *analysis) jobCap(scen string, st *metrics.StepSummary) *Finding {
+	n403, n429 := st.Statuses["403"], st.Statuses["429"]
+	refused := n403 + n429
+	ok := accepted(st.Statuses)
+	if !enough(float64(refused), float64(st.Attempts)) || ok == 0 {
+		return nil
+	}
+	// A spent window answers with Retry-After (too.many.requests.retry.after);
+	// a missing permission names itself.
+	if 2*st.WithRetryAfter >= n429 && n429 > 0 && n403 == 0 ||
+		2*st.Codes["too.many.requests.retry.after"] >= refused || 2*st.Codes["missing.permissions"] >= refused {
+		return nil
+	}
+	first, resumed := -1, 0
+	for i := range a.secs {
+		sb := a.stepBucket(i, scen, st.Name)
+		if sb == nil {
+			continue
+		}
+		if first < 0 && sb.Statuses["403"]+sb.Statuses["429"] > 0 {
+			first = i
+		}
+		if first >= 0 && accepted(sb.Statuses) > 0 {
+			resumed++
+		}
+	}
+	if first < 0 {
+		return nil
+	}
+	k, life, steady, beat := rhythm(st.AcceptTimesMs)
+	lat := math.Max(st.Latency.Attempt.P50, 1)
+	if !beat || k > maxJobCap || life*1000 < minJobLife*lat || life < minJobLifeS {
+		return nil
+	}
+	status := "429"
+	if n403 > n429 {
+		status = "403"
+	}
+	// Little's law over the accepted creates that were timed.
+	ts := st.AcceptTimesMs
+	span := float64(ts[len(ts)-1]-ts[0]) / 1000
+	rate := 0.0
+	if span > 0 {
+		rate = float64(len(ts)-1) / span
+	}
+	s := &a.secs[first]
+	key := scen + "/" + st.Name
+	f := &Finding{
+		Kind: JobCap, Statuses: []string{status}, Scope: key,
+		Onset:      Onset{Time: s.T, Rate: rate, Count: int64(k), Lifetime: life},
+		Confidence: 0.85,
+	}
+	code := dominantCode(st.Codes)
+	what, doc := resourceOf(st.Endpoint)
+	f.Summary = fmt.Sprintf("cap of %d open %s on %s (%s) from t=%.1f s; each open ≈ %s", k, what, key, statusCode(status, code), s.T, Seconds(life))
+	raNote := "without Retry-After"
+	if st.WithRetryAfter > 0 {
+		raNote = fmt.Sprintf("%s with Retry-After", Count(st.WithRetryAfter))
+	}
+	f.Evidence = append(f.Evidence,
+		fmt.Sprintf("%s × %s of %s attempts on %s refused (%s), %s; %s accepted",
+			status, Count(refused), Count(st.Attempts), key, codesText(st.Codes), raNote, Count(ok)),
+		fmt.Sprintf("accepted creates came %d at a time, one beat every %s (in %s of cases the %s acceptance after any came %s later): at most %d open at once",
+			k, Seconds(life), pct(steady), ordinal(k), Seconds(life), k),
+		fmt.Sprintf("Little's law: %s accepted × %s open each ≈ %.1f jobs open, the cap", Rate(rate), Seconds(life), rate*life),
+		fmt.Sprintf("acceptance resumed in %d seconds after the first refusal, as jobs finished: the same credentials succeed on the same step — not a missing permission", resumed),
+		fmt.Sprintf("a create takes %s on the wire, a job stays open %s: the cap is on open jobs, not on requests in flight", ms(lat), Seconds(life)))
+	if st.Requests-st.Succeeded < st.FinalStatuses[status] {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("the plan expects %s on this step: the summary counts these refusals as ok (refused as expected)", status))
+	}
+	if status == "403" {
+		f.Evidence = append(f.Evidence, "the 403s are the cap's answer: a permission missing would refuse every create, from the first")
+	}
+	if doc != "" {
+		f.Evidence = append(f.Evidence, doc)
+	}
+	f.Advice = fmt.Sprintf("at most %d %s at a time: create them from `closed: {vus: %d}`, each VU waiting for its own to finish (a `poll` step until READY or FULFILLED, or `wait_event`) before it creates the next — one every %s per VU, %s in all; larger batches only move the refusals",
+		k, what, k, Seconds(life), Rate(float64(k)/life))
+	if st.Requests > 0 {
+		f.Advice += fmt.Sprintf("; %s creates need ≥ %s", Count(st.Requests), Seconds(math.Ceil(float64(st.Requests)/float64(k))*life))
+	}
+	// What the cap explains is out of the counts the other rules read.
+	for i := range a.secs {
+		if sb := a.stepBucket(i, scen, st.Name); sb != nil {
+			c := &a.secs[i].codes
+			if status == "403" {
+				(*c)[403] -= min((*c)[403], sb.Statuses["403"])
+			} else {
+				(*c)[429] -= min((*c)[429], max(0, sb.Statuses["429"]-sb.WithRetryAfter))
+			}
+		}
+	}
+	a.claimed[key] = true
+	return f
+}
+
+func dominantCode(m map[string]int64) string {
+	best, n := "", int64(0)
+	for k, v := range m {
+		if v > n || v == n && k < best {
+			best, n = k, v
+		}
+	}
+	return best
+}
+
+func statusCode(status, code string) string {
+	if code == "" {
+		return status
+	}
+	return status + " " + code
+}
+
+// codesText renders "too.many.requests × 466" for the codes seen, or
+// says none was read.
+func codesText(m map[string]int64) string {
+	if len(m) == 0 {
+		return "no error code read"
+	}
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s × %s", k, Count(m[k])))
+	}
+	return "body code " + strings.Join(parts, ", ")
+}
+
+// enough says whether n failures of total attempts are evidence enough
+// for a wall: a few, and a noticeable share.
+func enough(n, total float64) bool {
+	return n >= minWallFailures && n >= minWallShare*total
+}
+
+// resourceOf names what a create endpoint opens, and what the platform
+// documents about its cap ("" when nothing).
+func resourceOf(endpoint string) (what, doc string) {
+	switch {
+	case strings.Contains(endpoint, "/recording/jobs"):
+		return "recording jobs", "the platform allows 2 recording jobs per org in PENDING or PROCESSING; a job leaves them when READY (or, executed, when finished)"
+	case strings.Contains(endpoint, "/analytics/") && strings.Contains(endpoint, "/jobs"):
+		return "analytics jobs", "the platform caps the analytics jobs running at once; a job frees its slot when FULFILLED"
+	case strings.Contains(endpoint, "/notifications/channels"):
+		return "notification channels", "the platform allows 20 notification channels per user and app"
+	}
+	return "jobs", ""
+}
+
+// ordinal writes 1 as "next", 2 as "2nd", 3 as "3rd", 4 as "4th".
+func ordinal(k int) string {
+	switch {
+	case k == 1:
+		return "next"
+	case k%10 == 2 && k%100 != 12:
+		return fmt.Sprintf("%dnd", k)
+	case k%10 == 3 && k%100 != 13:
+		return fmt.Sprintf("%drd", k)
+	case k%10 == 1 && k%100 != 11:
+		return fmt.Sprintf("%dst", k)
+	}
+	return fmt.Sprintf("%dth", k)
+}

@@ -1,0 +1,138 @@
+package diagnose
+
+import (
+	"fmt"
+	"slices"
+)
+
+// plainFailures are failures that are no wall of the service, said
+// plainly: credentials the token endpoint refused, a target that does
+// not answer, a TLS handshake that failed, requests cut off when the
+// grace period ended. The failed attempts they explain are taken out of
+// the run's counts ("no response"), so that no rule reads them as load.
+func (a *analysis) plainFailures() []Finding {
+	var fs []Finding
+	for _, p := range []struct {
+		class string
+		kind  Kind
+		sum   string
+		why   string
+		fix   string
+	}{
+		{"auth", Credentials, "the token endpoint refused the credentials",
+			"requests failed because the token endpoint refused the client's credentials: nothing was sent to the API",
+			"check the client id and secret (GC_CLIENT_ID / GC_CLIENT_SECRET), the token URL and the org's region; not a load problem"},
+		{"connect", Unreachable, "target unreachable",
+			"requests could not connect (refused, DNS, unreachable): nothing answered",
+			"check that the target is up and the URL (host, port, scheme) is right; not a wall of the service"},
+		{"tls", TLSFailure, "TLS handshake failed",
+			"requests failed in the TLS handshake (certificate or protocol)",
+			"check the certificate (name, chain, expiry) and the scheme; not a wall of the service"},
+	} {
+		n := float64(a.sum.Errors[p.class])
+		if n == 0 {
+			continue
+		}
+		at := -1
+		for i := range a.secs {
+			if a.secs[i].Errors[p.class] > 0 {
+				if at < 0 {
+					at = i
+				}
+				c := &a.secs[i].codes
+				(*c)[0] -= min((*c)[0], a.secs[i].Errors[p.class])
+			}
+		}
+		f := Finding{Kind: p.kind, Statuses: []string{"0"}, Confidence: 0.95}
+		if at >= 0 {
+			f.Onset = Onset{Time: a.secs[at].T, Rate: a.secs[at].rate()}
+		}
+		f.Summary = fmt.Sprintf("%s: %s of %s requests from t=%.1f s", p.sum, Count(int64(n)), Count(a.sum.Requests), f.Onset.Time)
+		f.Evidence = []string{fmt.Sprintf("%s %s", Count(int64(n)), p.why)}
+		if p.class != "auth" && a.total(gFailed) == 0 && a.sum.Succeeded == 0 {
+			f.Evidence = append(f.Evidence, "no response at all")
+		}
+		f.Advice = p.fix
+		fs = append(fs, f)
+	}
+	if a.sum.Errors["auth"] == 0 && a.sum.Attempts == 0 && a.sum.Requests > 0 && a.sum.Succeeded == 0 {
+		// Every request failed and none was sent: the token endpoint
+		// refused the credentials (results written before the run
+		// classed that "auth" say no more than this).
+		at := -1
+		for i := range a.secs {
+			if a.secs[i].Completed > 0 {
+				at = i
+				break
+			}
+		}
+		f := Finding{Kind: Credentials, Confidence: 0.7}
+		if at >= 0 {
+			f.Onset = Onset{Time: a.secs[at].T}
+		}
+		f.Summary = fmt.Sprintf("nothing was sent: all %s requests failed before reaching the API", Count(a.sum.Requests))
+		f.Evidence = []string{fmt.Sprintf("%s requests, 0 attempts: each failed before its request went out — most likely the token endpoint refused the credentials", Count(a.sum.Requests))}
+		f.Advice = "check the client id and secret (GC_CLIENT_ID / GC_CLIENT_SECRET) and the token URL; the run's step failures name the error"
+		fs = append(fs, f)
+	}
+	if f := a.cutOff(); f != nil {
+		fs = append(fs, *f)
+	}
+	return fs
+}
+
+// cutOff: requests without a response in the last seconds of a run that
+// was aborted — cancelled when the grace period after Ctrl-C ended, not
+// refused by the server.
+func (a *analysis) cutOff() *Finding {
+	if !a.sum.Aborted || len(a.secs) == 0 {
+		return nil
+	}
+	var n int64
+	at := -1
+	for i := max(0, len(a.secs)-2); i < len(a.secs); i++ {
+		s := &a.secs[i]
+		k := min(s.codes[0], s.Errors["other"]+s.Errors["timeout"])
+		if k > 0 {
+			n += k
+			s.codes[0] -= k
+			if at < 0 {
+				at = i
+			}
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	s := &a.secs[at]
+	f := &Finding{Kind: CutOff, Statuses: []string{"0"}, Confidence: 0.9,
+		Onset: Onset{Time: s.T, InFlight: float64(s.InFlightMax)}}
+	f.Summary = fmt.Sprintf("%s requests cut off when the grace period ended (t=%.1f s)", Count(n), s.T)
+	f.Evidence = []string{fmt.Sprintf("the run was aborted (%s); %s requests in flight in its last seconds got no response", stopReason(a.sum.StopReason), Count(n))}
+	f.Advice = "not a wall of the service: these requests were cancelled by floodgate; give the plan a longer `grace:` to let them finish, or stop with one Ctrl-C"
+	return f
+}
+
+func stopReason(r string) string {
+	if r == "" {
+		return "Ctrl-C"
+	}
+	return r
+}
+
+func sortedKeys(m map[string]int64) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(x, y string) int {
+		if m[x] != m[y] {
+			return int(m[y] - m[x])
+		}
+		if x < y {
+			return -1
+		}
+		return 1
+	})
+	return ks
+}
