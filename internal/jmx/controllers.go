@@ -360,7 +360,10 @@ func (c *converter) condition(raw string, at *Element) (string, error) {
 	for _, cl := range clauses {
 		c.sc.use(varName(cl.name), at)
 		lhs, lit := "string("+exprIdentOf(cl.name)+")", strconv.Quote(cl.value)
-		if cl.number {
+		switch {
+		case cl.relational():
+			lhs, lit = "float("+exprIdentOf(cl.name)+" ?? 0)", cl.value // JMeter variables are text; unset reads 0
+		case cl.number:
 			lhs, lit = exprIdentOf(cl.name), cl.value
 		}
 		parts = append(parts, lhs+" "+cl.op+" "+lit)
