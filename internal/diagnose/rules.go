@@ -175,7 +175,7 @@ func (a *analysis) rateLimit() *Finding {
 			return nil // a stray 429 or two: no wall to name
 		}
 		sp := a.separate(g429, onWire, true)
-		if sp.score >= minSeparation && sp.cleanBelow >= 1 && sp.failing >= minWallSeconds {
+		if sp.score >= minSeparation && sp.cleanBelow >= 1 && sp.failing >= minWallSeconds && sp.failMin >= 2 {
 			return nil // a concurrency cap explains it better
 		}
 		conf = 0.55
@@ -438,7 +438,8 @@ func (a *analysis) concurrencyCap(g statusGroup) *Finding {
 		return nil
 	}
 	sp := a.separate(g, onWire, true)
-	if sp.score < minSeparation || sp.cleanBelow < 1 || sp.failing < minWallSeconds {
+	// A cap below two on the wire is no cap: one request at a time passes.
+	if sp.score < minSeparation || sp.cleanBelow < 1 || sp.failing < minWallSeconds || sp.failMin < 2 {
 		return nil
 	}
 	// The cap: below the smallest in-flight peak that failed; with an
