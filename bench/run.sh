@@ -296,10 +296,15 @@ EOF
 			python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])') || die "no token from the emulator"
 		code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$emu/api/v2/tokens/me")
 		[ "$code" = 200 ] || die "GET /api/v2/tokens/me answered $code"
+		# A catalogued GET: the generic layer's synthetic User (1.9 kB).
+		cat_url="$emu/api/v2/users/6f1d2c3a-0b6e-4c39-9a55-7a1e2f0c9d11"
+		code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$cat_url")
+		[ "$code" = 200 ] || die "GET /api/v2/users/{userId} answered $code"
 		for r in $(seq "$runs"); do
 			say "emulator vs nginx (both on core $srv_core), round $r/$runs"
 			run_wrk emu_nginx "$r" "$ngx"
 			run_wrk emu "$r" "$emu/api/v2/tokens/me" "Authorization: Bearer $token"
+			run_wrk emu_cat "$r" "$cat_url" "Authorization: Bearer $token"
 		done
 	else
 		say "SKIP: emulator section needs wrk"
@@ -403,11 +408,17 @@ if ("emu", "wrk") in v:
     print(f"| emulator / nginx | {a} | ≥ 0.5 | {b} |")
     if med("emu", "wrk_non2xx"):
         print(f"| emulator non-2xx answers (median) | {n(med('emu','wrk_non2xx'))} | 0 | **check** |")
+if ("emu_cat", "wrk") in v:
+    print(f"| wrk → emulator catalogued GET /api/v2/users/{{userId}} req/s | {n(med('emu_cat','wrk'))} | | |")
+    a, b = r(ratio("emu_cat", "wrk", "wrk", "emu"), 0.8)
+    print(f"| catalogued GET / tokens/me | {a} | ≥ 0.8 | {b} |")
+    if med("emu_cat", "wrk_non2xx"):
+        print(f"| catalogued GET non-2xx answers (median) | {n(med('emu_cat','wrk_non2xx'))} | 0 | **check** |")
 
 # Every round, with the steal each run saw: a round whose generator or
 # server lost its core to the hypervisor measured the host, not the tools.
 shown = {"closed": ["wrk", "hey", "fg.rate", "wrk.cpu_us", "hey.cpu_us", "fg.cpu_us"], "open": ["open5k.sched_rate", "open5k.dropped", "open20k.sched_rate", "open20k.dropped"],
-         "stall": ["stall20k.dropped", "stall20k.inflight_max", "stall20k.cpu_us"], "vus": ["vus.rss_mb"], "emu_nginx": ["wrk"], "emu": ["wrk"]}
+         "stall": ["stall20k.dropped", "stall20k.inflight_max", "stall20k.cpu_us"], "vus": ["vus.rss_mb"], "emu_nginx": ["wrk"], "emu": ["wrk"], "emu_cat": ["wrk"]}
 print(f"\nPer round (steal: ms of the generator's / the server's core taken by the hypervisor during that run):\n")
 print("| measurement | " + " | ".join(f"round {i}" for i in range(1, runs + 1)) + " |")
 print("| --- |" + " --- |" * runs)

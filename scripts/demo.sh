@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The README's first command: build floodgate, start the emulator on a free
-# loopback port with minute-long limit windows scaled down 50×, run the
-# bot-burst example against it, print the summary and where the results are.
+# loopback port with minute-long limit windows scaled down 50×, and run the
+# forum's bot burst against it twice: with retries off, to show the wall
+# (examples/bot-burst-wall.yaml), then with floodgate's default retry
+# policy and shared gate, to show the same load surviving it
+# (examples/bot-burst.yaml). Each prints its summary and diagnosis and
+# writes a results dir with an HTML report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +30,16 @@ done
 [ -n "$url" ] || { echo "emulator did not start; its log:" >&2; cat "$log/emulator.err" >&2; exit 1; }
 echo "==> emulator at $url (time scale $scale: the 300 requests / 60 s limit plays out in $(awk "BEGIN{print 60*$scale}") s windows)"
 
-echo "==> floodgate run examples/bot-burst.yaml --target $url"
+# Extra arguments go to both runs (e.g. --progress 5s).
+echo
+echo "==> 1/2 the wall: 5,000 messages from 100 bots, retries off"
+echo "==> floodgate run examples/bot-burst-wall.yaml --target $url"
 status=0
+bin/floodgate run examples/bot-burst-wall.yaml --target "$url" --progress 2s "$@" || status=$?
+[ "$status" -eq 0 ] || exit "$status"
+
+echo
+echo "==> 2/2 the same load surviving it: retries honour Retry-After behind a shared gate"
+echo "==> floodgate run examples/bot-burst.yaml --target $url"
 bin/floodgate run examples/bot-burst.yaml --target "$url" --progress 2s "$@" || status=$?
 exit "$status"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the official Genesys Cloud JavaScript SDK against `floodgate emulate`:
-# builds floodgate, starts two emulators on free loopback ports (emulator.yaml
+# builds floodgate, starts three emulators on free loopback ports (emulator.yaml
 # for sdk.test.js, emulator-jobs.yaml with short job timings for the
-# recordings, analytics and notifications tests), installs the SDK with
+# recordings, analytics and notifications tests, emulator-catalog.yaml for
+# the sampled catalogue test), installs the SDK with
 # `npm ci` when node_modules is missing or older than package-lock.json, runs
 # `node --test`, and always stops the emulators. Exits non-zero on any
 # failure, including an unreachable npm registry.
@@ -14,7 +15,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 tests=("$@")
-[ "${#tests[@]}" -gt 0 ] || tests=(sdk.test.js recordings.test.js analytics.test.js notifications.test.js)
+[ "${#tests[@]}" -gt 0 ] || tests=(sdk.test.js recordings.test.js analytics.test.js notifications.test.js catalog.test.js)
 
 fail() {
 	echo "conformance/sdk: $*" >&2
@@ -93,6 +94,8 @@ start main "$here/emulator.yaml"
 main_url=$url
 start jobs "$here/emulator-jobs.yaml"
 jobs_url=$url
+start catalog "$here/emulator-catalog.yaml"
+catalog_url=$url
 
 # 3. The tests. HOME is empty so that no ~/.genesyscloudjavascript/config
 # changes the SDK's settings; loopback never goes through a proxy.
@@ -100,7 +103,7 @@ mkdir "$tmp/home"
 status=0
 (
 	cd "$here"
-	export HOME="$tmp/home" FLOODGATE_URL="$main_url" FLOODGATE_JOBS_URL="$jobs_url" FLOODGATE_JOBS_EXPORT_DIR="$tmp/jobs-export"
+	export HOME="$tmp/home" FLOODGATE_URL="$main_url" FLOODGATE_JOBS_URL="$jobs_url" FLOODGATE_JOBS_EXPORT_DIR="$tmp/jobs-export" FLOODGATE_CATALOG_URL="$catalog_url"
 	export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 	export GC_CLIENT_ID=floodgate-demo-client GC_CLIENT_SECRET=floodgate-demo-secret
 	# The files run side by side (each in its own process): they mostly
@@ -108,7 +111,7 @@ status=0
 	node --test --test-reporter=spec --test-concurrency="${#tests[@]}" "${tests[@]}"
 ) || status=$?
 if [ "$status" -ne 0 ]; then
-	for name in main jobs; do
+	for name in main jobs catalog; do
 		echo "conformance/sdk: tests failed; $name emulator log:" >&2
 		tail -n 30 "$tmp/$name.log" >&2
 	done

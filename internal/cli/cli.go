@@ -10,7 +10,10 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/floodgate-dev/floodgate/internal/suggest"
 )
 
 // Exit codes. They are part of floodgate's interface: scripts and CI
@@ -142,6 +145,13 @@ func Main(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	usage(env.Stderr)
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	if s := suggest.Closest(name, names); s != "" {
+		return withCode(ExitUsage, fmt.Errorf("unknown command %q; did you mean %q?", name, s))
+	}
 	return withCode(ExitUsage, fmt.Errorf("unknown command %q", name))
 }
 
@@ -149,13 +159,39 @@ func Main(ctx context.Context, env *Env, args []string) error {
 // head is the usage line(s) shown before the flags.
 func newFlagSet(env *Env, name, head string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	// The flag package's own error lines name flags with one dash;
+	// parseFlags returns them reworded instead.
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
 		fmt.Fprintln(env.Stderr, strings.TrimSpace(head))
 		fmt.Fprintln(env.Stderr, "\nFlags:")
-		fs.PrintDefaults()
+		printFlags(env.Stderr, fs)
 	}
 	return fs
+}
+
+// printFlags lists fs's flags as the README writes them, with two dashes
+// but for one-letter ones (the flag package's PrintDefaults uses one for
+// all; both parse).
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if len(f.Name) == 1 {
+			line = "  -" + f.Name // -o, as such flags are written
+		}
+		if name != "" {
+			line += " " + name
+		}
+		usage = strings.ReplaceAll(usage, "\n", "\n    \t")
+		if def := f.DefValue; def != "" && def != "0" && def != "false" && def != "0s" {
+			if fmt.Sprintf("%T", f.Value) == "*flag.stringValue" {
+				def = strconv.Quote(def)
+			}
+			usage += " (default " + def + ")"
+		}
+		fmt.Fprintf(w, "%s\n    \t%s\n", line, usage)
+	})
 }
 
 // parseFlags parses args, mapping -h to a nil-code help exit and other
@@ -167,7 +203,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, withCode(ExitUsage, err)
+			return nil, withCode(ExitUsage, flagTypo(fs, err))
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -176,4 +212,21 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// flagTypo rewords the flag package's errors with two dashes, and adds
+// "did you mean" for a flag fs does not define.
+func flagTypo(fs *flag.FlagSet, err error) error {
+	got, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -")
+	if !ok {
+		msg := strings.NewReplacer(" flag -", " flag --", "argument: -", "argument: --").Replace(err.Error())
+		return fmt.Errorf("%s: %s", fs.Name(), msg)
+	}
+	got = strings.TrimLeft(got, "-")
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	if s := suggest.Closest(got, names); s != "" {
+		return fmt.Errorf("unknown flag --%s; did you mean --%s? (%s --help lists them)", got, s, fs.Name())
+	}
+	return fmt.Errorf("unknown flag --%s (%s --help lists them)", got, fs.Name())
 }

@@ -55,6 +55,8 @@ type example struct {
 	failVars map[string]string
 	// check looks at a green run's summary.
 	check func(t *testing.T, s *metrics.Summary)
+	// failing: steps fail in a green run (the plan shows a wall).
+	failing bool
 }
 
 var examples = []example{
@@ -70,6 +72,23 @@ var examples = []example{
 			// through two windows (a 429 or two at most).
 			if s.Requests != 500 || s.Succeeded != 500 || s.DurationS < 0.06 {
 				t.Errorf("requests %d ok %d in %.3f s, want 500 over more than one 60 ms window", s.Requests, s.Succeeded, s.DurationS)
+			}
+		},
+	},
+	{
+		file:  "bot-burst-wall.yaml",
+		scale: 0.05, // 60 s windows last 3 s: the whole run falls in one
+		edit: func(s string) string {
+			return strings.Replace(s, "closed: {vus: 100, ramp_up: 10s, iterations: 50}", "closed: {vus: 20, ramp_up: 100ms, iterations: 25}", 1)
+		},
+		failVars: map[string]string{"MIN_REFUSED": "99%"},
+		failing:  true,
+		check: func(t *testing.T, s *metrics.Summary) {
+			// 500 requests, retries off: a window's 300 get through, the
+			// rest meet the wall.
+			if s.Requests != 500 || s.Succeeded < 300 || s.Statuses["429"] < 100 || s.Retries != 0 {
+				t.Errorf("requests %d ok %d 429 × %d retries %d; want 500, ≥ 300 ok, ≥ 100 refused, no retry",
+					s.Requests, s.Succeeded, s.Statuses["429"], s.Retries)
 			}
 		},
 	},
@@ -172,7 +191,7 @@ func TestExamplesRunGreen(t *testing.T) {
 				t.Fatalf("exit code %d: %v\n%s", ExitCode(err), err, out)
 			}
 			s := readSummary(t, dir)
-			if len(s.Thresholds) == 0 || len(s.Failures) != 0 {
+			if len(s.Thresholds) == 0 || (len(s.Failures) != 0) != ex.failing {
 				t.Fatalf("thresholds %+v, failures %+v", s.Thresholds, s.Failures)
 			}
 			for _, th := range s.Thresholds {

@@ -143,11 +143,11 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		// closed VUs against nginx, in 12 pairs of 8 s runs (change 14).
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	}
-	reqs, length := e.Planned()
-	pr = newProgress(env.Stdout, env.IsTerminal, p.Name, reqs, length, *every)
+	pr = newProgress(env.Stdout, env.IsTerminal, p.Name, e, *every)
 	fmt.Fprintf(env.Stderr, "running %s against %s (results: %s)\n", p.Name, p.Target, dir)
 
 	done := make(chan struct{})
+	above := pr.Above(env.Stderr) // not drawn over by a terminal's bar
 	go func() {
 		n := 0
 		for {
@@ -157,9 +157,9 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 			case <-env.Interrupts:
 				n++
 				if n == 1 {
-					fmt.Fprintf(env.Stderr, "\ninterrupt: no new iterations; waiting up to %s for in-flight ones (Ctrl-C again to abort)\n", p.Grace)
+					fmt.Fprintf(above, "\ninterrupt: no new iterations; waiting up to %s for in-flight ones (Ctrl-C again to abort)\n", p.Grace)
 				} else {
-					fmt.Fprintln(env.Stderr, "\ninterrupt: aborting in-flight requests")
+					fmt.Fprintln(above, "\ninterrupt: aborting in-flight requests")
 				}
 				e.Stop()
 			}

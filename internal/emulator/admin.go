@@ -15,9 +15,11 @@ import (
 )
 
 // counters are the admin API's running totals; POST /_floodgate/reset
-// zeroes them (the /metrics counters never go down).
+// zeroes them (the /metrics counters never go down). Totals the services
+// keep for /metrics are shown less their value at the last reset.
 type counters struct {
 	requests, rateLimited, capped, tooLarge, unauthorized, forbidden, saturated, faults atomic.Int64
+	evictedAtReset, jobsCappedAtReset                                                   atomic.Int64
 }
 
 // Stats is the body of GET /_floodgate/stats.
@@ -26,22 +28,25 @@ type Stats struct {
 	TimeScale     float64 `json:"time_scale"`
 	Requests      int64   `json:"requests"`
 	RateLimited   int64   `json:"rate_limited"`
-	Capped        int64   `json:"capped"`
-	TooLarge      int64   `json:"too_large"`
-	Unauthorized  int64   `json:"unauthorized"`
-	Forbidden     int64   `json:"forbidden"`
-	Saturated     int64   `json:"saturated"`
-	FaultErrors   int64   `json:"fault_errors"`
-	InFlight      int64   `json:"in_flight"`
-	Tokens        int     `json:"tokens"`
+	// Capped counts refusals by a concurrency cap: in-flight caps and the
+	// recording jobs' active-jobs cap (also in RecordingJobs.Capped).
+	Capped        int64 `json:"capped"`
+	TooLarge      int64 `json:"too_large"`
+	Unauthorized  int64 `json:"unauthorized"`
+	Forbidden     int64 `json:"forbidden"`
+	Saturated     int64 `json:"saturated"`
+	FaultErrors   int64 `json:"fault_errors"`
+	InFlight      int64 `json:"in_flight"`
+	Tokens        int   `json:"tokens"`
 	Conversations struct {
 		Stored  int   `json:"stored"`
 		Max     int   `json:"max"`
 		Evicted int64 `json:"evicted"`
 	} `json:"conversations"`
 	RecordingJobs struct {
-		Stored int `json:"stored"`
-		Max    int `json:"max"`
+		Stored int   `json:"stored"`
+		Max    int   `json:"max"`
+		Capped int64 `json:"capped"`
 	} `json:"recording_jobs"`
 	AnalyticsJobs struct {
 		Stored int `json:"stored"`
@@ -66,8 +71,10 @@ func (s *Server) Stats() Stats {
 	}
 	st.Conversations.Stored = s.convs.Store().Len()
 	st.Conversations.Max = s.cfg.Conversations.Max
-	st.Conversations.Evicted = s.convs.Evicted()
+	st.Conversations.Evicted = s.convs.Evicted() - s.stats.evictedAtReset.Load()
 	st.RecordingJobs.Stored, st.RecordingJobs.Max = s.recs.Len(), s.cfg.Recordings.MaxJobs
+	st.RecordingJobs.Capped = s.recs.Capped() - s.stats.jobsCappedAtReset.Load()
+	st.Capped += st.RecordingJobs.Capped
 	st.AnalyticsJobs.Stored, st.AnalyticsJobs.Max = s.analytics.Len(), s.cfg.Analytics.MaxJobs
 	n := s.notif.Stats()
 	st.Notifications.Channels, st.Notifications.Sockets, st.Notifications.EventsDropped = n.Channels, n.Sockets, n.Dropped
@@ -108,10 +115,13 @@ func (s *Server) Reset(ctx context.Context) error {
 	s.convs.Reset()
 	s.recs.Reset()
 	s.analytics.Reset()
+	s.catalog.Reset()
 	for _, c := range []*atomic.Int64{&s.stats.requests, &s.stats.rateLimited, &s.stats.capped, &s.stats.tooLarge,
 		&s.stats.unauthorized, &s.stats.forbidden, &s.stats.saturated, &s.stats.faults} {
 		c.Store(0)
 	}
+	s.stats.evictedAtReset.Store(s.convs.Evicted())
+	s.stats.jobsCappedAtReset.Store(s.recs.Capped())
 	s.started.Store(s.o.now().UnixNano())
 	s.log.Info("state reset")
 	return nil

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -180,5 +181,53 @@ func TestRealListener(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Serve after cancel: %v", err)
+	}
+}
+
+// TestStatsCountJobCapAndResetEvictions: refusals by the recording jobs'
+// active-jobs cap count as capped, and a reset starts every admin total,
+// conversations evicted included, from zero (the /metrics counters go on).
+func TestStatsCountJobCapAndResetEvictions(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.Conversations.Max = 3
+	cfg.Recordings.ActiveJobsPerOrg = 2
+	e := newEnv(t, cfg)
+	tok := e.demoToken()
+	round := func(convs, jobs int) {
+		for range convs {
+			e.clock.Advance(time.Second)
+			if rec := e.do("POST", "/api/v2/conversations/calls", tok, `{"phoneNumber":"+1555"}`); rec.Code != 200 {
+				t.Fatalf("create conversation: %d %s", rec.Code, rec.Body)
+			}
+		}
+		for range jobs {
+			e.do("POST", "/api/v2/recording/jobs", tok, exportJob)
+		}
+	}
+	stats := func() Stats {
+		var st Stats
+		if err := json.Unmarshal(e.do("GET", "/_floodgate/stats", "", "").Body.Bytes(), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	round(5, 5) // 2 evicted; 2 jobs accepted, 3 refused
+	st := stats()
+	if st.Conversations.Evicted != 2 || st.RecordingJobs.Capped != 3 || st.Capped != 3 || st.RecordingJobs.Stored != 2 {
+		t.Errorf("before reset: evicted %d, jobs capped %d, capped %d, jobs %d; want 2, 3, 3, 2",
+			st.Conversations.Evicted, st.RecordingJobs.Capped, st.Capped, st.RecordingJobs.Stored)
+	}
+	var after Stats
+	if err := json.Unmarshal(e.do("POST", "/_floodgate/reset", "", "").Body.Bytes(), &after); err != nil {
+		t.Fatal(err)
+	}
+	if after.Conversations.Evicted != 0 || after.RecordingJobs.Capped != 0 || after.Capped != 0 {
+		t.Errorf("after reset: evicted %d, jobs capped %d, capped %d; want 0", after.Conversations.Evicted, after.RecordingJobs.Capped, after.Capped)
+	}
+	round(4, 3) // 1 evicted; 2 accepted, 1 refused
+	if st := stats(); st.Conversations.Evicted != 1 || st.RecordingJobs.Capped != 1 || st.Capped != 1 {
+		t.Errorf("after reset and more: evicted %d, jobs capped %d, capped %d; want 1, 1, 1",
+			st.Conversations.Evicted, st.RecordingJobs.Capped, st.Capped)
 	}
 }

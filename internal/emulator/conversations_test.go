@@ -259,7 +259,7 @@ func TestUnknownRoutes(t *testing.T) {
 	tok := e.demoToken()
 	for _, tc := range []struct{ method, path string }{
 		{"GET", "/api/v2/nothing/here"},
-		{"DELETE", "/api/v2/conversations/calls"},
+		{"PATCH", "/api/v2/conversations/calls"}, // no PATCH /api/v2/conversations/{conversationId}
 		{"GET", "/api/v2/bulk/exports"},
 		{"POST", "/api/v2/auth/login"},
 	} {

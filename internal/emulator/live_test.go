@@ -220,3 +220,41 @@ func (l *live) createMessage(tok, q, addr string) string {
 	b := l.json("POST", "/api/v2/conversations/messages", tok, `{"queueId":"`+q+`","toAddress":"`+addr+`","toAddressMessengerType":"sms"}`, 200)
 	return b["id"].(string)
 }
+
+// TestHeaderTooLargeIsPlatformJSON: headers over MaxHeaderBytes get 431
+// with the platform's ErrorBody over a real connection (net/http's own
+// cut-off, plain text, is far above it); headers just under it pass.
+func TestHeaderTooLargeIsPlatformJSON(t *testing.T) {
+	t.Parallel()
+	l := startLive(t, liveConfig(t))
+	tok := l.demoToken()
+	for _, tc := range []struct {
+		size   int
+		status int
+	}{
+		{MaxHeaderBytes - 2048, http.StatusOK},
+		{MaxHeaderBytes + 1, http.StatusRequestHeaderFieldsTooLarge},
+		{4 * MaxHeaderBytes, http.StatusRequestHeaderFieldsTooLarge},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, l.base+"/api/v2/tokens/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-Padding", strings.Repeat("p", tc.size))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tc.status {
+			t.Errorf("%d bytes: status %d, want %d", tc.size, res.StatusCode, tc.status)
+			continue
+		}
+		if tc.status != http.StatusOK {
+			b := decodeMap(t, body)
+			if res.Header.Get("Content-Type") != "application/json" || b["code"] != "request.header.fields.too.large" ||
+				b["status"] != 431.0 || b["contextId"] != res.Header.Get("Inin-Correlation-Id") {
+				t.Errorf("%d bytes: %s %s", tc.size, res.Header.Get("Content-Type"), body)
+			}
+		}
+	}
+}

@@ -65,6 +65,9 @@ func newMetrics(s *Server) *metrics {
 			Help: "Conversations evicted because the store was full."}, func() float64 { return float64(s.convs.Evicted()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "floodgate_emulator_tokens", Help: "Access tokens held (expired ones included)."},
 			func() float64 { return float64(s.auth.Len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "floodgate_emulator_catalog_entities",
+			Help: "Entities held by the catalogued routes' store (deleted ones included)."},
+			func() float64 { return float64(s.catalog.Entities()) }),
 		&resourceCollector{s: s},
 	)
 	return m

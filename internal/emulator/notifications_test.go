@@ -1,9 +1,13 @@
 package emulator
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +89,44 @@ func TestConversationEvents(t *testing.T) {
 		f := nextEvent(t, ws)
 		if f.TopicName != topic || f.EventBody["id"] != id {
 			t.Errorf("want %s for %s, got %+v", topic, id, f)
+		}
+	}
+}
+
+// TestOpenMessagingQueueEvents: with open_messaging_queue_id set, an
+// open-messaging conversation is routed to that queue and publishes its
+// conversation topics; each further message of the sender publishes again.
+func TestOpenMessagingQueueEvents(t *testing.T) {
+	t.Parallel()
+	cfg := liveConfig(t)
+	cfg.Conversations.OpenMessagingQueue = "q-open"
+	l := startLive(t, cfg)
+	tok := l.demoToken()
+	chID, uri := l.channel(tok)
+	ws := l.dial(uri)
+	if code, b := subscribe(t, l, tok, chID, "PUT", "", "v2.routing.queues.q-open.conversations", "v2.routing.queues.q-open.conversations.messages"); code != 200 {
+		t.Fatalf("subscribe: %d %v", code, b)
+	}
+	msg := `{"channel":{"from":{"id":"+15550100","idType":"Phone"}},"text":"hello"}`
+	var id string
+	for round := range 2 {
+		body := l.json("POST", openPath+"?prefetchConversationId=true", tok, msg, 200)
+		if round == 0 {
+			id, _ = body["conversationId"].(string)
+		}
+		for _, topic := range []string{"v2.routing.queues.q-open.conversations", "v2.routing.queues.q-open.conversations.messages"} {
+			f := nextEvent(t, ws)
+			if f.TopicName != topic || f.EventBody["id"] != id {
+				t.Fatalf("round %d: want %s for %s, got %+v", round, topic, id, f)
+			}
+			parts, _ := f.EventBody["participants"].([]any)
+			queued := false
+			for _, p := range parts {
+				queued = queued || p.(map[string]any)["queueId"] == "q-open"
+			}
+			if !queued {
+				t.Errorf("event has no participant on the queue: %v", f.EventBody)
+			}
 		}
 	}
 }
@@ -292,5 +334,66 @@ func TestSocketClosingOnShutdown(t *testing.T) {
 	}
 	if code, _ := closeStatus(t, ws); code != websocket.StatusGoingAway {
 		t.Errorf("close status %v, want going away", code)
+	}
+}
+
+// TestOversizedFrameHeaderClosesSocket: a client frame whose header claims
+// more than 64 KiB closes the socket (1009) without the server waiting
+// for the payload, which this client never sends.
+func TestOversizedFrameHeaderClosesSocket(t *testing.T) {
+	t.Parallel()
+	l := startLive(t, liveConfig(t))
+	tok := l.demoToken()
+	chID, _ := l.channel(tok)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(l.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// A bound on the whole exchange, not a synchronisation.
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /channels/streaming-0-%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", chID)
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", res, err)
+	}
+	// FIN+text, masked, 64-bit length 100,000, masking key, 3 bytes.
+	hdr := []byte{0x81, 0x80 | 127, 0, 0, 0, 0, 0, 1, 0x86, 0xa0, 1, 2, 3, 4, 'a', 'b', 'c'}
+	if _, err := conn.Write(hdr); err != nil {
+		t.Fatal(err)
+	}
+	// Frames until the close frame: its code is 1009 (message too big).
+	for {
+		b0, err := br.ReadByte()
+		if err != nil {
+			t.Fatalf("connection ended without a close frame: %v", err)
+		}
+		n, err := br.ReadByte()
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := int(n & 0x7f)
+		if size == 126 {
+			var ext [2]byte
+			_, _ = io.ReadFull(br, ext[:])
+			size = int(ext[0])<<8 | int(ext[1])
+		}
+		payload := make([]byte, size)
+		if _, err := io.ReadFull(br, payload); err != nil {
+			t.Fatal(err)
+		}
+		if b0&0x0f != 0x8 {
+			continue // a text frame (heartbeat) sent before the close
+		}
+		if code := int(payload[0])<<8 | int(payload[1]); code != 1009 {
+			t.Fatalf("close code %d (%s), want 1009", code, payload[2:])
+		}
+		break
+	}
+	// Then the server hangs up (it does not wait for the payload).
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Errorf("after the close frame: %v, want EOF", err)
 	}
 }

@@ -27,7 +27,7 @@ const (
 	// HeaderRetryAfterMs is floodgate's own header on 429s (and capped
 	// answers with a retry_after): the exact wait in milliseconds, so
 	// clients of a time-scaled emulator can wait precisely.
-	HeaderRetryAfterMs = "X-Floodgate-Retry-After-Ms"
+	HeaderRetryAfterMs = platform.HeaderRetryAfterMs
 	// HeaderResetMs is floodgate's own companion of inin-ratelimit-reset
 	// on every rate-limited response: the window's reset in milliseconds,
 	// where the platform's header has whole seconds.
@@ -197,6 +197,14 @@ func (s *Server) pipeline(x *exchange, r *http.Request, rt *route, rp *routePoli
 			platform.WriteError(x, x.call.ContextID, e.Status, e.Code, e.Message)
 			return
 		}
+	}
+	if c := rp.canned; c != nil {
+		if c.body == nil {
+			x.WriteHeader(c.status)
+			return
+		}
+		platform.WriteRawJSON(x, c.status, c.body)
+		return
 	}
 	rt.Handle(x, r, &x.call)
 }

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"cmp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,16 @@ type routePolicy struct {
 	cap      *capPolicy
 	fault    *faults.Injector
 	inflight prometheus.Gauge // the family's in-flight gauge
+	// notFound makes catalogued routes answer 404 for entities nobody
+	// created instead of a synthetic body.
+	notFound bool
+	canned   *cannedAnswer
+}
+
+// cannedAnswer replaces a route's handler (config routes[].status/body).
+type cannedAnswer struct {
+	status int
+	body   []byte // nil: no body
 }
 
 func (s *Server) rate(r *config.Rate) rate {
@@ -121,10 +132,52 @@ func (s *Server) buildPolicy(l config.Live) (*policy, error) {
 		if rp.fault == nil && fam != nil {
 			rp.fault = faults.New(*fam, s.scale, s.rng)
 		}
+		// Route rules, like faults: for each setting, a route rule beats a
+		// family rule and the first rule of each kind wins.
+		unknown := l.UnknownEntities
+		var cannedRule *config.RouteRule
+		var routeUnknown, famUnknown string
+		var routeCanned, famCanned *config.RouteRule
+		for i := range l.Routes {
+			rr := &l.Routes[i]
+			switch {
+			case rr.Route != "" && normPattern(rr.Route) == rt.pattern:
+				routeUnknown = cmp.Or(routeUnknown, rr.UnknownEntities)
+				if routeCanned == nil && rr.Status != 0 {
+					routeCanned = rr
+				}
+			case rr.Family != "" && rr.Family == rp.family:
+				famUnknown = cmp.Or(famUnknown, rr.UnknownEntities)
+				if famCanned == nil && rr.Status != 0 {
+					famCanned = rr
+				}
+			}
+		}
+		unknown = cmp.Or(routeUnknown, famUnknown, unknown)
+		cannedRule = cmp.Or(routeCanned, famCanned)
+		rp.notFound = unknown == config.UnknownNotFound
+		if cannedRule != nil {
+			rp.canned = &cannedAnswer{status: cannedRule.Status}
+			if cannedRule.Body != "" {
+				rp.canned.body = []byte(cannedRule.Body)
+			}
+		}
 	}
 	for i, u := range used {
 		if !u {
 			s.log.Warn("endpoint family matches no route", "family", l.Families[i].Name, "paths", l.Families[i].Paths)
+		}
+	}
+	for _, rr := range l.Routes {
+		if rr.Route == "" {
+			continue
+		}
+		found := false
+		for _, rt := range s.routes {
+			found = found || normPattern(rr.Route) == rt.pattern
+		}
+		if !found {
+			s.log.Warn("routes rule matches no route", "route", rr.Route)
 		}
 	}
 	for _, f := range l.Faults {

@@ -3,10 +3,12 @@ package emulator
 import (
 	"encoding/json"
 	"io/fs"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -365,5 +367,54 @@ func TestRecordingDeleteThenExport(t *testing.T) {
 	}
 	if recs, _ := exportedFiles(t, cfg.ExportDir); len(recs) != 0 {
 		t.Errorf("deleted recordings exported: %v", recs)
+	}
+}
+
+// TestRecordingJobCapRetryAfter: with active_jobs_answer.retry_after the
+// cap's answer says when the org's first active job stops counting
+// (time-scaled); without it, no Retry-After.
+func TestRecordingJobCapRetryAfter(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		scale float64
+		on    bool
+	}{{1, true}, {0.5, true}, {1, false}} {
+		cfg := testConfig()
+		cfg.TimeScale = tc.scale
+		cfg.Recordings.ActiveJobsAnswer.RetryAfter = tc.on
+		e := newEnv(t, cfg)
+		tok := e.demoToken()
+		scaled := func(d time.Duration) time.Duration { return time.Duration(float64(d) * tc.scale) }
+		post := func() *httptest.ResponseRecorder { return e.do("POST", "/api/v2/recording/jobs", tok, exportJob) }
+		j1 := decodeMap(t, post().Body.Bytes())["id"].(string)
+		e.clock.Advance(scaled(10 * time.Second))
+		post()
+		want := func(rec *httptest.ResponseRecorder, wait time.Duration) {
+			t.Helper()
+			ra, ms := rec.Header().Get("Retry-After"), rec.Header().Get("X-Floodgate-Retry-After-Ms")
+			if !tc.on {
+				if ra != "" || ms != "" {
+					t.Errorf("scale %v, off: Retry-After %q, ms %q", tc.scale, ra, ms)
+				}
+				return
+			}
+			wantS := strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
+			if ra != wantS || ms != strconv.FormatInt(wait.Milliseconds(), 10) {
+				t.Errorf("scale %v: Retry-After %q, ms %q; want %s s, %d ms", tc.scale, ra, ms, wantS, wait.Milliseconds())
+			}
+		}
+		// j1 is READY 30 s (scaled) after its creation: 20 s from now.
+		rec := post()
+		checkError(t, rec, 429, "too.many.requests")
+		want(rec, scaled(20*time.Second))
+		// At 35 s j1 is READY, j2 PENDING until 40 s, and a third job
+		// (PENDING until 65 s) fills the cap again.
+		e.clock.Advance(scaled(25 * time.Second))
+		if rec := post(); rec.Code != 202 {
+			t.Fatalf("third job once j1 is READY: %d %s", rec.Code, rec.Body)
+		}
+		want(post(), scaled(5*time.Second))
+		// Executing j1 would make three active: the same wait.
+		want(e.do("PUT", "/api/v2/recording/jobs/"+j1, tok, `{"state":"PROCESSING"}`), scaled(5*time.Second))
 	}
 }

@@ -7,12 +7,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/emulator/analytics"
 	"github.com/floodgate-dev/floodgate/internal/emulator/auth"
+	"github.com/floodgate-dev/floodgate/internal/emulator/catalog"
 	"github.com/floodgate-dev/floodgate/internal/emulator/config"
 	"github.com/floodgate-dev/floodgate/internal/emulator/conversations"
 	"github.com/floodgate-dev/floodgate/internal/emulator/events"
@@ -132,13 +135,19 @@ type Server struct {
 	recs      *recordings.Service
 	analytics *analytics.Service
 	notif     *notifications.Service
+	catalog   *catalog.Service
 	routes    []*route
+	api       router // every /api/v2 route, hand-built first
+	unknown   *route // answers what no route matches
 	rng       *faults.RNG
 
 	policy   atomic.Pointer[policy]
 	liveMu   sync.Mutex // serializes live config replacement
 	capMu    sync.Mutex
 	capCount map[string]*atomic.Int64 // per-family in-flight, kept across policy swaps
+	// catalogIdx maps a catalogued operation to its route's idx (unused
+	// for operations a hand-built route serves).
+	catalogIdx []int
 
 	inflight atomic.Int64
 	metrics  *metrics
@@ -154,6 +163,9 @@ type route struct {
 	allNames []string
 	any      []auth.Permission // AnyOf, parsed
 	pattern  string
+	// catalog marks a route of the generic catalogue layer; its handler
+	// does not read path values.
+	catalog bool
 }
 
 // New builds a server from cfg (defaults are applied to unset fields, then
@@ -187,11 +199,12 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	s.bus = events.New()
 	activeFor := s.scaled(cfg.Conversations.ActiveFor.D())
 	s.convs = conversations.New(o.store, conversations.Options{
-		ActiveFor:         activeFor,
-		MessageWindow:     s.scaled(cfg.Conversations.MessageWindow.D()),
-		RecordingDuration: cfg.Conversations.ActiveFor.D(),
-		Bus:               s.bus,
-		Logger:            o.logger,
+		ActiveFor:          activeFor,
+		MessageWindow:      s.scaled(cfg.Conversations.MessageWindow.D()),
+		RecordingDuration:  cfg.Conversations.ActiveFor.D(),
+		OpenMessagingQueue: cfg.Conversations.OpenMessagingQueue,
+		Bus:                s.bus,
+		Logger:             o.logger,
 	})
 	if o.sink == nil {
 		o.sink = recordings.NewDir(cfg.ExportDir)
@@ -201,8 +214,9 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	s.recs = recordings.New(recordings.Options{
 		Store: o.store, Bus: s.bus, Sink: o.sink, Now: o.now, MaxLife: activeFor,
 		MaxJobs: rc.MaxJobs, ActiveJobsPerOrg: rc.ActiveJobsPerOrg,
-		ActiveAnswer: recordings.Answer{Status: rc.ActiveJobsAnswer.Status, Code: rc.ActiveJobsAnswer.Code, Message: rc.ActiveJobsAnswer.Message},
-		ReadyAfter:   s.scaled(rc.ReadyAfter.D()), ExportTime: s.scaled(rc.ExportTime.D()), MatchLag: s.scaled(rc.MatchLag.D()),
+		ActiveAnswer: recordings.Answer{Status: rc.ActiveJobsAnswer.Status, Code: rc.ActiveJobsAnswer.Code, Message: rc.ActiveJobsAnswer.Message,
+			RetryAfter: rc.ActiveJobsAnswer.RetryAfter},
+		ReadyAfter: s.scaled(rc.ReadyAfter.D()), ExportTime: s.scaled(rc.ExportTime.D()), MatchLag: s.scaled(rc.MatchLag.D()),
 		FailureProbability: rc.FailureProbability, Seed: cfg.Seed, Logger: o.logger,
 	})
 	ac := cfg.Analytics
@@ -219,6 +233,10 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		QueueSize: nc.QueueSize, Lifetime: s.scaled(nc.ChannelLifetime.D()), Heartbeat: s.scaled(nc.HeartbeatInterval.D()),
 		Logger: o.logger,
 	})
+	s.catalog, err = catalog.New(catalog.Options{MaxEntities: cfg.Catalog.MaxEntities, Now: o.now})
+	if err != nil {
+		return nil, err
+	}
 	s.metrics = newMetrics(s)
 
 	// Resources plug in here: each contributes routes that run through the
@@ -229,13 +247,23 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	all = append(all, s.recs.Routes()...)
 	all = append(all, s.analytics.Routes()...)
 	all = append(all, s.notif.Routes()...)
+	handBuilt := len(all)
+	// Then every catalogued operation; a hand-built route of the same
+	// method and template wins.
+	for i, op := range s.catalog.Ops() {
+		all = append(all, platform.Route{Method: op.Method, Path: op.Path, Family: catalog.Family(op.Path),
+			Handle: func(w http.ResponseWriter, r *http.Request, c *platform.Call) {
+				s.catalog.Serve(i, w, r, c, !s.policy.Load().routes[s.catalogIdx[i]].notFound)
+			}})
+	}
 	all = append(all,
 		platform.Route{Path: "/api/v2/", Family: "unknown", Handle: notFound},
 		platform.Route{Path: "/", Family: "unknown", Public: true, Handle: notFound},
 	)
+	s.catalogIdx = make([]int, len(s.catalog.Ops()))
 	s.mux = http.NewServeMux()
-	for i, r := range all {
-		rt := &route{Route: r, idx: i, pattern: r.Pattern()}
+	for j, r := range all {
+		rt := &route{Route: r, idx: len(s.routes), pattern: r.Pattern(), catalog: j >= handBuilt && j < len(all)-2}
 		parse := func(p string) auth.Permission {
 			pp, err := auth.ParsePermission(p)
 			if err != nil {
@@ -251,8 +279,24 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		for _, p := range r.AnyOf {
 			rt.any = append(rt.any, parse(p))
 		}
+		switch {
+		case r.Path == "/api/v2/":
+			s.unknown = rt
+			s.mux.HandleFunc(rt.pattern, s.serveAPI)
+		case strings.HasPrefix(r.Path, "/api/v2/"):
+			if !s.api.add(rt) {
+				if !rt.catalog {
+					panic("emulator: duplicate route " + rt.pattern) // programmer error
+				}
+				continue
+			}
+			if rt.catalog {
+				s.catalogIdx[j-handBuilt] = rt.idx
+			}
+		default:
+			s.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(rt, w, r) })
+		}
 		s.routes = append(s.routes, rt)
-		s.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(rt, w, r) })
 	}
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	// The notification WebSocket is outside the API pipeline: the channel
@@ -268,6 +312,23 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
+// serveAPI routes an /api/v2 request: the hand-built route or catalogued
+// operation its method and path match, else 404 not.found (after auth).
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	var buf [8]string
+	l, vals := s.api.match(r.Method, r.URL.Path, buf[:0])
+	if l == nil {
+		s.serve(s.unknown, w, r)
+		return
+	}
+	if !l.rt.catalog {
+		for i, name := range l.params {
+			r.SetPathValue(name, vals[i])
+		}
+	}
+	s.serve(l.rt, w, r)
+}
+
 func notFound(w http.ResponseWriter, _ *http.Request, c *platform.Call) {
 	platform.NotFound(w, c.ContextID)
 }
@@ -281,8 +342,40 @@ func (s *Server) scaled(d time.Duration) time.Duration {
 	return v
 }
 
+// MaxHeaderBytes bounds a request's line and headers (the emulator's own
+// bound; the platform documents none). Above it the answer is 431 with the
+// platform's ErrorBody. net/http itself cuts off at 1 MiB, with its plain
+// text 431, so that a client cannot make the server buffer more.
+const MaxHeaderBytes = 64 << 10
+
 // Handler returns the server's HTTP handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if headerBytes(r) > MaxHeaderBytes {
+		id := platform.NewID()
+		h := w.Header()
+		h[hdrIninCorrelation] = []string{id}
+		h[hdrGenesysCorrelation] = []string{id}
+		h["Connection"] = []string{"close"}
+		platform.WriteError(w, id, http.StatusRequestHeaderFieldsTooLarge, platform.CodeHeaderTooLarge,
+			platform.MsgHeaderTooLarge+strconv.Itoa(MaxHeaderBytes))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// headerBytes is the size of r's request line and headers as sent over
+// HTTP/1.1.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n + len(r.Host) + 8
+}
 
 // Config returns the configuration the server was built with (the live
 // part as it was at start).
@@ -322,11 +415,11 @@ func (s *Server) background(ctx context.Context) {
 // after a shutdown caused by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
-		Handler:           s.mux,
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    http.DefaultMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)

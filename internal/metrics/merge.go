@@ -177,9 +177,24 @@ func mergeSeries(parts []*Results) []Bucket {
 
 func addBucket(m, b *Bucket) {
 	m.Seconds = max(m.Seconds, b.Seconds)
-	m.Flow.Add(&b.Flow)
 	m.InFlightMax += b.InFlightMax
 	m.InFlightMean += b.InFlightMean
+	m.AddCounts(b)
+}
+
+// AddCounts adds b's counts, bytes, waits and steps to m, merges their
+// percentiles conservatively (the higher of the two: a bucket keeps no
+// histogram) and keeps the tighter rate-limit state. It leaves Seconds and
+// the in-flight figures to the caller: the same second from parallel
+// segments adds them, consecutive seconds drawn as one do not.
+func (m *Bucket) AddCounts(b *Bucket) {
+	if m.KO != nil || b.KO != nil {
+		mOK, mKO := m.Split()
+		bOK, bKO := b.Split()
+		m.OK = &BucketLatency{FromSend: mergePct(mOK.FromSend, bOK.FromSend), FromDue: mergePct(mOK.FromDue, bOK.FromDue)}
+		m.KO = &BucketLatency{FromSend: mergePct(mKO.FromSend, bKO.FromSend), FromDue: mergePct(mKO.FromDue, bKO.FromDue)}
+	}
+	m.Flow.Add(&b.Flow)
 	m.BytesIn += b.BytesIn
 	m.BytesOut += b.BytesOut
 	m.WireMs += b.WireMs

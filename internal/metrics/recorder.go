@@ -158,9 +158,10 @@ const (
 type counts struct {
 	Offered, Started, Completed, Dropped int64
 	Attempts, Retries, Lost, Goodput     int64
-	Statuses                             [600]int64 // attempt statuses; index 0 = no response
-	Final                                [600]int64 // logical final statuses
-	Classes                              [numClasses]int64
+	Statuses                             [600]int64        // attempt statuses; index 0 = no response
+	Final                                [600]int64        // logical final statuses
+	Classes                              [numClasses]int64 // logical requests
+	AttemptClasses                       [numClasses]int64
 	BytesIn, BytesOut                    int64
 	RetryAfterWait, BackoffWait          time.Duration
 	GateWait                             time.Duration
@@ -171,7 +172,10 @@ type counts struct {
 
 type interval struct {
 	counts
+	// fromSend and fromDue hold the second's successes, koSend and koDue
+	// its failures (made at the first); Cut adds them up.
 	fromSend, fromDue *hdr.Histogram
+	koSend, koDue     *hdr.Histogram
 	rlSeen            bool
 	rlRemaining       int
 	rlReset           time.Duration
@@ -366,6 +370,7 @@ func addAttempt(c *counts, a *Attempt) {
 		c.Retries++
 	}
 	c.Statuses[statusIndex(a.Status)]++
+	c.AttemptClasses[a.Class]++
 	c.BytesIn += a.BytesIn
 	c.BytesOut += a.BytesOut
 	if a.Code < numCodes {
@@ -410,8 +415,16 @@ func (r *Recorder) logicalLocked(s *shard, l *Logical) {
 	_ = st.fromSend.RecordValue(send)
 	_ = st.fromDue.RecordValue(due)
 	cur := r.at(s, l.End)
-	_ = cur.fromSend.RecordValue(send)
-	_ = cur.fromDue.RecordValue(due)
+	if l.Class == OK {
+		_ = cur.fromSend.RecordValue(send)
+		_ = cur.fromDue.RecordValue(due)
+	} else {
+		if cur.koSend == nil {
+			cur.koSend, cur.koDue = newHist(seriesFigs), newHist(seriesFigs)
+		}
+		_ = cur.koSend.RecordValue(send)
+		_ = cur.koDue.RecordValue(due)
+	}
 	addLogical(&st.counts, l)
 	addLogical(&cur.counts, l)
 	ss := &cur.steps[l.Step]

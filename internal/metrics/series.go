@@ -33,6 +33,12 @@ type Bucket struct {
 	// Latency percentiles of logical requests completed in the bucket, ms.
 	FromSend Percentiles `json:"latency_from_send_ms"`
 	FromDue  Percentiles `json:"latency_from_due_ms"`
+	// OK and KO split FromSend and FromDue between the requests that
+	// succeeded and those that failed, whose latencies differ in kind
+	// (a refusal is fast). Both are nil when none failed: OK is then the
+	// whole.
+	OK *BucketLatency `json:"ok,omitempty"`
+	KO *BucketLatency `json:"ko,omitempty"`
 
 	RetryAfterWaitMs float64 `json:"retry_after_wait_ms"`
 	BackoffWaitMs    float64 `json:"backoff_wait_ms"`
@@ -65,6 +71,10 @@ type Flow struct {
 	// Retry-After.
 	Codes          map[string]int64 `json:"codes,omitempty"`
 	WithRetryAfter int64            `json:"with_retry_after,omitempty"`
+	// AttemptErrors counts attempts by outcome class other than ok: a
+	// refused connection shows here as "connect" while the request it
+	// belonged to may end as "budget".
+	AttemptErrors map[string]int64 `json:"attempt_errors,omitempty"`
 }
 
 // Add adds o's counts to f.
@@ -81,6 +91,7 @@ func (f *Flow) Add(o *Flow) {
 	f.Errors = addCounts(f.Errors, o.Errors)
 	f.Codes = addCounts(f.Codes, o.Codes)
 	f.WithRetryAfter += o.WithRetryAfter
+	f.AttemptErrors = addCounts(f.AttemptErrors, o.AttemptErrors)
 }
 
 func addCounts(m, o map[string]int64) map[string]int64 {
@@ -109,6 +120,24 @@ type RateLimitPoint struct {
 	ResetS    float64 `json:"reset_s"`
 	// Limit is the largest window capacity responses stated (0: none did).
 	Limit int `json:"limit,omitempty"`
+}
+
+// BucketLatency is a bucket's latency percentiles of some of its requests.
+type BucketLatency struct {
+	FromSend Percentiles `json:"latency_from_send_ms"`
+	FromDue  Percentiles `json:"latency_from_due_ms"`
+}
+
+// Split returns b's latencies of the requests that succeeded and of
+// those that failed.
+func (b *Bucket) Split() (ok, ko BucketLatency) {
+	if b.KO == nil {
+		return BucketLatency{FromSend: b.FromSend, FromDue: b.FromDue}, BucketLatency{}
+	}
+	if b.OK != nil {
+		ok = *b.OK
+	}
+	return ok, *b.KO
 }
 
 // Percentiles are latency percentiles in milliseconds.
@@ -144,6 +173,7 @@ func PercentilesOf(h *hdr.Histogram) Percentiles {
 func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 	var c counts
 	send, due := newHist(seriesFigs), newHist(seriesFigs)
+	koSend, koDue := newHist(seriesFigs), newHist(seriesFigs)
 	var rl *RateLimitPoint
 	steps := make([]counts, len(r.steps))
 	stepDue := make([]*hdr.Histogram, len(r.steps))
@@ -159,6 +189,12 @@ func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 			c.add(&cur.counts)
 			send.Merge(cur.fromSend)
 			due.Merge(cur.fromDue)
+			if cur.koSend != nil && cur.koSend.TotalCount() > 0 {
+				koSend.Merge(cur.koSend)
+				koDue.Merge(cur.koDue)
+				cur.koSend.Reset()
+				cur.koDue.Reset()
+			}
 			if cur.rlSeen {
 				if rl == nil {
 					rl = &RateLimitPoint{Remaining: cur.rlRemaining, ResetS: cur.rlReset.Seconds(), Limit: cur.rlLimit}
@@ -190,6 +226,13 @@ func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 	if len(r.steps) == 1 && due.TotalCount() > 0 { // RecordLogical kept no copy
 		stepDue[0] = due
 	}
+	var split *[2]BucketLatency
+	if koSend.TotalCount() > 0 { // send and due hold the successes so far
+		split = &[2]BucketLatency{{FromSend: PercentilesOf(send), FromDue: PercentilesOf(due)},
+			{FromSend: PercentilesOf(koSend), FromDue: PercentilesOf(koDue)}}
+		send.Merge(koSend)
+		due.Merge(koDue)
+	}
 	r.seriesMu.Lock()
 	defer r.seriesMu.Unlock()
 	b := c.bucket()
@@ -197,6 +240,9 @@ func (r *Recorder) Cut(now time.Time, final bool) Bucket {
 	b.Time = r.cutAt
 	b.Seconds = now.Sub(r.cutAt).Seconds()
 	b.FromSend, b.FromDue = PercentilesOf(send), PercentilesOf(due)
+	if split != nil {
+		b.OK, b.KO = &split[0], &split[1]
+	}
 	b.RateLimit = rl
 	for j := range steps {
 		c := &steps[j]
@@ -251,6 +297,9 @@ func (c *counts) add(o *counts) {
 	}
 	c.WithRetryAfter += o.WithRetryAfter
 	c.Wire += o.Wire
+	for i, n := range o.AttemptClasses {
+		c.AttemptClasses[i] += n
+	}
 	c.BytesIn += o.BytesIn
 	c.BytesOut += o.BytesOut
 	c.RetryAfterWait += o.RetryAfterWait
@@ -287,7 +336,7 @@ func (c *counts) flow() Flow {
 	return Flow{
 		Offered: c.Offered, Started: c.Started, Completed: c.Completed, Dropped: c.Dropped,
 		Attempts: c.Attempts, Retries: c.Retries, Lost: c.Lost, Goodput: c.Goodput,
-		Statuses: statusMap(&c.Statuses), Errors: classMap(&c.Classes),
+		Statuses: statusMap(&c.Statuses), Errors: classMap(&c.Classes), AttemptErrors: classMap(&c.AttemptClasses),
 		Codes: codeMap(&c.Codes), WithRetryAfter: c.WithRetryAfter,
 	}
 }

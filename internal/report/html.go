@@ -10,11 +10,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/floodgate-dev/floodgate/internal/diagnose"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 )
@@ -239,7 +241,10 @@ func writeHTML(w io.Writer, res *metrics.Results, d *diagnose.Diagnosis, ths []t
 	p.Steps = steps(s)
 	series, width := downsample(res.Series)
 	p.Bucket = diagnose.Seconds(width)
-	p.Charts = charts(series, d)
+	p.Charts = charts(series, width, d)
+	if c := distribution(res.Hists); c != nil {
+		p.Charts = append(p.Charts, c)
+	}
 	var b bytes.Buffer
 	if err := pageTmpl.Execute(&b, p); err != nil {
 		return fmt.Errorf("html report: %w", err)
@@ -287,6 +292,10 @@ func tiles(s *metrics.Summary) []tile {
 	}
 	if failed > 0 {
 		t[2].Class = "bad"
+		// The summary's percentiles are of every request; the latency
+		// chart draws successes and failures apart.
+		t[6].Note += " · failures included"
+		t[7].Note += " · failures included"
 	}
 	if s.Lost > 0 {
 		t[3].Class = "bad"
@@ -361,38 +370,22 @@ func downsample(in []metrics.Bucket) ([]metrics.Bucket, float64) {
 	return out, float64(g)
 }
 
+// mergeBuckets draws consecutive buckets as one: metrics' AddCounts for
+// what adds up, the in-flight peak and a time-weighted mean here.
 func mergeBuckets(grp []metrics.Bucket) metrics.Bucket {
 	m := metrics.Bucket{T: grp[0].T, Time: grp[0].Time, Flow: metrics.Flow{Statuses: map[string]int64{}}}
 	var mean float64
-	for _, b := range grp {
+	for i := range grp {
+		b := &grp[i]
 		m.Seconds += b.Seconds
-		m.Flow.Add(&b.Flow)
 		m.InFlightMax = max(m.InFlightMax, b.InFlightMax)
 		mean += b.InFlightMean * b.Seconds
-		m.FromSend = worst(m.FromSend, b.FromSend)
-		m.FromDue = worst(m.FromDue, b.FromDue)
-		m.RetryAfterWaitMs += b.RetryAfterWaitMs
-		m.BackoffWaitMs += b.BackoffWaitMs
-		m.GateWaitMs += b.GateWaitMs
-		if b.RateLimit != nil {
-			if m.RateLimit == nil {
-				rl := *b.RateLimit
-				m.RateLimit = &rl
-			} else {
-				m.RateLimit.Remaining = min(m.RateLimit.Remaining, b.RateLimit.Remaining)
-				m.RateLimit.ResetS = max(m.RateLimit.ResetS, b.RateLimit.ResetS)
-			}
-		}
+		m.AddCounts(b)
 	}
 	if m.Seconds > 0 {
 		m.InFlightMean = mean / m.Seconds
 	}
 	return m
-}
-
-func worst(a, b metrics.Percentiles) metrics.Percentiles {
-	return metrics.Percentiles{Count: a.Count + b.Count, P50: max(a.P50, b.P50), P90: max(a.P90, b.P90),
-		P95: max(a.P95, b.P95), P99: max(a.P99, b.P99), P999: max(a.P999, b.P999), Max: max(a.Max, b.Max)}
 }
 
 // Status classes drawn in the status chart, bottom-up.
@@ -410,7 +403,7 @@ var statusClasses = []struct {
 	{"no response", "#6b7280", func(c int) bool { return c == 0 }},
 }
 
-func charts(bs []metrics.Bucket, d *diagnose.Diagnosis) []*chart {
+func charts(bs []metrics.Bucket, width float64, d *diagnose.Diagnosis) []*chart {
 	n := len(bs)
 	T, W := make([]float64, n), make([]float64, n)
 	col := func(f func(b *metrics.Bucket) float64) []float64 {
@@ -439,11 +432,16 @@ func charts(bs []metrics.Bucket, d *diagnose.Diagnosis) []*chart {
 	mk := func(id, title, unit string, ss ...series) *chart {
 		return &chart{ID: id, Title: title, Unit: unit, T: T, W: W, Series: ss, Marks: marks, Tip: tip}
 	}
-	lat := func(f func(p *metrics.Percentiles) float64, due bool) []float64 {
+	lat := func(ko bool, due bool, f func(p *metrics.Percentiles) float64) []float64 {
 		return col(func(b *metrics.Bucket) float64 {
-			p := &b.FromSend
+			ok, bad := b.Split()
+			l := &ok
+			if ko {
+				l = &bad
+			}
+			p := &l.FromSend
 			if due {
-				p = &b.FromDue
+				p = &l.FromDue
 			}
 			if p.Count == 0 {
 				return math.NaN()
@@ -451,25 +449,37 @@ func charts(bs []metrics.Bucket, d *diagnose.Diagnosis) []*chart {
 			return f(p)
 		})
 	}
+	p50 := func(p *metrics.Percentiles) float64 { return p.P50 }
+	p90 := func(p *metrics.Percentiles) float64 { return p.P90 }
+	p99 := func(p *metrics.Percentiles) float64 { return p.P99 }
 
+	goodput := per(func(b *metrics.Bucket) float64 { return float64(b.Goodput) })
 	rate := mk("rate", "Offered vs achieved", "per s",
 		series{Name: "dropped", Color: "#ef4444", Bar: true, Y: per(func(b *metrics.Bucket) float64 { return float64(b.Dropped) })},
 		series{Name: "offered", Color: "#6b7280", Dash: true, Y: per(func(b *metrics.Bucket) float64 { return float64(b.Offered) })},
 		series{Name: "sent (attempts)", Color: "#2563eb", Y: per(func(b *metrics.Bucket) float64 { return float64(b.Attempts) })},
 		series{Name: "achieved", Color: "#0d9488", Y: per(func(b *metrics.Bucket) float64 { return float64(b.Completed) })},
-		series{Name: "goodput", Color: "#16a34a", Dash: true, Y: per(func(b *metrics.Bucket) float64 { return float64(b.Goodput) })},
+		series{Name: "goodput", Color: "#16a34a", Dash: true, Y: goodput},
 	)
 	rate.Note = "iterations due, attempts sent, requests completed and succeeded per second"
 
 	latency := mk("latency", "Latency percentiles", "ms",
-		series{Name: "p50 from due", Color: "#2563eb", Y: lat(func(p *metrics.Percentiles) float64 { return p.P50 }, true)},
-		series{Name: "p90 from due", Color: "#f59e0b", Y: lat(func(p *metrics.Percentiles) float64 { return p.P90 }, true)},
-		series{Name: "p99 from due", Color: "#dc2626", Y: lat(func(p *metrics.Percentiles) float64 { return p.P99 }, true)},
-		series{Name: "p50 from send", Color: "#2563eb", Dash: true, Y: lat(func(p *metrics.Percentiles) float64 { return p.P50 }, false)},
-		series{Name: "p99 from send", Color: "#dc2626", Dash: true, Y: lat(func(p *metrics.Percentiles) float64 { return p.P99 }, false)},
+		series{Name: "p50 from due", Color: "#2563eb", Y: lat(false, true, p50)},
+		series{Name: "p90 from due", Color: "#f59e0b", Y: lat(false, true, p90)},
+		series{Name: "p99 from due", Color: "#dc2626", Y: lat(false, true, p99)},
+		series{Name: "p50 from send", Color: "#2563eb", Dash: true, Y: lat(false, false, p50)},
+		series{Name: "p99 from send", Color: "#dc2626", Dash: true, Y: lat(false, false, p99)},
 	)
 	latency.Log = true
-	latency.Note = "of requests completed each second, log scale; from due counts time waiting to be sent"
+	latency.Note = "of requests that succeeded, by the second they completed in, log scale; from due counts time waiting to be sent"
+	if ko := lat(true, true, p50); anyValue(ko) {
+		// Failures apart (as k6 and Gatling draw them): a fast refusal
+		// would otherwise pull the successes' p50 down to its own.
+		latency.Series = append(latency.Series,
+			series{Name: "failed p50 from due", Color: "#9333ea", Y: ko},
+			series{Name: "failed p99 from due", Color: "#9333ea", Dash: true, Y: lat(true, true, p99)})
+		latency.Note = "successes and failures (purple) apart, by the second they completed in, log scale; from due counts time waiting to be sent"
+	}
 
 	var st []series
 	for _, c := range statusClasses {
@@ -482,20 +492,13 @@ func charts(bs []metrics.Bucket, d *diagnose.Diagnosis) []*chart {
 			}
 			return float64(sum)
 		})
-		any := false
-		for _, y := range ys {
-			any = any || y > 0
-		}
-		if any {
+		if anyValue(ys) {
 			st = append(st, series{Name: c.name, Color: c.color, Bar: true, Y: ys})
 		}
 	}
 	statuses := mk("statuses", "Status codes", "per s", st...)
 	statuses.Stacked = true
 	statuses.Note = "attempts by status, stacked; 429 red, 403 purple"
-	if len(st) == 0 {
-		statuses.Note = "no attempts"
-	}
 
 	inflight := mk("inflight", "In flight", "requests",
 		series{Name: "peak", Color: "#2563eb", Y: col(func(b *metrics.Bucket) float64 { return float64(b.InFlightMax) })},
@@ -506,20 +509,18 @@ func charts(bs []metrics.Bucket, d *diagnose.Diagnosis) []*chart {
 	retries := mk("retries", "Retries, lost and waiting", "per s",
 		series{Name: "lost", Color: "#dc2626", Bar: true, Y: per(func(b *metrics.Bucket) float64 { return float64(b.Lost) })},
 		series{Name: "retries", Color: "#f59e0b", Y: per(func(b *metrics.Bucket) float64 { return float64(b.Retries) })},
-		series{Name: "gate wait", Color: "#7c3aed", Right: true, Y: per(func(b *metrics.Bucket) float64 { return b.GateWaitMs / 1000 })},
-		series{Name: "Retry-After wait", Color: "#db2777", Right: true, Dash: true, Y: per(func(b *metrics.Bucket) float64 { return b.RetryAfterWaitMs / 1000 })},
-		series{Name: "backoff wait", Color: "#64748b", Right: true, Dash: true, Y: per(func(b *metrics.Bucket) float64 { return b.BackoffWaitMs / 1000 })},
+		series{Name: "at the gate", Color: "#7c3aed", Right: true, Y: per(func(b *metrics.Bucket) float64 { return b.GateWaitMs / 1000 })},
+		series{Name: "for Retry-After", Color: "#db2777", Right: true, Dash: true, Y: per(func(b *metrics.Bucket) float64 { return b.RetryAfterWaitMs / 1000 })},
+		series{Name: "in backoff", Color: "#64748b", Right: true, Dash: true, Y: per(func(b *metrics.Bucket) float64 { return b.BackoffWaitMs / 1000 })},
 	)
-	retries.RightUnit = "s waited / s"
-	retries.Note = "retries and lost requests per second; seconds spent waiting per second (right)"
+	retries.RightUnit = "requests waiting"
+	retries.Note = "retries and lost requests per second; requests waiting (right: seconds waited per second, summed over every request, so 40 VUs held at the gate read 40)"
 
-	seen := false
 	rl := func(f func(r *metrics.RateLimitPoint) float64) []float64 {
 		return col(func(b *metrics.Bucket) float64 {
 			if b.RateLimit == nil {
 				return math.NaN()
 			}
-			seen = true
 			return f(b.RateLimit)
 		})
 	}
@@ -529,10 +530,179 @@ func charts(bs []metrics.Bucket, d *diagnose.Diagnosis) []*chart {
 	)
 	ratelimit.RightUnit = "reset s"
 	ratelimit.Note = "quota left and time to reset, as responses reported them"
-	if !seen {
-		ratelimit.Note = "no response carried rate-limit headers"
+
+	// The walls' levels, on the charts they belong to.
+	for _, f := range d.Findings {
+		o := f.Onset
+		switch {
+		case f.Kind == diagnose.RateLimit && o.Rate > 0:
+			label := "limit " + diagnose.Rate(o.Rate)
+			if o.Count > 0 && o.Window > 0 {
+				label += " (" + diagnose.Count(o.Count) + " per " + diagnose.Seconds(o.Window) + ")"
+			}
+			rate.Levels = append(rate.Levels, level{Y: o.Rate, Label: label, Color: kindColor[f.Kind], Kind: string(f.Kind)})
+			if k := windowSpan(o.Window, width); k > 1 {
+				whole := rolling(bs, k, func(b *metrics.Bucket) float64 { return float64(b.Goodput) })
+				rate.Series = append(rate.Series, series{Name: fmt.Sprintf("goodput over %s", diagnose.Seconds(float64(k)*width)),
+					Color: "#15803d", Y: whole})
+				// A bucket where nothing got through while the run kept
+				// pace with the limit around it held no window's start.
+				for i := range bs {
+					if bs[i].T >= o.Time && bs[i].Seconds >= 0.5*width && goodput[i] < 0.1*o.Rate && centred(bs, i, k) >= 0.9*o.Rate {
+						rate.Bands = append(rate.Bands, band{T0: bs[i].T, T1: bs[i].T + bs[i].Seconds, Label: "no window of the limit starts in this bucket"})
+					}
+				}
+				rate.Note += fmt.Sprintf("; %s windows read per %s: a bucket that holds no window's start (shaded) dips, not an outage; "+
+					"over %s (whole windows) goodput meets the limit", diagnose.Seconds(o.Window), diagnose.Seconds(width), diagnose.Seconds(float64(k)*width))
+			}
+		case f.Kind == diagnose.ConcurrencyCap && o.InFlight > 0:
+			inflight.Levels = append(inflight.Levels, level{Y: o.InFlight, Label: "cap " + strconv.FormatFloat(o.InFlight, 'f', -1, 64) + " in flight",
+				Color: kindColor[f.Kind], Kind: string(f.Kind)})
+		case f.Kind == diagnose.Saturation && o.InFlight > 0:
+			inflight.Levels = append(inflight.Levels, level{Y: o.InFlight, Label: "knee " + strconv.FormatFloat(o.InFlight, 'f', -1, 64) + " in flight",
+				Color: kindColor[f.Kind], Kind: string(f.Kind)})
+		}
 	}
-	return []*chart{rate, latency, statuses, inflight, retries, ratelimit}
+
+	// Counts that stayed zero (no drops, no retries, no waiting) are left
+	// out, legend and all, and so is a chart left with nothing.
+	rate.Series = slices.DeleteFunc(rate.Series, func(s series) bool { return s.Name == "dropped" && !anyValue(s.Y) })
+	retries.Series = slices.DeleteFunc(retries.Series, func(s series) bool { return !anyValue(s.Y) })
+	var out []*chart
+	for _, c := range []*chart{rate, latency, statuses, inflight, retries, ratelimit} {
+		if !c.empty() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// windowSpan is how many buckets of width seconds hold whole windows of
+// a limit's window seconds (5 for 1.2 s windows in 1 s buckets: 6 s),
+// or 0 when no span up to a minute does.
+func windowSpan(window, width float64) int {
+	if !(window > 0) || !(width > 0) {
+		return 0
+	}
+	for k := 1; float64(k)*width <= math.Max(60, window); k++ {
+		n := float64(k) * width / window
+		if n >= 1 && math.Abs(n-math.Round(n)) < 0.02 {
+			return k
+		}
+	}
+	return 0
+}
+
+// rolling is f per second over the k buckets up to each one (NaN until
+// there are k).
+func rolling(bs []metrics.Bucket, k int, f func(b *metrics.Bucket) float64) []float64 {
+	ys := make([]float64, len(bs))
+	for i := range bs {
+		ys[i] = math.NaN()
+		if i+1 < k {
+			continue
+		}
+		var sum, secs float64
+		for j := i + 1 - k; j <= i; j++ {
+			sum += f(&bs[j])
+			secs += bs[j].Seconds
+		}
+		if secs > 0 {
+			ys[i] = sum / secs
+		}
+	}
+	return ys
+}
+
+// centred is goodput per second over the k buckets around bucket i
+// (shifted to fit in bs).
+func centred(bs []metrics.Bucket, i, k int) float64 {
+	lo := max(0, min(i-k/2, len(bs)-k))
+	var sum, secs float64
+	for j := lo; j < min(lo+k, len(bs)); j++ {
+		sum += float64(bs[j].Goodput)
+		secs += bs[j].Seconds
+	}
+	if secs <= 0 {
+		return 0
+	}
+	return sum / secs
+}
+
+func anyValue(ys []float64) bool {
+	for _, y := range ys {
+		if y > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// distribution charts how the requests' latencies spread, from send and
+// from due, over every step: the share of requests in each of ten bins
+// per decade of milliseconds. Nil when no request completed.
+func distribution(hs []metrics.StepHists) *chart {
+	send, due := metrics.NewHists().FromSend, metrics.NewHists().FromDue
+	for _, h := range hs {
+		if h.FromSend != nil {
+			send.Merge(h.FromSend)
+		}
+		if h.FromDue != nil {
+			due.Merge(h.FromDue)
+		}
+	}
+	if send.TotalCount() == 0 {
+		return nil
+	}
+	const perDecade = 10
+	lo := math.Floor(math.Log10(float64(max(send.Min(), 1))/1000) * perDecade)
+	hi := math.Ceil(math.Log10(float64(max(send.Max(), due.Max(), 1))/1000)*perDecade + 1e-9)
+	hi = max(hi, lo+1)
+	n := int(hi - lo)
+	bin := func(us int64) int {
+		i := int(math.Floor(math.Log10(float64(max(us, 1))/1000)*perDecade - lo))
+		return min(max(i, 0), n-1)
+	}
+	share := func(h *hdr.Histogram) []float64 {
+		ys := make([]float64, n)
+		for _, b := range h.Distribution() {
+			if b.Count > 0 {
+				ys[bin((b.From+b.To)/2)] += float64(b.Count)
+			}
+		}
+		for i := range ys {
+			ys[i] *= 100 / float64(h.TotalCount())
+		}
+		return ys
+	}
+	c := &chart{ID: "distribution", Title: "Response-time distribution", Unit: "% of requests", XUnit: "ms",
+		T: make([]float64, n), W: make([]float64, n),
+		Series: []series{{Name: "from send", Color: "#2563eb", Bar: true, Y: share(send)}, {Name: "from due", Color: "#dc2626", Y: share(due)}}}
+	edge := func(i int) float64 { return math.Pow(10, (lo+float64(i))/perDecade) }
+	for i := range n {
+		c.T[i], c.W[i] = float64(i), 1
+		if int(lo+float64(i))%perDecade == 0 {
+			c.XTicks = append(c.XTicks, xtick{X: float64(i), Label: latencyLabel(edge(i))})
+		}
+	}
+	if len(c.XTicks) < 2 { // less than a decade: label the ends instead
+		c.XTicks = []xtick{{X: 0, Label: latencyLabel(edge(0))}, {X: float64(n), Label: latencyLabel(edge(n))}}
+	}
+	c.Tip = func(i int) string {
+		return fmt.Sprintf("%s – %s\nfrom send %s%% · from due %s%%", latencyLabel(edge(i)), latencyLabel(edge(i+1)),
+			trimZero(strconv.FormatFloat(c.Series[0].Y[i], 'f', 2, 64)), trimZero(strconv.FormatFloat(c.Series[1].Y[i], 'f', 2, 64)))
+	}
+	c.Note = fmt.Sprintf("share of the run's %s requests by latency, ten bins per decade, log scale; failures included",
+		diagnose.Count(send.TotalCount()))
+	return c
+}
+
+// latencyLabel formats ms for an axis: 0.1 ms, 10 ms, 1 s.
+func latencyLabel(ms float64) string {
+	if ms >= 1000 {
+		return trimZero(strconv.FormatFloat(ms/1000, 'f', 2, 64)) + " s"
+	}
+	return trimZero(strconv.FormatFloat(ms, 'f', 2, 64)) + " ms"
 }
 
 func tooltip(b *metrics.Bucket) string {
@@ -562,7 +732,7 @@ func tooltip(b *metrics.Bucket) string {
 		fmt.Fprintf(&s, "\nretries %d · lost %d", b.Retries, b.Lost)
 	}
 	if w := b.GateWaitMs + b.RetryAfterWaitMs + b.BackoffWaitMs; w > 0 {
-		fmt.Fprintf(&s, "\nwaited: gate %s · Retry-After %s · backoff %s", secs(b.GateWaitMs), secs(b.RetryAfterWaitMs), secs(b.BackoffWaitMs))
+		fmt.Fprintf(&s, "\nwaited, summed over requests: gate %s · Retry-After %s · backoff %s", secs(b.GateWaitMs), secs(b.RetryAfterWaitMs), secs(b.BackoffWaitMs))
 	}
 	if b.RateLimit != nil {
 		fmt.Fprintf(&s, "\nrate limit: remaining %d, reset %s s", b.RateLimit.Remaining, trimZero(strconv.FormatFloat(b.RateLimit.ResetS, 'f', 1, 64)))

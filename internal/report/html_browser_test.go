@@ -67,7 +67,7 @@ func TestHTMLReportRendersInChromium(t *testing.T) {
 		t.Errorf("console messages:\n%s", strings.Join(console, "\n"))
 	}
 	html := string(dom)
-	for _, id := range []string{"rate", "latency", "statuses", "inflight", "retries", "ratelimit"} {
+	for _, id := range []string{"rate", "latency", "statuses", "inflight", "retries", "ratelimit", "distribution"} {
 		re := regexp.MustCompile(`(?s)<svg class="chart" data-chart="` + id + `"[^>]*>.*?(<path class="line"|<g class="bars").*?</svg>`)
 		if !re.MatchString(html) {
 			t.Errorf("chart %q missing or empty in the rendered DOM", id)

@@ -86,7 +86,7 @@ func TestHTMLIsSelfContained(t *testing.T) {
 	if !strings.Contains(page, `content="default-src 'none'`) {
 		t.Error("page lacks its Content-Security-Policy")
 	}
-	for _, id := range []string{"rate", "latency", "statuses", "inflight", "retries", "ratelimit"} {
+	for _, id := range []string{"rate", "latency", "statuses", "inflight", "retries", "ratelimit", "distribution"} {
 		if !strings.Contains(page, `data-chart="`+id+`"`) {
 			t.Errorf("chart %q missing", id)
 		}
@@ -104,14 +104,15 @@ func TestHTMLWithoutThresholdsOrSeries(t *testing.T) {
 	if strings.Contains(b.String(), `id="thresholds"`) {
 		t.Error("a thresholds section without thresholds")
 	}
-	// A run that sent nothing still renders, every chart present.
+	// A run that sent nothing still renders, and says so in place of
+	// empty panels.
 	empty := &metrics.Results{Summary: &metrics.Summary{Schema: metrics.SummarySchema}}
 	b.Reset()
 	if err := WriteHTML(&b, empty, nil); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(b.String(), `<svg class="chart"`); n != 6 {
-		t.Errorf("%d charts, want 6", n)
+	if n := strings.Count(b.String(), `<svg class="chart"`); n != 0 || !strings.Contains(b.String(), "nothing was sent") {
+		t.Errorf("%d charts for a run that sent nothing, want none and a sentence", n)
 	}
 }
 
@@ -145,8 +146,9 @@ func TestDownsampleKeepsTotals(t *testing.T) {
 	t.Parallel()
 	var in []metrics.Bucket
 	for i := range 3601 {
-		b := metrics.Bucket{T: float64(i), Seconds: 1, InFlightMax: int64(i % 50), InFlightMean: 2,
-			Flow: metrics.Flow{Attempts: 10, Statuses: map[string]int64{"200": 10}}}
+		b := metrics.Bucket{T: float64(i), Seconds: 1, InFlightMax: int64(i % 50), InFlightMean: 2, BytesIn: 100,
+			Flow:      metrics.Flow{Attempts: 10, Statuses: map[string]int64{"200": 10}},
+			RateLimit: &metrics.RateLimitPoint{Remaining: 300 - i%300, ResetS: 1, Limit: 300}}
 		if i == 3600 {
 			b.Seconds = 0.2
 		}
@@ -164,6 +166,11 @@ func TestDownsampleKeepsTotals(t *testing.T) {
 	}
 	if att != 36010 || secs < 3600.19 || secs > 3600.21 || out[0].InFlightMax != 5 {
 		t.Errorf("attempts %d over %.2f s, first peak %d: want 36010 over 3600.2 s, 5", att, secs, out[0].InFlightMax)
+	}
+	// What metrics' own merge keeps, the report's keeps (it calls it):
+	// bytes, the lowest quota left and the stated limit.
+	if rl := out[0].RateLimit; out[0].BytesIn != 600 || rl == nil || rl.Remaining != 295 || rl.Limit != 300 {
+		t.Errorf("first bucket: bytes in %d, rate limit %+v; want 600, remaining 295 of 300", out[0].BytesIn, rl)
 	}
 }
 

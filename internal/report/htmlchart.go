@@ -27,6 +27,15 @@ type chart struct {
 	Log bool
 	// Marks are vertical lines at moments of the run (walls' onsets).
 	Marks []mark
+	// Levels are horizontal lines at values walls stand at: the rate a
+	// limit lets through, the concurrency a cap allows.
+	Levels []level
+	// Bands shade spans of time that read otherwise than they look.
+	Bands []band
+	// XTicks, when set, replace the time axis: T and W are then
+	// positions, labelled at these ticks in XUnit.
+	XTicks []xtick
+	XUnit  string
 	// Tip returns the tooltip of bucket i.
 	Tip func(i int) string
 }
@@ -45,6 +54,35 @@ type mark struct {
 	T     float64
 	Label string
 	Color string
+}
+
+type level struct {
+	Y     float64
+	Label string
+	Color string
+	Kind  string // data-level attribute, stable for tests
+}
+
+type band struct {
+	T0, T1 float64
+	Label  string
+}
+
+type xtick struct {
+	X     float64
+	Label string
+}
+
+// empty reports whether the chart has nothing to draw.
+func (c *chart) empty() bool {
+	for _, s := range c.Series {
+		for _, y := range s.Y {
+			if y > 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Geometry of every chart, in SVG user units (the SVG scales to its box).
@@ -130,6 +168,9 @@ func (c *chart) SVG() template.HTML {
 		tTop = math.Ceil(tEnd)
 		_, tStep = niceMax(tTop)
 	}
+	if c.XTicks != nil {
+		tTop = tEnd
+	}
 	sx := func(t float64) float64 { return x0 + (x1-x0)*t/tTop }
 
 	// Axis ranges: stacked bars add up; lines take their max.
@@ -151,6 +192,9 @@ func (c *chart) SVG() template.HTML {
 				leftMax = math.Max(leftMax, v)
 			}
 		}
+	}
+	for _, l := range c.Levels {
+		leftMax = math.Max(leftMax, l.Y*1.1) // room for its label
 	}
 	lTop, lStep := niceMax(leftMax)
 	rTop, rStep := niceMax(rightMax)
@@ -209,13 +253,23 @@ func (c *chart) SVG() template.HTML {
 			fmt.Fprintf(&b, `<text class="yr" x="%s" y="%s">%s</text>`, f1(x1+6), f1(sy(v, true)+4), tickLabel(v))
 		}
 	}
-	for t := 0.0; t <= tTop*1.0001; t += tStep {
-		x := sx(t)
+	xticks := c.XTicks
+	if xticks == nil {
+		for t := 0.0; t <= tTop*1.0001; t += tStep {
+			xticks = append(xticks, xtick{X: t, Label: tickLabel(t)})
+		}
+	}
+	for _, t := range xticks {
+		x := sx(t.X)
 		fmt.Fprintf(&b, `<line class="xt" x1="%s" y1="%s" x2="%s" y2="%s"/>`, f1(x), f1(y0), f1(x), f1(y0+4))
-		fmt.Fprintf(&b, `<text class="xl" x="%s" y="%s">%s</text>`, f1(x), f1(y0+17), tickLabel(t))
+		fmt.Fprintf(&b, `<text class="xl" x="%s" y="%s">%s</text>`, f1(x), f1(y0+17), html.EscapeString(t.Label))
 	}
 	b.WriteString(`</g>`)
-	fmt.Fprintf(&b, `<text class="axis" x="%s" y="%s">%s</text>`, f1(x0), f1(chartH-2), "s")
+	xunit := "s"
+	if c.XUnit != "" {
+		xunit = c.XUnit
+	}
+	fmt.Fprintf(&b, `<text class="axis" x="%s" y="%s">%s</text>`, f1(x0), f1(chartH-2), html.EscapeString(xunit))
 	if c.Unit != "" {
 		fmt.Fprintf(&b, `<text class="unit" x="4" y="10">%s</text>`, html.EscapeString(c.Unit))
 	}
@@ -223,6 +277,12 @@ func (c *chart) SVG() template.HTML {
 		fmt.Fprintf(&b, `<text class="unit r" x="%s" y="10">%s</text>`, f1(chartW-4), html.EscapeString(c.RightUnit))
 	}
 
+	// Bands, under the data.
+	for _, bd := range c.Bands {
+		xa, xb := sx(bd.T0), sx(bd.T1)
+		fmt.Fprintf(&b, `<rect class="band" x="%s" y="%s" width="%s" height="%s"><title>%s</title></rect>`,
+			f1(xa), f1(y1), f1(math.Max(xb-xa, 0.5)), f1(y0-y1), html.EscapeString(bd.Label))
+	}
 	// Bars, stacked bottom-up in series order.
 	for i := range stack {
 		stack[i] = 0
@@ -281,6 +341,15 @@ func (c *chart) SVG() template.HTML {
 		if dots.Len() > 0 {
 			fmt.Fprintf(&b, `<g class="dots" fill="%s">%s</g>`, s.Color, dots.String())
 		}
+	}
+	// The levels walls stand at, labelled at the right end.
+	for _, l := range c.Levels {
+		y := sy(l.Y, false)
+		if math.IsNaN(y) {
+			continue
+		}
+		fmt.Fprintf(&b, `<g class="level" data-level="%s" data-value="%s"><line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-dasharray="2 2"/><text x="%s" y="%s" style="fill: %s">%s</text></g>`,
+			l.Kind, trimZero(strconv.FormatFloat(l.Y, 'f', 3, 64)), f1(x0), f1(y), f1(x1), f1(y), l.Color, f1(x1-3), f1(y-4), l.Color, html.EscapeString(l.Label))
 	}
 	// Walls' onsets.
 	for _, m := range c.Marks {

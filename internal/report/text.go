@@ -69,7 +69,7 @@ func WriteText(w io.Writer, s *metrics.Summary) error {
 	tw.Flush()
 
 	if s.Waits.RetryAfter+s.Waits.Backoff+s.Waits.Gate > 0 {
-		fmt.Fprintf(&b, "\ntime waiting: retry-after %s · backoff %s · gate %s\n",
+		fmt.Fprintf(&b, "\ntime waiting, summed over requests: retry-after %s · backoff %s · gate %s\n",
 			secs(s.Waits.RetryAfter), secs(s.Waits.Backoff), secs(s.Waits.Gate))
 	}
 	if s.Lost > 0 {

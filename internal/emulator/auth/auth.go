@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"container/heap"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -68,6 +69,7 @@ type Registry struct {
 	mu      sync.RWMutex
 	tokens  map[string]*Token
 	revoked map[string]time.Time // value → expiry, so verify can't revive it
+	expiry  revocations          // the same, soonest expiry first, to evict in O(log n)
 	ring    []*Token             // issuance order, for evicting the oldest
 	next    int
 }
@@ -205,17 +207,40 @@ func (r *Registry) Revoke(value string) {
 	if !ok {
 		return
 	}
-	if len(r.revoked) >= len(r.ring) {
-		var oldest string
-		var at time.Time
-		for v, exp := range r.revoked {
-			if oldest == "" || exp.Before(at) {
-				oldest, at = v, exp
-			}
-		}
-		delete(r.revoked, oldest)
+	// Forgetting the revocation that expires first is a heap pop, not a
+	// scan: this runs under the lock every authentication takes.
+	for len(r.revoked) >= len(r.ring) && len(r.expiry) > 0 {
+		old := heap.Pop(&r.expiry).(revocation)
+		delete(r.revoked, old.value)
 	}
 	r.revoked[value] = t.Expires
+	heap.Push(&r.expiry, revocation{value: value, expires: t.Expires})
+}
+
+// Revoked returns how many revocations the registry remembers.
+func (r *Registry) Revoked() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.revoked)
+}
+
+type revocation struct {
+	value   string
+	expires time.Time
+}
+
+// revocations is a min-heap of revocations by expiry (container/heap).
+type revocations []revocation
+
+func (h revocations) Len() int           { return len(h) }
+func (h revocations) Less(i, j int) bool { return h[i].expires.Before(h[j].expires) }
+func (h revocations) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *revocations) Push(x any)        { *h = append(*h, x.(revocation)) }
+func (h *revocations) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // Len returns the number of tokens held (expired ones included).

@@ -30,6 +30,7 @@ const (
 	DefaultActiveFor        = Duration(10 * time.Minute)
 	DefaultMessageWindow    = Duration(24 * time.Hour)
 	DefaultSeed             = 1
+	DefaultCatalogEntities  = 100000
 
 	// Recording bulk jobs (reference §5; timings are the emulator's).
 	DefaultRecordingJobsMax        = 1000
@@ -81,6 +82,8 @@ type Config struct {
 	Analytics Analytics `yaml:"analytics" json:"analytics"`
 	// Notifications bounds and times notification channels.
 	Notifications Notifications `yaml:"notifications" json:"notifications"`
+	// Catalog bounds the generic layer that answers every catalogued route.
+	Catalog Catalog `yaml:"catalog" json:"catalog"`
 	// Live is the part of the configuration the admin API can read and
 	// replace while the server runs.
 	Live `yaml:",inline"`
@@ -96,6 +99,43 @@ type Live struct {
 	Limits   Limits   `yaml:"limits" json:"limits"`
 	Caps     []Cap    `yaml:"caps" json:"caps"`
 	Faults   []Fault  `yaml:"faults" json:"faults"`
+	// UnknownEntities says what a catalogued GET, PUT, PATCH or DELETE of
+	// an entity nobody created answers: "synthesize" (default) a
+	// deterministic body of the route's model, or "not_found" 404.
+	UnknownEntities string `yaml:"unknown_entities" json:"unknown_entities"`
+	// Routes overrides answers per route or family: a canned answer, or
+	// how unknown entities are answered.
+	Routes []RouteRule `yaml:"routes" json:"routes,omitempty"`
+}
+
+// Unknown-entity answers.
+const (
+	UnknownSynthesize = "synthesize"
+	UnknownNotFound   = "not_found"
+)
+
+// Catalog bounds the generic store behind the catalogued routes.
+type Catalog struct {
+	// MaxEntities is how many created (or deleted) entities are kept, all
+	// orgs and collections together; one more forgets the oldest.
+	MaxEntities int `yaml:"max_entities" json:"max_entities"`
+}
+
+// RouteRule changes how a route, or every route of a family, answers.
+// Exactly one of Family and Route is set; a route rule beats a family
+// rule, and the first rule of each kind wins.
+type RouteRule struct {
+	Family string `yaml:"family" json:"family,omitempty"`
+	// Route is a route pattern exactly as served, e.g.
+	// "GET /api/v2/users/{userId}".
+	Route string `yaml:"route" json:"route,omitempty"`
+	// Status, when set, is a canned answer: every request that passes
+	// auth, limits, caps and faults gets Status and Body.
+	Status int `yaml:"status" json:"status,omitempty"`
+	// Body is the canned answer's JSON body ("" for none).
+	Body string `yaml:"body" json:"body,omitempty"`
+	// UnknownEntities overrides the top-level unknown_entities.
+	UnknownEntities string `yaml:"unknown_entities" json:"unknown_entities,omitempty"`
 }
 
 // Org is one organization.
@@ -138,6 +178,11 @@ type Conversations struct {
 	// disconnecting a message conversation still blocks (or, with
 	// useExistingConversation, is reused by) POST /api/v2/conversations/messages.
 	MessageWindow Duration `yaml:"message_window" json:"message_window"`
+	// OpenMessagingQueue, when set, is the queue id open-messaging
+	// conversations are routed to: they then publish the queue's
+	// conversation topics (v2.routing.queues.{id}.conversations[.messages]).
+	// Empty: they are routed nowhere and publish nothing.
+	OpenMessagingQueue string `yaml:"open_messaging_queue_id" json:"open_messaging_queue_id"`
 }
 
 // Recordings bounds and times recording bulk jobs (POST /api/v2/recording/jobs).
@@ -170,6 +215,10 @@ type Answer struct {
 	Status  int    `yaml:"status" json:"status"`
 	Code    string `yaml:"code" json:"code"`
 	Message string `yaml:"message" json:"message"`
+	// RetryAfter adds Retry-After: the time until the org's first active
+	// job stops counting (a PENDING job is READY, a PROCESSING one
+	// done). Inferred: the platform documents no Retry-After here.
+	RetryAfter bool `yaml:"retry_after" json:"retry_after,omitempty"`
 }
 
 // Analytics times the conversation details query and its async jobs.
@@ -397,6 +446,7 @@ func (c *Config) applyDefaults() {
 	if c.Conversations.MessageWindow == 0 {
 		c.Conversations.MessageWindow = DefaultMessageWindow
 	}
+	setInt(&c.Catalog.MaxEntities, DefaultCatalogEntities)
 	r := &c.Recordings
 	setInt(&r.MaxJobs, DefaultRecordingJobsMax)
 	setInt(&r.ActiveJobsPerOrg, DefaultActiveRecordingJobs)
@@ -438,6 +488,9 @@ func setDur(p *Duration, d Duration) {
 }
 
 func (l *Live) applyDefaults() {
+	if l.UnknownEntities == "" {
+		l.UnknownEntities = UnknownSynthesize
+	}
 	if l.Limits.Token == nil {
 		l.Limits.Token = &Rate{Requests: DefaultRequests, Window: DefaultWindow}
 	}

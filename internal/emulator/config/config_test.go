@@ -29,7 +29,7 @@ func TestParseErrorsHavePositions(t *testing.T) {
 		{"duplicate key", "seed: 1\nseed: 2\n", []string{`emu.yaml:2:1: seed: duplicate key`}},
 		{"invalid values", "time_scale: -1\ncaps:\n  - family: nope\n    max_in_flight: 0\n    status: 200\n", []string{
 			`emu.yaml:1:1: time_scale: time_scale must be > 0, got -1`,
-			`emu.yaml:3:5: caps[0].family: unknown family "nope" (fix: declare it under families or use one of: oauth, tokens, conversations, recordings, analytics, notifications, unknown)`,
+			`emu.yaml:3:5: caps[0].family: unknown family "nope" (fix: declare it under families or use one of: oauth, tokens, conversations, recordings, analytics, notifications, unknown; catalogued routes' families are their path's first segment after /api/v2 (users, routing, …))`,
 			`emu.yaml:4:5: caps[0].max_in_flight: must be > 0`,
 			`emu.yaml:5:5: caps[0].status: status 200 is not an error status`,
 		}},
@@ -37,6 +37,16 @@ func TestParseErrorsHavePositions(t *testing.T) {
 			`emu.yaml:4:9: orgs[0].clients[0].secret: client secret is required`,
 			`emu.yaml:5:23: orgs[0].clients[0].permissions[0]: "conversation:*": want three parts separated by ':'`,
 			`emu.yaml:6:9: orgs[0].clients[0].token_lifetime: token_lifetime 72h0m0s is outside (0, 48h]`,
+		}},
+		{"route rule problems", "unknown_entities: maybe\ncatalog: {max_entities: -1}\nroutes:\n  - family: users\n    route: \"GET /api/v2/users/{userId}\"\n    status: 200\n  - family: users\n  - route: \"GET /api/v2/users/{userId}\"\n    status: 99\n    body: \"{nope\"\n    unknown_entities: never\n  - family: nope\n    unknown_entities: not_found\n", []string{
+			`emu.yaml:1:1: unknown_entities: unknown value "maybe" (fix: use synthesize or not_found)`,
+			`emu.yaml:4:5: routes[0]: set exactly one of family and route`,
+			`emu.yaml:7:5: routes[1]: rule does nothing`,
+			`emu.yaml:2:11: catalog.max_entities: must be > 0`,
+			`emu.yaml:9:5: routes[2].status: status 99 is not an HTTP status`,
+			`emu.yaml:10:5: routes[2].body: body is not JSON`,
+			`emu.yaml:11:5: routes[2].unknown_entities: unknown value "never"`,
+			`emu.yaml:12:5: routes[3].family: unknown family "nope"`,
 		}},
 		{"fault problems", "faults:\n  - family: tokens\n    route: \"GET /x\"\n  - route: \"GET /api/v2/tokens/me\"\n    latency: {dist: lognormal, median: 100ms, p99: 50ms}\n    errors:\n      - {status: 503, probability: 0.7}\n      - {status: 500, probability: 0.6}\n", []string{
 			`emu.yaml:2:5: faults[0]: set exactly one of family and route`,

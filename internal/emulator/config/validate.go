@@ -1,10 +1,13 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/floodgate-dev/floodgate/internal/emulator/catalog"
 )
 
 // BuiltinFamilies are the default endpoint families of the server's routes;
@@ -79,6 +82,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Conversations.MessageWindow < 0 {
 		v.bad("conversations.message_window", "must be >= 0", `e.g. "24h"`)
+	}
+	if c.Catalog.MaxEntities <= 0 {
+		v.bad("catalog.max_entities", "must be > 0", "e.g. 100000")
 	}
 	c.validateResources(v)
 	orgIDs, clientIDs := map[string]bool{}, map[string]bool{}
@@ -183,6 +189,9 @@ func (l *Live) validate(v *validator) {
 	for _, f := range BuiltinFamilies {
 		fams[f] = true
 	}
+	for _, f := range catalogFamilies() {
+		fams[f] = true
+	}
 	declared := map[string]bool{}
 	for i, f := range l.Families {
 		ff := fmt.Sprintf("families[%d]", i)
@@ -201,7 +210,8 @@ func (l *Live) validate(v *validator) {
 			}
 		}
 	}
-	famFix := "declare it under families or use one of: " + strings.Join(BuiltinFamilies, ", ")
+	famFix := "declare it under families or use one of: " + strings.Join(BuiltinFamilies, ", ") +
+		"; catalogued routes' families are their path's first segment after /api/v2 (users, routing, …)"
 	checkRate := func(f string, r *Rate) {
 		if r == nil {
 			return
@@ -248,6 +258,7 @@ func (l *Live) validate(v *validator) {
 			v.bad(f+".retry_after", "must be >= 0", `e.g. "1s"`)
 		}
 	}
+	validateRules(v, l, fams, famFix)
 	for i, ft := range l.Faults {
 		f := fmt.Sprintf("faults[%d]", i)
 		switch {
@@ -290,6 +301,62 @@ func (l *Live) validate(v *validator) {
 			}
 			if s.HardLimit < 0 || (s.HardLimit > 0 && s.HardLimit <= s.Knee) {
 				v.bad(f+".saturation.hard_limit", "must be 0 (none) or above knee", "e.g. knee: 20, hard_limit: 100")
+			}
+		}
+	}
+}
+
+// catalogFamilies are the families of the catalogued routes (see
+// catalog.Family), accepted like the built-in ones.
+func catalogFamilies() []string {
+	c, err := catalog.Default()
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, op := range c.Ops {
+		if f := catalog.Family(op.Path); !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func validateRules(v *validator, l *Live, fams map[string]bool, famFix string) {
+	unknown := func(f, val string) {
+		if val != "" && val != UnknownSynthesize && val != UnknownNotFound {
+			v.bad(f, fmt.Sprintf("unknown value %q", val), "use synthesize or not_found")
+		}
+	}
+	unknown("unknown_entities", l.UnknownEntities)
+	for i, r := range l.Routes {
+		f := fmt.Sprintf("routes[%d]", i)
+		switch {
+		case (r.Family == "") == (r.Route == ""):
+			v.bad(f, "set exactly one of family and route", `e.g. family: users, or route: "GET /api/v2/users/{userId}"`)
+		case r.Family != "" && !fams[r.Family]:
+			v.bad(f+".family", fmt.Sprintf("unknown family %q", r.Family), famFix)
+		case r.Route != "":
+			m, p, err := ParsePathPattern(r.Route)
+			if err != nil || m == "" || strings.Contains(p, "*") {
+				v.bad(f+".route", fmt.Sprintf("%q is not a route", r.Route), `write "METHOD /path" as served, e.g. "GET /api/v2/users/{userId}"`)
+			}
+		}
+		unknown(f+".unknown_entities", r.UnknownEntities)
+		if r.Status == 0 && r.UnknownEntities == "" {
+			v.bad(f, "rule does nothing", "set status (and body) for a canned answer, or unknown_entities")
+		}
+		if r.Status != 0 && (r.Status < 200 || r.Status > 599) {
+			v.bad(f+".status", fmt.Sprintf("status %d is not an HTTP status", r.Status), "e.g. 200, 404 or 503")
+		}
+		if r.Body != "" {
+			if r.Status == 0 {
+				v.bad(f+".body", "body without status", "set status too")
+			}
+			if !json.Valid([]byte(r.Body)) {
+				v.bad(f+".body", "body is not JSON", `write it as a JSON string, e.g. body: '{"id": "x"}'`)
 			}
 		}
 	}

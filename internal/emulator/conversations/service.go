@@ -38,6 +38,10 @@ type Options struct {
 	// RecordingDuration is the duration given to each conversation's
 	// recording, in platform time.
 	RecordingDuration time.Duration
+	// OpenMessagingQueue, when set, is the queue open-messaging
+	// conversations are routed to (as a platform inbound-message flow
+	// would): they get an acd participant on it and publish its topics.
+	OpenMessagingQueue string
 	// Bus receives conversation events (see Topics); nil publishes none.
 	Bus *events.Bus
 	// Logger receives eviction notices; nil discards them.
@@ -256,7 +260,7 @@ func (s *Service) inboundOpen(w http.ResponseWriter, r *http.Request, c *platfor
 	if conv == nil || conv.State(c.Now) != "connected" {
 		conv = s.newConversation(c, MediaMessage, "inbound")
 		conv.MessengerType, conv.Address, conv.IntegrationID = "open", req.Channel.From.ID, integrationID
-		conv.FromAddress = integrationID
+		conv.FromAddress, conv.QueueID = integrationID, s.opts.OpenMessagingQueue
 		s.add(conv, key)
 	}
 	conv.AddMessage()

@@ -37,6 +37,7 @@ type socket struct {
 	q      *events.Queue
 	ctx    context.Context
 	cancel context.CancelFunc
+	guard  *frameGuard // the client's byte stream, checked frame by frame
 
 	once     sync.Once
 	code     websocket.StatusCode
@@ -113,13 +114,14 @@ func (s *Service) ServeWS(w http.ResponseWriter, r *http.Request) {
 		platform.WriteError(w, ctxID, http.StatusServiceUnavailable, platform.CodeServiceUnavailable, platform.MsgServiceUnavailable)
 		return
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	gw := &guardedWriter{ResponseWriter: w}
+	conn, err := websocket.Accept(gw, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return // Accept has answered
 	}
-	conn.SetReadLimit(64 << 10)
+	conn.SetReadLimit(MaxFrameBytes)
 	ctx, cancel := context.WithCancel(context.Background())
-	k := &socket{conn: conn, q: events.NewQueue(s.o.QueueSize), ctx: ctx, cancel: cancel}
+	k := &socket{conn: conn, q: events.NewQueue(s.o.QueueSize), ctx: ctx, cancel: cancel, guard: gw.guard}
 
 	s.mu.Lock()
 	if s.channels[id] != ch || s.closing.Load() { // evicted or shutting down meanwhile
@@ -164,6 +166,9 @@ func (s *Service) read(k *socket) {
 	for {
 		_, data, err := k.conn.Read(context.Background())
 		if err != nil {
+			if k.guard.tooLarge() {
+				k.stop(websocket.StatusMessageTooBig, "frame over 64 KiB", false)
+			}
 			return
 		}
 		var msg struct {

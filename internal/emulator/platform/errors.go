@@ -25,6 +25,9 @@ const (
 	CodeInternalServerError    = "internal.server.error"
 	CodeServiceUnavailable     = "service.unavailable"
 	CodeRequestTimeout         = "request.timeout"
+	// CodeHeaderTooLarge is the emulator's code for 431 [I]: the platform
+	// documents none.
+	CodeHeaderTooLarge = "request.header.fields.too.large"
 )
 
 // Messages the platform sends with the codes above.
@@ -43,6 +46,7 @@ const (
 	MsgInternalServerError    = "The server encountered an unexpected condition which prevented it from fulfilling the request."
 	MsgServiceUnavailable     = "Service Unavailable - The server is currently unavailable (because it is overloaded or down for maintenance)."
 	MsgRequestTimeout         = "The request timed out."
+	MsgHeaderTooLarge         = "The request's headers are over the size limit. Maximum bytes: "
 )
 
 var defaultMessages = map[string]string{
@@ -221,7 +225,10 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // they can be assigned to an http.Header map directly.
 const (
 	HeaderContentType = "Content-Type"
-	HeaderRetryAfter  = "Retry-After"
+	// HeaderRetryAfterMs is floodgate's own header beside Retry-After: the
+	// exact wait in milliseconds, rounded up.
+	HeaderRetryAfterMs = "X-Floodgate-Retry-After-Ms"
+	HeaderRetryAfter   = "Retry-After"
 )
 
 // JSONContentType is the Content-Type of every JSON answer. Handlers must

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // WriteJSON marshals v and writes it with status.
@@ -24,7 +25,9 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 
 // WriteRawJSON writes an already encoded JSON body with status.
 func WriteRawJSON(w http.ResponseWriter, status int, b []byte) {
-	w.Header()[HeaderContentType] = JSONContentType
+	h := w.Header()
+	h[HeaderContentType] = JSONContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
@@ -43,7 +46,9 @@ const (
 // Content-Type is not application/json, 413 request.entity.too.large when
 // the body exceeds the server's limit (the server wraps bodies in
 // http.MaxBytesReader), 400 bad.request for malformed JSON or an empty body,
-// 400 invalid.value with details[] for a value of the wrong JSON type.
+// 400 invalid.value with details[] for a value of the wrong JSON type,
+// 400 bad.request for a body that is not valid UTF-8 (never silently
+// repaired).
 func DecodeJSON(w http.ResponseWriter, r *http.Request, c *Call, v any) bool {
 	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
 		WriteError(w, c.ContextID, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, MsgUnsupportedMediaType)
@@ -63,6 +68,13 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, c *Call, v any) bool {
 	if len(bytes.TrimSpace(body)) == 0 {
 		WriteErrorBody(w, &ErrorBody{Message: "The request body is required.", Code: CodeBadRequest,
 			Status: http.StatusBadRequest, ContextID: c.ContextID, Details: []Detail{{FieldName: "body", ErrorCode: DetailRequired}}})
+		return false
+	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD: the handler
+	// would store a value the client never sent.
+	if !utf8.Valid(body) {
+		WriteErrorBody(w, &ErrorBody{Message: "The request body is not valid UTF-8.", Code: CodeBadRequest,
+			Status: http.StatusBadRequest, ContextID: c.ContextID, Details: []Detail{{FieldName: "body", ErrorCode: DetailInvalid}}})
 		return false
 	}
 	if err := json.Unmarshal(body, v); err != nil {

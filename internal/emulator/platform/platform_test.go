@@ -2,6 +2,9 @@ package platform
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -40,5 +43,33 @@ func TestNewID(t *testing.T) {
 			t.Fatalf("bad or repeated id %q", id)
 		}
 		seen[id] = true
+	}
+}
+
+func TestDecodeJSONRejectsInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body string
+		ok   bool
+	}{
+		{`{"name":"Zoë"}`, true},
+		{`{"name":"emoji 🙂"}`, true},
+		{"{\"name\":\"\xff\"}", false},
+		{"{\"name\":\"trunc\xc3\"}", false},
+		{"{\"n\xe2\x82\":1}", false},
+		{"{\"name\":\"surrogate \xed\xa0\x80\"}", false},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/x", strings.NewReader(tc.body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		var v map[string]any
+		ok := DecodeJSON(w, r, &Call{ContextID: "ctx"}, &v)
+		if ok != tc.ok {
+			t.Errorf("%q: ok = %v, want %v (%d %s)", tc.body, ok, tc.ok, w.Code, w.Body)
+			continue
+		}
+		if !ok && (w.Code != 400 || !strings.Contains(w.Body.String(), `"code":"bad.request"`) || !strings.Contains(w.Body.String(), "UTF-8")) {
+			t.Errorf("%q: answered %d %s", tc.body, w.Code, w.Body)
+		}
 	}
 }

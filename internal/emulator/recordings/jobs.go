@@ -47,6 +47,10 @@ func terminal(state string) bool {
 type Answer struct {
 	Status        int
 	Code, Message string
+	// RetryAfter adds Retry-After (whole seconds, rounded up) and
+	// X-Floodgate-Retry-After-Ms: the time until the org's first active
+	// job stops counting. The platform documents none: inferred.
+	RetryAfter bool
 }
 
 // Options configures a Service. Durations are already time-scaled.
@@ -86,6 +90,7 @@ type Service struct {
 	seq   uint64
 
 	processed, failed, skipped atomic.Int64
+	refused                    atomic.Int64 // creates and executes refused by the active-jobs cap
 }
 
 // New returns a service; jobs advance when they are read and when the
@@ -102,6 +107,10 @@ func New(o Options) *Service {
 func (s *Service) Exported() (processed, failed, skipped int64) {
 	return s.processed.Load(), s.failed.Load(), s.skipped.Load()
 }
+
+// Capped returns how many creates and executes the per-org active-jobs
+// cap refused since start.
+func (s *Service) Capped() int64 { return s.refused.Load() }
 
 // Reset forgets every job.
 func (s *Service) Reset() {
@@ -178,17 +187,17 @@ type failedRecording struct {
 	conversationID, recordingID string
 }
 
-// activeAt reports whether the job counts against the per-org cap at now:
-// PENDING before its READY time, or PROCESSING with recordings not yet
-// due. Callers hold j.mu.
-func (j *job) activeAt(now time.Time, exportTime time.Duration) bool {
+// activeUntil is when the job stops counting against the per-org cap: its READY
+// time while PENDING, its last recording's due time while PROCESSING, the
+// zero time otherwise. Callers hold j.mu.
+func (j *job) activeUntil(exportTime time.Duration) time.Time {
 	switch j.state {
 	case StatePending:
-		return now.Before(j.readyAt)
+		return j.readyAt
 	case StateProcessing:
-		return now.Before(j.processingStart.Add(time.Duration(len(j.convs)) * exportTime))
+		return j.processingStart.Add(time.Duration(len(j.convs)) * exportTime)
 	}
-	return false
+	return time.Time{}
 }
 
 // publish sends the job's current body on its topic. Callers hold j.mu,

@@ -179,9 +179,9 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request, c *platform.Cal
 			"The emulator keeps at most "+strconv.Itoa(s.o.MaxJobs)+" recording jobs (recordings.max_jobs) and none of them is finished; cancel (DELETE) one.")
 		return
 	}
-	if s.activeLocked(c.OrgID, c.Now, nil) >= s.o.ActiveJobsPerOrg {
+	if n, free := s.activeLocked(c.OrgID, c.Now, nil); n >= s.o.ActiveJobsPerOrg {
 		s.mu.Unlock()
-		s.capped(w, c)
+		s.capped(w, c, free)
 		return
 	}
 	s.seq++
@@ -196,27 +196,39 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request, c *platform.Cal
 	platform.WriteJSON(w, http.StatusAccepted, body)
 }
 
-func (s *Service) capped(w http.ResponseWriter, c *platform.Call) {
+// capped answers the active-jobs cap; free is how long until a job stops
+// counting against it.
+func (s *Service) capped(w http.ResponseWriter, c *platform.Call, free time.Duration) {
+	s.refused.Add(1)
 	a := s.o.ActiveAnswer
+	if a.RetryAfter {
+		free = max(free, time.Millisecond)
+		h := w.Header()
+		h[platform.HeaderRetryAfter] = []string{strconv.FormatInt(int64((free+time.Second-1)/time.Second), 10)}
+		h[platform.HeaderRetryAfterMs] = []string{strconv.FormatInt(int64((free+time.Millisecond-1)/time.Millisecond), 10)}
+	}
 	platform.WriteErrorBody(w, &platform.ErrorBody{Status: a.Status, Code: a.Code, Message: a.Message, ContextID: c.ContextID,
 		MessageParams: []platform.Param{{Key: "limit", Value: strconv.Itoa(s.o.ActiveJobsPerOrg)}}})
 }
 
 // activeLocked counts the org's jobs in PENDING or PROCESSING at now,
-// except skip. Callers hold s.mu.
-func (s *Service) activeLocked(orgID string, now time.Time, skip *job) int {
-	n := 0
+// except skip, and says how long until the first of them stops counting.
+// Callers hold s.mu.
+func (s *Service) activeLocked(orgID string, now time.Time, skip *job) (n int, free time.Duration) {
 	for _, j := range s.order {
 		if j.orgID != orgID || j == skip {
 			continue
 		}
 		j.mu.Lock()
-		if j.activeAt(now, s.o.ExportTime) {
+		if until := j.activeUntil(s.o.ExportTime); until.After(now) {
+			if d := until.Sub(now); n == 0 || d < free {
+				free = d
+			}
 			n++
 		}
 		j.mu.Unlock()
 	}
-	return n
+	return n, free
 }
 
 // evictLocked forgets the oldest finished job; false when none is.
@@ -300,9 +312,9 @@ func (s *Service) execute(w http.ResponseWriter, r *http.Request, c *platform.Ca
 			Details: []platform.Detail{{FieldName: "state", ErrorCode: platform.DetailInvalid}}})
 		return
 	}
-	if s.activeLocked(c.OrgID, c.Now, j) >= s.o.ActiveJobsPerOrg {
+	if n, free := s.activeLocked(c.OrgID, c.Now, j); n >= s.o.ActiveJobsPerOrg {
 		s.mu.Unlock()
-		s.capped(w, c)
+		s.capped(w, c, free)
 		return
 	}
 	j.mu.Lock()

@@ -1,0 +1,270 @@
+package emulator
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/floodgate-dev/floodgate/internal/emulator/config"
+)
+
+func TestCatalogEntityLifecycle(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig())
+	tok := e.demoToken()
+
+	rec := e.do("POST", "/api/v2/routing/queues", tok, `{"name":"Support","description":"first line"}`)
+	if rec.Code != 200 {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	if rateHeaders(rec)[0] == "" {
+		t.Error("create: no inin-ratelimit-* headers")
+	}
+	made := decodeMap(t, rec.Body.Bytes())
+	id, _ := made["id"].(string)
+	if !uuidRE.MatchString(id) || made["name"] != "Support" || made["selfUri"] != "/api/v2/routing/queues/"+id {
+		t.Fatalf("create body %s", rec.Body)
+	}
+	if made["dateCreated"] != e.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z") {
+		t.Errorf("dateCreated = %v, want the clock's time", made["dateCreated"])
+	}
+
+	got := e.do("GET", "/api/v2/routing/queues/"+id, tok, "")
+	if got.Code != 200 || got.Body.String() != rec.Body.String() {
+		t.Fatalf("get: %d %s, want what was created %s", got.Code, got.Body, rec.Body)
+	}
+
+	up := e.do("PUT", "/api/v2/routing/queues/"+id, tok, `{"name":"Sales"}`)
+	put := decodeMap(t, up.Body.Bytes())
+	if up.Code != 200 || put["name"] != "Sales" || put["description"] != nil || put["id"] != id || put["dateCreated"] != made["dateCreated"] {
+		t.Errorf("put replaces all but server-side fields: %d %s", up.Code, up.Body)
+	}
+
+	if rec := e.do("DELETE", "/api/v2/routing/queues/"+id, tok, ""); rec.Code != http.StatusNoContent {
+		t.Errorf("delete: %d %s", rec.Code, rec.Body)
+	}
+	checkError(t, e.do("GET", "/api/v2/routing/queues/"+id, tok, ""), 404, "not.found")
+	checkError(t, e.do("DELETE", "/api/v2/routing/queues/"+id, tok, ""), 404, "not.found")
+	checkError(t, e.do("PUT", "/api/v2/routing/queues/"+id, tok, `{"name":"x"}`), 404, "not.found")
+	// The queue has no PATCH: a known path with another method is 404.
+	checkError(t, e.do("PATCH", "/api/v2/routing/queues/"+id, tok, `{"name":"x"}`), 404, "not.found")
+}
+
+func TestCatalogVersionBumps(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig())
+	tok := e.demoToken()
+	// Models.User declares a numeric version.
+	rec := e.do("POST", "/api/v2/users", tok, `{"name":"Ada","email":"ada@example.com"}`)
+	u := decodeMap(t, rec.Body.Bytes())
+	if u["version"] != 1.0 {
+		t.Fatalf("created version = %v; %s", u["version"], rec.Body)
+	}
+	for want := 2.0; want <= 4; want++ {
+		rec = e.do("PATCH", "/api/v2/users/"+u["id"].(string), tok, fmt.Sprintf(`{"title":"v%v"}`, want))
+		p := decodeMap(t, rec.Body.Bytes())
+		if p["version"] != want {
+			t.Fatalf("version after update = %v, want %v", p["version"], want)
+		}
+		// PATCH merges: the name stays, the title changes.
+		if p["name"] != "Ada" || p["title"] != fmt.Sprintf("v%v", want) {
+			t.Errorf("patch %v: name %v title %v", want, p["name"], p["title"])
+		}
+	}
+}
+
+func TestCatalogPutKeepsVersionCounting(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig())
+	tok := e.demoToken()
+	g := decodeMap(t, e.do("POST", "/api/v2/groups", tok, `{"name":"g","type":"official","visibility":"public"}`).Body.Bytes())
+	id := g["id"].(string)
+	for want := 2.0; want <= 3; want++ {
+		rec := e.do("PUT", "/api/v2/groups/"+id, tok, `{"name":"h","version":1}`)
+		if v := decodeMap(t, rec.Body.Bytes())["version"]; rec.Code != 200 || v != want {
+			t.Fatalf("PUT: %d version %v, want %v; %s", rec.Code, v, want, rec.Body)
+		}
+	}
+}
+
+func TestCatalogListPaging(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig())
+	tok := e.demoToken()
+	var ids []string
+	for i := range 7 {
+		rec := e.do("POST", "/api/v2/routing/wrapupcodes", tok, fmt.Sprintf(`{"name":"code %d"}`, i))
+		ids = append(ids, decodeMap(t, rec.Body.Bytes())["id"].(string))
+	}
+	for _, tc := range []struct {
+		query                   string
+		first, n, pages, number int
+		next, prev              bool
+	}{
+		{"", 0, 7, 1, 1, false, false},
+		{"?pageSize=3", 0, 3, 3, 1, true, false},
+		{"?pageSize=3&pageNumber=2", 3, 3, 3, 2, true, true},
+		{"?pageSize=3&pageNumber=3", 6, 1, 3, 3, false, true},
+		{"?pageSize=3&pageNumber=9", 0, 0, 3, 9, false, true},
+	} {
+		rec := e.do("GET", "/api/v2/routing/wrapupcodes"+tc.query, tok, "")
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d %s", tc.query, rec.Code, rec.Body)
+		}
+		b := decodeMap(t, rec.Body.Bytes())
+		ents := b["entities"].([]any)
+		if len(ents) != tc.n || b["total"] != 7.0 || b["pageCount"] != float64(tc.pages) || b["pageNumber"] != float64(tc.number) {
+			t.Errorf("%s: %d entities, total %v, pageCount %v, pageNumber %v", tc.query, len(ents), b["total"], b["pageCount"], b["pageNumber"])
+			continue
+		}
+		for i, x := range ents {
+			if x.(map[string]any)["id"] != ids[tc.first+i] {
+				t.Errorf("%s: entity %d out of creation order", tc.query, i)
+			}
+		}
+		if _, ok := b["nextUri"]; ok != tc.next {
+			t.Errorf("%s: nextUri present = %v", tc.query, ok)
+		}
+		if _, ok := b["previousUri"]; ok != tc.prev {
+			t.Errorf("%s: previousUri present = %v", tc.query, ok)
+		}
+		if !strings.HasPrefix(b["firstUri"].(string), "/api/v2/routing/wrapupcodes?pageSize=") || !strings.Contains(b["lastUri"].(string), "&pageNumber=") {
+			t.Errorf("%s: firstUri %v lastUri %v", tc.query, b["firstUri"], b["lastUri"])
+		}
+	}
+	b := checkError(t, e.do("GET", "/api/v2/routing/wrapupcodes?pageSize=0", tok, ""), 400, "invalid.value")
+	if d := details(b); len(d) != 1 || d[0][0] != "pageSize" {
+		t.Errorf("details %v", d)
+	}
+}
+
+func TestCatalogSyntheticIsDeterministic(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig())
+	tok := e.demoToken()
+	a := e.do("GET", "/api/v2/users/u-1", tok, "")
+	b := e.do("GET", "/api/v2/users/u-1", tok, "")
+	if a.Code != 200 || a.Body.String() != b.Body.String() {
+		t.Fatalf("two reads differ: %d %s / %s", a.Code, a.Body, b.Body)
+	}
+	u := decodeMap(t, a.Body.Bytes())
+	if u["id"] != "u-1" || u["selfUri"] != "/api/v2/users/u-1" {
+		t.Errorf("id/selfUri: %v %v", u["id"], u["selfUri"])
+	}
+	if u["dateLastLogin"] != "2026-01-01T00:00:00.000Z" {
+		t.Errorf("dateLastLogin = %v, want ISO-8601", u["dateLastLogin"])
+	}
+	// Another emulator answers the same body.
+	e2 := newEnv(t, testConfig())
+	if c := e2.do("GET", "/api/v2/users/u-1", e2.demoToken(), ""); c.Body.String() != a.Body.String() {
+		t.Errorf("another server answers differently:\n%s\n%s", c.Body, a.Body)
+	}
+	// Unknown entities are per config 404.
+	cfg := testConfig()
+	cfg.UnknownEntities = config.UnknownNotFound
+	e3 := newEnv(t, cfg)
+	checkError(t, e3.do("GET", "/api/v2/users/u-1", e3.demoToken(), ""), 404, "not.found")
+}
+
+func TestCatalogBodyTypeMismatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig())
+	tok := e.demoToken()
+	for _, tc := range []struct{ body, field string }{
+		{`{"name":5}`, "name"},
+		{`{"name":"q","skillEvaluationMethod":["BEST"]}`, "skillEvaluationMethod"},
+		{`{"name":"q","mediaSettings":"fast"}`, "mediaSettings"},
+		{`{"name":"q","memberGroups":[{"id":1}]}`, "memberGroups[0].id"},
+		{`[1,2]`, "body"},
+	} {
+		b := checkError(t, e.do("POST", "/api/v2/routing/queues", tok, tc.body), 400, "bad.request")
+		if d := details(b); len(d) != 1 || d[0][0] != tc.field {
+			t.Errorf("%s: details %v, want field %s", tc.body, d, tc.field)
+		}
+		if !strings.Contains(b["message"].(string), tc.field) {
+			t.Errorf("%s: message %q does not name %s", tc.body, b["message"], tc.field)
+		}
+	}
+	checkError(t, e.do("POST", "/api/v2/routing/queues", tok, `{"name":`), 400, "bad.request")
+	checkError(t, e.do("POST", "/api/v2/routing/queues", tok, `{"name":"x"}`, "Content-Type", "text/plain"), 415, "unsupported.media.type")
+}
+
+func TestCatalogHandBuiltRoutesWin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig())
+	tok := e.demoToken()
+	// The hand-built conversation route answers 404 for an unknown id; the
+	// catalogue would have synthesised a body.
+	checkError(t, e.do("GET", "/api/v2/conversations/"+"00000000-0000-4000-8000-000000000000", tok, ""), 404, "not.found")
+	// A literal catalogued path beats the hand-built {conversationId}.
+	rec := e.do("GET", "/api/v2/conversations/calls", tok, "")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"entities"`) {
+		t.Errorf("GET /api/v2/conversations/calls: %d %s", rec.Code, rec.Body)
+	}
+	// Templates ServeMux finds conflicting both route.
+	for _, p := range []string{"/api/v2/casemanagement/cases/c-1/stages", "/api/v2/casemanagement/cases/externalcontacts/x-1"} {
+		if rec := e.do("GET", p, tok, ""); rec.Code != 200 {
+			t.Errorf("GET %s: %d %s", p, rec.Code, rec.Body)
+		}
+	}
+	checkError(t, e.do("GET", "/api/v2/users/u-1", "", ""), 401, "authentication.required")
+}
+
+func TestCatalogRouteRules(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.Routes = []config.RouteRule{
+		{Route: "GET /api/v2/users/{userId}", Status: 503, Body: `{"message":"down","code":"service.unavailable","status":503}`},
+		{Family: "users", UnknownEntities: config.UnknownNotFound},
+		{Route: "GET /api/v2/routing/skills/{skillId}", UnknownEntities: config.UnknownNotFound},
+		{Family: "routing", Status: 204},
+		{Route: "GET /api/v2/routing/queues/{queueId}", UnknownEntities: config.UnknownSynthesize},
+	}
+	cfg.Faults = []config.Fault{{Family: "groups", Errors: []config.ErrorFault{{Status: 502, Code: "bad.gateway", Probability: 1}}}}
+	e := newEnv(t, cfg)
+	tok := e.demoToken()
+	rec := e.do("GET", "/api/v2/users/u-1", tok, "")
+	if rec.Code != 503 || !strings.Contains(rec.Body.String(), `"down"`) || rateHeaders(rec)[0] == "" {
+		t.Errorf("canned route: %d %s", rec.Code, rec.Body)
+	}
+	checkError(t, e.do("GET", "/api/v2/users/u-1/queues/x", tok, ""), 404, "not.found")
+	checkError(t, e.do("GET", "/api/v2/groups/g-1", tok, ""), 502, "bad.gateway")
+	if rec := e.do("GET", "/api/v2/routing/queues/q-1", tok, ""); rec.Code != 204 {
+		t.Errorf("canned family answer: %d", rec.Code)
+	}
+	pol := e.s.policy.Load()
+	for _, rt := range e.s.routes {
+		want := map[string]bool{"GET /api/v2/routing/skills/{skillId}": true, "GET /api/v2/routing/queues/{queueId}": false}
+		if w, ok := want[rt.pattern]; ok && pol.routes[rt.idx].notFound != w {
+			t.Errorf("%s: notFound = %v, want %v", rt.pattern, !w, w)
+		}
+	}
+}
+
+func TestCatalogStoreIsBounded(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.Catalog.MaxEntities = 3
+	e := newEnv(t, cfg)
+	tok := e.demoToken()
+	var ids []string
+	for i := range 5 {
+		rec := e.do("POST", "/api/v2/groups", tok, fmt.Sprintf(`{"name":"g%d","type":"official","visibility":"public"}`, i))
+		ids = append(ids, decodeMap(t, rec.Body.Bytes())["id"].(string))
+	}
+	want := `
+# HELP floodgate_emulator_catalog_entities Entities held by the catalogued routes' store (deleted ones included).
+# TYPE floodgate_emulator_catalog_entities gauge
+floodgate_emulator_catalog_entities 3
+`
+	if err := testutil.GatherAndCompare(e.s.metrics.reg, strings.NewReader(want), "floodgate_emulator_catalog_entities"); err != nil {
+		t.Error(err)
+	}
+	b := decodeMap(t, e.do("GET", "/api/v2/groups", tok, "").Body.Bytes())
+	if b["total"] != 3.0 || b["entities"].([]any)[0].(map[string]any)["id"] != ids[2] {
+		t.Errorf("after eviction: total %v, first %v", b["total"], b["entities"].([]any)[0])
+	}
+}
