@@ -164,6 +164,9 @@ func (a *analysis) jobCap(scen string, st *metrics.StepSummary) *Finding {
 		f.Evidence = append(f.Evidence, "the 403s are the cap's answer: a permission missing would refuse every create, from the first")
 	}
 	if doc != "" {
+		if documented := documentedCap(what); documented > 0 && documented != k {
+			doc += fmt.Sprintf("; this target allows %d", k)
+		}
 		f.Evidence = append(f.Evidence, doc)
 	}
 	f.Advice = fmt.Sprintf("at most %d %s at a time: create them from `closed: {vus: %d}`, each VU waiting for its own to finish (a `poll` step until READY or FULFILLED, or `wait_event`) before it creates the next — one every %s per VU, %s in all; larger batches only move the refusals",
@@ -246,6 +249,17 @@ func resourceOf(endpoint string) (what, doc string) {
 		return "notification channels", "the platform allows 20 notification channels per user and app"
 	}
 	return "jobs", ""
+}
+
+// documentedCap is the platform's documented cap on what, 0 when none.
+func documentedCap(what string) int {
+	switch what {
+	case "recording jobs":
+		return 2
+	case "notification channels":
+		return 20
+	}
+	return 0
 }
 
 // ordinal writes 1 as "next", 2 as "2nd", 3 as "3rd", 4 as "4th".
