@@ -582,16 +582,17 @@ func (a *analysis) saturation() *Finding {
 	}
 	// A knee needs seconds beyond it, and a server that answered
 	// without refusing: latency that rises while a rate limit refuses
-	// much of the load, or without a server error while it refuses at
-	// all, is the generator (or its host) busy with the refusals and
-	// their lock-step wake-ups, not the service slowing down.
+	// much of the load, or without a server error while it (or a cap on
+	// open jobs) refuses at all, is the generator (or its host) busy with
+	// the refusals and their lock-step wake-ups, not the service slowing
+	// down.
 	beyond := 0
 	for _, x := range xs {
 		if x > k.knee {
 			beyond++
 		}
 	}
-	if beyond < 3 || a.total(g429) > 0.2*a.attempts || enough(a.total(g429), a.attempts) && a.first(gServer) < 0 {
+	if beyond < 3 || a.all429 > 0.2*a.attempts || enough(a.all429, a.attempts) && a.first(gServer) < 0 {
 		return nil
 	}
 	errAt := a.first(gServer)
