@@ -140,7 +140,7 @@ type shard struct {
 type stepHists struct {
 	fromSend, fromDue, attempt *hdr.Histogram
 	counts                     counts
-	// accepts holds the end times (ms since start) of the step's first
+	// accepts holds the send times (ms since start) of the step's first
 	// 2xx attempts on this shard after its first refusal (403 or 429),
 	// up to acceptsPerShard: the rhythm of acceptances a cap on open jobs
 	// or a short window leaves.
@@ -342,7 +342,9 @@ func (r *Recorder) attemptLocked(s *shard, a *Attempt) {
 	end := a.Start.Add(a.Latency)
 	switch {
 	case a.Status >= 200 && a.Status < 300 && len(st.accepts) < cap(st.accepts):
-		st.accepts = append(st.accepts, end.Sub(r.start).Milliseconds())
+		// The send time: the server decided on receipt, and a busy
+		// generator reads the answer late, not the request.
+		st.accepts = append(st.accepts, a.Start.Sub(r.start).Milliseconds())
 	case (a.Status == 403 || a.Status == 429) && st.accepts == nil:
 		// Kept from the step's first refusal on: the rhythm of a wall.
 		st.accepts = make([]int64, 0, acceptsPerShard)
