@@ -84,9 +84,8 @@ func flagsOf(t *testing.T, cmd string) map[string]bool {
 	env := &cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) (string, bool) { return "", false }}
 	cli.Main(context.Background(), env, []string{cmd, "--help"})
 	flags := map[string]bool{}
-	// Help goes to stdout (once to stderr), flags as --name or -name.
 	help := out.String() + errb.String()
-	for _, m := range regexp.MustCompile(`(?m)^\s+--?([a-z-]+)`).FindAllStringSubmatch(help, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^\s+--?([a-z][a-z-]*)`).FindAllStringSubmatch(help, -1) {
 		flags[m[1]] = true
 	}
 	if len(flags) == 0 {
