@@ -14,6 +14,32 @@ import (
 	"github.com/floodgate-dev/floodgate/internal/emulator/platform"
 )
 
+// createdFields are the fields a server sets on create. Where a create's
+// body model is the entity model itself (Note, DataSchema), the typings
+// mark some of them required because responses always carry them: a
+// create need not send those.
+var createdFields = map[string]bool{
+	"id": true, "selfUri": true, "version": true, "dateCreated": true, "createdDate": true,
+	"createdBy": true, "dateModified": true, "modifiedDate": true, "modifiedBy": true,
+}
+
+// requiredFields returns the fields of a create's body model that the
+// typings mark required, less those the server sets on an entity model.
+func requiredFields(p *op) []string {
+	if p.body == nil || p.body.Kind != KindModel {
+		return nil
+	}
+	m := p.body.Model
+	entity := p.ret != nil && p.ret.Kind == KindModel && p.ret.Model == m
+	var out []string
+	for i := range m.Fields {
+		if f := &m.Fields[i]; f.Required && !(entity && createdFields[f.Name]) {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
 // Kind of answer an operation gets, from its method and path shape.
 type opKind uint8
 
@@ -63,6 +89,9 @@ type op struct {
 	body     *Type
 	entities *Type // element type of a listing's entities
 	hasID    bool  // the return model declares "id"
+	// required lists the body fields a create must send: those the SDK's
+	// typings do not mark optional.
+	required []string
 
 	once     sync.Once
 	template []byte // synthetic body without id and selfUri
@@ -119,6 +148,9 @@ func New(o Options) (*Service, error) {
 			}
 		}
 		p.hasID = p.ret != nil && p.ret.Kind == KindModel && p.ret.Model.Field("id") != nil
+		if p.kind == kindCreate {
+			p.required = requiredFields(p)
+		}
 		s.ops = append(s.ops, p)
 	}
 	return s, nil
@@ -195,7 +227,7 @@ func (s *Service) Serve(i int, w http.ResponseWriter, r *http.Request, c *platfo
 		s.list(w, r, c, p, path)
 	case kindCreate:
 		body, ok := s.decode(w, r, c, p)
-		if !ok {
+		if !ok || !s.complete(w, c, p, body) {
 			return
 		}
 		id := platform.NewID()
@@ -450,6 +482,26 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, c *platform.Cal
 	}
 	obj, _ := v.(map[string]any)
 	return obj, true
+}
+
+// complete answers 400 bad.request, as the platform does, when a create's
+// body lacks (or nulls) a required field, naming each one missing. An
+// optional body left out is not checked: the typings let it be.
+func (s *Service) complete(w http.ResponseWriter, c *platform.Call, p *op, body map[string]any) bool {
+	if body == nil && p.BodyOptional {
+		return true
+	}
+	var probs platform.Problems
+	for _, f := range p.required {
+		if body[f] == nil {
+			probs.Required(f)
+		}
+	}
+	if probs.Empty() {
+		return true
+	}
+	probs.Write(w, c)
+	return false
 }
 
 // project returns body as an element of a listing of t: a listing may
