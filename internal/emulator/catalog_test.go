@@ -142,6 +142,56 @@ func TestCatalogListPaging(t *testing.T) {
 	}
 }
 
+// The default org starts with users, queues and presence definitions
+// (catalog.seed), so an integration's list paging has pages to walk; a
+// reset brings them back.
+func TestCatalogDefaultSeedPages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig())
+	tok := e.demoToken()
+	page := func(path string) map[string]any {
+		rec := e.do("GET", path, tok, "")
+		if rec.Code != 200 {
+			t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+		}
+		return decodeMap(t, rec.Body.Bytes())
+	}
+	first, second := page("/api/v2/users?pageSize=10&pageNumber=1"), page("/api/v2/users?pageSize=10&pageNumber=2")
+	if len(second["entities"].([]any)) != 10 || second["total"] != 25.0 || second["pageCount"] != 3.0 ||
+		second["nextUri"] != "/api/v2/users?pageSize=10&pageNumber=3" || second["previousUri"] != "/api/v2/users?pageSize=10&pageNumber=1" {
+		t.Errorf("users page 2: %d entities, total %v, pageCount %v, nextUri %v, previousUri %v",
+			len(second["entities"].([]any)), second["total"], second["pageCount"], second["nextUri"], second["previousUri"])
+	}
+	seen := map[any]bool{}
+	for _, p := range []map[string]any{first, second} {
+		for _, u := range p["entities"].([]any) {
+			seen[u.(map[string]any)["id"]] = true
+		}
+	}
+	if len(seen) != 20 {
+		t.Errorf("pages 1 and 2 hold %d distinct users, want 20", len(seen))
+	}
+	id := second["entities"].([]any)[0].(map[string]any)["id"].(string)
+	if u := decodeMap(t, e.do("GET", "/api/v2/users/"+id, tok, "").Body.Bytes()); u["email"] != "user11@example.com" {
+		t.Errorf("GET the 11th user: %v", u)
+	}
+	for path, want := range map[string]float64{"/api/v2/routing/queues": 10, "/api/v2/presencedefinitions": 10, "/api/v2/presence/definitions": 10} {
+		if b := page(path); b["total"] != want {
+			t.Errorf("%s: total %v, want %v", path, b["total"], want)
+		}
+	}
+	e.do("DELETE", "/api/v2/users/"+id, tok, "")
+	if b := page("/api/v2/users"); b["total"] != 24.0 {
+		t.Errorf("after a DELETE: total %v", b["total"])
+	}
+	if rec := e.do("POST", "/_floodgate/reset", "", ""); rec.Code != 200 {
+		t.Fatalf("reset: %d", rec.Code)
+	}
+	if b := page("/api/v2/users?pageSize=10&pageNumber=2"); !reflect.DeepEqual(b["entities"], second["entities"]) || b["total"] != 25.0 {
+		t.Errorf("after reset: total %v, page 2 differs", b["total"])
+	}
+}
+
 func TestCatalogSyntheticIsDeterministic(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig())
@@ -308,6 +358,7 @@ func TestCatalogStoreIsBounded(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()
 	cfg.Catalog.MaxEntities = 3
+	cfg.Catalog.Seed = map[string]int{} // the store holds only what the test creates
 	e := newEnv(t, cfg)
 	tok := e.demoToken()
 	var ids []string

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,6 +73,10 @@ type Options struct {
 	MaxEntities int
 	// Now is the clock for server-side dates (default time.Now).
 	Now func() time.Time
+	// Seed gives each of Orgs that many deterministic entities per
+	// collection (see Collections), at start and after Reset.
+	Seed map[string]int
+	Orgs []string
 }
 
 // Service answers every catalogued operation from a bounded store. It is
@@ -80,6 +86,8 @@ type Service struct {
 	store *Store
 	now   func() time.Time
 	ops   []*op
+	seeds map[string]int
+	orgs  []string
 }
 
 type op struct {
@@ -113,7 +121,7 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{cat: o.Catalog, store: NewStore(o.MaxEntities), now: o.Now}
+	s := &Service{cat: o.Catalog, store: NewStore(o.MaxEntities), now: o.Now, seeds: o.Seed, orgs: o.Orgs}
 	items := map[string]bool{}
 	for _, o := range s.cat.Ops {
 		if o.Method == http.MethodGet && lastIsParam(o.Path) {
@@ -153,7 +161,22 @@ func New(o Options) (*Service, error) {
 		}
 		s.ops = append(s.ops, p)
 	}
+	if err := s.seedAll(); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// seedAll fills every org's seeded collections, in a fixed order.
+func (s *Service) seedAll() error {
+	for _, org := range s.orgs {
+		for _, name := range slices.Sorted(maps.Keys(s.seeds)) {
+			if err := s.seed(org, name, s.seeds[name]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Ops returns the catalogued operations, indexed as Serve takes them.
@@ -165,8 +188,12 @@ func (s *Service) Catalog() *Catalog { return s.cat }
 // Entities returns how many entities the store holds.
 func (s *Service) Entities() int { return s.store.Len() }
 
-// Reset forgets every created or deleted entity.
-func (s *Service) Reset() { s.store.Reset() }
+// Reset forgets every created or deleted entity and seeds the orgs
+// again.
+func (s *Service) Reset() {
+	s.store.Reset()
+	_ = s.seedAll() // it succeeded in New, with the same seeds
+}
 
 // Family returns the endpoint family of a catalogued path: its first
 // segment after /api/v2 ("users", "routing"), with "recording" folded into
@@ -403,6 +430,11 @@ func appendJSONString(b []byte, s string) []byte {
 // of its model (synthetic), the server-side fields, then old's and body's
 // fields the model declares with values of the declared types.
 func (s *Service) entity(p *op, old, body map[string]any, id, path string) map[string]any {
+	return s.entityAt(p, old, body, id, path, s.now().UTC().Format("2006-01-02T15:04:05.000Z"))
+}
+
+// entityAt is entity with now as the server-side dates.
+func (s *Service) entityAt(p *op, old, body map[string]any, id, path, now string) map[string]any {
 	out := map[string]any{}
 	if p.ret == nil || p.ret.Kind != KindModel {
 		for k, v := range body {
@@ -423,7 +455,6 @@ func (s *Service) entity(p *op, old, body map[string]any, id, path string) map[s
 			}
 		}
 	}
-	now := s.now().UTC().Format("2006-01-02T15:04:05.000Z")
 	version := 1
 	switch v := old["version"].(type) {
 	case int:
