@@ -405,8 +405,8 @@ const manyVUs = 1000
 const unreachableNoteWithin = 30 * time.Second
 
 // noteUnreachable prints, once the run's attempts have failed to connect
-// (or their TLS failed) with none answered, the line that says so at once rather than at the
-// end; it reports whether it printed.
+// (or their TLS failed) with none answered, the line that says so at once
+// rather than at the end; it reports whether it printed.
 func noteUnreachable(w io.Writer, e *engine.Engine, target string) bool {
 	if e == nil {
 		return false

@@ -129,9 +129,10 @@ func (e *Engine) refused(sr *scenarioRun, err error) {
 }
 
 // noteAttempt watches attempts for a target that cannot be connected to
-// or whose TLS handshake fails (abort_on_unreachable). Called for every attempt and every logical
-// request that failed before its first attempt; it touches shared state
-// only on a failure or on the first response after some.
+// or whose TLS handshake fails (abort_on_unreachable). Called for every
+// attempt and every logical request that failed before its first
+// attempt; it touches shared state only on a failure or on the first
+// response after some.
 func (e *Engine) noteAttempt(class metrics.Class, start time.Time, err error) {
 	h := &e.halts
 	switch class {
@@ -174,9 +175,9 @@ func (e *Engine) haltRun() {
 }
 
 // ConnectFailures counts the attempts so far that could not connect to
-// the target (refused, reset before an answer, unreachable, TLS failed), how many of
-// them came since the last response, and the first one's error; for the
-// first seconds' "is the target running?" message.
+// the target (refused, reset before an answer, unreachable, TLS failed),
+// how many of them came since the last response, and the first one's
+// error; for the first seconds' "is the target running?" message.
 func (e *Engine) ConnectFailures() (total, consecutive int64, first error) {
 	if p := e.halts.first.Load(); p != nil {
 		first = *p
