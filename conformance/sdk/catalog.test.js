@@ -182,7 +182,15 @@ test('catalogued collections: create, get, list, update, delete, then 404', { ti
 			const page = await call(list);
 			checkBody(list, page, 'list');
 			if ('total' in page.body) assert.ok(page.body.total >= 1, `${what}: list total ${page.body.total}`);
-			assert.ok(page.body.entities.some((e) => e.id === made.body.id), `${what}: list has the created entity`);
+			// Listings are oldest first: past seeded entities (users), the
+			// created one is on the last page.
+			let { entities } = page.body;
+			if (page.body.pageCount > 1) {
+				const last = await api(list.cls)[list.name](...args(list), { pageNumber: page.body.pageCount });
+				checkBody(list, last, 'list');
+				entities = last.body.entities;
+			}
+			assert.ok(entities.some((e) => e.id === made.body.id), `${what}: list has the created entity`);
 		}
 
 		const changed = await call(update, { [idParam(update)]: made.body.id });
@@ -207,4 +215,24 @@ test('a body of the wrong type is 400 bad.request naming the field', { timeout: 
 	assert.equal(err.status, 400);
 	assertErrorBody(err, 400, 'bad.request');
 	assert.deepEqual(err.body.details, [{ fieldName: 'name', errorCode: 'invalid.type' }]);
+});
+
+test('seeded users page through the SDK, and a create missing a required field is 400', { timeout: 30_000 }, async () => {
+	await login();
+	const users = new platformClient.UsersApi();
+	const { body: first } = await users.getUsers({ pageSize: 10, pageNumber: 1 });
+	const { body: second } = await users.getUsers({ pageSize: 10, pageNumber: 2 });
+	for (const page of [first, second]) assert.deepEqual(deviations(page, 'Models.UserEntityListing'), []);
+	assert.ok(first.total >= 25, `total ${first.total}`);
+	assert.equal(second.pageNumber, 2);
+	assert.equal(second.entities.length, 10);
+	const ids = new Set([...first.entities, ...second.entities].map((u) => u.id));
+	assert.equal(ids.size, 20, 'pages 1 and 2 hold distinct users');
+	assert.match(second.nextUri, /pageNumber=3/);
+	const routing = new platformClient.RoutingApi();
+	const { body: queues } = await routing.getRoutingQueues({ pageSize: 100 });
+	assert.ok(queues.entities.length >= 10 && queues.entities.every((q) => typeof q.name === 'string'), 'seeded queues have names');
+	const err = await rejection(routing.postRoutingQueues({}));
+	assertErrorBody(err, 400, 'bad.request');
+	assert.deepEqual(err.body.details, [{ fieldName: 'name', errorCode: 'field.required' }]);
 });

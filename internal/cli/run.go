@@ -212,6 +212,9 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		info.StopReason = report.AbortReason(*abortedBy)
 	case e.Unreachable():
 		info.StopReason = "target unreachable"
+		if ue := (*engine.UnreachableError)(nil); errors.As(runErr, &ue) && ue.TLS {
+			info.StopReason = "TLS failed"
+		}
 	case errors.Is(runErr, client.ErrCredentialsRefused):
 		info.StopReason = "credentials refused"
 	case info.Interrupted:
@@ -390,8 +393,8 @@ func moveToken(a *plan.Auth, old, target string) {
 const unreachableNoteWithin = 30 * time.Second
 
 // noteUnreachable prints, once the run's attempts have failed to connect
-// with none answered, the line that says so at once rather than at the
-// end; it reports whether it printed.
+// (or their TLS failed) with none answered, the line that says so at once
+// rather than at the end; it reports whether it printed.
 func noteUnreachable(w io.Writer, e *engine.Engine, target string) bool {
 	if e == nil {
 		return false
@@ -409,7 +412,9 @@ func noteUnreachable(w io.Writer, e *engine.Engine, target string) bool {
 	if errors.As(first, &te) {
 		what, target = "token endpoint", te.TokenURL
 	}
-	if first != nil && (errors.Is(first, syscall.ECONNREFUSED) || strings.Contains(first.Error(), "connection refused")) {
+	if first != nil && client.Classify(first) == metrics.TLS {
+		fmt.Fprintf(w, "floodgate: TLS failed on %d %s to the %s %s (%v): %s\n", total, conns, what, target, first, engine.TLSFix(first.Error()))
+	} else if first != nil && (errors.Is(first, syscall.ECONNREFUSED) || strings.Contains(first.Error(), "connection refused")) {
 		fmt.Fprintf(w, "floodgate: %s refused %d %s: is it running at %s?\n", what, total, conns, target)
 	} else {
 		fmt.Fprintf(w, "floodgate: %d %s to the %s failed (%v): is it running at %s?\n", total, conns, what, first, target)

@@ -3,6 +3,7 @@ package emulator
 import (
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -58,7 +59,7 @@ func TestCatalogVersionBumps(t *testing.T) {
 	e := newEnv(t, testConfig())
 	tok := e.demoToken()
 	// Models.User declares a numeric version.
-	rec := e.do("POST", "/api/v2/users", tok, `{"name":"Ada","email":"ada@example.com"}`)
+	rec := e.do("POST", "/api/v2/users", tok, `{"name":"Ada","email":"ada@example.com","divisionId":"home"}`)
 	u := decodeMap(t, rec.Body.Bytes())
 	if u["version"] != 1.0 {
 		t.Fatalf("created version = %v; %s", u["version"], rec.Body)
@@ -80,7 +81,7 @@ func TestCatalogPutKeepsVersionCounting(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig())
 	tok := e.demoToken()
-	g := decodeMap(t, e.do("POST", "/api/v2/groups", tok, `{"name":"g","type":"official","visibility":"public"}`).Body.Bytes())
+	g := decodeMap(t, e.do("POST", "/api/v2/groups", tok, `{"name":"g","type":"official","visibility":"public","rulesVisible":false}`).Body.Bytes())
 	id := g["id"].(string)
 	for want := 2.0; want <= 3; want++ {
 		rec := e.do("PUT", "/api/v2/groups/"+id, tok, `{"name":"h","version":1}`)
@@ -141,6 +142,56 @@ func TestCatalogListPaging(t *testing.T) {
 	}
 }
 
+// The default org starts with users, queues and presence definitions
+// (catalog.seed), so an integration's list paging has pages to walk; a
+// reset brings them back.
+func TestCatalogDefaultSeedPages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig())
+	tok := e.demoToken()
+	page := func(path string) map[string]any {
+		rec := e.do("GET", path, tok, "")
+		if rec.Code != 200 {
+			t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+		}
+		return decodeMap(t, rec.Body.Bytes())
+	}
+	first, second := page("/api/v2/users?pageSize=10&pageNumber=1"), page("/api/v2/users?pageSize=10&pageNumber=2")
+	if len(second["entities"].([]any)) != 10 || second["total"] != 25.0 || second["pageCount"] != 3.0 ||
+		second["nextUri"] != "/api/v2/users?pageSize=10&pageNumber=3" || second["previousUri"] != "/api/v2/users?pageSize=10&pageNumber=1" {
+		t.Errorf("users page 2: %d entities, total %v, pageCount %v, nextUri %v, previousUri %v",
+			len(second["entities"].([]any)), second["total"], second["pageCount"], second["nextUri"], second["previousUri"])
+	}
+	seen := map[any]bool{}
+	for _, p := range []map[string]any{first, second} {
+		for _, u := range p["entities"].([]any) {
+			seen[u.(map[string]any)["id"]] = true
+		}
+	}
+	if len(seen) != 20 {
+		t.Errorf("pages 1 and 2 hold %d distinct users, want 20", len(seen))
+	}
+	id := second["entities"].([]any)[0].(map[string]any)["id"].(string)
+	if u := decodeMap(t, e.do("GET", "/api/v2/users/"+id, tok, "").Body.Bytes()); u["email"] != "user11@example.com" {
+		t.Errorf("GET the 11th user: %v", u)
+	}
+	for path, want := range map[string]float64{"/api/v2/routing/queues": 10, "/api/v2/presencedefinitions": 10, "/api/v2/presence/definitions": 10} {
+		if b := page(path); b["total"] != want {
+			t.Errorf("%s: total %v, want %v", path, b["total"], want)
+		}
+	}
+	e.do("DELETE", "/api/v2/users/"+id, tok, "")
+	if b := page("/api/v2/users"); b["total"] != 24.0 {
+		t.Errorf("after a DELETE: total %v", b["total"])
+	}
+	if rec := e.do("POST", "/_floodgate/reset", "", ""); rec.Code != 200 {
+		t.Fatalf("reset: %d", rec.Code)
+	}
+	if b := page("/api/v2/users?pageSize=10&pageNumber=2"); !reflect.DeepEqual(b["entities"], second["entities"]) || b["total"] != 25.0 {
+		t.Errorf("after reset: total %v, page 2 differs", b["total"])
+	}
+}
+
 func TestCatalogSyntheticIsDeterministic(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig())
@@ -190,6 +241,65 @@ func TestCatalogBodyTypeMismatch(t *testing.T) {
 	}
 	checkError(t, e.do("POST", "/api/v2/routing/queues", tok, `{"name":`), 400, "bad.request")
 	checkError(t, e.do("POST", "/api/v2/routing/queues", tok, `{"name":"x"}`, "Content-Type", "text/plain"), 415, "unsupported.media.type")
+}
+
+// A create missing a field the SDK's typings mark required is 400
+// bad.request naming each one, as the platform answers; the fields a
+// server sets are not asked of a create whose body is the entity model,
+// and updates are not checked for missing fields.
+func TestCatalogCreateRequiresFields(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig())
+	tok := e.demoToken()
+	for _, tc := range []struct {
+		path, body string
+		missing    []string // nil: created
+	}{
+		{"/api/v2/routing/queues", `{}`, []string{"name"}},
+		{"/api/v2/routing/queues", `{"name":null,"description":"d"}`, []string{"name"}},
+		{"/api/v2/routing/queues", `{"name":"Support"}`, nil},
+		{"/api/v2/users", `{"name":"Ada"}`, []string{"email", "divisionId"}},
+		{"/api/v2/users", `{"name":"Ada","email":"ada@example.com","divisionId":"d"}`, nil},
+		{"/api/v2/groups", `{"name":"g","type":"official","visibility":"public"}`, []string{"rulesVisible"}},
+		// TrustMemberCreate is a request model: its id is the caller's.
+		{"/api/v2/orgauthorization/trustees/t-1/users", `{"roleIds":[]}`, []string{"id"}},
+		// Note is the entity model, whose createdBy the server sets.
+		{"/api/v2/externalcontacts/contacts/c-1/notes", `{}`, nil},
+		// DataSchema: jsonSchema is the caller's, version the server's.
+		{"/api/v2/externalcontacts/contacts/schemas", `{}`, []string{"jsonSchema"}},
+		{"/api/v2/externalcontacts/contacts/schemas", `{"jsonSchema":{}}`, nil},
+	} {
+		rec := e.do("POST", tc.path, tok, tc.body)
+		if tc.missing == nil {
+			if rec.Code != 200 {
+				t.Errorf("POST %s %s: %d %s, want 200", tc.path, tc.body, rec.Code, rec.Body)
+			}
+			continue
+		}
+		b := checkError(t, rec, 400, "bad.request")
+		var want [][2]string
+		for _, f := range tc.missing {
+			want = append(want, [2]string{f, "field.required"})
+		}
+		if d := details(b); !reflect.DeepEqual(d, want) {
+			t.Errorf("POST %s %s: details %v, want %v", tc.path, tc.body, d, want)
+		}
+		if msg := b["message"].(string); msg != tc.missing[0]+" is required." {
+			t.Errorf("POST %s %s: message %q", tc.path, tc.body, msg)
+		}
+	}
+	// An optional body (opts.body) left out is not checked.
+	if rec := e.do("POST", "/api/v2/flows/milestones", tok, ""); rec.Code != 200 {
+		t.Errorf("POST /flows/milestones without a body: %d %s", rec.Code, rec.Body)
+	}
+	if rec := e.do("POST", "/api/v2/flows/milestones", tok, `{}`); rec.Code != 400 {
+		t.Errorf("POST /flows/milestones {}: %d %s, want 400", rec.Code, rec.Body)
+	}
+	// Updates merge into what exists: nothing is missing.
+	id := decodeMap(t, e.do("POST", "/api/v2/routing/queues", tok, `{"name":"q"}`).Body.Bytes())["id"].(string)
+	if rec := e.do("PUT", "/api/v2/routing/queues/"+id, tok, `{}`); rec.Code != 200 {
+		t.Errorf("PUT {}: %d %s", rec.Code, rec.Body)
+	}
 }
 
 func TestCatalogHandBuiltRoutesWin(t *testing.T) {
@@ -248,11 +358,12 @@ func TestCatalogStoreIsBounded(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()
 	cfg.Catalog.MaxEntities = 3
+	cfg.Catalog.Seed = map[string]int{} // the store holds only what the test creates
 	e := newEnv(t, cfg)
 	tok := e.demoToken()
 	var ids []string
 	for i := range 5 {
-		rec := e.do("POST", "/api/v2/groups", tok, fmt.Sprintf(`{"name":"g%d","type":"official","visibility":"public"}`, i))
+		rec := e.do("POST", "/api/v2/groups", tok, fmt.Sprintf(`{"name":"g%d","type":"official","visibility":"public","rulesVisible":false}`, i))
 		ids = append(ids, decodeMap(t, rec.Body.Bytes())["id"].(string))
 	}
 	want := `

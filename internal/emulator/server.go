@@ -223,7 +223,11 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		QueueSize: nc.QueueSize, Lifetime: s.scaled(nc.ChannelLifetime.D()), Heartbeat: s.scaled(nc.HeartbeatInterval.D()),
 		Logger: o.logger,
 	})
-	s.catalog, err = catalog.New(catalog.Options{MaxEntities: cfg.Catalog.MaxEntities, Now: o.now})
+	orgs := make([]string, len(cfg.Orgs))
+	for i, org := range cfg.Orgs {
+		orgs[i] = org.ID
+	}
+	s.catalog, err = catalog.New(catalog.Options{MaxEntities: cfg.Catalog.MaxEntities, Now: o.now, Seed: cfg.Catalog.Seed, Orgs: orgs})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,7 +16,8 @@ import (
 var ErrUnreachable = errors.New("engine: target unreachable")
 
 // UnreachableError ends a run whose target could not be connected to
-// (the plan's abort_on_unreachable).
+// (the plan's abort_on_unreachable), or to which every connection failed
+// its TLS handshake: a run that gets no answer is as over either way.
 type UnreachableError struct {
 	// What is "target", or "token endpoint" when it was the token URL
 	// that could not be reached; Target is its URL.
@@ -26,10 +28,35 @@ type UnreachableError struct {
 	// Never is set when the run ended before abort_on_unreachable's
 	// count, with no attempt answered.
 	Never bool
+	// TLS is set when the first failure was a TLS handshake or
+	// certificate failure rather than a connection refused or reset.
+	TLS bool
 }
 
-// Error names the target, the count and the last failure, with the fix.
+// TLSFix says what to do about a TLS failure whose error reads cause.
+// The plan has no TLS settings: the trust store is Go's, which
+// SSL_CERT_FILE extends.
+func TLSFix(cause string) string {
+	const plain, ca = "it serves plain HTTP: use http://", "to trust a private CA, set the plan's tls: {ca_file: ca.pem} (or SSL_CERT_FILE)"
+	switch {
+	case strings.Contains(cause, "HTTP response to HTTPS client"), strings.Contains(cause, "does not look like a TLS handshake"):
+		return plain
+	case strings.Contains(cause, "x509:"), strings.Contains(cause, "certificate"):
+		return ca + ", or check the URL's host name against the certificate"
+	}
+	return "if " + plain + "; " + ca
+}
+
+// Error names the target, the count and the first failure, with the fix.
 func (e *UnreachableError) Error() string {
+	if e.TLS {
+		if e.Never {
+			return fmt.Sprintf("%s %s: TLS failed on all %d of the run's attempts, none answered (first: %s); %s",
+				e.What, e.Target, e.Failures, e.Last, TLSFix(e.Last))
+		}
+		return fmt.Sprintf("%s %s: TLS failed on %d attempts in a row (first: %s); %s (abort_on_unreachable: false runs on regardless)",
+			e.What, e.Target, e.Failures, e.Last, TLSFix(e.Last))
+	}
 	if e.Never {
 		return fmt.Sprintf("%s %s unreachable: none of the run's %d attempts could connect (first: %s); is it running, and is the URL right?",
 			e.What, e.Target, e.Failures, e.Last)
@@ -102,13 +129,14 @@ func (e *Engine) refused(sr *scenarioRun, err error) {
 }
 
 // noteAttempt watches attempts for a target that cannot be connected to
-// (abort_on_unreachable). Called for every attempt and every logical
-// request that failed before its first attempt; it touches shared state
-// only on a failure or on the first response after some.
+// or whose TLS handshake fails (abort_on_unreachable). Called for every
+// attempt and every logical request that failed before its first
+// attempt; it touches shared state only on a failure or on the first
+// response after some.
 func (e *Engine) noteAttempt(class metrics.Class, start time.Time, err error) {
 	h := &e.halts
 	switch class {
-	case metrics.Connect, metrics.Reset:
+	case metrics.Connect, metrics.Reset, metrics.TLS:
 	case metrics.OK, metrics.Status: // an answer: the target is up
 		if h.unreach.Load() != 0 {
 			h.unreach.Store(0)
@@ -147,9 +175,9 @@ func (e *Engine) haltRun() {
 }
 
 // ConnectFailures counts the attempts so far that could not connect to
-// the target (refused, reset before an answer, unreachable), how many of
-// them came since the last response, and the first one's error; for the
-// first seconds' "is the target running?" message.
+// the target (refused, reset before an answer, unreachable, TLS failed),
+// how many of them came since the last response, and the first one's
+// error; for the first seconds' "is the target running?" message.
 func (e *Engine) ConnectFailures() (total, consecutive int64, first error) {
 	if p := e.halts.first.Load(); p != nil {
 		first = *p
@@ -158,17 +186,17 @@ func (e *Engine) ConnectFailures() (total, consecutive int64, first error) {
 }
 
 // Unreachable reports whether the run stopped because the target could
-// not be connected to.
+// not be connected to, or its TLS failed on every connection.
 func (e *Engine) Unreachable() bool { return e.unreachable.Load() }
 
 // unsent looks at a logical request that failed before its first
 // attempt: refused credentials stop its scenario, and an unreachable
-// token endpoint counts as an unreachable target.
+// token endpoint (or one whose TLS fails) counts as an unreachable target.
 func (e *Engine) unsent(sr *scenarioRun, out *client.Outcome) {
 	switch out.Class {
 	case metrics.Auth:
 		e.refused(sr, out.Err)
-	case metrics.Connect, metrics.Reset:
+	case metrics.Connect, metrics.Reset, metrics.TLS:
 		e.noteAttempt(out.Class, out.Start, out.Err)
 	}
 }
@@ -193,6 +221,7 @@ func (e *Engine) unreachableError() *UnreachableError {
 	ue := &UnreachableError{What: "target", Target: e.plan.Target, Last: "connection refused"}
 	if p := e.halts.first.Load(); p != nil {
 		ue.Last = (*p).Error()
+		ue.TLS = client.Classify(*p) == metrics.TLS
 		var te *client.TokenError
 		if errors.As(*p, &te) {
 			ue.What, ue.Target = "token endpoint", te.TokenURL

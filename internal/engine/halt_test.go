@@ -3,8 +3,11 @@ package engine
 import (
 	"context"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -159,6 +162,7 @@ func TestRefusedCredentialsStopTheScenario(t *testing.T) {
 					t.Fatalf("Run = %v, want an AuthError", err)
 				}
 				msg := err.Error()
+				t.Log(msg)
 				if ae.TokenURL != "http://127.0.0.1:1/oauth/token" || !strings.Contains(msg, ae.TokenURL) || !strings.Contains(msg, answer.want) || strings.Contains(msg, secret) {
 					t.Errorf("error %q: want the token URL and %q, and no secret", msg, answer.want)
 				}
@@ -355,5 +359,72 @@ func TestWarmingEndsAtStopAndTimeout(t *testing.T) {
 				t.Errorf("Run returned after %v, want the warming's %v and the 1 s run", took, p.Defaults.Timeout)
 			}
 		})
+	}
+}
+
+// A target whose TLS fails on every connection, an untrusted certificate
+// or HTTPS spoken to a plain-HTTP port, stops the run like an
+// unreachable one, naming the target, the TLS error and the fix; a
+// target that answers some requests over TLS runs on.
+func TestTLSFailureStopsTheRun(t *testing.T) {
+	t.Parallel()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	untrusted := httptest.NewUnstartedServer(ok)
+	untrusted.Config.ErrorLog = log.New(io.Discard, "", 0) // every handshake fails, by design
+	untrusted.StartTLS()
+	t.Cleanup(untrusted.Close)
+	plain := httptest.NewServer(ok)
+	t.Cleanup(plain.Close)
+	cases := []struct {
+		name, target string
+		never        bool // too short to reach the count
+		cause, fix   string
+	}{
+		{"untrusted certificate", untrusted.URL, false, "certificate", "tls: {ca_file:"},
+		{"https to plain HTTP", "https" + strings.TrimPrefix(plain.URL, "http"), false, "HTTP response", "use http://"},
+		{"untrusted, a short run", untrusted.URL, true, "certificate", "tls: {ca_file:"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			p := testPlan(plan.Executor{Open: &plan.Open{Rate: plan.Rate{Count: 200, Per: time.Second}, Duration: time.Minute, MaxVUs: 10, Granularity: time.Millisecond}})
+			if c.never {
+				p.Scenarios[0].Executor = plan.Executor{Closed: &plan.Closed{VUs: 1, Iterations: 3}}
+			}
+			p.Target, p.Retry, p.Unreachable = c.target, &plan.Retry{Off: true}, plan.DefaultUnreachable
+			e, err := New(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = e.Run(context.Background())
+			took := e.Ended().Sub(e.Started())
+			var ue *UnreachableError
+			if !errors.As(err, &ue) || !errors.Is(err, ErrUnreachable) || !ue.TLS || ue.Never != c.never || took > 30*time.Second {
+				t.Fatalf("Run = %v after %v; want a TLS UnreachableError (never %v)", err, took, c.never)
+			}
+			msg := err.Error()
+			for _, want := range []string{c.target, "TLS failed", c.cause, c.fix} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q lacks %q", msg, want)
+				}
+			}
+			if want := int64(3); c.never && ue.Failures != want || !c.never && ue.Failures != int64(plan.DefaultUnreachable.After) {
+				t.Errorf("%d failures", ue.Failures)
+			}
+			if !e.Unreachable() {
+				t.Error("Unreachable() = false")
+			}
+		})
+	}
+
+	// The same certificate, trusted: every request answers, nothing stops.
+	p := testPlan(plan.Executor{Closed: &plan.Closed{VUs: 2, Iterations: 20}})
+	p.Target, p.Unreachable = untrusted.URL, plan.DefaultUnreachable
+	e, err := New(p, WithTLSConfig(untrusted.Client().Transport.(*http.Transport).TLSClientConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(context.Background()); err != nil || e.Unreachable() {
+		t.Fatalf("trusted: Run = %v, unreachable %v", err, e.Unreachable())
 	}
 }

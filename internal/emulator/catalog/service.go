@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +15,32 @@ import (
 
 	"github.com/floodgate-dev/floodgate/internal/emulator/platform"
 )
+
+// createdFields are the fields a server sets on create. Where a create's
+// body model is the entity model itself (Note, DataSchema), the typings
+// mark some of them required because responses always carry them: a
+// create need not send those.
+var createdFields = map[string]bool{
+	"id": true, "selfUri": true, "version": true, "dateCreated": true, "createdDate": true,
+	"createdBy": true, "dateModified": true, "modifiedDate": true, "modifiedBy": true,
+}
+
+// requiredFields returns the fields of a create's body model that the
+// typings mark required, less those the server sets on an entity model.
+func requiredFields(p *op) []string {
+	if p.body == nil || p.body.Kind != KindModel {
+		return nil
+	}
+	m := p.body.Model
+	entity := p.ret != nil && p.ret.Kind == KindModel && p.ret.Model == m
+	var out []string
+	for i := range m.Fields {
+		if f := &m.Fields[i]; f.Required && !(entity && createdFields[f.Name]) {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
 
 // Kind of answer an operation gets, from its method and path shape.
 type opKind uint8
@@ -45,6 +73,10 @@ type Options struct {
 	MaxEntities int
 	// Now is the clock for server-side dates (default time.Now).
 	Now func() time.Time
+	// Seed gives each of Orgs that many deterministic entities per
+	// collection (see Collections), at start and after Reset.
+	Seed map[string]int
+	Orgs []string
 }
 
 // Service answers every catalogued operation from a bounded store. It is
@@ -54,6 +86,8 @@ type Service struct {
 	store *Store
 	now   func() time.Time
 	ops   []*op
+	seeds map[string]int
+	orgs  []string
 }
 
 type op struct {
@@ -63,6 +97,9 @@ type op struct {
 	body     *Type
 	entities *Type // element type of a listing's entities
 	hasID    bool  // the return model declares "id"
+	// required lists the body fields a create must send: those the SDK's
+	// typings do not mark optional.
+	required []string
 
 	once     sync.Once
 	template []byte // synthetic body without id and selfUri
@@ -84,7 +121,7 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{cat: o.Catalog, store: NewStore(o.MaxEntities), now: o.Now}
+	s := &Service{cat: o.Catalog, store: NewStore(o.MaxEntities), now: o.Now, seeds: o.Seed, orgs: o.Orgs}
 	items := map[string]bool{}
 	for _, o := range s.cat.Ops {
 		if o.Method == http.MethodGet && lastIsParam(o.Path) {
@@ -119,9 +156,27 @@ func New(o Options) (*Service, error) {
 			}
 		}
 		p.hasID = p.ret != nil && p.ret.Kind == KindModel && p.ret.Model.Field("id") != nil
+		if p.kind == kindCreate {
+			p.required = requiredFields(p)
+		}
 		s.ops = append(s.ops, p)
 	}
+	if err := s.seedAll(); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// seedAll fills every org's seeded collections, in a fixed order.
+func (s *Service) seedAll() error {
+	for _, org := range s.orgs {
+		for _, name := range slices.Sorted(maps.Keys(s.seeds)) {
+			if err := s.seed(org, name, s.seeds[name]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Ops returns the catalogued operations, indexed as Serve takes them.
@@ -133,8 +188,12 @@ func (s *Service) Catalog() *Catalog { return s.cat }
 // Entities returns how many entities the store holds.
 func (s *Service) Entities() int { return s.store.Len() }
 
-// Reset forgets every created or deleted entity.
-func (s *Service) Reset() { s.store.Reset() }
+// Reset forgets every created or deleted entity and seeds the orgs
+// again.
+func (s *Service) Reset() {
+	s.store.Reset()
+	_ = s.seedAll() // it succeeded in New, with the same seeds
+}
 
 // Family returns the endpoint family of a catalogued path: its first
 // segment after /api/v2 ("users", "routing"), with "recording" folded into
@@ -195,7 +254,7 @@ func (s *Service) Serve(i int, w http.ResponseWriter, r *http.Request, c *platfo
 		s.list(w, r, c, p, path)
 	case kindCreate:
 		body, ok := s.decode(w, r, c, p)
-		if !ok {
+		if !ok || !s.complete(w, c, p, body) {
 			return
 		}
 		id := platform.NewID()
@@ -371,6 +430,11 @@ func appendJSONString(b []byte, s string) []byte {
 // of its model (synthetic), the server-side fields, then old's and body's
 // fields the model declares with values of the declared types.
 func (s *Service) entity(p *op, old, body map[string]any, id, path string) map[string]any {
+	return s.entityAt(p, old, body, id, path, s.now().UTC().Format("2006-01-02T15:04:05.000Z"))
+}
+
+// entityAt is entity with now as the server-side dates.
+func (s *Service) entityAt(p *op, old, body map[string]any, id, path, now string) map[string]any {
 	out := map[string]any{}
 	if p.ret == nil || p.ret.Kind != KindModel {
 		for k, v := range body {
@@ -391,7 +455,6 @@ func (s *Service) entity(p *op, old, body map[string]any, id, path string) map[s
 			}
 		}
 	}
-	now := s.now().UTC().Format("2006-01-02T15:04:05.000Z")
 	version := 1
 	switch v := old["version"].(type) {
 	case int:
@@ -450,6 +513,26 @@ func (s *Service) decode(w http.ResponseWriter, r *http.Request, c *platform.Cal
 	}
 	obj, _ := v.(map[string]any)
 	return obj, true
+}
+
+// complete answers 400 bad.request, as the platform does, when a create's
+// body lacks (or nulls) a required field, naming each one missing. An
+// optional body left out is not checked: the typings let it be.
+func (s *Service) complete(w http.ResponseWriter, c *platform.Call, p *op, body map[string]any) bool {
+	if body == nil && p.BodyOptional {
+		return true
+	}
+	var probs platform.Problems
+	for _, f := range p.required {
+		if body[f] == nil {
+			probs.Required(f)
+		}
+	}
+	if probs.Empty() {
+		return true
+	}
+	probs.Write(w, c)
+	return false
 }
 
 // project returns body as an element of a listing of t: a listing may

@@ -3,7 +3,10 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/emulator/catalog"
 )
 
 // Well-known credentials of the built-in demo client. They are public on
@@ -119,6 +122,10 @@ type Catalog struct {
 	// MaxEntities is how many created (or deleted) entities are kept, all
 	// orgs and collections together; one more forgets the oldest.
 	MaxEntities int `yaml:"max_entities" json:"max_entities"`
+	// Seed is how many deterministic entities each org starts with (and
+	// gets again on reset), per collection ("users", "routing/queues"; see
+	// catalog.Collections). Unset means catalog.DefaultSeed; {} none.
+	Seed map[string]int `yaml:"seed" json:"seed"`
 }
 
 // RouteRule changes how a route, or every route of a family, answers.
@@ -447,6 +454,9 @@ func (c *Config) applyDefaults() {
 		c.Conversations.MessageWindow = DefaultMessageWindow
 	}
 	setInt(&c.Catalog.MaxEntities, DefaultCatalogEntities)
+	if c.Catalog.Seed == nil {
+		c.Catalog.Seed = maps.Clone(catalog.DefaultSeed)
+	}
 	r := &c.Recordings
 	setInt(&r.MaxJobs, DefaultRecordingJobsMax)
 	setInt(&r.ActiveJobsPerOrg, DefaultActiveRecordingJobs)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/floodgate-dev/floodgate/internal/emulator/catalog"
 )
 
 func TestParseErrorsHavePositions(t *testing.T) {
@@ -53,6 +56,15 @@ func TestParseErrorsHavePositions(t *testing.T) {
 			`emu.yaml:5:47: faults[1].latency.p99: lognormal needs 0 < median <= p99`,
 			`emu.yaml:6:5: faults[1].errors: probabilities add up to 1.3 > 1`,
 		}},
+		{"seed problems", "catalog:\n  max_entities: 100\n  seed: {users: 30, userz: 3, routing/queues: -1, presencedefinitions: 80}\n", []string{
+			`emu.yaml:3:21: catalog.seed.userz: "userz" is not a catalogued collection entities can be created in and listed (fix: did you mean "users"?`,
+			`emu.yaml:3:31: catalog.seed.routing/queues: must be >= 0, got -1`,
+		}},
+		{"seed not a count", "catalog:\n  seed: {groups: many}\n", []string{`emu.yaml:2:18: catalog.seed.groups: "many" is not an integer`}},
+		{"seed over the store", "catalog:\n  max_entities: 100\n  seed: {users: 30, presencedefinitions: 80}\n", []string{
+			`emu.yaml:3:3: catalog.seed: 110 seeded entities per org × 1 orgs exceed catalog.max_entities (100) (fix: seed fewer or raise catalog.max_entities)`,
+		}},
+		{"seed not a mapping", "catalog:\n  seed: [users]\n", []string{`emu.yaml:2:9: catalog.seed: want a mapping of keys to values`}},
 		{"syntax error", "limits: [\n", []string{`emu.yaml: `}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,6 +96,19 @@ func TestParseEmptyIsDefault(t *testing.T) {
 	d := Default()
 	if diff := cmp.Diff(d.Live, c.Live); diff != "" || c.TimeScale != 1 || len(c.Orgs) != 1 {
 		t.Errorf("empty config differs from Default (-want +got):\n%s", diff)
+	}
+	if !maps.Equal(c.Catalog.Seed, catalog.DefaultSeed) || c.Catalog.Seed["users"] <= 10 {
+		t.Errorf("catalog.seed = %v, want the default %v", c.Catalog.Seed, catalog.DefaultSeed)
+	}
+	// An empty seed seeds nothing; one collection replaces the default.
+	for src, want := range map[string]map[string]int{
+		"catalog: {seed: {}}":                  {},
+		"catalog: {seed: {/api/v2/groups: 4}}": {"/api/v2/groups": 4},
+	} {
+		c, err := Parse("seed.yaml", []byte(src))
+		if err != nil || !maps.Equal(c.Catalog.Seed, want) {
+			t.Errorf("%s: seed %v, %v; want %v", src, c.Catalog.Seed, err, want)
+		}
 	}
 }
 

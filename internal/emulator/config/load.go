@@ -196,6 +196,25 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
 		}
 		v.Set(s)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode || v.Type().Key().Kind() != reflect.String {
+			d.fail(n, path, "want a mapping of keys to values", "write key: value pairs")
+			return
+		}
+		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			field := join(path, k.Value)
+			if m.MapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key())).IsValid() {
+				d.fail(k, field, "duplicate key", "keep one "+k.Value)
+				continue
+			}
+			e := reflect.New(v.Type().Elem()).Elem()
+			d.decode(n.Content[i+1], e, field)
+			d.pos[field] = Pos{k.Line, k.Column}
+			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
+		}
+		v.Set(m)
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			d.fail(n, path, "want a string", "write a single value")

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/floodgate-dev/floodgate/internal/emulator/catalog"
@@ -86,6 +88,7 @@ func (c *Config) Validate() error {
 	if c.Catalog.MaxEntities <= 0 {
 		v.bad("catalog.max_entities", "must be > 0", "e.g. 100000")
 	}
+	c.validateSeed(v)
 	c.validateResources(v)
 	orgIDs, clientIDs := map[string]bool{}, map[string]bool{}
 	for i, o := range c.Orgs {
@@ -485,3 +488,36 @@ func MatchRoute(pattern, method, template string) bool {
 func isWild(s string) bool { return strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") }
 
 func segMatch(p, t string) bool { return isWild(p) || p == t || (isWild(t) && isWild(p)) }
+
+// validateSeed checks catalog.seed: known collections, counts that fit
+// the store for every org.
+func (c *Config) validateSeed(v *validator) {
+	cat, err := catalog.Default()
+	if err != nil || len(c.Catalog.Seed) == 0 {
+		return
+	}
+	known := cat.Collections()
+	total := 0
+	for _, name := range slices.Sorted(maps.Keys(c.Catalog.Seed)) {
+		f := "catalog.seed." + name
+		coll := strings.TrimPrefix(catalog.CollectionPath(name), "/api/v2/")
+		if !slices.Contains(known, coll) {
+			fix := "name one by its path after /api/v2, e.g. users, routing/queues, presencedefinitions, groups"
+			if s := closest(coll, known); s != "" {
+				fix = fmt.Sprintf("did you mean %q? ", s) + fix
+			}
+			v.bad(f, fmt.Sprintf("%q is not a catalogued collection entities can be created in and listed", name), fix)
+			continue
+		}
+		n := c.Catalog.Seed[name]
+		if n < 0 {
+			v.bad(f, fmt.Sprintf("must be >= 0, got %d", n), "e.g. 25; 0 seeds none")
+		}
+		total += max(n, 0)
+	}
+	orgs := max(len(c.Orgs), 1)
+	if c.Catalog.MaxEntities > 0 && total*orgs > c.Catalog.MaxEntities {
+		v.bad("catalog.seed", fmt.Sprintf("%d seeded entities per org × %d orgs exceed catalog.max_entities (%d)", total, orgs, c.Catalog.MaxEntities),
+			"seed fewer or raise catalog.max_entities")
+	}
+}
