@@ -19,7 +19,10 @@
 //	HTTP Header Manager           headers: Test Plan and Thread Group level → scenario headers,
 //	                              deeper → request headers
 //	User Defined Variables        values put in place where ${name} is used
-//	${__P(name,default)}          ${NAME:-default} (environment), see text.go for the functions
+//	${__P(name,default)}          ${NAME:-default} (environment), see text.go for the functions:
+//	                              __UUID, __Random, __time, __counter, __javaScript/__groovy of
+//	                              simple dates and arithmetic; any other is left out and
+//	                              reported, never sent as ${__fn(...)}
 //	${var}                        {{.var}} (floodgate template)
 //	CSV Data Set Config           data: {file, mode: sequential, on_exhaust}
 //	JSON Extractor, JSON Path     extract: {var: gjson.path}
