@@ -34,6 +34,9 @@ func (c *converter) loop(e *Element, sc *scope, taken map[string]bool) []*outSte
 		return []*outStep{st}
 	}
 	n := c.number(raw, 1, e)
+	if st := c.retryLoop(e, sc, n, steps, taken); st != nil {
+		return []*outStep{st}
+	}
 	switch {
 	case !n.known:
 		return nil
@@ -50,6 +53,70 @@ func (c *converter) loop(e *Element, sc *scope, taken map[string]bool) []*outSte
 	}
 	st.repeat.count = n.count()
 	return []*outStep{st}
+}
+
+// retryLoop recognises JMeter's hand-made retry: a Loop Controller of N
+// passes holding only an If Controller on a script's variable ("not done
+// yet"), around one request whose script retries on 429 (it names 429 or
+// Retry-After). That is floodgate's retry: the request once, with
+// retry: {on: [429], max_attempts: N}, which honours Retry-After. nil when
+// the loop is not one.
+func (c *converter) retryLoop(e *Element, sc *scope, n numberField, steps []*outStep, taken map[string]bool) *outStep {
+	var ifc *Element
+	for _, ch := range e.Children {
+		if !ch.Enabled || !structural(ch) {
+			continue
+		}
+		if ifc != nil || shortClass(ch.TestClass) != "IfController" {
+			return nil
+		}
+		ifc = ch
+	}
+	if ifc == nil || !n.known || n.env || n.value < 2 || countHTTP(ifc) != 1 || len(steps) != 1 || steps[0].request == nil {
+		return nil
+	}
+	var retries bool
+	var walk func(x *Element)
+	walk = func(x *Element) {
+		for _, ch := range x.Children {
+			if ch.Enabled && kindOf(ch) == kScript {
+				s := strings.ToLower(ch.Str("script"))
+				retries = retries || strings.Contains(s, "429") || strings.Contains(s, "retry-after")
+			}
+			walk(ch)
+		}
+	}
+	walk(ifc)
+	if !retries {
+		return nil
+	}
+	for i := len(c.problems) - 1; i >= 0; i-- {
+		if p := c.problems[i]; p.Path == Path(ifc) && p.Kind == NotConverted {
+			c.forget(i, i+1) // its condition is the retry's "not done yet"
+		}
+	}
+	st := steps[0]
+	st.comments = slices.DeleteFunc(st.comments, func(cm comment) bool { return cm.src == Path(ifc) && strings.HasPrefix(cm.text, NotConverted.String()) })
+	st.name = unique(st.name, taken, " #")
+	st.retry = "{on: [429], max_attempts: " + n.count() + "}"
+	c.approximated(e, "with %s around %s and a script that retries on 429, it is JMeter's hand-made retry: the request is sent once, with retry: {on: [429], max_attempts: %s}, which waits as Retry-After says", label(ifc), label(findHTTP(ifc)), n.count())
+	return st
+}
+
+// findHTTP returns the first enabled HTTP Request under e.
+func findHTTP(e *Element) *Element {
+	for _, ch := range e.Children {
+		if !ch.Enabled {
+			continue
+		}
+		if kindOf(ch) == kHTTPSampler {
+			return ch
+		}
+		if h := findHTTP(ch); h != nil {
+			return h
+		}
+	}
+	return nil
 }
 
 // soleVar reports whether s is one JMeter variable reference, ${name}.
@@ -311,8 +378,14 @@ func (c *converter) ifController(e *Element, sc *scope, taken map[string]bool) [
 	raw := e.Str("IfController.condition")
 	cond, err := c.condition(raw, e)
 	if err != nil {
-		c.notConverted(e, "condition %q: %v; a condition converts when it compares variables with constants%s", oneLine(raw), err, leftOut(e))
-		return nil
+		// Its steps still convert, so that the plan sends what JMeter's
+		// does when the condition holds; the comment says it was dropped.
+		c.notConverted(e, "condition %q: %v; it is dropped, so its steps run every time (a condition converts when it compares variables with constants)", oneLine(raw), err)
+		st := c.block(e, sc, taken)
+		if st == nil {
+			return nil
+		}
+		return []*outStep{st}
 	}
 	if e.Bool("IfController.evaluateAll", false) {
 		c.approximated(e, "\"Evaluate for all children\": the condition is checked once, before its steps")

@@ -140,3 +140,49 @@ func TestEncodeLiteral(t *testing.T) {
 		}
 	}
 }
+
+// TestGalleryPlans converts the gallery's own JMeter plans: each imports,
+// parses, sends no JMeter function literally, and takes its setUp Thread
+// Group's client-credentials token as the plan's oauth2 auth instead of a
+// Bearer header from a property nothing sets.
+func TestGalleryPlans(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "walls", "jmeter-*", "plan.jmx"))
+	if err != nil || len(files) < 2 {
+		t.Fatalf("gallery plans: %v %v", files, err)
+	}
+	want := map[string][]string{
+		"jmeter-bot-burst": {"retry: {on: [429], max_attempts: 5}", `"bot-{{vu}}"`},
+		"jmeter-storm":     {`"actionDate": "{{now}}"`, `"interval": "{{now -1h}}/{{now 1h}}"`},
+	}
+	for _, path := range files {
+		name := filepath.Base(filepath.Dir(path))
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Convert(bytes.NewReader(b), WithFile(path))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		y := string(res.YAML)
+		getenv := func(k string) (string, bool) { v, ok := res.Required[k]; return v, ok }
+		if _, err := plan.Parse(filepath.Join(t.TempDir(), "plan.yaml"), res.YAML, getenv); err != nil {
+			t.Errorf("%s does not parse: %v\n%s", name, err, y)
+		}
+		for _, line := range strings.Split(y, "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(line), "#") && strings.Contains(line, "__") {
+				t.Errorf("%s sends a JMeter function: %s", name, line)
+			}
+		}
+		for _, w := range append(want[name], "auth:\n  oauth2:\n    token_url: /oauth/token\n") {
+			if !strings.Contains(y, w) {
+				t.Errorf("%s lacks %q:\n%s", name, w, y)
+			}
+		}
+		if strings.Contains(y, "Authorization: \"Bearer") || strings.Contains(y, "not converted: setUp") {
+			t.Errorf("%s keeps the property's Bearer header or drops its setUp:\n%s", name, y)
+		}
+	}
+}

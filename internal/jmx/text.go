@@ -252,6 +252,12 @@ func (c *converter) ref(r string, mode textMode, at *Element, depth int) string 
 		if prop == "" || strings.Contains(prop, "${") {
 			return literal("the property name must be plain text")
 		}
+		if name != "__env" && mode == templated && c.sc != nil && c.sc.setup[varName(prop)] {
+			// JMeter hands a setUp group's value to the others as a
+			// property; here the setUp is each scenario's once step.
+			c.approximated(at, "%s is the variable %s that the setUp Thread Group extracts (JMeter hands it over as a property)", oneLine(r), varName(prop))
+			return c.variable(prop, r, mode, at)
+		}
 		env := prop
 		if name == "__env" {
 			if !validEnv(prop) {

@@ -54,6 +54,8 @@ type scenarioCtx struct {
 	// they are set are left off those requests instead (deferring).
 	once      map[string]bool
 	deferring bool
+	// setup holds the names the setUp Thread Groups' extractors set.
+	setup map[string]bool
 	// late are the Test Plan and Thread Group headers that use a once
 	// variable: each request from its extraction on sends them.
 	late []lateHeader
@@ -149,7 +151,13 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) *
 	if cm := c.inScope(g, top, tg, func(e *Element) bool { return shortClass(e.TestClass) == "CookieManager" }); len(cm) > 0 {
 		sc.cookies = Path(cm[0])
 	}
-	ctx.once = c.onceVars(g)
+	ctx.once = c.onceVars(g, false)
+	ctx.setup = map[string]bool{}
+	for _, su := range c.setups {
+		for k := range c.onceVars(su, true) {
+			ctx.once[k], ctx.setup[k] = true, true
+		}
+	}
 	c.scenarioHeaders(top, tg, sc)
 
 	// One Loop Controller holding everything multiplies the iterations.
@@ -164,7 +172,13 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) *
 		}
 	}
 	taken := map[string]bool{}
-	sc.steps = c.walk(children, body, taken)
+	for _, su := range c.setups {
+		steps := c.walk(su.Children, newScope(top, su, su.Children), map[string]bool{})
+		if sends(steps) {
+			sc.steps = append(sc.steps, &outStep{isGroup: true, once: true, name: stepName(su.Name, "setup", taken), group: steps, src: Path(su)})
+		}
+	}
+	sc.steps = append(sc.steps, c.walk(children, body, taken)...)
 	if !sends(sc.steps) {
 		c.notConverted(g, "no HTTP Request in it converts, so it becomes no scenario")
 		return nil
@@ -688,8 +702,8 @@ func (c *converter) counters(g *Element, top, tg *scope, sc *outScenario) {
 }
 
 // onceVars lists the variables that the extractors under g's Once Only
-// Controllers set (those that convert).
-func (c *converter) onceVars(g *Element) map[string]bool {
+// Controllers set (those that convert); all of g's when inOnce.
+func (c *converter) onceVars(g *Element, inOnce bool) map[string]bool {
 	out := map[string]bool{}
 	var walk func(e *Element, inOnce bool)
 	walk = func(e *Element, inOnce bool) {
@@ -707,7 +721,7 @@ func (c *converter) onceVars(g *Element) map[string]bool {
 			walk(ch, inOnce || shortClass(ch.TestClass) == "OnceOnlyController")
 		}
 	}
-	walk(g, false)
+	walk(g, inOnce)
 	return out
 }
 
@@ -749,7 +763,7 @@ func (c *converter) scenarioHeaders(top, tg *scope, sc *outScenario) {
 	}
 	for _, h := range hs {
 		if vs := c.sc.unsetOnce(h.value); len(vs) > 0 {
-			c.approximated(h.at, "header %s uses %s, which a Once Only Controller extracts: each request from that step on sends it (a request header, not the scenario's), and the value carries over to the VU's later iterations as in JMeter", h.key, strings.Join(vs, ", "))
+			c.approximated(h.at, "header %s uses %s, which a once step extracts: each request from that step on sends it (a request header, not the scenario's), and the value carries over to the VU's later iterations as in JMeter", h.key, strings.Join(vs, ", "))
 			c.sc.late = append(c.sc.late, h)
 			continue
 		}
@@ -774,7 +788,7 @@ func (c *converter) onceHeaders(e *Element, own []kv) []kv {
 	out := hs[:0:0]
 	for _, h := range hs {
 		if vs := c.sc.unsetOnce(h.value); len(vs) > 0 {
-			c.approximated(e, "header %s is not sent: it uses %s, which the Once Only Controller sets only after this request (JMeter would send ${%s} unresolved)", h.key, strings.Join(vs, ", "), vs[0])
+			c.approximated(e, "header %s is not sent: it uses %s, which a once step sets only after this request (JMeter would send ${%s} unresolved)", h.key, strings.Join(vs, ", "), vs[0])
 			continue
 		}
 		out = append(out, h)
@@ -822,6 +836,10 @@ func (c *converter) headerManager(e *Element) []kv {
 		raw := ""
 		if v := h.Prop("Header.value"); v != nil {
 			raw = v.Value
+		}
+		if c.oauth && canon == "Authorization" && strings.HasPrefix(strings.TrimSpace(raw), "Bearer ") && strings.Contains(raw, "${") {
+			c.approximated(e, "header Authorization %q is left out: the plan's auth (oauth2, from the setUp Thread Group) sends the token", oneLine(raw))
+			continue
 		}
 		val := c.text(raw, templated, e)
 		if strings.ContainsAny(val, "\r\n") {
