@@ -186,3 +186,52 @@ func TestGalleryPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestOnceVariables: a once step's variable is declared under vars (which
+// resets it each iteration) only when something uses it before the step,
+// and then that is reported; a header that uses it waits for it.
+func TestOnceVariables(t *testing.T) {
+	t.Parallel()
+	sampler := func(name, path, extra string) string {
+		return `<HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="` + name + `" enabled="true"><stringProp name="HTTPSampler.path">` + path + `</stringProp><stringProp name="HTTPSampler.method">GET</stringProp></HTTPSamplerProxy><hashTree>` + extra + `</hashTree>`
+	}
+	extract := `<JSONPostProcessor testclass="JSONPostProcessor" testname="x" enabled="true"><stringProp name="JSONPostProcessor.referenceNames">token</stringProp><stringProp name="JSONPostProcessor.jsonPathExprs">$.token</stringProp></JSONPostProcessor><hashTree/>`
+	header := `<HeaderManager testclass="HeaderManager" testname="h" enabled="true"><collectionProp name="HeaderManager.headers"><elementProp name="" elementType="Header"><stringProp name="Header.name">X-Token</stringProp><stringProp name="Header.value">${token}</stringProp></elementProp></collectionProp></HeaderManager><hashTree/>`
+	once := `<OnceOnlyController testclass="OnceOnlyController" testname="login" enabled="true"/><hashTree>` + sampler("login", "/login", extract) + `</hashTree>`
+	doc := func(body string) string {
+		return `<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="p" enabled="true"/><hashTree><ThreadGroup testclass="ThreadGroup" testname="g" enabled="true"><stringProp name="ThreadGroup.num_threads">2</stringProp><stringProp name="ThreadGroup.on_sample_error">startnextloop</stringProp></ThreadGroup><hashTree>` + body + `</hashTree></hashTree></hashTree></jmeterTestPlan>`
+	}
+	for _, c := range []struct {
+		name, body string
+		has, lacks []string
+	}{
+		{"a thread-level header waits", header + once + sampler("a", "/a", "") + sampler("b", "/b", ""),
+			[]string{"X-Token: \"{{.token}}\"", "header X-Token is not sent"}, []string{"vars:", "\n    headers:"}},
+		{"used in a path after the once step", once + sampler("a", "/a/${token}", ""),
+			[]string{"path: \"/a/{{.token}}\""}, []string{"vars:"}},
+		{"used in a path before it", sampler("a", "/a/${token}", "") + once,
+			[]string{"vars:", "used before the once step that extracts it"}, nil},
+		{"an ordinary step's variable used in the next iteration", sampler("a", "/a/${token}", "") + sampler("b", "/b", extract),
+			[]string{"vars:", "JMeter would use the previous iteration's value"}, nil},
+	} {
+		res, err := Convert(strings.NewReader(doc(c.body)))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		y := string(res.YAML)
+		if _, err := plan.Parse("p.yaml", res.YAML, nil); err != nil {
+			t.Errorf("%s: %v\n%s", c.name, err, y)
+		}
+		for _, w := range c.has {
+			if !strings.Contains(y, w) {
+				t.Errorf("%s: lacks %q:\n%s", c.name, w, y)
+			}
+		}
+		for _, w := range c.lacks {
+			if strings.Contains(y, w) {
+				t.Errorf("%s: has %q:\n%s", c.name, w, y)
+			}
+		}
+	}
+}

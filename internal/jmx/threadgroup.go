@@ -192,6 +192,9 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) *
 		note := "nothing converted sets it; give it a value"
 		if why := ctx.why[name]; why != "" {
 			note = why
+		} else if ctx.once[name] {
+			note = "a once step extracts it later; declared here, it is reset in every iteration"
+			c.notConverted(at, "variable %s is used before the once step that extracts it: declared empty under vars, it is reset in every iteration, so later iterations lose the once step's value; use it only after that step", name)
 		} else if ctx.extracted[name] {
 			note = "a later step extracts it; JMeter would use the previous iteration's value"
 			c.approximated(at, "variable %s is used before the step that extracts it: it starts empty in each iteration, where JMeter would use the previous iteration's value (floodgate's variables start afresh in each iteration; only what a once step extracts carries over)", name)

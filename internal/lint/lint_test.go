@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	emuconfig "github.com/floodgate-dev/floodgate/internal/emulator/config"
 	"github.com/floodgate-dev/floodgate/internal/jmx"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 )
@@ -395,5 +396,18 @@ func TestPerIterationControlFlow(t *testing.T) {
 	// 1 + 25 + (3×1 + 1×5)/4 + at least 1.
 	if n != 29 || !atLeast || think != 25*time.Second {
 		t.Errorf("per iteration: %d requests (at least %v), think %s; want 29, at least, 25s", n, atLeast, think)
+	}
+}
+
+func TestConfigJobCap(t *testing.T) {
+	t.Parallel()
+	c := emuconfig.Default()
+	if jc := ConfigJobCap(c, "d"); jc.N != 2 || jc.Open != 30*time.Second || jc.Source != "d" {
+		t.Errorf("default: %+v", jc)
+	}
+	c.TimeScale = 0.01
+	c.Recordings.ActiveJobsPerOrg = 5
+	if jc := ConfigJobCap(c, "f.yaml"); jc.N != 5 || jc.Open != 300*time.Millisecond || !strings.Contains(jc.Source, "time_scale 0.01") {
+		t.Errorf("scaled: %+v", jc)
 	}
 }
