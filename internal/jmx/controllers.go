@@ -75,28 +75,32 @@ func (c *converter) retryLoop(e *Element, sc *scope, n numberField, steps []*out
 	if ifc == nil || !n.known || n.env || n.value < 2 || countHTTP(ifc) != 1 || len(steps) != 1 || steps[0].request == nil {
 		return nil
 	}
-	var retries bool
+	// The If's condition is the retry's "not done yet", and the scripts
+	// that retry are what retry: does.
+	read := map[string]bool{Path(ifc): true}
 	var walk func(x *Element)
 	walk = func(x *Element) {
 		for _, ch := range x.Children {
 			if ch.Enabled && kindOf(ch) == kScript {
 				s := strings.ToLower(ch.Str("script"))
-				retries = retries || strings.Contains(s, "429") || strings.Contains(s, "retry-after")
+				if strings.Contains(s, "429") || strings.Contains(s, "retry-after") {
+					read[Path(ch)] = true
+				}
 			}
 			walk(ch)
 		}
 	}
 	walk(ifc)
-	if !retries {
+	if len(read) == 1 {
 		return nil
 	}
 	for i := len(c.problems) - 1; i >= 0; i-- {
-		if p := c.problems[i]; p.Path == Path(ifc) && p.Kind == NotConverted {
-			c.forget(i, i+1) // its condition is the retry's "not done yet"
+		if p := c.problems[i]; read[p.Path] && p.Kind == NotConverted {
+			c.forget(i, i+1)
 		}
 	}
 	st := steps[0]
-	st.comments = slices.DeleteFunc(st.comments, func(cm comment) bool { return cm.src == Path(ifc) && strings.HasPrefix(cm.text, NotConverted.String()) })
+	st.comments = slices.DeleteFunc(st.comments, func(cm comment) bool { return read[cm.src] && strings.HasPrefix(cm.text, NotConverted.String()) })
 	st.name = unique(st.name, taken, " #")
 	st.retry = "{on: [429], max_attempts: " + n.count() + "}"
 	c.approximated(e, "with %s around %s and a script that retries on 429, it is JMeter's hand-made retry: the request is sent once, with retry: {on: [429], max_attempts: %s}, which waits as Retry-After says", label(ifc), label(findHTTP(ifc)), n.count())
