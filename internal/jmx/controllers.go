@@ -62,21 +62,54 @@ func (c *converter) loop(e *Element, sc *scope, taken map[string]bool) []*outSte
 // retry: {on: [429], max_attempts: N}, which honours Retry-After. nil when
 // the loop is not one.
 func (c *converter) retryLoop(e *Element, sc *scope, n numberField, steps []*outStep, taken map[string]bool) *outStep {
+	if !n.known || n.env || n.value < 2 || len(steps) != 1 || steps[0].request == nil {
+		return nil
+	}
+	ifc, read := retryIdiom(e)
+	if ifc == nil {
+		return nil
+	}
+	for i := len(c.problems) - 1; i >= 0; i-- {
+		if p := c.problems[i]; read[p.Path] && p.Kind == NotConverted {
+			c.forget(i, i+1)
+		}
+	}
+	st := steps[0]
+	st.comments = slices.DeleteFunc(st.comments, func(cm comment) bool { return read[cm.src] && strings.HasPrefix(cm.text, NotConverted.String()) })
+	st.name = unique(st.name, taken, " #")
+	// The If's "not done yet" goes: the retry stops when the request
+	// succeeds. So do the variables only it used.
+	st.when = ""
+	c.sc.early = slices.DeleteFunc(c.sc.early, func(name string) bool {
+		if c.sc.earlyAt[name] == ifc {
+			delete(c.sc.earlyAt, name)
+			return true
+		}
+		return false
+	})
+	st.retry = "{on: [429], max_attempts: " + n.count() + "}"
+	c.approximated(e, "with %s around %s and a script that retries on 429, it is JMeter's hand-made retry: the request is sent once, with retry: {on: [429], max_attempts: %s}, which waits as Retry-After says", label(ifc), label(findHTTP(ifc)), n.count())
+	return st
+}
+
+// retryIdiom reports whether Loop Controller e holds only an If
+// Controller around one HTTP Request, with a script under it that names
+// 429 or Retry-After. It returns the If Controller and the paths of what
+// retry: does in their stead (the If, the scripts); nil when it is not.
+func retryIdiom(e *Element) (*Element, map[string]bool) {
 	var ifc *Element
 	for _, ch := range e.Children {
 		if !ch.Enabled || !structural(ch) {
 			continue
 		}
 		if ifc != nil || shortClass(ch.TestClass) != "IfController" {
-			return nil
+			return nil, nil
 		}
 		ifc = ch
 	}
-	if ifc == nil || !n.known || n.env || n.value < 2 || countHTTP(ifc) != 1 || len(steps) != 1 || steps[0].request == nil {
-		return nil
+	if ifc == nil || countHTTP(ifc) != 1 {
+		return nil, nil
 	}
-	// The If's condition is the retry's "not done yet", and the scripts
-	// that retry are what retry: does.
 	read := map[string]bool{Path(ifc): true}
 	var walk func(x *Element)
 	walk = func(x *Element) {
@@ -92,19 +125,9 @@ func (c *converter) retryLoop(e *Element, sc *scope, n numberField, steps []*out
 	}
 	walk(ifc)
 	if len(read) == 1 {
-		return nil
+		return nil, nil
 	}
-	for i := len(c.problems) - 1; i >= 0; i-- {
-		if p := c.problems[i]; read[p.Path] && p.Kind == NotConverted {
-			c.forget(i, i+1)
-		}
-	}
-	st := steps[0]
-	st.comments = slices.DeleteFunc(st.comments, func(cm comment) bool { return read[cm.src] && strings.HasPrefix(cm.text, NotConverted.String()) })
-	st.name = unique(st.name, taken, " #")
-	st.retry = "{on: [429], max_attempts: " + n.count() + "}"
-	c.approximated(e, "with %s around %s and a script that retries on 429, it is JMeter's hand-made retry: the request is sent once, with retry: {on: [429], max_attempts: %s}, which waits as Retry-After says", label(ifc), label(findHTTP(ifc)), n.count())
-	return st
+	return ifc, read
 }
 
 // findHTTP returns the first enabled HTTP Request under e.

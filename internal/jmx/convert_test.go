@@ -235,3 +235,98 @@ func TestOnceVariables(t *testing.T) {
 		}
 	}
 }
+
+// testPlan wraps thread groups (and anything else at the top) in a Test
+// Plan.
+func testPlan(body string) string {
+	return `<jmeterTestPlan><hashTree><TestPlan testclass="TestPlan" testname="p" enabled="true"/><hashTree>` + body + `</hashTree></hashTree></jmeterTestPlan>`
+}
+
+func testGroup(kind, body string) string {
+	return `<` + kind + ` testclass="` + kind + `" testname="g" enabled="true"><stringProp name="ThreadGroup.num_threads">2</stringProp><stringProp name="ThreadGroup.on_sample_error">startnextloop</stringProp></` + kind + `><hashTree>` + body + `</hashTree>`
+}
+
+func testSampler(method, path, args, raw, extra string) string {
+	body := ""
+	if raw != "" {
+		body = `<boolProp name="HTTPSampler.postBodyRaw">true</boolProp><elementProp name="HTTPsampler.Arguments" elementType="Arguments"><collectionProp name="Arguments.arguments"><elementProp name="" elementType="HTTPArgument"><stringProp name="Argument.value">` + raw + `</stringProp></elementProp></collectionProp></elementProp>`
+	}
+	if args != "" {
+		var b strings.Builder
+		for _, kv := range strings.Split(args, "&") {
+			k, v, _ := strings.Cut(kv, "=")
+			b.WriteString(`<elementProp name="` + k + `" elementType="HTTPArgument"><stringProp name="Argument.name">` + k + `</stringProp><stringProp name="Argument.value">` + v + `</stringProp></elementProp>`)
+		}
+		body = `<elementProp name="HTTPsampler.Arguments" elementType="Arguments"><collectionProp name="Arguments.arguments">` + b.String() + `</collectionProp></elementProp>`
+	}
+	return `<HTTPSamplerProxy testclass="HTTPSamplerProxy" testname="` + method + ` ` + path + `" enabled="true">` + body + `<stringProp name="HTTPSampler.path">` + path + `</stringProp><stringProp name="HTTPSampler.method">` + method + `</stringProp></HTTPSamplerProxy><hashTree>` + extra + `</hashTree>`
+}
+
+func testHeader(name, value string) string {
+	return `<HeaderManager testclass="HeaderManager" testname="h" enabled="true"><collectionProp name="HeaderManager.headers"><elementProp name="" elementType="Header"><stringProp name="Header.name">` + name + `</stringProp><stringProp name="Header.value">` + value + `</stringProp></elementProp></collectionProp></HeaderManager><hashTree/>`
+}
+
+// TestSetUpAndRetryLoops: setUp Thread Groups that fetch a
+// client-credentials token (by form fields, raw body or a Basic header)
+// become the plan's auth, others a once step; only a Loop around an If
+// around one request with a script naming 429 or Retry-After is a retry.
+func TestSetUpAndRetryLoops(t *testing.T) {
+	t.Parallel()
+	users := testGroup("ThreadGroup", testHeader("Authorization", "Bearer ${__P(token,)}")+testSampler("GET", "/api/v2/users", "", "", ""))
+	script := func(src string) string {
+		return `<JSR223PostProcessor testclass="JSR223PostProcessor" testname="s" enabled="true"><stringProp name="script">` + src + `</stringProp></JSR223PostProcessor><hashTree/>`
+	}
+	loop := func(n, inner string) string {
+		return `<LoopController testclass="LoopController" testname="l" enabled="true"><stringProp name="LoopController.loops">` + n + `</stringProp></LoopController><hashTree><IfController testclass="IfController" testname="i" enabled="true"><stringProp name="IfController.condition">${__javaScript(vars.get("done") != "1")}</stringProp></IfController><hashTree>` + inner + `</hashTree></hashTree>`
+	}
+	for _, c := range []struct {
+		name, body string
+		has, lacks []string
+		required   []string
+	}{
+		{"form fields", testGroup("SetupThreadGroup", testSampler("POST", "/oauth/token", "grant_type=client_credentials&client_id=${__P(id,app)}&client_secret=${__P(secret,)}", "", "")) + users,
+			[]string{"token_url: /oauth/token", `client_id: "${ID:-app}"`, `client_secret: "${SECRET}"`}, []string{`Authorization: "Bearer`, "once: true"}, []string{"SECRET"}},
+		{"a raw body and a literal Basic header", testGroup("SetupThreadGroup", testSampler("POST", "/oauth/token", "", "grant_type=client_credentials", testHeader("Authorization", "Basic YXBwOnMzY3JldA=="))) + users,
+			[]string{`client_id: "${CLIENT_ID:-app}"`, `client_secret: "${CLIENT_SECRET:-s3cret}"`}, []string{`Authorization: "Bearer`}, nil},
+		{"credentials a script sets", testGroup("SetupThreadGroup", testSampler("POST", "/oauth/token", "grant_type=client_credentials", "", testHeader("Authorization", "Basic ${basic}"))) + users,
+			[]string{`client_id: "${CLIENT_ID}"`, `client_secret: "${CLIENT_SECRET}"`}, nil, []string{"CLIENT_ID", "CLIENT_SECRET"}},
+		{"a password login is a once step", testGroup("SetupThreadGroup", testSampler("POST", "/login", "", `{"user": "u"}`, "")) + users,
+			[]string{"once: true", "path: /login", "Bearer ${TOKEN:-}"}, []string{"auth:"}, nil},
+		{"a loop around an If with a 429 script", testGroup("ThreadGroup", loop("3", testSampler("POST", "/api/v2/x", "", "{}", script(`if (prev.getResponseCode() == "429") sleep(1000) else vars.put("done", "1")`)))),
+			[]string{"retry: {on: [429], max_attempts: 3}"}, []string{"repeat:", "not converted: If", "vars:", "when:"}, nil},
+		{"Retry-After alone names it", testGroup("ThreadGroup", loop("4", testSampler("POST", "/api/v2/x", "", "{}", script(`Thread.sleep(prev.getResponseHeaders().find("Retry-After"))`)))),
+			[]string{"retry: {on: [429], max_attempts: 4}"}, nil, nil},
+		{"a script that does not retry", testGroup("ThreadGroup", loop("3", testSampler("POST", "/api/v2/x", "", "{}", script(`vars.put("done", "1")`)))),
+			[]string{"iterations: 3", `when: 'string(done) != "1"'`}, []string{"retry: {"}, nil},
+		{"one pass is no retry", testGroup("ThreadGroup", loop("1", testSampler("POST", "/api/v2/x", "", "{}", script(`if (prev.getResponseCode() == "429") sleep(1)`)))),
+			[]string{"group:"}, []string{"retry: {"}, nil},
+		{"two requests are no retry", testGroup("ThreadGroup", loop("3", testSampler("POST", "/api/v2/x", "", "{}", script(`429`))+testSampler("GET", "/api/v2/y", "", "", ""))),
+			[]string{"iterations: 3"}, []string{"retry: {"}, nil},
+	} {
+		res, err := Convert(strings.NewReader(testPlan(c.body)))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		y := string(res.YAML)
+		getenv := func(k string) (string, bool) { v, ok := res.Required[k]; return v, ok }
+		if _, err := plan.Parse("p.yaml", res.YAML, getenv); err != nil {
+			t.Errorf("%s: %v\n%s", c.name, err, y)
+		}
+		for _, w := range c.has {
+			if !strings.Contains(y, w) {
+				t.Errorf("%s: lacks %q:\n%s", c.name, w, y)
+			}
+		}
+		for _, w := range c.lacks {
+			if strings.Contains(y, w) {
+				t.Errorf("%s: has %q:\n%s", c.name, w, y)
+			}
+		}
+		for _, k := range c.required {
+			if _, ok := res.Required[k]; !ok {
+				t.Errorf("%s: %s is not required (%v)", c.name, k, res.Required)
+			}
+		}
+	}
+}

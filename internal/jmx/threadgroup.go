@@ -162,7 +162,7 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) *
 
 	// One Loop Controller holding everything multiplies the iterations.
 	children, body := g.Children, tg
-	if lc := soleLoop(g.Children); lc != nil && ex.loops.known && !ex.loops.env {
+	if lc := soleLoop(g.Children); lc != nil && ex.loops.known && !ex.loops.env && !isRetryIdiom(lc) {
 		n := c.number(loopCount(lc), 1, lc)
 		if n.known && !n.env && n.value >= 1 && !ex.forever {
 			ex.loops.value *= math.Round(n.value)
@@ -214,6 +214,13 @@ func sends(steps []*outStep) bool {
 		}
 	}
 	return false
+}
+
+// isRetryIdiom reports whether Loop Controller lc is JMeter's hand-made
+// retry (see retryLoop), which is not folded into the iterations.
+func isRetryIdiom(lc *Element) bool {
+	ifc, _ := retryIdiom(lc)
+	return ifc != nil
 }
 
 // soleLoop returns the Loop Controller that is the only structural child.
