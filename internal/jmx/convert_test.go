@@ -290,6 +290,9 @@ func TestSetUpAndRetryLoops(t *testing.T) {
 			[]string{`client_id: "${CLIENT_ID:-app}"`, `client_secret: "${CLIENT_SECRET:-s3cret}"`}, []string{`Authorization: "Bearer`}, nil},
 		{"credentials a script sets", testGroup("SetupThreadGroup", testSampler("POST", "/oauth/token", "grant_type=client_credentials", "", testHeader("Authorization", "Basic ${basic}"))) + users,
 			[]string{`client_id: "${CLIENT_ID}"`, `client_secret: "${CLIENT_SECRET}"`}, nil, []string{"CLIENT_ID", "CLIENT_SECRET"}},
+		{"a data file's own tokens are kept", testGroup("SetupThreadGroup", testSampler("POST", "/oauth/token", "grant_type=client_credentials", "", "")) +
+			testGroup("ThreadGroup", `<CSVDataSet testclass="CSVDataSet" testname="c" enabled="true"><stringProp name="filename">users.csv</stringProp><boolProp name="ignoreFirstLine">true</boolProp></CSVDataSet><hashTree/>`+testHeader("Authorization", "Bearer ${nickname}")+testSampler("GET", "/api/v2/users", "", "", "")),
+			[]string{"auth:", `Authorization: "Bearer {{.nickname}}"`}, nil, nil},
 		{"a password login is a once step", testGroup("SetupThreadGroup", testSampler("POST", "/login", "", `{"user": "u"}`, "")) + users,
 			[]string{"once: true", "path: /login", "Bearer ${TOKEN:-}"}, []string{"auth:"}, nil},
 		{"a loop around an If with a 429 script", testGroup("ThreadGroup", loop("3", testSampler("POST", "/api/v2/x", "", "{}", script(`if (prev.getResponseCode() == "429") sleep(1000) else vars.put("done", "1")`)))),
@@ -303,14 +306,14 @@ func TestSetUpAndRetryLoops(t *testing.T) {
 		{"two requests are no retry", testGroup("ThreadGroup", loop("3", testSampler("POST", "/api/v2/x", "", "{}", script(`429`))+testSampler("GET", "/api/v2/y", "", "", ""))),
 			[]string{"iterations: 3"}, []string{"retry: {"}, nil},
 	} {
-		res, err := Convert(strings.NewReader(testPlan(c.body)))
+		res, err := Convert(strings.NewReader(testPlan(c.body)), WithFile(filepath.Join("testdata", "p.jmx")))
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
 		}
 		y := string(res.YAML)
 		getenv := func(k string) (string, bool) { v, ok := res.Required[k]; return v, ok }
-		if _, err := plan.Parse("p.yaml", res.YAML, getenv); err != nil {
+		if _, err := plan.Parse(filepath.Join("testdata", "p.yaml"), res.YAML, getenv); err != nil {
 			t.Errorf("%s: %v\n%s", c.name, err, y)
 		}
 		for _, w := range c.has {

@@ -847,7 +847,7 @@ func (c *converter) headerManager(e *Element) []kv {
 		if v := h.Prop("Header.value"); v != nil {
 			raw = v.Value
 		}
-		if c.oauth && canon == "Authorization" && strings.HasPrefix(strings.TrimSpace(raw), "Bearer ") && strings.Contains(raw, "${") {
+		if c.oauth && canon == "Authorization" && c.handedToken(raw) {
 			c.approximated(e, "header Authorization %q is left out: the plan's auth (oauth2, from the setUp Thread Group) sends the token", oneLine(raw))
 			continue
 		}
@@ -860,6 +860,29 @@ func (c *converter) headerManager(e *Element) []kv {
 	}
 	return out
 }
+
+// handedToken reports whether raw is "Bearer ${...}" with a token handed
+// over from elsewhere — a property, or a variable the thread group itself
+// does not set (a data column, something a step extracts) — which the
+// plan's auth replaces.
+func (c *converter) handedToken(raw string) bool {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(raw), "Bearer ")
+	if !ok || !strings.Contains(rest, "${") {
+		return false
+	}
+	for _, m := range jmeterRef.FindAllStringSubmatch(rest, -1) {
+		ref := m[1]
+		if strings.HasPrefix(ref, "__") {
+			continue // __P(token), __property(token): handed over
+		}
+		if c.sc != nil && (c.sc.defined[varName(ref)] || c.sc.once[varName(ref)]) {
+			return false // the thread group's own token
+		}
+	}
+	return true
+}
+
+var jmeterRef = regexp.MustCompile(`\$\{([^}]*)\}`)
 
 // mergeHeaders overrides base with over, by name.
 func mergeHeaders(base, over []kv) []kv {
