@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
+	"github.com/floodgate-dev/floodgate/internal/clientcfg"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 	"github.com/floodgate-dev/floodgate/internal/scenario"
@@ -178,7 +180,7 @@ func (e *Engine) buildSteps(p *plan.Plan, sr *scenarioRun, steps []*plan.Step, l
 	var out []*stepRun
 	for _, st := range steps {
 		lv := append(append([]*plan.Retry(nil), levels...), st.Retry)
-		pol := client.Resolve(lv...)
+		pol := clientcfg.Retry(lv...)
 		r := &stepRun{idx: -1, step: st, policy: &pol, gated: st.When != nil || st.Once}
 		if st.Once {
 			r.serial = sr.nonce
@@ -233,6 +235,12 @@ func (e *Engine) buildSteps(p *plan.Plan, sr *scenarioRun, steps []*plan.Step, l
 		}
 		if err != nil {
 			return nil, fmt.Errorf("scenario %q step %q: %w", sr.sc.Name, st.Path, err)
+		}
+		if r.req != nil && len(r.req.expect) > 0 {
+			// A status the step expects is its answer: retrying it, or
+			// losing the request when retries are off, would turn the
+			// plan's own "refused as expected" into a failure.
+			pol.On = slices.DeleteFunc(slices.Clone(pol.On), func(s int) bool { return slices.Contains(r.req.expect, s) })
 		}
 		out = append(out, r)
 	}
