@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/floodgate-dev/floodgate/internal/diagnose"
 	emuconfig "github.com/floodgate-dev/floodgate/internal/emulator/config"
+	"github.com/floodgate-dev/floodgate/internal/numfmt"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 )
 
@@ -130,7 +130,7 @@ func checkJobCap(l *load, jc JobCap, cfg config) []Finding {
 	}
 	return []Finding{{Severity: Warning, Rule: "job_cap", Where: cfg.locate(first.Pos),
 		Message: fmt.Sprintf("scenario %s creates recording jobs (POST %s): %s, each open ~%s until READY, so ~%s are open at once against the cap of %d open jobs per org (%s): the creates above it are refused (429)",
-			l.sc.Name, recordingJobs, why, dur(jc.Open), diagnose.Count(int64(math.Round(open))), jc.N, jc.Source),
+			l.sc.Name, recordingJobs, why, plan.FormatDuration(jc.Open), numfmt.Count(int64(math.Round(open))), jc.N, jc.Source),
 		Fix: fmt.Sprintf("create at most %d at a time: e.g. closed: {vus: %d} with a poll step after the create that waits for the job to be READY (as examples/export-flow.yaml does)", jc.N, jc.N)}}
 }
 
@@ -138,7 +138,7 @@ func checkJobCap(l *load, jc JobCap, cfg config) []Finding {
 func rateText(perSecond float64) string {
 	switch {
 	case perSecond >= 10:
-		return diagnose.Count(int64(math.Round(perSecond))) + "/s"
+		return numfmt.Count(int64(math.Round(perSecond))) + "/s"
 	case perSecond >= 1:
 		return strconv.FormatFloat(math.Round(perSecond*10)/10, 'f', -1, 64) + "/s"
 	}
