@@ -108,3 +108,32 @@ func TestImportFailures(t *testing.T) {
 		t.Errorf("exit %d: %v", ExitCode(err), err)
 	}
 }
+
+// TestImportGalleryPlans imports the gallery's JMeter plans as a user
+// would: each writes a plan, and says which credentials the run needs.
+func TestImportGalleryPlans(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"jmeter-bot-burst", "jmeter-storm"} {
+		out := filepath.Join(t.TempDir(), "plan.yaml")
+		te := newTestEnv(nil)
+		in := filepath.Join("..", "..", "examples", "walls", name, "plan.jmx")
+		if err := Main(context.Background(), &te.Env, []string{"import", in, "-o", out}); err != nil {
+			t.Errorf("%s: %v\n%s", name, err, te.errText())
+			continue
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"auth:\n  oauth2:", "token_url: /oauth/token"} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("%s: the plan lacks %q:\n%s", name, want, b)
+			}
+		}
+		for _, want := range []string{`setUp Thread Group "token": its token request`, "the plan needs CLIENT_ID when it runs"} {
+			if !strings.Contains(te.errText(), want) {
+				t.Errorf("%s: stderr lacks %q:\n%s", name, want, te.errText())
+			}
+		}
+	}
+}

@@ -85,6 +85,7 @@ func runLint(ctx context.Context, env *Env, args []string) error {
 			return withCode(ExitUsage, fmt.Errorf("lint: %w", err))
 		}
 		ls = append(ls, lint.ConfigLimits(c, *emuFile)...)
+		opts = append(opts, lint.WithJobCap(lint.ConfigJobCap(c, *emuFile)))
 		if m := lint.ConfigMaxInFlight(c); m > 0 && *maxInFlight == 0 {
 			*maxInFlight = m
 		}

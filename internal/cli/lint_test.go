@@ -17,6 +17,7 @@ func TestLintCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	retryOff := writePlan(t, strings.Replace(string(src), "scenarios:", "retry: off\nscenarios:", 1))
+	storm := filepath.Join("..", "..", "examples", "bulk-export-storm.yaml")
 	nonIdem := writePlan(t, strings.Replace(string(src), "expect: [200, 202]", "expect: [200, 202]\n        retry: {non_idempotent: true}", 1))
 	for _, c := range []struct {
 		args []string
@@ -51,6 +52,11 @@ func TestLintCommand(t *testing.T) {
 			"against 300 per 600ms per token", "time_scale 0.01"}},
 		{[]string{"lint", writePlan(t, "target: http://127.0.0.1:9966\nretry: off\nscenarios:\n  vets:\n    executor: {closed: {vus: 100, iterations: 644}}\n    steps: [{request: {path: /petclinic/api/vets}}]\n")}, ExitOK, []string{
 			"info     rate_limit", "no rate limits checked", "0 errors"}},
+		// The flagship: its job step expects the cap's 429, so no retry
+		// error; the cap itself is predicted, from the config when given.
+		{[]string{"lint", storm}, ExitOK, []string{"warning  job_cap  " + storm + ":45:9", "up to 500 VUs create jobs at once", "cap of 2 open jobs per org (emulator default)", "fix: create at most 2 at a time", "0 errors, 2 warnings"}},
+		{[]string{"lint", storm, "--emulator-config", filepath.Join("..", "..", "examples", "emulator", "default.yaml")}, ExitOK, []string{"cap of 2 open jobs per org (" + filepath.Join("..", "..", "examples", "emulator", "default.yaml"), "0 errors"}},
+		{[]string{"lint", storm, "--emulator-config", writePlan(t, "recordings: {active_jobs_per_org: 7, ready_after: 5s}\n")}, ExitOK, []string{"each open ~5s until READY", "cap of 7 open jobs per org", "create at most 7 at a time"}},
 		{[]string{"lint", example, "--limit", "lots"}, ExitUsage, nil},
 		{[]string{"lint", example, "--limit-key", "user"}, ExitUsage, nil},
 		{[]string{"lint", writePlan(t, "target: http://x\n")}, ExitUsage, nil},

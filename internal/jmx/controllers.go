@@ -34,6 +34,9 @@ func (c *converter) loop(e *Element, sc *scope, taken map[string]bool) []*outSte
 		return []*outStep{st}
 	}
 	n := c.number(raw, 1, e)
+	if st := c.retryLoop(e, sc, n, steps, taken); st != nil {
+		return []*outStep{st}
+	}
 	switch {
 	case !n.known:
 		return nil
@@ -50,6 +53,97 @@ func (c *converter) loop(e *Element, sc *scope, taken map[string]bool) []*outSte
 	}
 	st.repeat.count = n.count()
 	return []*outStep{st}
+}
+
+// retryLoop recognises JMeter's hand-made retry: a Loop Controller of N
+// passes holding only an If Controller on a script's variable ("not done
+// yet"), around one request whose script retries on 429 (it names 429 or
+// Retry-After). That is floodgate's retry: the request once, with
+// retry: {on: [429], max_attempts: N}, which honours Retry-After. nil when
+// the loop is not one.
+func (c *converter) retryLoop(e *Element, sc *scope, n numberField, steps []*outStep, taken map[string]bool) *outStep {
+	if !n.known || n.env || n.value < 2 || len(steps) != 1 || steps[0].request == nil {
+		return nil
+	}
+	ifc, read := retryIdiom(e)
+	if ifc == nil {
+		return nil
+	}
+	for i := len(c.problems) - 1; i >= 0; i-- {
+		if p := c.problems[i]; read[p.Path] && p.Kind == NotConverted {
+			c.forget(i, i+1)
+		}
+	}
+	st := steps[0]
+	st.comments = slices.DeleteFunc(st.comments, func(cm comment) bool { return read[cm.src] && strings.HasPrefix(cm.text, NotConverted.String()) })
+	st.name = unique(st.name, taken, " #")
+	// The If's "not done yet" goes: the retry stops when the request
+	// succeeds. So do the variables only it used.
+	st.when = ""
+	c.sc.early = slices.DeleteFunc(c.sc.early, func(name string) bool {
+		if c.sc.earlyAt[name] == ifc {
+			delete(c.sc.earlyAt, name)
+			return true
+		}
+		return false
+	})
+	st.retry = "{on: [429], max_attempts: " + n.count() + "}"
+	c.approximated(e, "with %s around %s and a script that retries on 429, it is JMeter's hand-made retry: the request is sent once, with retry: {on: [429], max_attempts: %s}, which waits as Retry-After says", label(ifc), label(findHTTP(ifc)), n.count())
+	return st
+}
+
+// retryIdiom reports whether Loop Controller e holds only an If
+// Controller around one HTTP Request, with a script under it that names
+// 429 or Retry-After. It returns the If Controller and the paths of what
+// retry: does in their stead (the If, the scripts); nil when it is not.
+func retryIdiom(e *Element) (*Element, map[string]bool) {
+	var ifc *Element
+	for _, ch := range e.Children {
+		if !ch.Enabled || !structural(ch) {
+			continue
+		}
+		if ifc != nil || shortClass(ch.TestClass) != "IfController" {
+			return nil, nil
+		}
+		ifc = ch
+	}
+	if ifc == nil || countHTTP(ifc) != 1 {
+		return nil, nil
+	}
+	read := map[string]bool{Path(ifc): true}
+	var walk func(x *Element)
+	walk = func(x *Element) {
+		for _, ch := range x.Children {
+			if ch.Enabled && kindOf(ch) == kScript {
+				s := strings.ToLower(ch.Str("script"))
+				if strings.Contains(s, "429") || strings.Contains(s, "retry-after") {
+					read[Path(ch)] = true
+				}
+			}
+			walk(ch)
+		}
+	}
+	walk(ifc)
+	if len(read) == 1 {
+		return nil, nil
+	}
+	return ifc, read
+}
+
+// findHTTP returns the first enabled HTTP Request under e.
+func findHTTP(e *Element) *Element {
+	for _, ch := range e.Children {
+		if !ch.Enabled {
+			continue
+		}
+		if kindOf(ch) == kHTTPSampler {
+			return ch
+		}
+		if h := findHTTP(ch); h != nil {
+			return h
+		}
+	}
+	return nil
 }
 
 // soleVar reports whether s is one JMeter variable reference, ${name}.
@@ -311,8 +405,14 @@ func (c *converter) ifController(e *Element, sc *scope, taken map[string]bool) [
 	raw := e.Str("IfController.condition")
 	cond, err := c.condition(raw, e)
 	if err != nil {
-		c.notConverted(e, "condition %q: %v; a condition converts when it compares variables with constants%s", oneLine(raw), err, leftOut(e))
-		return nil
+		// Its steps still convert, so that the plan sends what JMeter's
+		// does when the condition holds; the comment says it was dropped.
+		c.notConverted(e, "condition %q: %v; it is dropped, so its steps run every time (a condition converts when it compares variables with constants)", oneLine(raw), err)
+		st := c.block(e, sc, taken)
+		if st == nil {
+			return nil
+		}
+		return []*outStep{st}
 	}
 	if e.Bool("IfController.evaluateAll", false) {
 		c.approximated(e, "\"Evaluate for all children\": the condition is checked once, before its steps")

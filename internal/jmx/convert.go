@@ -176,8 +176,9 @@ func Convert(r io.Reader, opts ...Option) (*Result, error) {
 	y, src := p.yaml()
 	res := &Result{YAML: y, Problems: c.problems, Sources: src, Throughput: c.throughput, Forever: c.forever}
 	if len(c.forever) > 0 {
-		res.Required = map[string]string{DurationVar: "1m"}
+		c.required(DurationVar, "1m")
 	}
+	res.Required = c.requiredEnv
 	return res, nil
 }
 
@@ -186,15 +187,20 @@ type udvValue struct {
 }
 
 type converter struct {
-	opts       options
-	problems   []Problem
-	placed     []bool // placed[i]: problems[i] has its comment in the output
-	reported   map[string]bool
-	props      map[string]string // JMeter property → environment variable
-	propOrder  []string
-	udv        map[string]udvValue
-	sc         *scenarioCtx
-	throughput []Throughput
+	opts options
+	// setups are the setUp Thread Groups each scenario starts with, as a
+	// once step; oauth is set when one became the plan's auth.
+	setups      []*Element
+	oauth       bool
+	requiredEnv map[string]string
+	problems    []Problem
+	placed      []bool // placed[i]: problems[i] has its comment in the output
+	reported    map[string]bool
+	props       map[string]string // JMeter property → environment variable
+	propOrder   []string
+	udv         map[string]udvValue
+	sc          *scenarioCtx
+	throughput  []Throughput
 	// totalThreads sums the known thread counts of the thread groups,
 	// for throughput timers that pace all active threads.
 	totalThreads float64
@@ -271,7 +277,7 @@ func (c *converter) plan(root *Element) (*outPlan, error) {
 	// Test Plan level: defaults, headers and other scoped elements apply
 	// to every thread group.
 	top := &scope{}
-	var groups []*Element
+	var groups, setups []*Element
 	for _, e := range root.Children {
 		if !e.Enabled {
 			c.ignored(e, "disabled in JMeter")
@@ -280,8 +286,10 @@ func (c *converter) plan(root *Element) (*outPlan, error) {
 		switch kindOf(e) {
 		case kThreadGroup:
 			groups = append(groups, e)
-		case kSetupThreadGroup, kPostThreadGroup:
-			c.notConverted(e, "floodgate runs all scenarios at the same time, with no set-up or tear-down phase; make it a scenario of its own or do it before the run")
+		case kSetupThreadGroup:
+			setups = append(setups, e)
+		case kPostThreadGroup:
+			c.notConverted(e, "floodgate runs all scenarios at the same time, with no tear-down phase; make it a scenario of its own or do it after the run")
 		case kController, kLoopController, kWhileController, kTransactionController, kSimpleController, kHTTPSampler, kSampler:
 			if shortClass(e.TestClass) == "TestFragmentController" {
 				c.ignored(e, "a Test Fragment runs only where a Module Controller runs it")
@@ -295,6 +303,9 @@ func (c *converter) plan(root *Element) (*outPlan, error) {
 	}
 	p.target, p.targetSrc, p.timeout = c.target(root, top, groups)
 	c.target0 = p.target
+	for _, g := range setups {
+		c.setUp(g, p)
+	}
 	for _, g := range groups {
 		if n := c.number(g.Str("ThreadGroup.num_threads"), 1, g); n.known {
 			c.totalThreads += n.value

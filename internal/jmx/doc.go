@@ -19,7 +19,10 @@
 //	HTTP Header Manager           headers: Test Plan and Thread Group level → scenario headers,
 //	                              deeper → request headers
 //	User Defined Variables        values put in place where ${name} is used
-//	${__P(name,default)}          ${NAME:-default} (environment), see text.go for the functions
+//	${__P(name,default)}          ${NAME:-default} (environment), see text.go for the functions:
+//	                              __UUID, __Random, __time, __counter, __javaScript/__groovy of
+//	                              simple dates and arithmetic; any other is left out and
+//	                              reported, never sent as ${__fn(...)}
 //	${var}                        {{.var}} (floodgate template)
 //	CSV Data Set Config           data: {file, mode: sequential, on_exhaust}
 //	JSON Extractor, JSON Path     extract: {var: gjson.path}
@@ -44,8 +47,17 @@
 //	                              comparison of the extracted value with a constant; else
 //	                              repeat: {while: ..., max: 1000} when its condition converts
 //	If Controller                 when: on its step (a group when it holds several), for
-//	                              conditions that compare variables with constants
-//	Once Only Controller          once: true
+//	                              conditions that compare variables with constants; any other
+//	                              condition is dropped (its steps run every time), reported
+//	Once Only Controller          once: true; what it extracts is never declared under vars (which
+//	                              resets each iteration), so it carries over as in JMeter, and
+//	                              Thread Group headers that use it move to the requests after it
+//	setUp Thread Group            a client-credentials token request: the plan's auth (oauth2),
+//	                              and Bearer headers from variables are left out; else a once
+//	                              step at the start of each scenario (${__P(x)} of what it
+//	                              extracts reads the variable)
+//	Loop + If + retry script      JMeter's hand-made retry on 429: the request once, with
+//	                              retry: {on: [429], max_attempts: N}
 //	Random Controller             choose, each child equally likely
 //	Interleave Controller         choose (approximated: picked at random, not in turn)
 //	Switch Controller             a constant picks its child; ${var}: when on each child;

@@ -154,3 +154,80 @@ func TestImportedPlanRunsLikeJMeter(t *testing.T) {
 		}
 	}
 }
+
+// TestImportedOnceLoginKeepsToken imports the usual JMeter login — a
+// Once Only Controller fetches a token, a thread-level Header Manager
+// sends "Bearer ${token}" — and runs it against the emulator: every
+// iteration after the first still sends the token the VU fetched.
+func TestImportedOnceLoginKeepsToken(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := emulator.DefaultConfig()
+	cfg.ExportDir = t.TempDir()
+	srv, err := emulator.New(cfg, emulator.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := srv.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(base)
+	rec := &recorder{}
+	front := httptest.NewServer(rec.handler(u))
+	defer front.Close()
+	fu, _ := url.Parse(front.URL)
+
+	path := filepath.Join("testdata", "once-token.jmx")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := jmx.Convert(bytes.NewReader(src), jmx.WithFile(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const threads, loops = 3, 4
+	env := map[string]string{"HOST": fu.Hostname(), "PORT": fu.Port(), "THREADS": "3", "LOOPS": "4"}
+	p, err := plan.Parse(filepath.Join(t.TempDir(), "plan.yaml"), res.YAML, func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, res.YAML)
+	}
+	e, err := engine.New(p, engine.WithSeed(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sum := e.Recorder().Summarize(metrics.RunInfo{Plan: p.Name}, e.Ended())
+	// Per VU: the login group, its token and first user (once), then a
+	// users page in each iteration.
+	want := int64(threads*3 + threads*loops)
+	if sum.Requests != want || sum.Succeeded != want {
+		t.Errorf("summary: %d requests, %d ok; want %d of each\n%s", sum.Requests, sum.Succeeded, want, res.YAML)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var tokens, bearer int
+	for i, r := range rec.reqs {
+		switch {
+		case r.path == "/oauth/token":
+			tokens++
+			if !strings.HasPrefix(r.auth, "Basic ") {
+				t.Errorf("request %d: token request with auth %q", i, r.auth)
+			}
+		case strings.HasPrefix(r.auth, "Bearer ") && len(r.auth) > len("Bearer "):
+			bearer++
+		default:
+			t.Errorf("request %d: %s %s with auth %q", i, r.method, r.path, r.auth)
+		}
+	}
+	if tokens != threads || bearer != threads+threads*loops {
+		t.Errorf("%d token requests and %d with a bearer token; want %d and %d", tokens, bearer, threads, threads+threads*loops)
+	}
+}

@@ -19,6 +19,8 @@ type outPlan struct {
 	timeout   string
 	retryOff  bool
 	retrySrc  string
+	auth      []kv // oauth2: token_url, client_id, client_secret
+	authSrc   string
 	scenarios []*outScenario
 	tail      []comment // comments after the scenarios (elements outside any thread group)
 	rootSrc   string
@@ -63,10 +65,11 @@ type outStep struct {
 	repeat  *outRepeat
 	choose  []*outStep
 	extract []kv
-	// when, once and weight apply to any kind.
+	// when, once, weight and retry apply to any kind.
 	when   string
 	once   bool
 	weight string
+	retry  string // a flow mapping, e.g. "{on: [429], max_attempts: 5}"
 }
 
 // children returns the steps a group, repeat or choose holds.
@@ -158,6 +161,11 @@ func (p *outPlan) yaml() ([]byte, []string) {
 	if p.timeout != "" {
 		w.line(0, p.targetSrc, "defaults:")
 		w.line(2, p.targetSrc, "timeout: "+p.timeout)
+	}
+	if len(p.auth) > 0 {
+		w.line(0, p.authSrc, "auth:")
+		w.line(2, p.authSrc, "oauth2:")
+		writeKVs(w, 4, p.auth)
 	}
 	if p.retryOff {
 		w.comment(0, p.retrySrc, "JMeter sends each request once, so retries are off: the plan sends what the")
@@ -282,6 +290,9 @@ func (st *outStep) writeControls(w *writer, indent int) {
 	}
 	if st.weight != "" {
 		w.line(indent, st.src, "weight: "+st.weight)
+	}
+	if st.retry != "" {
+		w.line(indent, st.src, "retry: "+st.retry)
 	}
 }
 

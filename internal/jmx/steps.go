@@ -401,6 +401,9 @@ func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*out
 
 	// Headers from controllers and the request itself (Test Plan and
 	// Thread Group ones are the scenario's).
+	if c.sc != nil {
+		c.sc.deferring = true
+	}
 	for _, s := range chain {
 		if s.level < 2 {
 			continue
@@ -411,6 +414,10 @@ func (c *converter) sampler(e *Element, sc *scope, taken map[string]bool) []*out
 			}
 		}
 	}
+	if c.sc != nil {
+		c.sc.deferring = false
+	}
+	req.headers = c.onceHeaders(e, req.headers)
 	if form && !slices.ContainsFunc(req.headers, func(h kv) bool { return h.key == "Content-Type" }) {
 		req.headers = append(req.headers, kv{key: "Content-Type", value: "application/x-www-form-urlencoded", src: Path(e)})
 	}

@@ -1,10 +1,15 @@
 package jmx
 
 import (
+	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
+
+	"github.com/expr-lang/expr"
 )
 
 // JMeter text holds references: variables ${name} and function calls
@@ -18,10 +23,20 @@ import (
 //	${__RandomString(8,abc)}      → {{randString 8}}   (letters and digits)
 //	${__threadNum}                → {{vu}}
 //	${__time()}                   → {{unix}}000        (milliseconds, to the second)
+//	${__time(/1000)}              → {{unix}}
+//	${__time(yyyy-MM-dd'T'HH:mm:ss.SSSX)} → {{now}}    (ISO-8601 formats, in UTC)
+//	${__counter(TRUE,)}           → {{iteration 1 1}}
+//	${__javaScript(new Date().toISOString())}            → {{now}}
+//	${__javaScript(new Date(Date.now()-3600000).toISOString())} → {{now -1h}}
+//	${__javaScript(Date.now()+60000)}                     → {{unix 1m}}000
+//	${__javaScript(Math.floor(Math.random()*10)+1)}       → {{randInt 1 10}}
+//	${__javaScript(60*60*1000)}                           → 3600000 (arithmetic on numbers)
+//	  (__groovy and __jexl3 alike)
 //	${__jm__<group>__idx}         → {{iteration}}
 //	${var}                        → {{.var}}           (a User Defined Variable's value is put in place)
 //
-// Anything else is sent literally ($${...}) and reported.
+// Any other function is left out (empty) and reported, never sent as
+// "${__fn(...)}".
 
 // textMode says what the converted text may hold.
 type textMode int
@@ -206,9 +221,11 @@ var randomArg = regexp.MustCompile(`^-?\d{1,15}$`)
 // ref converts one reference, "${...}" included.
 func (c *converter) ref(r string, mode textMode, at *Element, depth int) string {
 	inner := r[2 : len(r)-1]
+	// A function that does not convert is left out, never sent as
+	// "${__fn(...)}", which no server expects.
 	literal := func(why string) string {
-		c.notConverted(at, "%s is sent literally: %s", oneLine(r), why)
-		return escapeLiteral(r, mode)
+		c.notConverted(at, "%s is left out (empty here): %s; put its value in place", oneLine(r), why)
+		return ""
 	}
 	if depth > maxRefDepth {
 		return literal("references nest too deep")
@@ -234,6 +251,12 @@ func (c *converter) ref(r string, mode textMode, at *Element, depth int) string 
 		prop = strings.TrimSpace(prop)
 		if prop == "" || strings.Contains(prop, "${") {
 			return literal("the property name must be plain text")
+		}
+		if name != "__env" && mode == templated && c.sc != nil && c.sc.setup[varName(prop)] {
+			// JMeter hands a setUp group's value to the others as a
+			// property; here the setUp is each scenario's once step.
+			c.approximated(at, "%s is the variable %s that the setUp Thread Group extracts (JMeter hands it over as a property)", oneLine(r), varName(prop))
+			return c.variable(prop, r, mode, at)
 		}
 		env := prop
 		if name == "__env" {
@@ -297,11 +320,44 @@ func (c *converter) ref(r string, mode textMode, at *Element, depth int) string 
 		return "{{randString " + n + "}}"
 	case "__time":
 		f, _ := arg(0)
-		if mode != templated || strings.TrimSpace(f) != "" {
-			return literal("only __time() without a format converts (to {{unix}}000)")
+		if mode != templated {
+			return literal("templates can't be used here")
 		}
-		c.approximated(at, "%s: {{unix}}000 is the time in milliseconds, to the second", oneLine(r))
-		return "{{unix}}000"
+		if v, _ := arg(1); strings.TrimSpace(v) != "" {
+			c.approximated(at, "%s: the value is not also stored in variable %q", oneLine(r), strings.TrimSpace(v))
+		}
+		switch f = strings.TrimSpace(f); {
+		case f == "":
+			c.approximated(at, "%s: {{unix}}000 is the time in milliseconds, to the second", oneLine(r))
+			return "{{unix}}000"
+		case f == "/1000":
+			return "{{unix}}"
+		case isoFormats[f]:
+			c.approximated(at, "%s: {{now}} is the time in UTC, ISO-8601 with milliseconds (2026-11-22T10:00:00.000Z)", oneLine(r))
+			return "{{now}}"
+		}
+		return literal("only __time() (milliseconds), __time(/1000) (seconds) and ISO-8601 formats convert, to {{unix}} and {{now}}")
+	case "__counter":
+		if mode != templated {
+			return literal("templates can't be used here")
+		}
+		if per, _ := arg(0); !strings.EqualFold(strings.TrimSpace(per), "true") {
+			c.approximated(at, "%s: counts per VU ({{iteration 1 1}}), not across all threads", oneLine(r))
+		}
+		return "{{iteration 1 1}}"
+	case "__javaScript", "__groovy", "__jexl3", "__jexl2":
+		src, _ := arg(0)
+		if mode != templated {
+			return literal("templates can't be used here")
+		}
+		out, how, ok := scriptValue(strings.TrimSpace(strings.ReplaceAll(src, `\,`, ",")))
+		if !ok {
+			return literal("only simple dates (new Date().toISOString(), Date.now() ± ms), Math.random ranges and arithmetic on numbers convert")
+		}
+		if how != "" {
+			c.approximated(at, "%s: %s", oneLine(r), how)
+		}
+		return out
 	}
 	return literal("JMeter function " + name + " has no floodgate counterpart")
 }
@@ -374,4 +430,116 @@ func (c *converter) variable(name, r string, mode textMode, at *Element) string 
 	}
 	c.sc.use(fv, at)
 	return "{{." + fv + "}}"
+}
+
+// isoFormats are the __time formats that are ISO-8601 with milliseconds,
+// as {{now}} writes it (in UTC).
+var isoFormats = map[string]bool{
+	"yyyy-MM-dd'T'HH:mm:ss.SSS'Z'": true,
+	"yyyy-MM-dd'T'HH:mm:ss.SSSX":   true,
+	"yyyy-MM-dd'T'HH:mm:ss.SSSXX":  true,
+	"yyyy-MM-dd'T'HH:mm:ss.SSSXXX": true,
+	"yyyy-MM-dd'T'HH:mm:ss.SSSZ":   true,
+}
+
+var (
+	// jsNow is the current time in milliseconds: Date.now(),
+	// new Date().getTime(), (new Date()).getTime(), +new Date().
+	jsNow = `(?:Date\.now\(\)|\(?new Date\(\)\)?\.getTime\(\)|\+new Date\(\))`
+	// jsOffset is a constant offset in milliseconds, perhaps a product.
+	jsOffset = `\s*([+-])\s*([\d\s*]+)`
+
+	jsISO       = regexp.MustCompile(`^new Date\(\s*\)\.toISOString\(\)$`)
+	jsISOOffset = regexp.MustCompile(`^new Date\(\s*` + jsNow + jsOffset + `\s*\)\.toISOString\(\)$`)
+	jsMillis    = regexp.MustCompile(`^` + jsNow + `(?:` + jsOffset + `)?$`)
+	jsRandom    = regexp.MustCompile(`^Math\.floor\(\s*Math\.random\(\)\s*\*\s*(\d+)\s*\)(?:\s*\+\s*(\d+))?$`)
+	jsArith     = regexp.MustCompile(`^[\d\s.+\-*/%()]+$`)
+)
+
+// scriptValue converts the value of a small script expression (the
+// argument of __javaScript or __groovy) to a template: out, and how it
+// differs from JMeter's value when it does.
+func scriptValue(src string) (out, how string, ok bool) {
+	offset := func(sign, factors string) (time.Duration, bool) {
+		ms := int64(1)
+		for _, f := range strings.Split(factors, "*") {
+			n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			if err != nil || n > 1<<40 {
+				return 0, false
+			}
+			ms *= n
+			if ms > 1<<45 {
+				return 0, false
+			}
+		}
+		d := time.Duration(ms) * time.Millisecond
+		if sign == "-" {
+			d = -d
+		}
+		return d, true
+	}
+	switch {
+	case jsISO.MatchString(src):
+		return "{{now}}", "", true
+	case jsISOOffset.MatchString(src):
+		m := jsISOOffset.FindStringSubmatch(src)
+		d, ok := offset(m[1], m[2])
+		if !ok {
+			return "", "", false
+		}
+		return "{{now " + shortDuration(d) + "}}", "", true
+	case jsMillis.MatchString(src):
+		m := jsMillis.FindStringSubmatch(src)
+		if m[1] == "" {
+			return "{{unix}}000", "{{unix}}000 is the time in milliseconds, to the second", true
+		}
+		d, ok := offset(m[1], m[2])
+		if !ok {
+			return "", "", false
+		}
+		return "{{unix " + shortDuration(d) + "}}000", "{{unix}}000 is the time in milliseconds, to the second", true
+	case jsRandom.MatchString(src):
+		m := jsRandom.FindStringSubmatch(src)
+		n, err1 := strconv.ParseInt(m[1], 10, 64)
+		lo := int64(0)
+		var err2 error
+		if m[2] != "" {
+			lo, err2 = strconv.ParseInt(m[2], 10, 64)
+		}
+		if err1 != nil || err2 != nil || n < 1 || n > 1<<40 || lo > 1<<40 {
+			return "", "", false
+		}
+		return fmt.Sprintf("{{randInt %d %d}}", lo, lo+n-1), "", true
+	case jsArith.MatchString(src) && strings.ContainsAny(src, "0123456789"):
+		v, err := expr.Eval(src, nil)
+		if err != nil {
+			return "", "", false
+		}
+		var f float64
+		switch x := v.(type) {
+		case int:
+			return strconv.Itoa(x), "", true
+		case float64:
+			f = x
+		default:
+			return "", "", false
+		}
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			return "", "", false
+		}
+		return strconv.FormatFloat(f, 'f', -1, 64), "", true
+	}
+	return "", "", false
+}
+
+// shortDuration writes d without zero units: -1h, 1h30m, 90s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") || strings.HasSuffix(s, "h0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

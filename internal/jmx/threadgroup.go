@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/textproto"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,10 +48,28 @@ type scenarioCtx struct {
 	why map[string]string
 	// lists holds the names extracted as lists (all matches).
 	lists map[string]bool
+	// once holds the names a Once Only Controller's extractors set: they
+	// keep their value in the VU's later iterations (a JMeter thread's
+	// variables do), so they must never be declared under vars, which
+	// sets them afresh in each iteration. Headers that use them before
+	// they are set are left off those requests instead (deferring).
+	once      map[string]bool
+	deferring bool
+	// setup holds the names the setUp Thread Groups' extractors set.
+	setup map[string]bool
+	// late are the Test Plan and Thread Group headers that use a once
+	// variable: each request from its extraction on sends them.
+	late []lateHeader
+}
+
+// lateHeader is a header that waits for a once variable.
+type lateHeader struct {
+	kv
+	at *Element // its Header Manager
 }
 
 func (s *scenarioCtx) use(name string, at *Element) {
-	if s.defined[name] || s.earlyAt[name] != nil {
+	if s.defined[name] || s.earlyAt[name] != nil || s.deferring && s.once[name] {
 		return
 	}
 	s.early = append(s.early, name)
@@ -133,11 +152,18 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) *
 	if cm := c.inScope(g, top, tg, func(e *Element) bool { return shortClass(e.TestClass) == "CookieManager" }); len(cm) > 0 {
 		sc.cookies = Path(cm[0])
 	}
-	sc.headers = c.scopeHeaders(top, tg)
+	ctx.once = c.onceVars(g, false)
+	ctx.setup = map[string]bool{}
+	for _, su := range c.setups {
+		for k := range c.onceVars(su, true) {
+			ctx.once[k], ctx.setup[k] = true, true
+		}
+	}
+	c.scenarioHeaders(top, tg, sc)
 
 	// One Loop Controller holding everything multiplies the iterations.
 	children, body := g.Children, tg
-	if lc := soleLoop(g.Children); lc != nil && ex.loops.known && !ex.loops.env {
+	if lc := soleLoop(g.Children); lc != nil && ex.loops.known && !ex.loops.env && !isRetryIdiom(lc) {
 		n := c.number(loopCount(lc), 1, lc)
 		if n.known && !n.env && n.value >= 1 && !ex.forever {
 			ex.loops.value *= math.Round(n.value)
@@ -147,7 +173,13 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) *
 		}
 	}
 	taken := map[string]bool{}
-	sc.steps = c.walk(children, body, taken)
+	for _, su := range c.setups {
+		steps := c.walk(su.Children, newScope(top, su, su.Children), map[string]bool{})
+		if sends(steps) {
+			sc.steps = append(sc.steps, &outStep{isGroup: true, once: true, name: stepName(su.Name, "setup", taken), group: steps, src: Path(su)})
+		}
+	}
+	sc.steps = append(sc.steps, c.walk(children, body, taken)...)
 	if !sends(sc.steps) {
 		c.notConverted(g, "no HTTP Request in it converts, so it becomes no scenario")
 		return nil
@@ -161,9 +193,12 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) *
 		note := "nothing converted sets it; give it a value"
 		if why := ctx.why[name]; why != "" {
 			note = why
+		} else if ctx.once[name] {
+			note = "a once step extracts it later; declared here, it is reset in every iteration"
+			c.notConverted(at, "variable %s is used before the once step that extracts it: declared empty under vars, it is reset in every iteration, so later iterations lose the once step's value; use it only after that step", name)
 		} else if ctx.extracted[name] {
 			note = "a later step extracts it; JMeter would use the previous iteration's value"
-			c.approximated(at, "variable %s is used before the step that extracts it; it starts empty in each iteration", name)
+			c.approximated(at, "variable %s is used before the step that extracts it: it starts empty in each iteration, where JMeter would use the previous iteration's value (floodgate's variables start afresh in each iteration; only what a once step extracts carries over)", name)
 		} else {
 			c.notConverted(at, "variable %s is set by nothing that converted (a script?); it is declared empty under vars", name)
 		}
@@ -180,6 +215,13 @@ func sends(steps []*outStep) bool {
 		}
 	}
 	return false
+}
+
+// isRetryIdiom reports whether Loop Controller lc is JMeter's hand-made
+// retry (see retryLoop), which is not folded into the iterations.
+func isRetryIdiom(lc *Element) bool {
+	ifc, _ := retryIdiom(lc)
+	return ifc != nil
 }
 
 // soleLoop returns the Loop Controller that is the only structural child.
@@ -670,6 +712,101 @@ func (c *converter) counters(g *Element, top, tg *scope, sc *outScenario) {
 	}
 }
 
+// onceVars lists the variables that the extractors under g's Once Only
+// Controllers set (those that convert); all of g's when inOnce.
+func (c *converter) onceVars(g *Element, inOnce bool) map[string]bool {
+	out := map[string]bool{}
+	var walk func(e *Element, inOnce bool)
+	walk = func(e *Element, inOnce bool) {
+		for _, ch := range e.Children {
+			if !ch.Enabled {
+				continue
+			}
+			if inOnce && !structural(ch) {
+				mark := len(c.problems)
+				for _, x := range c.extractor(ch) {
+					out[x.key] = true
+				}
+				c.forget(mark, len(c.problems)) // reported where it converts
+			}
+			walk(ch, inOnce || shortClass(ch.TestClass) == "OnceOnlyController")
+		}
+	}
+	walk(g, inOnce)
+	return out
+}
+
+// templateVar matches a variable in converted text.
+var templateVar = regexp.MustCompile(`\{\{\.([A-Za-z_][A-Za-z0-9_]*)\}\}`)
+
+// unsetOnce lists the once variables text uses that are not set yet.
+func (s *scenarioCtx) unsetOnce(text string) []string {
+	var out []string
+	for _, m := range templateVar.FindAllStringSubmatch(text, -1) {
+		if s.once[m[1]] && !s.defined[m[1]] && !slices.Contains(out, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// scenarioHeaders sets the scenario's headers from the Header Managers at
+// Test Plan and Thread Group level; those that use a once variable wait
+// in c.sc.late for the requests that come after its extraction.
+func (c *converter) scenarioHeaders(top, tg *scope, sc *outScenario) {
+	c.sc.deferring = true
+	defer func() { c.sc.deferring = false }()
+	var hs []lateHeader
+	for _, s := range []*scope{top, tg} {
+		for _, e := range s.elems {
+			if kindOf(e) != kHeaderManager {
+				continue
+			}
+			for _, h := range c.headerManager(e) {
+				i := slices.IndexFunc(hs, func(o lateHeader) bool { return o.key == h.key })
+				if i >= 0 {
+					hs[i] = lateHeader{h, e}
+				} else {
+					hs = append(hs, lateHeader{h, e})
+				}
+			}
+		}
+	}
+	for _, h := range hs {
+		if vs := c.sc.unsetOnce(h.value); len(vs) > 0 {
+			c.approximated(h.at, "header %s uses %s, which a once step extracts: each request from that step on sends it (a request header, not the scenario's), and the value carries over to the VU's later iterations as in JMeter", h.key, strings.Join(vs, ", "))
+			c.sc.late = append(c.sc.late, h)
+			continue
+		}
+		sc.headers = append(sc.headers, h.kv)
+	}
+}
+
+// onceHeaders adds to a request's headers the scenario headers that wait
+// for a once variable, and leaves off those that use one not set yet:
+// JMeter would send ${name} unresolved; floodgate can't render it.
+func (c *converter) onceHeaders(e *Element, own []kv) []kv {
+	if c.sc == nil {
+		return own
+	}
+	var hs []kv
+	for _, h := range c.sc.late {
+		if !slices.ContainsFunc(own, func(o kv) bool { return o.key == h.key }) {
+			hs = append(hs, h.kv)
+		}
+	}
+	hs = append(hs, own...)
+	out := hs[:0:0]
+	for _, h := range hs {
+		if vs := c.sc.unsetOnce(h.value); len(vs) > 0 {
+			c.approximated(e, "header %s is not sent: it uses %s, which a once step sets only after this request (JMeter would send ${%s} unresolved)", h.key, strings.Join(vs, ", "), vs[0])
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
 // scopeHeaders merges the Header Managers at Test Plan and Thread Group
 // level into the scenario's headers (inner ones override).
 func (c *converter) scopeHeaders(top, tg *scope) []kv {
@@ -711,6 +848,10 @@ func (c *converter) headerManager(e *Element) []kv {
 		if v := h.Prop("Header.value"); v != nil {
 			raw = v.Value
 		}
+		if c.oauth && canon == "Authorization" && c.handedToken(raw) {
+			c.approximated(e, "header Authorization %q is left out: the plan's auth (oauth2, from the setUp Thread Group) sends the token", oneLine(raw))
+			continue
+		}
 		val := c.text(raw, templated, e)
 		if strings.ContainsAny(val, "\r\n") {
 			c.notConverted(e, "header %s holds a line break", canon)
@@ -720,6 +861,29 @@ func (c *converter) headerManager(e *Element) []kv {
 	}
 	return out
 }
+
+// handedToken reports whether raw is "Bearer ${...}" with a token handed
+// over from elsewhere — a property, or a variable the thread group itself
+// does not set (a data column, something a step extracts) — which the
+// plan's auth replaces.
+func (c *converter) handedToken(raw string) bool {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(raw), "Bearer ")
+	if !ok || !strings.Contains(rest, "${") {
+		return false
+	}
+	for _, m := range jmeterRef.FindAllStringSubmatch(rest, -1) {
+		ref := m[1]
+		if strings.HasPrefix(ref, "__") {
+			continue // __P(token), __property(token): handed over
+		}
+		if c.sc != nil && (c.sc.defined[varName(ref)] || c.sc.once[varName(ref)]) {
+			return false // the thread group's own token
+		}
+	}
+	return true
+}
+
+var jmeterRef = regexp.MustCompile(`\$\{([^}]*)\}`)
 
 // mergeHeaders overrides base with over, by name.
 func mergeHeaders(base, over []kv) []kv {

@@ -14,7 +14,11 @@
 //	rate_limit            the offered load passes a rate limit: when the first 429
 //	                      comes and how long the limit makes the run (warning)
 //	retry_off             429s are expected and a step does not retry them (retry: off,
-//	                      or on: without 429): requests will be lost (error)
+//	                      or on: without 429): requests will be lost (error); a step
+//	                      that expects 429 is left alone: the refusal is its answer
+//	job_cap               recording jobs (POST /api/v2/recording/jobs) created faster
+//	                      than they close, or by more VUs at once, than the org's cap of
+//	                      open jobs (2; WithJobCap, an emulator config's): refusals (warning)
 //	honor_retry_after     429s are expected and Retry-After is ignored, or capped
 //	                      by max_wait / max_elapsed below the window (warning)
 //	non_idempotent_retry  non_idempotent: true on a POST or PATCH step: retried after

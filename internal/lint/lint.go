@@ -183,6 +183,7 @@ type config struct {
 	maxInFlight int
 	latency     time.Duration
 	locate      func(plan.Pos) string
+	jobCap      *JobCap // nil: DefaultJobCap for a Genesys plan
 }
 
 // Option configures Plan.
@@ -271,6 +272,10 @@ func Plan(p *plan.Plan, opts ...Option) *Report {
 	if cfg.limits == nil && genesys {
 		cfg.limits = DefaultLimits()
 	}
+	if cfg.jobCap == nil && genesys {
+		jc := DefaultJobCap()
+		cfg.jobCap = &jc
+	}
 	if cfg.locate == nil {
 		cfg.locate = func(pos plan.Pos) string {
 			if pos.Line == 0 {
@@ -307,6 +312,9 @@ func Plan(p *plan.Plan, opts ...Option) *Report {
 				Fix: fmt.Sprintf("keep at most %d in flight: vus (closed) or max_vus (open, batches) ≤ %d", cfg.maxInFlight, cfg.maxInFlight)})
 		}
 		r.Add(checkMaxVUs(l, cfg)...)
+		if cfg.jobCap != nil {
+			r.Add(checkJobCap(l, *cfg.jobCap, cfg)...)
+		}
 	}
 	return r
 }
@@ -734,6 +742,9 @@ func checkRetries(p *plan.Plan, l *load, who string, lim Limit, lost, total floa
 		}
 	}
 	sendingSteps(l.sc, func(st *plan.Step, levels []*plan.Retry) {
+		if expects429(st) {
+			return // a 429 is an answer the step accepts: retrying it would hide it
+		}
 		all := append([]*plan.Retry{p.Retry}, levels...)
 		pol := clientcfg.Retry(all...)
 		at := cfg.locate(retryPos(all, func(r *plan.Retry) bool { return r.Off || r.On != nil }, l.sc.Pos))
@@ -764,6 +775,17 @@ func checkRetries(p *plan.Plan, l *load, who string, lim Limit, lost, total floa
 		}
 	})
 	return out
+}
+
+// expects429 reports whether a step lists 429 among the statuses it
+// expects: the refusal is an answer under test, not a failure to retry.
+func expects429(st *plan.Step) bool {
+	for _, r := range []*plan.Request{st.Request, pollReq(st), triggerReq(st)} {
+		if r != nil && slices.Contains(r.Expect, 429) {
+			return true
+		}
+	}
+	return false
 }
 
 // retryPos is the position of the innermost level for which has holds,

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	emuconfig "github.com/floodgate-dev/floodgate/internal/emulator/config"
 	"github.com/floodgate-dev/floodgate/internal/jmx"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 )
@@ -139,6 +140,59 @@ func TestLintRules(t *testing.T) {
 			name: "requests without credentials are not one client",
 			plan: head + "scenarios:\n  a:\n    executor: {closed: {vus: 1, iterations: 200}}\n    steps: [{request: {path: /api/v2/a}}]\n  b:\n    executor: {closed: {vus: 1, iterations: 200}}\n    steps: [{request: {path: /api/v2/a, headers: {Authorization: Bearer x}}}]\n",
 			want: []want{{"rate_limit", Info, "plan.yaml:3:3", []string{"scenario a: 200 requests"}}, {"rate_limit", Info, "plan.yaml:6:3", []string{"scenario b: 200 requests"}}},
+		},
+		{
+			name: "a step that expects 429 is not told to retry it",
+			plan: strings.Replace(botBurst, "body: hi}", "body: hi, expect: [202, 429]}\n        retry: {on: [503]}", 1),
+			not:  []string{"retry_off"},
+		},
+		{
+			name: "retries off with every step expecting 429",
+			plan: strings.Replace(strings.Replace(botBurst, "scenarios:", "retry: off\nscenarios:", 1), "body: hi}", "body: hi, expect: [429, 200]}", 1),
+			not:  []string{"retry_off"},
+		},
+		{
+			name: "a step expecting other statuses is still told",
+			plan: head + "retry: off\nscenarios:\n  s:\n    executor: {closed: {vus: 100, iterations: 50}}\n    steps:\n      - request: {method: POST, path: /api/v2/a, expect: [429]}\n      - request: {path: /api/v2/b, expect: [200]}\n",
+			want: []want{{"retry_off", Error, "plan.yaml:2:8", []string{"retries are off"}}},
+		},
+		{
+			name: "500 VUs create recording jobs at once",
+			plan: head + "scenarios:\n  storm:\n    executor: {closed: {vus: 500, iterations: 1}}\n    steps:\n      - request: {method: POST, path: /api/v2/conversations/messages/agentless}\n      - name: job\n        request: {method: POST, path: /api/v2/recording/jobs, expect: [202, 429]}\n",
+			want: []want{{"job_cap", Warning, "plan.yaml:7:9", []string{"up to 500 VUs create jobs at once", "~500 are open at once", "cap of 2 open jobs per org"}}},
+			not:  []string{"retry_off"},
+		},
+		{
+			name: "one VU creating jobs faster than they close",
+			plan: head + "scenarios:\n  s:\n    executor: {closed: {vus: 1, iterations: 20}}\n    steps:\n      - request: {method: POST, path: \"/api/v2/recording/jobs?x=1\"}\n      - think: 1s\n",
+			want: []want{{"job_cap", Warning, "plan.yaml:6:9", []string{"creates come at up to 50/min", "~20 are open at once"}}},
+		},
+		{
+			name: "an open rate of creates, per the emulator config's cap",
+			plan: head + "scenarios:\n  s:\n    executor: {open: {rate: 1/s, duration: 1m, max_vus: 2}}\n    steps:\n      - request: {method: POST, path: http://127.0.0.1:8080/api/v2/recording/jobs}\n",
+			opts: []Option{WithJobCap(JobCap{N: 5, Open: 10 * time.Second, Source: "emu.yaml"})},
+			want: []want{{"job_cap", Warning, "plan.yaml:6:9", []string{"creates come at up to 1/s", "~10 are open", "cap of 5 open jobs per org (emu.yaml)"}}},
+		},
+		{
+			name: "two VUs that wait for each job fit the cap",
+			plan: head + "scenarios:\n  s:\n    executor: {closed: {vus: 2, iterations: 10}}\n    steps:\n      - request: {method: POST, path: /api/v2/recording/jobs}\n        extract: {id: id}\n      - poll: {path: \"/api/v2/recording/jobs/{{.id}}\", every: 1s, until: state == \"READY\", timeout: 1m}\n",
+			not:  []string{"job_cap"},
+		},
+		{
+			name: "three VUs that wait still pass a cap of 2",
+			plan: head + "scenarios:\n  s:\n    executor: {closed: {vus: 3, iterations: 10}}\n    steps:\n      - request: {method: POST, path: /api/v2/recording/jobs}\n        extract: {id: id}\n      - poll: {path: \"/api/v2/recording/jobs/{{.id}}\", every: 1s, until: state == \"READY\", timeout: 1m}\n",
+			want: []want{{"job_cap", Warning, "plan.yaml:6:9", []string{"up to 3 VUs create jobs at once", "~3 are open", "cap of 2"}}},
+		},
+		{
+			name: "reading jobs is not creating them",
+			plan: head + "scenarios:\n  s:\n    executor: {closed: {vus: 50, iterations: 10}}\n    steps:\n      - request: {path: /api/v2/recording/jobs}\n      - request: {method: POST, path: /api/v2/recording/jobs/x/more}\n",
+			not:  []string{"job_cap"},
+		},
+		{
+			name: "a cap of 0 turns the check off",
+			plan: head + "scenarios:\n  s:\n    executor: {closed: {vus: 50, iterations: 10}}\n    steps:\n      - request: {method: POST, path: /api/v2/recording/jobs}\n",
+			opts: []Option{WithJobCap(JobCap{})},
+			not:  []string{"job_cap"},
 		},
 		{
 			name: "huge iteration counts don't overflow",
@@ -342,5 +396,18 @@ func TestPerIterationControlFlow(t *testing.T) {
 	// 1 + 25 + (3×1 + 1×5)/4 + at least 1.
 	if n != 29 || !atLeast || think != 25*time.Second {
 		t.Errorf("per iteration: %d requests (at least %v), think %s; want 29, at least, 25s", n, atLeast, think)
+	}
+}
+
+func TestConfigJobCap(t *testing.T) {
+	t.Parallel()
+	c := emuconfig.Default()
+	if jc := ConfigJobCap(c, "d"); jc.N != 2 || jc.Open != 30*time.Second || jc.Source != "d" {
+		t.Errorf("default: %+v", jc)
+	}
+	c.TimeScale = 0.01
+	c.Recordings.ActiveJobsPerOrg = 5
+	if jc := ConfigJobCap(c, "f.yaml"); jc.N != 5 || jc.Open != 300*time.Millisecond || !strings.Contains(jc.Source, "time_scale 0.01") {
+		t.Errorf("scaled: %+v", jc)
 	}
 }
