@@ -33,6 +33,9 @@ type Engine struct {
 	// endpoints are the recorder steps' "METHOD /path" ("" but for
 	// request steps), for the diagnosis to name what a cap is on.
 	endpoints []string
+	// controls are the recorder steps' control kinds ("" but for group,
+	// repeat and choose), which the run's totals leave out.
+	controls []string
 
 	stopStart context.CancelFunc // set by Run
 	abort     context.CancelFunc
@@ -157,6 +160,11 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 	for i, ep := range e.endpoints {
 		if ep != "" {
 			e.rec.SetEndpoint(i, ep)
+		}
+	}
+	for i, kind := range e.controls {
+		if kind != "" {
+			e.rec.SetControl(i, kind)
 		}
 	}
 	if cfg.observer != nil {

@@ -200,6 +200,16 @@ func (e *Engine) buildSteps(p *plan.Plan, sr *scenarioRun, steps []*plan.Step, l
 				ep = st.Request.Method + " " + st.Request.Path
 			}
 			e.endpoints = append(e.endpoints, ep)
+			kind := ""
+			switch {
+			case st.Group != nil:
+				kind = "group"
+			case st.Repeat != nil:
+				kind = "repeat"
+			case st.Choose != nil:
+				kind = "choose"
+			}
+			e.controls = append(e.controls, kind)
 		}
 		var err error
 		switch {

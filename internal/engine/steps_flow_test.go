@@ -432,3 +432,87 @@ scenarios:
 		}
 	})
 }
+
+// TestControlStepsOutsideTotals: a group, repeat or choose keeps its own
+// span per step, but the run's totals count requests only, so a plan
+// without retries makes exactly one attempt per request. The scenario's
+// first step is a group, which is where the executor offers iterations.
+func TestControlStepsOutsideTotals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const iters, count = 4, 3
+		p := parsePlan(t, `
+scenarios:
+  s:
+    executor: {closed: {vus: 1, iterations: 4}}
+    steps:
+      - name: desk
+        group:
+          - name: browse
+            repeat:
+              count: 3
+              steps:
+                - request: {path: /item}
+          - name: pick
+            choose:
+              - {name: a, request: {path: /a}}
+              - {name: b, request: {path: /b}}
+`, nil)
+		tr := &routeTransport{route: func(seenReq) (int, string, http.Header, time.Duration) {
+			return 200, "{}", nil, 10 * time.Millisecond
+		}}
+		e, s := runPlan(t, p, tr)
+		if len(e.Failures()) != 0 {
+			t.Fatalf("failures %v", e.Failures())
+		}
+		const reqs = iters * (count + 1)
+		if n := len(tr.requests()); n != reqs {
+			t.Fatalf("%d requests sent, want %d", n, reqs)
+		}
+		for _, x := range []struct {
+			name string
+			st   metrics.Stats
+		}{{"run", s.Stats}, {"scenario", s.Scenarios[0].Stats}} {
+			st := x.st
+			if st.Requests != reqs || st.Started != reqs || st.Offered != reqs || st.Attempts != reqs || st.Succeeded != reqs {
+				t.Errorf("%s: requests %d, started %d, offered %d, attempts %d, succeeded %d; want %d each",
+					x.name, st.Requests, st.Started, st.Offered, st.Attempts, st.Succeeded, reqs)
+			}
+			if st.RetryAmplification != 1 {
+				t.Errorf("%s: retry amplification %v, want 1", x.name, st.RetryAmplification)
+			}
+			if st.Latency.FromSend.Count != reqs || st.FinalStatuses["200"] != reqs {
+				t.Errorf("%s: %d latencies, %d final 200s; want %d", x.name, st.Latency.FromSend.Count, st.FinalStatuses["200"], reqs)
+			}
+		}
+		var done, started int64
+		for _, b := range e.Recorder().Series() {
+			done += b.Completed
+			started += b.Started
+			if b.InFlightMax > 1 {
+				t.Errorf("second %v: %d in flight with one VU", b.T, b.InFlightMax)
+			}
+		}
+		if done != reqs || started != reqs {
+			t.Errorf("series: %d started, %d completed; want %d", started, done, reqs)
+		}
+		// The control steps keep their own spans, and say what they are.
+		for name, want := range map[string]struct {
+			kind string
+			n    int64
+		}{"desk": {"group", iters}, "desk/browse": {"repeat", iters}, "desk/pick": {"choose", iters}, "desk/browse/GET /item": {"", iters * count}} {
+			var got *metrics.StepSummary
+			for i := range s.Scenarios[0].Steps {
+				if st := &s.Scenarios[0].Steps[i]; st.Name == name {
+					got = st
+				}
+			}
+			if got == nil {
+				t.Errorf("no step %q", name)
+				continue
+			}
+			if got.Control != want.kind || got.Requests != want.n || got.Latency.FromSend.Count != want.n {
+				t.Errorf("%s: control %q, %d requests, %d latencies; want %q, %d", name, got.Control, got.Requests, got.Latency.FromSend.Count, want.kind, want.n)
+			}
+		}
+	})
+}

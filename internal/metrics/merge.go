@@ -93,6 +93,9 @@ func Merge(parts ...*Results) (*Results, error) {
 				if d.Endpoint == "" {
 					d.Endpoint = st.Endpoint
 				}
+				if d.Control == "" {
+					d.Control = st.Control
+				}
 				d.Hists.merge(h)
 				shift := s.StartTime.Sub(start).Milliseconds()
 				for _, t := range st.AcceptTimesMs {

@@ -83,8 +83,11 @@ type Recorder struct {
 	steps []StepKey
 	// endpoints holds each request step's "METHOD /path" (see SetEndpoint).
 	endpoints []string
-	shards    []shard
-	next      atomic.Uint32
+	// control holds each control step's kind (group, repeat, choose; see
+	// SetControl), "" for a step that makes requests.
+	control []string
+	shards  []shard
+	next    atomic.Uint32
 
 	inflight    atomic.Int64
 	inflightMax atomic.Int64 // max since the last bucket was cut
@@ -230,6 +233,22 @@ func (r *Recorder) SetEndpoint(step int, endpoint string) {
 	r.endpoints[step] = endpoint
 }
 
+// SetControl marks step as a control step of kind (group, repeat or
+// choose): its samples span the steps it runs, which are recorded on
+// their own, so it keeps its own counters and latency but adds nothing to
+// the run's totals, per second or overall, except the iterations dropped
+// on it (a scenario's first step is where drops land). Call it before
+// recording.
+func (r *Recorder) SetControl(step int, kind string) {
+	if r.control == nil {
+		r.control = make([]string, len(r.steps))
+	}
+	r.control[step] = kind
+}
+
+// isControl reports whether step is a control step.
+func (r *Recorder) isControl(step int) bool { return r.control != nil && r.control[step] != "" }
+
 // SetStart moves the recorder's time zero; call it before recording.
 func (r *Recorder) SetStart(t time.Time) {
 	r.seriesMu.Lock()
@@ -283,7 +302,9 @@ func (r *Recorder) Offered(shardIdx, step int, due time.Time) {
 	s.mu.Lock()
 	s.steps[step].counts.Offered++
 	cur := r.at(s, due)
-	cur.Offered++
+	if !r.isControl(step) {
+		cur.Offered++ // a control step's offers are its first child's
+	}
 	cur.steps[step].Offered++
 	s.mu.Unlock()
 }
@@ -294,6 +315,9 @@ func (r *Recorder) Dropped(shardIdx, step int, due time.Time) {
 	s.mu.Lock()
 	s.steps[step].counts.Dropped++
 	cur := r.at(s, due)
+	if r.isControl(step) {
+		cur.Offered++ // the offer Offered left out of the total
+	}
 	cur.Dropped++
 	cur.steps[step].Dropped++
 	s.mu.Unlock()
@@ -338,19 +362,25 @@ func (r *Recorder) DroppedN(shardIdx, step int, due time.Time, n int64) {
 }
 
 // Begin marks a logical request in flight from now; RecordLogical ends it.
+// A control step's span is not a request in flight.
 func (r *Recorder) Begin(shardIdx, step int, now time.Time) {
-	n := r.inflight.Add(1)
-	for {
-		m := r.inflightMax.Load()
-		if n <= m || r.inflightMax.CompareAndSwap(m, n) {
-			break
+	control := r.isControl(step)
+	if !control {
+		n := r.inflight.Add(1)
+		for {
+			m := r.inflightMax.Load()
+			if n <= m || r.inflightMax.CompareAndSwap(m, n) {
+				break
+			}
 		}
 	}
 	s := &r.shards[shardIdx]
 	s.mu.Lock()
 	s.steps[step].counts.Started++
 	cur := r.at(s, now)
-	cur.Started++
+	if !control {
+		cur.Started++
+	}
 	cur.steps[step].Started++
 	s.mu.Unlock()
 }
@@ -435,7 +465,9 @@ func (r *Recorder) RecordLogical(shardIdx int, l *Logical) { r.recordLogical(sha
 // recordLogical records l, and first its last attempt a unless a is nil,
 // under one lock.
 func (r *Recorder) recordLogical(shardIdx int, a *Attempt, l *Logical) {
-	r.inflight.Add(-1)
+	if !r.isControl(l.Step) {
+		r.inflight.Add(-1)
+	}
 	s := &r.shards[shardIdx]
 	s.mu.Lock()
 	if a != nil {
@@ -461,10 +493,13 @@ func (r *Recorder) logicalLocked(s *shard, l *Logical) {
 	_ = st.fromSend.RecordValue(send)
 	_ = st.fromDue.RecordValue(due)
 	cur := r.at(s, l.End)
-	if l.Class == OK {
+	control := r.isControl(l.Step)
+	switch {
+	case control: // the second's totals are its requests'
+	case l.Class == OK:
 		_ = cur.fromSend.RecordValue(send)
 		_ = cur.fromDue.RecordValue(due)
-	} else {
+	default:
 		if cur.koSend == nil {
 			cur.koSend, cur.koDue = newHist(seriesFigs), newHist(seriesFigs)
 		}
@@ -472,7 +507,9 @@ func (r *Recorder) logicalLocked(s *shard, l *Logical) {
 		_ = cur.koDue.RecordValue(due)
 	}
 	addLogical(&st.counts, l)
-	addLogical(&cur.counts, l)
+	if !control {
+		addLogical(&cur.counts, l)
+	}
 	ss := &cur.steps[l.Step]
 	addLogical(&ss.counts, l)
 	if len(r.steps) > 1 { // one step's second is the interval's: Cut uses cur.fromDue

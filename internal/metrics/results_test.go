@@ -317,3 +317,48 @@ func TestWallEvidence(t *testing.T) {
 		t.Errorf("merged step %+v", ms)
 	}
 }
+
+// TestControlStepDrops: a control step's own samples stay out of the
+// totals, but the iterations dropped on it (a scenario's first step) are
+// offered and dropped there, by the recorder and by a merge alike.
+func TestControlStepDrops(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	r := NewRecorder(t0, []StepKey{{"s", "g"}, {"s", "g/req"}})
+	r.SetControl(0, "group")
+	at := t0.Add(100 * time.Millisecond)
+	r.Offered(0, 0, at) // run
+	r.Begin(0, 0, at)
+	r.Offered(0, 1, at)
+	r.Begin(0, 1, at)
+	r.RecordLast(0, &Attempt{Step: 1, Start: at, Latency: time.Millisecond, Status: 200}, &Logical{Step: 1, Due: at, Start: at, End: at.Add(time.Millisecond), Status: 200, Attempts: 1})
+	r.RecordLogical(0, &Logical{Step: 0, Due: at, Start: at, End: at.Add(time.Millisecond), Status: 200})
+	r.Offered(0, 0, at) // dropped
+	r.Dropped(0, 0, at)
+	r.DroppedN(0, 0, at, 2)
+	if n := r.InFlight(); n != 0 {
+		t.Errorf("%d in flight after every request ended", n)
+	}
+	b := r.Cut(t0.Add(time.Second), true)
+	if b.Offered != 4 || b.Dropped != 3 || b.Started != 1 || b.Completed != 1 || b.InFlightMax != 1 {
+		t.Errorf("second: offered %d, dropped %d, started %d, completed %d, in flight %d; want 4, 3, 1, 1, 1", b.Offered, b.Dropped, b.Started, b.Completed, b.InFlightMax)
+	}
+	// check wants k copies of the counts above.
+	check := func(what string, s *Summary, k int64) {
+		t.Helper()
+		st := s.Stats
+		if st.Offered != 4*k || st.Dropped != 3*k || st.Started != k || st.Requests != k || st.Attempts != k || st.RetryAmplification != 1 {
+			t.Errorf("%s: offered %d, dropped %d, started %d, requests %d, attempts %d, amplification %v; want %d, %d, %d, %d, %d, 1",
+				what, st.Offered, st.Dropped, st.Started, st.Requests, st.Attempts, st.RetryAmplification, 4*k, 3*k, k, k, k)
+		}
+		if g := s.Scenarios[0].Steps[0]; g.Control != "group" || g.Offered != 4*k || g.Requests != k {
+			t.Errorf("%s: group step %q, offered %d, requests %d; want group, %d, %d", what, g.Control, g.Offered, g.Requests, 4*k, k)
+		}
+	}
+	res := r.Results(RunInfo{}, t0.Add(time.Second))
+	check("recorded", res.Summary, 1)
+	m, err := Merge(res, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("merged", m.Summary, 2)
+}

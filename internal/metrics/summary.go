@@ -118,6 +118,10 @@ type StepSummary struct {
 	// Endpoint is what the step sends ("POST /api/v2/recording/jobs"),
 	// when it is a request step and the run said.
 	Endpoint string `json:"endpoint,omitempty"`
+	// Control is a control step's kind (group, repeat, choose): its
+	// requests are the spans of the steps it runs, which count on their
+	// own, so the scenario's totals leave it out but for its drops.
+	Control string `json:"control,omitempty"`
 	Stats
 	// AcceptTimesMs are the send times (ms since the run's start, in
 	// order) of the step's first 2xx attempts after its first refusal
@@ -268,6 +272,7 @@ type StepData struct {
 	// Accepts are acceptance times, ms since start (see AcceptTimesMs).
 	Accepts  []int64
 	Endpoint string
+	Control  string // see StepSummary.Control
 }
 
 // Summarize builds the summary of everything recorded, for a run that
@@ -281,6 +286,9 @@ func (r *Recorder) Summarize(info RunInfo, end time.Time) *Summary {
 		data[i] = StepData{Key: r.steps[i], counts: cs[i], Hists: hs[i], Accepts: acc[i]}
 		if r.endpoints != nil {
 			data[i].Endpoint = r.endpoints[i]
+		}
+		if r.control != nil {
+			data[i].Control = r.control[i]
 		}
 	}
 	r.lostMu.Lock()
@@ -301,9 +309,16 @@ func summarize(info RunInfo, start, end time.Time, data []StepData, lost []LostR
 		ss := ScenarioSummary{Name: name, Executor: info.Executors[name]}
 		for ; i < len(data) && data[i].Key.Scenario == name; i++ {
 			d := &data[i]
-			sc.add(&d.counts)
-			scH.merge(d.Hists)
-			st := StepSummary{Name: d.Key.Step, Endpoint: d.Endpoint, Stats: d.counts.stats(d.Hists, dur)}
+			if d.Control == "" {
+				sc.add(&d.counts)
+				scH.merge(d.Hists)
+			} else {
+				// The iterations dropped on a scenario's first step were
+				// offered to no child: they count here alone.
+				sc.Offered += d.counts.Dropped
+				sc.Dropped += d.counts.Dropped
+			}
+			st := StepSummary{Name: d.Key.Step, Endpoint: d.Endpoint, Control: d.Control, Stats: d.counts.stats(d.Hists, dur)}
 			if d.counts.Statuses[403]+d.counts.Statuses[429] > 0 {
 				st.AcceptTimesMs = d.Accepts
 			}

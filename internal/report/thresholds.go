@@ -126,15 +126,23 @@ func (m *sums) add(st *metrics.Stats) {
 	}
 }
 
+// addSteps selects the histograms of sc's request-making steps: a control
+// step's span is no request, as in the totals.
+func (sel *selection) addSteps(sc *metrics.ScenarioSummary) {
+	for _, st := range sc.Steps {
+		if st.Control == "" {
+			sel.keys = append(sel.keys, metrics.StepKey{Scenario: sc.Name, Step: st.Name})
+		}
+	}
+}
+
 func selectStats(th *plan.Threshold, s *metrics.Summary) selection {
 	var sel selection
 	if th.Scenario == "" && th.Step == "" {
 		sel.single = &s.Stats
 		sel.sum.add(&s.Stats)
-		for _, sc := range s.Scenarios {
-			for _, st := range sc.Steps {
-				sel.keys = append(sel.keys, metrics.StepKey{Scenario: sc.Name, Step: st.Name})
-			}
+		for i := range s.Scenarios {
+			sel.addSteps(&s.Scenarios[i])
 		}
 		return sel
 	}
@@ -148,9 +156,7 @@ func selectStats(th *plan.Threshold, s *metrics.Summary) selection {
 			sel.single = &sc.Stats
 			sel.sum.add(&sc.Stats)
 			n++
-			for _, st := range sc.Steps {
-				sel.keys = append(sel.keys, metrics.StepKey{Scenario: sc.Name, Step: st.Name})
-			}
+			sel.addSteps(sc)
 			continue
 		}
 		for j := range sc.Steps {

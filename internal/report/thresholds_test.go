@@ -240,3 +240,40 @@ func TestWriteChecks(t *testing.T) {
 		t.Errorf("WriteChecks wrote %q for a summary without checks", b.String())
 	}
 }
+
+// TestMeasureSkipsControlSpans: a latency threshold over a scenario or
+// the run reads its requests' histograms, not a group's span around them.
+func TestMeasureSkipsControlSpans(t *testing.T) {
+	t.Parallel()
+	rec := metrics.NewRecorder(t0, []metrics.StepKey{{Scenario: "s", Step: "g"}, {Scenario: "s", Step: "g/a"}})
+	rec.SetControl(0, "group")
+	for i := range 10 {
+		start := t0.Add(time.Duration(i) * time.Second)
+		rec.Offered(0, 0, start)
+		rec.Begin(0, 0, start)
+		for j := range 2 {
+			at := start.Add(time.Duration(j) * 100 * time.Millisecond)
+			rec.Offered(0, 1, at)
+			rec.Begin(0, 1, at)
+			rec.RecordLast(0, &metrics.Attempt{Step: 1, Start: at, Latency: 50 * time.Millisecond, Status: 200},
+				&metrics.Logical{Step: 1, Due: at, Start: at, End: at.Add(50 * time.Millisecond), Status: 200, Attempts: 1})
+		}
+		rec.RecordLogical(0, &metrics.Logical{Step: 0, Due: start, Start: start, End: start.Add(150 * time.Millisecond), Status: 200})
+	}
+	res := rec.Results(metrics.RunInfo{Plan: "p"}, t0.Add(10*time.Second))
+	for _, tt := range []struct {
+		threshold string
+		want      float64
+	}{
+		{"max(latency) < 1s", 50},
+		{"min(latency{scenario=s}) < 1s", 50},
+		{"max(latency{step=g}) < 1s", 150}, // the span itself, asked for by name
+		{"requests == 0", 20},
+		{"retry_amplification < 2", 1},
+	} {
+		got, ok := Measure(mustThreshold(t, tt.threshold), res.Summary, res.Hists)
+		if !ok || math.Abs(got-tt.want) > tt.want*0.002 {
+			t.Errorf("%s: got %v (ok %v), want %v", tt.threshold, got, ok, tt.want)
+		}
+	}
+}
