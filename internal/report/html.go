@@ -740,6 +740,8 @@ func distribution(hs []metrics.StepHists) *chart {
 	edge := func(i int) float64 { return math.Pow(10, (lo+float64(i))/perDecade) }
 	for i := range n {
 		c.T[i], c.W[i] = float64(i), 1
+	}
+	for i := 0; i <= n; i++ { // the axis's right end too, when it is a decade
 		if int(lo+float64(i))%perDecade == 0 {
 			c.XTicks = append(c.XTicks, xtick{X: float64(i), Label: latencyLabel(edge(i))})
 		}
