@@ -118,6 +118,35 @@ var examples = []example{
 		},
 	},
 	{
+		file:     "agent-desk.yaml",
+		scale:    0.01,
+		vars:     map[string]string{"VUS": "3", "ITERATIONS": "8"},
+		failVars: map[string]string{"MAX_WORK_P99": "1us"},
+		check: func(t *testing.T, s *metrics.Summary) {
+			steps := map[string]metrics.Stats{}
+			for _, sc := range s.Scenarios {
+				for _, st := range sc.Steps {
+					steps[st.Name] = st.Stats
+				}
+			}
+			msg, browse := steps["work/message"].Requests, steps["work/browse"].Requests
+			switch {
+			case steps["whoami"].Requests != 3:
+				t.Errorf("whoami ran %d times, want once per VU (3)", steps["whoami"].Requests)
+			case steps["work"].Requests != 24 || msg+browse != 24 || msg == 0 || browse == 0:
+				t.Errorf("work %d: message %d + browse %d, want 24 picks of both", steps["work"].Requests, msg, browse)
+			case steps["read_back"].Requests != msg || steps["read_back/GET /api/v2/conversations/{{.conversation_id}}"].Requests != 2*msg:
+				t.Errorf("read_back %d, want one per message (%d), two reads each", steps["read_back"].Requests, msg)
+			case steps["work/browse/jobs_page"].Requests != 3*browse:
+				t.Errorf("jobs pages %d, want 3 per browse (%d)", steps["work/browse/jobs_page"].Requests, browse)
+			case steps["participants"].Requests != msg || steps["participants/GET /api/v2/conversations/{{.conversation_id}}"].Requests < msg:
+				t.Errorf("participants %d, %d reads: want one repeat per message, a read per participant", steps["participants"].Requests, steps["participants/GET /api/v2/conversations/{{.conversation_id}}"].Requests)
+			case steps["token"].Succeeded != 8:
+				t.Errorf("token: %d ok, want 8", steps["token"].Succeeded)
+			}
+		},
+	},
+	{
 		file:  "analytics-after-lag.yaml",
 		scale: 0.01,
 		tweak: func(c *emulator.Config) { c.Analytics.JobDataLag = config.Duration(30 * time.Second) }, // 0.3 s

@@ -2,11 +2,14 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/floodgate-dev/floodgate/internal/jmx"
 	"github.com/floodgate-dev/floodgate/internal/plan"
@@ -31,9 +34,13 @@ What does not convert (scripts, other controllers, plugins, options) is
 listed on stderr with its place in JMeter's tree, and left as a comment
 where it was in the plan. The plan is written to -o, or to stdout.
 
-Exit codes: 0 converted (even with elements left out), 1 the plan was
-written but does not parse yet (e.g. a data file is missing), 2 not a
-JMeter plan, or a Thread Group that loops forever with no duration.`
+A Thread Group that loops forever runs for ${DURATION}, set when the plan
+runs (DURATION=10m floodgate run PLAN.yaml). When nothing converts, every
+element that did not is listed with why.
+
+Exit codes: 0 converted (even with elements left out), 1 the converted
+plan does not parse (e.g. a data file is missing; nothing is written),
+2 not a JMeter plan, or nothing in it converts.`
 
 func runImport(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "import", importUsage)
@@ -59,6 +66,18 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return withCode(ExitUsage, fmt.Errorf("import %s: %w", in, err))
 	}
+	writeProblems(env, in, *out, res)
+
+	// The plan must parse, as run would read it, before it is written:
+	// variables it requires (DURATION) may be set only when it runs.
+	at := *out
+	if at == "" {
+		at = filepath.Join(filepath.Dir(in), "imported.yaml")
+	}
+	if _, err := plan.Parse(at, res.YAML, withExamples(env.Getenv, res.Required)); err != nil {
+		fmt.Fprintf(env.Stderr, "the converted plan does not parse, so it was not written; fix these and import again:\n%v\n", err)
+		return fmt.Errorf("import: the converted plan does not parse")
+	}
 	if *out == "" {
 		if _, err := env.Stdout.Write(res.YAML); err != nil {
 			return err
@@ -66,18 +85,25 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	} else if err := os.WriteFile(*out, res.YAML, 0o644); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	writeProblems(env, in, *out, res)
-
-	// The plan must parse: check it as run would read it.
-	at := *out
-	if at == "" {
-		at = filepath.Join(filepath.Dir(in), "imported.yaml")
-	}
-	if _, err := plan.Parse(at, res.YAML, env.Getenv); err != nil {
-		fmt.Fprintf(env.Stderr, "the plan needs attention before it runs:\n%v\n", err)
-		return fmt.Errorf("import: the converted plan does not parse yet")
+	for _, name := range slices.Sorted(maps.Keys(res.Required)) {
+		if _, ok := env.Getenv(name); !ok {
+			fmt.Fprintf(env.Stderr, "import: the plan needs %s when it runs, e.g. %s=%s floodgate run %s\n", name, name, res.Required[name], cmp.Or(*out, "PLAN.yaml"))
+		}
 	}
 	return nil
+}
+
+// withExamples looks variables up with getenv, and gives those the plan
+// requires but the environment lacks their example values, to check a
+// plan whose run will set them.
+func withExamples(getenv func(string) (string, bool), required map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		if v, ok := getenv(name); ok {
+			return v, ok
+		}
+		v, ok := required[name]
+		return v, ok
+	}
 }
 
 // writeProblems lists on stderr what did not convert exactly.

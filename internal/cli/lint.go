@@ -114,15 +114,11 @@ func runLint(ctx context.Context, env *Env, args []string) error {
 	if isJMX(path, src) {
 		res, err := jmx.Convert(bytes.NewReader(src), jmx.WithFile(path))
 		if err != nil {
-			if fs := lint.Unbounded(err); len(fs) > 0 {
-				rep := &lint.Report{Findings: fs}
-				writeLint(env, *format, path, rep)
-			}
 			return withCode(ExitUsage, fmt.Errorf("lint %s: %w", path, err))
 		}
 		// Data files resolve against the .jmx file's directory, as
 		// `floodgate import` without -o writes them.
-		p, err := plan.Parse(strings.TrimSuffix(path, filepath.Ext(path))+".yaml", res.YAML, env.Getenv)
+		p, err := plan.Parse(strings.TrimSuffix(path, filepath.Ext(path))+".yaml", res.YAML, withExamples(env.Getenv, res.Required))
 		if err != nil {
 			return withCode(ExitUsage, fmt.Errorf("lint %s: the imported plan does not parse (see floodgate import): %w", path, err))
 		}

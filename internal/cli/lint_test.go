@@ -41,11 +41,16 @@ func TestLintCommand(t *testing.T) {
 		{[]string{"lint", jmxFile("ctt-trap.jmx")}, ExitRuntime, []string{
 			`warning  ctt_unit  Test Plan > Supervisors > Constant Throughput Timer "100 per second"`,
 			"throughput 100 is in samples per MINUTE", "set throughput to 6000",
-			"error    retry_off  Test Plan\n  retries are off, and scenarios supervisors + pollers (same credentials) will meet the 300/min per token limit: ~1,955 of 5,000 requests will end in 429",
+			"error    retry_off  Test Plan\n  retries are off, and scenario pollers will meet the 300/min per token limit: ~1,500 of 3,000 requests will end in 429",
+			"info     rate_limit  Test Plan > Thread Group \"Supervisors\"\n  scenario supervisors: 2,000 requests at up to 1.52/s fit 300/min per token",
 			"1 error, 2 warnings"}},
 		{[]string{"lint", jmxFile("e2e-open-message.jmx"), "--limit", "5/s"}, ExitRuntime, []string{
 			"error    retry_off  Open messages", "~7 of 12 requests will end in 429"}},
-		{[]string{"lint", jmxFile("bad-infinite.jmx")}, ExitUsage, []string{`error    unbounded  Test Plan > Thread Group "Soak"`, "fix: set Loop Count to a number"}},
+		{[]string{"lint", jmxFile("forever.jmx")}, ExitOK, []string{`warning  unbounded  Test Plan > Thread Group "Soak"`, "fix: run it with DURATION=10m"}},
+		{[]string{"lint", example, "--emulator-config", writePlan(t, "time_scale: 0.01\n")}, ExitOK, []string{
+			"against 300 per 600ms per token", "time_scale 0.01"}},
+		{[]string{"lint", writePlan(t, "target: http://127.0.0.1:9966\nretry: off\nscenarios:\n  vets:\n    executor: {closed: {vus: 100, iterations: 644}}\n    steps: [{request: {path: /petclinic/api/vets}}]\n")}, ExitOK, []string{
+			"info     rate_limit", "no rate limits checked", "0 errors"}},
 		{[]string{"lint", example, "--limit", "lots"}, ExitUsage, nil},
 		{[]string{"lint", example, "--limit-key", "user"}, ExitUsage, nil},
 		{[]string{"lint", writePlan(t, "target: http://x\n")}, ExitUsage, nil},

@@ -81,7 +81,7 @@ func runMerge(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	fmt.Fprintf(env.Stdout, "merged %d results dirs into %s\n", len(parts), *out)
-	failed, err := finishResults(env, *out, merged, pf, ths, nil, 0)
+	failed, err := finishResults(env, *out, merged, pf, ths, nil, 0, false)
 	if err != nil {
 		return err
 	}

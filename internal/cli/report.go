@@ -63,7 +63,7 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	}
 	switch *format {
 	case "html":
-		path, err := report.WriteHTMLDir(dir, *out)
+		path, err := writeHTMLReport(dir, *out)
 		if err != nil {
 			return withCode(ExitUsage, err)
 		}
@@ -188,4 +188,22 @@ func reportJTL(env *Env, path, dir, format string) error {
 	diagnose.WriteText(env.Stdout, d)
 	fmt.Fprintf(env.Stdout, "\nresults: %s (report: %s)\n", dir, html)
 	return nil
+}
+
+// writeHTMLReport renders dir's HTML report into out (dir/report.html
+// when ""). A killed run's dir has no summary.json, only its last
+// checkpoint: it is rendered from what ReadDir makes of that, marked
+// partial.
+func writeHTMLReport(dir, out string) (string, error) {
+	res, err := metrics.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	if !res.Summary.Partial {
+		return report.WriteHTMLDir(dir, out)
+	}
+	if out == "" {
+		out = filepath.Join(dir, report.HTMLFile)
+	}
+	return out, report.WriteHTMLFile(out, res, diagnose.Analyze(res))
 }

@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/floodgate-dev/floodgate/internal/client"
 	"github.com/floodgate-dev/floodgate/internal/diagnose"
 	"github.com/floodgate-dev/floodgate/internal/engine"
 	"github.com/floodgate-dev/floodgate/internal/hostcpu"
@@ -43,6 +46,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	segFlag := fs.String("segment", "", "run only share `i/n` of every scenario (VUs, arrivals, batches), for one plan across n processes; auto/n takes i from $JOB_COMPLETION_INDEX+1")
 	metricsAddr := fs.String("metrics-addr", "", "serve live Prometheus metrics on `host:port` during the run (e.g. 127.0.0.1:9464)")
 	startAt := fs.String("start-at", "", "shared time zero for segments: RFC 3339 (2026-11-22T10:00:00Z) or Unix seconds; waits for it")
+	force := fs.Bool("force", false, "run even where the scale checks only warn: memory for the VUs, an arrival rate beyond one process, max_vus beyond ulimit -n")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -95,11 +99,22 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		}
 		opts = append(opts, engine.WithStartAt(t))
 	}
-	var pr *progress
+	var (
+		pr    *progress
+		keep  *keeper
+		e     *engine.Engine
+		noted bool // the "is the target running?" line was printed
+	)
 	checks := make(chan struct{}, 1) // each second: check abort_on_fail thresholds
 	opts = append(opts, engine.WithTick(func(b metrics.Bucket) {
 		if pr != nil {
 			pr.Tick(b)
+		}
+		if keep != nil {
+			keep.tick(b)
+		}
+		if !noted && pr != nil && b.T < unreachableNoteWithin.Seconds() {
+			noted = noteUnreachable(pr.Above(env.Stderr), e, p.Target)
 		}
 		select {
 		case checks <- struct{}{}:
@@ -111,9 +126,16 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		live = newLiveServer(p)
 		opts = append(opts, engine.WithObserver(live.exp))
 	}
-	e, err := engine.New(p, opts...)
+	e, err = engine.New(p, opts...)
 	if err != nil {
 		return withCode(ExitUsage, err)
+	}
+	fatal, soft := preflight(runScale{closedVUs: e.ClosedVUs(), maxConc: e.MaxConcurrency(), rate: e.PeakRate()}, readLimits())
+	if err := preflightError(fatal, soft, *force); err != nil {
+		return withCode(ExitUsage, err)
+	}
+	for _, w := range soft {
+		fmt.Fprintf(env.Stderr, "floodgate: warning: %s (running anyway: --force)\n", w)
 	}
 	if live != nil {
 		live.inflight = e.InFlight
@@ -123,6 +145,27 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		defer live.stop()
 		fmt.Fprintf(env.Stderr, "live metrics on http://%s/metrics\n", live.addr)
 	}
+	// Results must be writable before the first request, not after the
+	// last: a read-only or full disk fails the run now.
+	if err := metrics.PrepareDir(dir); err != nil {
+		return withCode(ExitRuntime, fmt.Errorf("%w; choose another --out", err))
+	}
+	info := metrics.RunInfo{Plan: p.Name, PlanFile: p.File, Target: p.Target, Segment: seg.String(), Executors: map[string]string{}}
+	for _, sc := range p.Scenarios {
+		info.Executors[sc.Name] = sc.Executor.Kind()
+	}
+	keep, err = startKeeper(dir, env.Stderr, func(now time.Time) *metrics.Results {
+		rec := e.Recorder()
+		res := &metrics.Results{Summary: rec.Summarize(info, now)}
+		for i, h := range rec.StepHists() {
+			res.Hists = append(res.Hists, metrics.StepHists{Key: rec.Steps()[i], Hists: h})
+		}
+		return res
+	})
+	if err != nil {
+		return withCode(ExitRuntime, fmt.Errorf("results dir: %w; choose another --out", err))
+	}
+	defer keep.close()
 	if e.MaxConcurrency() > manyVUs {
 		if _, set := env.Getenv("GOGC"); !set {
 			// Thousands of VUs are mostly live memory (their stacks,
@@ -156,10 +199,16 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 				return
 			case <-env.Interrupts:
 				n++
-				if n == 1 {
-					fmt.Fprintf(above, "\ninterrupt: no new iterations; waiting up to %s for in-flight ones (Ctrl-C again to abort)\n", p.Grace)
-				} else {
-					fmt.Fprintln(above, "\ninterrupt: aborting in-flight requests")
+				// Say what is actually in flight: a run stopped while
+				// it starts VUs may have nothing to wait for.
+				inflight := e.InFlight()
+				switch {
+				case n == 1 && inflight == 0:
+					fmt.Fprintln(above, "\ninterrupt: no new iterations; no requests in flight (Ctrl-C again to abort)")
+				case n == 1:
+					fmt.Fprintf(above, "\ninterrupt: no new iterations; waiting up to %s for %d in-flight requests (Ctrl-C again to abort)\n", p.Grace, inflight)
+				default:
+					fmt.Fprintf(above, "\ninterrupt: aborting %d in-flight requests\n", inflight)
 				}
 				e.Stop()
 			}
@@ -173,25 +222,33 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	close(done)
 	<-watchDone
 	pr.Close()
+	kerr := keep.close()
 
-	info := metrics.RunInfo{Plan: p.Name, PlanFile: p.File, Target: p.Target, Segment: seg.String(),
-		Interrupted: e.Interrupted(), Aborted: e.Aborted(), Executors: map[string]string{},
-		Generator: generatorUsage(used)}
-	for _, sc := range p.Scenarios {
-		info.Executors[sc.Name] = sc.Executor.Kind()
-	}
-	if info.Interrupted {
-		info.StopReason = "interrupted"
-	}
-	if *abortedBy != nil {
+	info.Interrupted, info.Aborted, info.Generator = e.Interrupted(), e.Aborted(), generatorUsage(used)
+	switch {
+	case *abortedBy != nil:
 		info.StopReason = report.AbortReason(*abortedBy)
+	case e.Unreachable():
+		info.StopReason = "target unreachable"
+	case errors.Is(runErr, client.ErrCredentialsRefused):
+		info.StopReason = "credentials refused"
+	case info.Interrupted:
+		info.StopReason = "interrupted"
 	}
 	res := e.Recorder().Results(info, e.Ended())
 	res.Summary.Failures = e.Failures()
-	failed, werr := finishResults(env, dir, res, p.File, p.Thresholds, *abortedBy, *abortAt)
+	// The series is on disk already unless streaming it failed.
+	failed, werr := finishResults(env, dir, res, p.File, p.Thresholds, *abortedBy, *abortAt, kerr == nil)
 	if werr != nil {
+		if kerr != nil && kerr.Error() != werr.Error() {
+			werr = errors.Join(werr, kerr)
+		}
 		return fmt.Errorf("results not written: %w", werr)
 	}
+	// Exit-code precedence (README "Exit codes"): a run that could not
+	// work (refused credentials, unreachable target, a runtime failure)
+	// 1; a threshold that stopped the run 3; an interrupt 130, even when
+	// thresholds failed over what ran; failed thresholds 3.
 	switch {
 	case runErr != nil:
 		return runErr
@@ -223,9 +280,10 @@ func generatorUsage(u hostcpu.Sample) *metrics.Generator {
 // writes the results dir (files, junit.xml when there are thresholds,
 // report.html) and prints the summary, checks and diagnosis. It returns
 // how many thresholds failed. Both run and merge end with it, so a merge
-// is judged on the merged whole.
+// is judged on the merged whole. streamed says timeseries.jsonl holds the
+// whole series already (see keeper).
 func finishResults(env *Env, dir string, res *metrics.Results, planFile string, ths []*plan.Threshold,
-	abortedBy *metrics.ThresholdResult, abortAt time.Duration) (failed int, err error) {
+	abortedBy *metrics.ThresholdResult, abortAt time.Duration, streamed bool) (failed int, err error) {
 	if len(ths) > 0 {
 		res.Summary.Thresholds = report.EvaluateThresholds(planFile, ths, res.Summary, res.Hists)
 		report.MarkAborted(res.Summary.Thresholds, abortedBy, abortAt)
@@ -234,7 +292,11 @@ func finishResults(env *Env, dir string, res *metrics.Results, planFile string, 
 	if b, jerr := json.Marshal(d); jerr == nil {
 		res.Summary.Diagnosis = b
 	}
-	err = metrics.WriteDir(dir, res)
+	if streamed {
+		err = metrics.FinishDir(dir, res)
+	} else {
+		err = metrics.WriteDir(dir, res)
+	}
 	if err == nil && len(ths) > 0 {
 		err = report.WriteJUnitFile(filepath.Join(dir, report.JUnitFile), res.Summary)
 	}
@@ -333,3 +395,36 @@ func moveToken(a *plan.Auth, old, target string) {
 // manyVUs is the concurrency above which a run trades a little CPU for
 // memory (see runRun).
 const manyVUs = 1000
+
+// unreachableNoteWithin is how long into a run a target that has never
+// answered gets the "is it running?" line: past the default attempt
+// timeout, for a target that drops connections rather than refuse them.
+const unreachableNoteWithin = 30 * time.Second
+
+// noteUnreachable prints, once the run's attempts have failed to connect
+// with none answered, the line that says so at once rather than at the
+// end; it reports whether it printed.
+func noteUnreachable(w io.Writer, e *engine.Engine, target string) bool {
+	if e == nil {
+		return false
+	}
+	total, consecutive, first := e.ConnectFailures()
+	if total == 0 || consecutive != total {
+		return false
+	}
+	conns := "connections"
+	if total == 1 {
+		conns = "connection"
+	}
+	what := "target"
+	var te *client.TokenError
+	if errors.As(first, &te) {
+		what, target = "token endpoint", te.TokenURL
+	}
+	if first != nil && (errors.Is(first, syscall.ECONNREFUSED) || strings.Contains(first.Error(), "connection refused")) {
+		fmt.Fprintf(w, "floodgate: %s refused %d %s: is it running at %s?\n", what, total, conns, target)
+	} else {
+		fmt.Fprintf(w, "floodgate: %d %s to the %s failed (%v): is it running at %s?\n", total, conns, what, first, target)
+	}
+	return true
+}

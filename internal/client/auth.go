@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,11 @@ type Authenticator interface {
 // ErrToken is wrapped by every *TokenError.
 var ErrToken = errors.New("client: oauth2 token request failed")
 
+// ErrCredentialsRefused is wrapped by a *TokenError whose token endpoint
+// refused the client's credentials (see TokenError.Refused): every
+// further request would be refused alike, so runs stop on it.
+var ErrCredentialsRefused = errors.New("client: credentials refused by the token endpoint")
+
 // TokenError reports a failed OAuth2 token request. Its text never holds
 // the client secret: the server's error code and description are kept,
 // the response body is not, and anything echoing the secret is redacted.
@@ -73,13 +79,46 @@ func (e *TokenError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns ErrToken and the underlying cause when it could be kept
-// (transport and context errors), so Classify and errors.Is see it.
-func (e *TokenError) Unwrap() []error {
-	if e.cause == nil {
-		return []error{ErrToken}
+// Refused reports whether the token endpoint refused the credentials
+// themselves: a 401, or an RFC 6749 invalid_client, invalid_grant or
+// unauthorized_client answer. A 5xx, a timeout or an unreachable endpoint
+// is not a refusal: those may pass.
+func (e *TokenError) Refused() bool {
+	switch e.Code {
+	case "invalid_client", "invalid_grant", "unauthorized_client":
+		return true
 	}
-	return []error{ErrToken, e.cause}
+	return e.Status == 401
+}
+
+// Answer is what the token endpoint said, for messages: its status and
+// error code, e.g. "401 invalid_client"; never a secret.
+func (e *TokenError) Answer() string {
+	var parts []string
+	if e.Status != 0 {
+		parts = append(parts, strconv.Itoa(e.Status))
+	}
+	if e.Code != "" {
+		parts = append(parts, e.Code)
+	}
+	if e.msg != "" {
+		parts = append(parts, "("+e.msg+")")
+	}
+	return strings.Join(parts, " ")
+}
+
+// Unwrap returns ErrToken, ErrCredentialsRefused when Refused, and the
+// underlying cause when it could be kept (transport and context errors),
+// so Classify and errors.Is see it.
+func (e *TokenError) Unwrap() []error {
+	errs := []error{ErrToken}
+	if e.Refused() {
+		errs = append(errs, ErrCredentialsRefused)
+	}
+	if e.cause != nil {
+		errs = append(errs, e.cause)
+	}
+	return errs
 }
 
 // Token refresh timing, see oauth2Auth.
@@ -456,10 +495,16 @@ func (a *oauth2Auth) tokenError(err error) error {
 	}
 	msg := err.Error()
 	te.msg = a.redact(msg)
-	if te.msg == msg {
+	switch {
+	case te.msg == msg:
 		te.cause = err
-	} else if errors.Is(err, context.DeadlineExceeded) {
+	case errors.Is(err, context.DeadlineExceeded):
 		te.cause = context.DeadlineExceeded
+	default:
+		// The error echoed the secret (or a short secret matched by
+		// chance): keep its class, not its text, so that an unreachable
+		// token endpoint still counts as one.
+		te.cause = &ClassError{Class: Classify(err), Err: errors.New(te.msg)}
 	}
 	return te
 }

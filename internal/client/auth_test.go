@@ -8,10 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -473,4 +476,78 @@ func TestApplyHonoursContext(t *testing.T) {
 			t.Errorf("issued %d", issued)
 		}
 	})
+}
+
+// A token endpoint that refuses the credentials gives class Auth and
+// ErrCredentialsRefused; one that fails for another reason does not.
+func TestTokenRefusalClass(t *testing.T) {
+	t.Parallel()
+	answer := func(status int, body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(body))
+		}
+	}
+	cases := []struct {
+		name    string
+		h       http.HandlerFunc
+		refused bool
+		answer  string
+	}{
+		{"401 invalid_client", answer(401, `{"error":"invalid_client","error_description":"authentication failed"}`), true, "401 invalid_client (authentication failed)"},
+		{"400 invalid_client", answer(400, `{"error":"invalid_client"}`), true, "400 invalid_client"},
+		{"400 invalid_grant", answer(400, `{"error":"invalid_grant"}`), true, "400 invalid_grant"},
+		{"400 unauthorized_client", answer(400, `{"error":"unauthorized_client"}`), true, "400 unauthorized_client"},
+		{"401 without a body", answer(401, ``), true, "401"},
+		{"400 invalid_scope", answer(400, `{"error":"invalid_scope"}`), false, "400 invalid_scope"},
+		{"500", answer(500, `{"error":"server_error"}`), false, "500 server_error"},
+		{"503 html", answer(503, `<html>down</html>`), false, "503"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			auth, err := NewAuth(oauthPlan(testSecret), "http://api.test", HandlerRoundTripper{c.h})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = auth.Apply(context.Background(), getReq("http://api.test/x"))
+			var te *TokenError
+			if !errors.As(err, &te) {
+				t.Fatalf("Apply = %v, want a *TokenError", err)
+			}
+			if te.Refused() != c.refused || errors.Is(err, ErrCredentialsRefused) != c.refused {
+				t.Errorf("Refused = %v, errors.Is refused = %v, want %v", te.Refused(), errors.Is(err, ErrCredentialsRefused), c.refused)
+			}
+			if got := Classify(err) == metrics.Auth; got != c.refused {
+				t.Errorf("Classify = %v, want auth: %v", Classify(err), c.refused)
+			}
+			if !strings.HasPrefix(te.Answer(), c.answer) {
+				t.Errorf("Answer = %q, want it to start %q", te.Answer(), c.answer)
+			}
+			if strings.Contains(err.Error(), testSecret) || strings.Contains(te.Answer(), testSecret) {
+				t.Errorf("the secret leaks: %v", err)
+			}
+		})
+	}
+}
+
+// A transport error whose text had to be redacted keeps its class: a
+// secret short enough to match inside "connection refused" must not turn
+// an unreachable token endpoint into class other.
+func TestRedactedTokenErrorKeepsItsClass(t *testing.T) {
+	t.Parallel()
+	rt := roundTripperFunc(func(*http.Request) (*http.Response, error) {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	})
+	for _, secret := range []string{"s", "refused", testSecret} {
+		auth, err := NewAuth(oauthPlan(secret), "http://api.test", rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = auth.Apply(context.Background(), getReq("http://api.test/x"))
+		if Classify(err) != metrics.Connect || strings.Contains(err.Error(), " "+secret+" ") {
+			t.Errorf("secret %q: Apply = %v, class %v; want connect", secret, err, Classify(err))
+		}
+	}
 }

@@ -88,6 +88,8 @@ func (e *LimitedError) Is(target error) bool { return target == ErrGateClosed }
 //     only they can recognise)
 //   - Timeout: context.DeadlineExceeded, os.ErrDeadlineExceeded, or any
 //     net.Error whose Timeout() is true, except while dialling
+//   - Auth: the token endpoint refused the credentials
+//     (ErrCredentialsRefused); nothing was sent
 //   - Connect: a dial failure (refused, unreachable, DNS, dial timeout):
 //     the request never left, which is why Connect is safe to retry for
 //     every method
@@ -110,6 +112,9 @@ func Classify(err error) metrics.Class {
 	}
 	if errors.Is(err, context.Canceled) {
 		return metrics.Other
+	}
+	if errors.Is(err, ErrCredentialsRefused) {
+		return metrics.Auth
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return metrics.Timeout

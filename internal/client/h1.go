@@ -150,6 +150,7 @@ func (t *H1Transport) prepare(ctx context.Context, req *Request, resp *Response)
 		st = newH1State()
 		resp.h1 = st
 		resp.header = st.head.get
+		resp.values = st.head.values
 	}
 	st.head.block, st.head.fields = st.head.block[:0], st.head.fields[:0]
 	st.conn, st.written, st.got = nil, false, 0

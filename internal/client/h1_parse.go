@@ -131,6 +131,20 @@ func (h *h1Head) get(name string) string {
 	return string(h.value(name))
 }
 
+// values returns copies of every value of the field name: Response.Values.
+func (h *h1Head) values(name string) []string {
+	if h.names&nameBit(name) == 0 {
+		return nil
+	}
+	var out []string
+	for _, f := range h.fields {
+		if int(f.nameEnd-f.name) == len(name) && equalFold(h.block[f.name:f.nameEnd], name) {
+			out = append(out, string(h.block[f.val:f.valEnd]))
+		}
+	}
+	return out
+}
+
 // value returns the first value of the field name, aliasing h.block.
 func (h *h1Head) value(name string) []byte {
 	if h.names&nameBit(name) == 0 {

@@ -84,6 +84,7 @@ func (t *StdTransport) RoundTrip(ctx context.Context, req *Request, resp *Respon
 	resp.std = r.Header
 	h := r.Header
 	resp.header = h.Get
+	resp.values = h.Values
 	if err != nil {
 		return &ClassError{classifyStd(ctx, err), err}
 	}

@@ -55,6 +55,7 @@ type Response struct {
 	Start   time.Time
 	Latency time.Duration
 	header  func(name string) string
+	values  func(name string) []string
 
 	// Transport-owned state reused across attempts (see h1.go, std.go).
 	h1   *h1State
@@ -68,6 +69,18 @@ func (r *Response) Header(name string) string {
 		return ""
 	}
 	return r.header(name)
+}
+
+// Values returns every value of the response header name, for headers
+// that repeat (Set-Cookie).
+func (r *Response) Values(name string) []string {
+	if r.values != nil {
+		return r.values(name)
+	}
+	if v := r.Header(name); v != "" {
+		return []string{v}
+	}
+	return nil
 }
 
 // RateLimit parses the response's rate-limit headers (ParseRateLimit).

@@ -1,6 +1,7 @@
 // Package emulator holds the Genesys Cloud Platform API emulator's server:
 // it wires the resource packages (auth, conversations, recordings,
-// analytics, notifications) behind one request pipeline that adds
+// analytics, notifications, and catalog for every other route of the
+// platform API) behind one request pipeline that adds
 // correlation ids, bearer authentication, rate limits, permission checks,
 // body limits, concurrency caps, faults and metrics, and serves the
 // notification WebSocket, an admin API under /_floodgate/ and Prometheus

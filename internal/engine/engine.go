@@ -39,6 +39,8 @@ type Engine struct {
 
 	interrupted atomic.Bool
 	aborted     atomic.Bool
+	unreachable atomic.Bool
+	halts       halts // what stopped the run or a scenario early
 	started     time.Time
 	ended       time.Time
 }
@@ -93,9 +95,11 @@ type scenarioRun struct {
 	steps     []*stepRun
 	maxVUs    int
 	auth      client.Authenticator
-	flow      *flowRun // variables, data, failures (steps.go)
-	nreqs     int      // requests among its steps: each VU's request slots
-	warm      []*vu    // VUs made before the clock started (Engine.warm)
+	flow      *flowRun    // variables, data, failures (steps.go)
+	nreqs     int         // requests among its steps: each VU's request slots
+	nonce     int         // its once steps: each VU's record of those it ran
+	warm      []*vu       // VUs made before the clock started (Engine.warm)
+	refused   atomic.Bool // the token endpoint refused its credentials
 }
 
 // New prepares an engine for p. start is only used for the recorder's time
@@ -238,6 +242,13 @@ func (e *Engine) warm(ctx context.Context) {
 	}
 	if w, ok := e.transport.(warmer); ok && conns > 0 && !strings.HasPrefix(e.plan.Target, "https:") {
 		// A failed dial is left for the first requests to meet and report.
+		// A target that drops SYNs would hold the dials for the kernel's
+		// connect timeout (minutes): bound them like an attempt.
+		if t := e.plan.Defaults.Timeout; t > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, t)
+			defer cancel()
+		}
 		_ = w.Warm(ctx, e.plan.Target, conns)
 	}
 }
@@ -260,7 +271,10 @@ func (e *Engine) Stop() {
 		e.stopStart()
 		return
 	}
-	e.aborted.Store(true)
+	// Aborted says requests were cut off: only if some were in flight.
+	if e.rec.InFlight() > 0 {
+		e.aborted.Store(true)
+	}
 	e.abort()
 }
 
@@ -282,17 +296,23 @@ func (e *Engine) Run(ctx context.Context) error {
 	startCtx, stopStart := context.WithCancel(runCtx)
 	defer stopStart()
 	e.abort, e.stopStart = abort, stopStart
-	e.warm(runCtx)
+	close(e.ready)
+	e.warm(startCtx) // a Stop ends the warming too
 	e.started = time.Now()
 	if t := e.cfg.startAt; !t.IsZero() {
-		if err := sleepUntil(ctx, t); err != nil {
-			close(e.ready)
-			return err
+		// A Stop while waiting for the shared start ends the wait: the
+		// run is over before it began.
+		if err := sleepUntil(startCtx, t); err != nil {
+			e.ended = time.Now()
+			e.rec.SetStart(e.started)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return nil
 		}
 		e.started = t
 	}
 	e.rec.SetStart(e.started)
-	close(e.ready)
 
 	repDone := make(chan struct{})
 	repStop := make(chan struct{})
@@ -312,7 +332,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		defer t.Stop()
 		select {
 		case <-t.C:
-			if e.interrupted.Load() {
+			// Aborted says in-flight work was cut off: only if some was.
+			if e.interrupted.Load() && e.rec.InFlight() > 0 {
 				e.aborted.Store(true)
 			}
 			abort()
@@ -342,7 +363,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.interrupted.Store(true)
 		e.aborted.Store(true)
 	}
-	return errors.Join(errs...)
+	e.neverAnswered()
+	return errors.Join(append(errs, e.halts.err())...)
 }
 
 // report cuts a bucket every second, aligned to the run's start, and
@@ -418,3 +440,34 @@ func (e *Engine) Planned() (requests int64, length time.Duration) {
 
 // InFlight returns the number of logical requests in flight now.
 func (e *Engine) InFlight() int64 { return e.rec.InFlight() }
+
+// PeakRate is the highest arrival rate, per second, that the plan's open
+// scenarios ask of this process together (this segment's share).
+func (e *Engine) PeakRate() float64 {
+	var sum float64
+	for _, sr := range e.scens {
+		if o := sr.sc.Executor.Open; o != nil {
+			peak := max(o.Rate.PerSecond(), o.StartRate.PerSecond())
+			for _, st := range o.Stages {
+				peak = max(peak, st.Target.PerSecond())
+			}
+			sum += peak
+		}
+	}
+	if n := e.cfg.segment.N; n > 1 {
+		sum /= float64(n)
+	}
+	return sum
+}
+
+// ClosedVUs is how many VUs the plan's closed scenarios start in this
+// process: each holds a connection for the whole run.
+func (e *Engine) ClosedVUs() int {
+	n := 0
+	for _, sr := range e.scens {
+		if sr.sc.Executor.Closed != nil {
+			n += sr.maxVUs
+		}
+	}
+	return n
+}

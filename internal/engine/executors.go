@@ -59,6 +59,9 @@ func (e *Engine) runClosed(iterCtx, flightCtx context.Context, sr *scenarioRun) 
 	c := sr.sc.Executor.Closed
 	var wg sync.WaitGroup
 	for i := 0; i < c.VUs; i++ {
+		if iterCtx.Err() != nil {
+			break // stopped while VUs were starting: start no more
+		}
 		if !e.cfg.segment.owns(int64(i)) {
 			continue // another segment's VU; its ramp-up slot stays its own
 		}
@@ -107,6 +110,10 @@ func (e *Engine) closedVU(iterCtx, flightCtx context.Context, sr *scenarioRun, c
 	}
 }
 
+// maxLate is how late an arrival may be and still be sent; later ones
+// are dropped in bulk (see runArrivals).
+const maxLate = time.Second
+
 // runArrivals dispatches iterations at their due times to a pool of VUs
 // that grows up to the scenario's max_vus. An iteration due when no VU is
 // free, and none may be added, is dropped and counted.
@@ -150,7 +157,18 @@ loop:
 			break
 		}
 		due := e.started.Add(off)
-		if now := time.Now(); due.After(now) {
+		now := time.Now()
+		if late := now.Sub(due); late > maxLate {
+			// Too far behind to catch up (a rate beyond this process, or
+			// a long stall): pass over every arrival due by now, counted
+			// offered and dropped, instead of offering each one late.
+			if startCtx.Err() != nil {
+				break
+			}
+			e.rec.DroppedN(shard, sr.firstStep, now, 1+sched.skipTo(now.Sub(e.started)))
+			continue
+		}
+		if due.After(now) {
 			wake := due
 			if w := woke.Add(granularity); w.After(wake) {
 				wake = w

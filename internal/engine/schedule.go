@@ -14,6 +14,9 @@ import (
 type schedule interface {
 	// next returns the i-th arrival's offset; ok is false past the end.
 	next() (off time.Duration, ok bool)
+	// skipTo passes over every arrival not yet returned that is due
+	// before off, and returns how many it passed over.
+	skipTo(off time.Duration) int64
 }
 
 // stagesSchedule places arrivals on a piecewise-linear rate curve: the
@@ -101,6 +104,34 @@ func (s *stagesSchedule) next() (time.Duration, bool) {
 	return st.start + time.Duration(t*float64(time.Second)), true
 }
 
+func (s *stagesSchedule) skipTo(off time.Duration) int64 {
+	if len(s.stages) == 0 {
+		return 0
+	}
+	// f is the curve's integral at off: arrivals i < f are due before it.
+	var f float64
+	last := s.stages[len(s.stages)-1]
+	if off >= last.start+last.dur {
+		f = last.nEnd
+	} else {
+		for _, st := range s.stages {
+			if off < st.start+st.dur {
+				t := max(off-st.start, 0).Seconds()
+				a := (st.r1 - st.r0) / (2 * st.dur.Seconds())
+				f = st.n0 + st.r0*t + a*t*t
+				break
+			}
+		}
+	}
+	to := int64(math.Ceil(f - 1e-9))
+	if to <= s.i {
+		return 0
+	}
+	n := to - s.i
+	s.i = to
+	return n
+}
+
 // batchSchedule releases size arrivals every pause until total.
 type batchSchedule struct {
 	size, total int64
@@ -119,6 +150,24 @@ func (s *batchSchedule) next() (time.Duration, bool) {
 	off := time.Duration(s.i/s.size) * s.pause
 	s.i++
 	return off, true
+}
+
+func (s *batchSchedule) skipTo(off time.Duration) int64 {
+	if off <= 0 {
+		return 0
+	}
+	to := s.total
+	if s.pause > 0 {
+		// Batches b with b*pause < off are due before off.
+		nb := int64((off + s.pause - 1) / s.pause)
+		to = min(s.total, nb*s.size)
+	}
+	if to <= s.i {
+		return 0
+	}
+	n := to - s.i
+	s.i = to
+	return n
 }
 
 // rampOffset is when the v-th of vus closed-model VUs starts: evenly over

@@ -125,3 +125,62 @@ func TestRampOffset(t *testing.T) {
 		t.Errorf("no ramp-up: offset %v, want 0", got)
 	}
 }
+
+// skipTo passes over exactly the arrivals next would have returned
+// before off, and next goes on from the first at or after it, for
+// constant rates, ramps up and down, batches and segments of them.
+func TestSkipToMatchesNext(t *testing.T) {
+	t.Parallel()
+	open := func(o plan.Open) func() schedule { return func() schedule { return newOpenSchedule(&o) } }
+	r := func(n float64) plan.Rate { return plan.Rate{Count: n, Per: time.Second} }
+	scheds := map[string]func() schedule{
+		"constant 100/s": open(plan.Open{Rate: r(100), Duration: 3 * time.Second}),
+		"constant 7/s":   open(plan.Open{Rate: r(7), Duration: 2 * time.Second}),
+		"ramp up and down": open(plan.Open{StartRate: r(0), Stages: []plan.Stage{
+			{Target: r(300), Duration: time.Second}, {Target: r(300), Duration: time.Second}, {Target: r(10), Duration: 1500 * time.Millisecond}}}),
+		"batches": func() schedule {
+			return newBatchSchedule(&plan.Batches{Size: 7, Pause: 300 * time.Millisecond, Total: 40})
+		},
+		"batches at once": func() schedule { return newBatchSchedule(&plan.Batches{Size: 5, Total: 12}) },
+		"segment 2/3 of a ramp": func() schedule {
+			o := plan.Open{StartRate: r(50), Stages: []plan.Stage{{Target: r(200), Duration: 2 * time.Second}}}
+			return &segmented{inner: newOpenSchedule(&o), seg: Segment{I: 2, N: 3}}
+		},
+		"segment 1/4 of batches": func() schedule {
+			return &segmented{inner: newBatchSchedule(&plan.Batches{Size: 6, Pause: time.Second, Total: 30}), seg: Segment{I: 1, N: 4}}
+		},
+	}
+	for name, mk := range scheds {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			all := drain(mk())
+			for _, first := range []int{0, 1, 5, 17} { // arrivals taken before the skip
+				for off := -time.Millisecond; off < 4*time.Second; off += 37*time.Millisecond + 123*time.Microsecond {
+					s := mk()
+					for range min(first, len(all)) {
+						s.next()
+					}
+					taken := min(first, len(all))
+					before := taken
+					for before < len(all) && all[before] < off {
+						before++
+					}
+					got := s.skipTo(off)
+					rest := drain(s)
+					want := int64(before - taken)
+					// An arrival within a microsecond of off may fall
+					// either side of it: offsets are rounded to whole
+					// nanoseconds.
+					near := before < len(all) && all[before]-off < time.Microsecond ||
+						before > taken && off-all[before-1] < time.Microsecond
+					if got != want && !(near && (got == want+1 || got == want-1)) {
+						t.Fatalf("after %d taken, skipTo(%v) = %d, want %d", taken, off, got, want)
+					}
+					if int(got)+taken+len(rest) != len(all) || (len(rest) > 0 && rest[0] != all[len(all)-len(rest)]) {
+						t.Fatalf("after skipTo(%v): %d left, want the last %d of the schedule", off, len(rest), len(all)-taken-int(got))
+					}
+				}
+			}
+		})
+	}
+}

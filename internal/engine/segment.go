@@ -75,6 +75,28 @@ func (s *segmented) next() (time.Duration, bool) {
 	}
 }
 
+func (s *segmented) skipTo(off time.Duration) int64 {
+	n := s.inner.skipTo(off)
+	from := s.k
+	s.k += n
+	return s.seg.ownedIn(from, s.k)
+}
+
+// ownedIn counts the units in [from, to) this segment owns.
+func (s Segment) ownedIn(from, to int64) int64 {
+	if s.N <= 1 {
+		return to - from
+	}
+	// Units k < x owned: those with k ≡ I-1 (mod N).
+	below := func(x int64) int64 {
+		if x <= int64(s.I-1) {
+			return 0
+		}
+		return (x-int64(s.I-1)-1)/int64(s.N) + 1
+	}
+	return below(to) - below(from)
+}
+
 func (e *Engine) segment(s schedule) schedule {
 	if e.cfg.segment.N <= 1 {
 		return s

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
@@ -61,6 +63,8 @@ const (
 	kindWait
 	kindThink
 	kindGroup
+	kindRepeat
+	kindChoose
 )
 
 // stepRun is a step ready to run: its recorder index, resolved retry
@@ -72,7 +76,16 @@ type stepRun struct {
 	kind     kind
 	req      *requestRun // request, poll; the trigger of wait_event
 	policy   *client.Policy
-	children []*stepRun // group
+	children []*stepRun // group, repeat, choose
+	// gated: the step has a when or is once; serial numbers the
+	// scenario's once steps, for the VU's record of those it ran.
+	gated  bool
+	serial int
+	// cumWeights are a choose's cumulative weights, one per child.
+	cumWeights []float64
+	// keep lists the slots a once step (and its steps) extract, kept for
+	// the VU's later iterations.
+	keep []int
 }
 
 // requestRun is a request with everything static resolved once: URL,
@@ -88,6 +101,7 @@ type requestRun struct {
 	body    []byte
 	bodyT   *scenario.Template
 	expect  []int
+	timeout time.Duration // 0: the plan's default
 }
 
 type headerTemplate struct {
@@ -106,21 +120,31 @@ func (e *Engine) Failures() []metrics.StepFailure {
 	return out
 }
 
-// recorded counts the scenario's recorded steps: the logical samples a
-// whole iteration makes.
+// recorded estimates the logical samples a whole iteration makes: a
+// repeat's steps count once per pass (a while repeat's, once), a
+// choose's as their mean, and steps with when or once as if they ran.
 func (sr *scenarioRun) recorded() int {
-	n := 0
-	var walk func([]*stepRun)
-	walk = func(steps []*stepRun) {
+	var walk func([]*stepRun) float64
+	walk = func(steps []*stepRun) float64 {
+		n := 0.0
 		for _, st := range steps {
 			if st.idx >= 0 {
 				n++
 			}
-			walk(st.children)
+			inner := walk(st.children)
+			switch st.kind {
+			case kindRepeat:
+				if c := st.step.Repeat.Count; c > 0 {
+					inner *= float64(c)
+				}
+			case kindChoose:
+				inner /= float64(len(st.children))
+			}
+			n += inner
 		}
+		return n
 	}
-	walk(sr.steps)
-	return n
+	return int(math.Round(walk(sr.steps)))
 }
 
 // newFlow prepares a scenario's shared iteration state.
@@ -155,7 +179,16 @@ func (e *Engine) buildSteps(p *plan.Plan, sr *scenarioRun, steps []*plan.Step, l
 	for _, st := range steps {
 		lv := append(append([]*plan.Retry(nil), levels...), st.Retry)
 		pol := client.Resolve(lv...)
-		r := &stepRun{idx: -1, step: st, policy: &pol}
+		r := &stepRun{idx: -1, step: st, policy: &pol, gated: st.When != nil || st.Once}
+		if st.Once {
+			r.serial = sr.nonce
+			sr.nonce++
+			plan.WalkSteps([]*plan.Step{st}, func(s *plan.Step) {
+				for _, x := range s.Extract {
+					r.keep = append(r.keep, x.Slot)
+				}
+			})
+		}
 		if st.Think == nil {
 			r.idx = len(*keys)
 			r.key = metrics.StepKey{Scenario: sr.sc.Name, Step: st.Path}
@@ -184,6 +217,17 @@ func (e *Engine) buildSteps(p *plan.Plan, sr *scenarioRun, steps []*plan.Step, l
 		case st.Group != nil:
 			r.kind = kindGroup
 			r.children, err = e.buildSteps(p, sr, st.Group.Steps, lv, keys)
+		case st.Repeat != nil:
+			r.kind = kindRepeat
+			r.children, err = e.buildSteps(p, sr, st.Repeat.Steps, lv, keys)
+		case st.Choose != nil:
+			r.kind = kindChoose
+			r.children, err = e.buildSteps(p, sr, st.Choose.Steps, lv, keys)
+			total := 0.0
+			for _, ch := range st.Choose.Steps {
+				total += ch.Weight
+				r.cumWeights = append(r.cumWeights, total)
+			}
 		default:
 			err = errors.New("no kind")
 		}
@@ -219,7 +263,7 @@ func mergeHeaders(p *plan.Plan, sc *plan.Scenario, r *plan.Request) map[string]h
 }
 
 func (sr *scenarioRun) newRequestRun(p *plan.Plan, r *plan.Request) (*requestRun, error) {
-	rr := &requestRun{slot: sr.nreqs, method: r.Method, body: r.Body, bodyT: r.BodyTemplate, expect: r.Expect}
+	rr := &requestRun{slot: sr.nreqs, method: r.Method, body: r.Body, bodyT: r.BodyTemplate, expect: r.Expect, timeout: r.Timeout}
 	sr.nreqs++
 	if r.PathTemplate != nil {
 		rr.urlT = r.PathTemplate

@@ -47,12 +47,19 @@ func (t *routeTransport) RoundTrip(ctx context.Context, req *client.Request, res
 	t.mu.Unlock()
 	status, body, hdr, took := t.route(sr)
 	if took > 0 {
-		tm := time.NewTimer(took)
+		wait := took
+		if req.Timeout > 0 && req.Timeout < took {
+			wait = req.Timeout // as the real transports bound an attempt
+		}
+		tm := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			tm.Stop()
 			return &client.ClassError{Class: metrics.Timeout, Err: ctx.Err()}
 		case <-tm.C:
+		}
+		if wait < took {
+			return &client.ClassError{Class: metrics.Timeout, Err: context.DeadlineExceeded}
 		}
 	}
 	resp.Status, resp.Latency = status, took

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -31,6 +32,14 @@ type vu struct {
 	env  scenario.Env
 	iter int
 	ch   *notifyChannel
+	// onceDone[serial] is set once the VU has run that once step; jar
+	// holds its cookies when the scenario keeps them.
+	onceDone []bool
+	jar      *cookieJar
+	// kept holds what once steps extracted: it stays set in the VU's
+	// later iterations, as a JMeter thread's variables do.
+	kept []keptVar
+	pass int // the innermost repeat's pass, for $index
 
 	// Per-iteration state.
 	flight context.Context // the VU's in-flight context (outlives steps)
@@ -68,7 +77,7 @@ func (e *Engine) newVU(sr *scenarioRun) *vu {
 					URL:        rr.url,
 					Header:     append([]client.HeaderField(nil), rr.header...),
 					Body:       rr.body,
-					Timeout:    e.plan.Defaults.Timeout,
+					Timeout:    cmp.Or(rr.timeout, e.plan.Defaults.Timeout),
 					ShareConns: sr.sc.Executor.Closed == nil,
 				}
 			}
@@ -85,6 +94,12 @@ func (e *Engine) newVU(sr *scenarioRun) *vu {
 	v.vars = scenario.NewVars(sr.sc.Scope)
 	v.env.Vars = v.vars
 	v.onAttempt = v.recordAttempt
+	if sr.nonce > 0 {
+		v.onceDone = make([]bool, sr.nonce)
+	}
+	if sr.sc.Cookies {
+		v.jar = newCookieJar()
+	}
 	return v
 }
 
@@ -109,6 +124,9 @@ func (v *vu) iterate(ctx context.Context, due, now time.Time) {
 func (v *vu) startIteration() bool {
 	fl := v.sr.flow
 	v.vars.Reset()
+	for _, k := range v.kept {
+		v.vars.Set(k.slot, k.val)
+	}
 	if err := v.setUp(); err != nil {
 		if errors.Is(err, scenario.ErrExhausted) {
 			fl.stopStarting()
@@ -148,6 +166,15 @@ func (v *vu) runSteps(ctx context.Context, steps []*stepRun) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if st.gated {
+			run, err := v.gate(st)
+			if err != nil {
+				return err
+			}
+			if !run {
+				continue
+			}
+		}
 		var err error
 		switch st.kind {
 		case kindThink:
@@ -160,6 +187,13 @@ func (v *vu) runSteps(ctx context.Context, steps []*stepRun) error {
 			err = v.waitEvent(ctx, st, v.begin(st))
 		case kindGroup:
 			err = v.group(ctx, st, v.begin(st))
+		case kindRepeat:
+			err = v.repeat(ctx, st, v.begin(st))
+		case kindChoose:
+			err = v.choose(ctx, st, v.begin(st))
+		}
+		if len(st.keep) > 0 {
+			v.keep(st.keep)
 		}
 		if err != nil {
 			return err
@@ -175,6 +209,11 @@ func (v *vu) runSteps(ctx context.Context, steps []*stepRun) error {
 func (v *vu) begin(st *stepRun) time.Time {
 	if !v.offered {
 		v.offered = true
+		if st.idx != v.sr.firstStep {
+			// The executor offered the first step, which a when or once
+			// skipped: this one is offered on its own.
+			v.e.rec.Offered(v.shard, st.idx, v.now)
+		}
 		if !v.thought {
 			v.stepStart = v.now // the iteration's first step: the clock was just read
 			return v.due
@@ -208,6 +247,7 @@ func (v *vu) recordAttempt(a client.Attempt) {
 		// counts it.
 		v.firstSend = a.Start
 	}
+	v.e.noteAttempt(a.Class, a.Start, a.Err)
 	at := &v.att
 	*at = metrics.Attempt{Step: v.curIdx, Start: a.Start, Latency: a.Latency, Status: a.Status, Class: a.Class,
 		BytesIn: a.BytesIn, BytesOut: a.BytesOut, Retry: a.Number > 1}
@@ -280,8 +320,17 @@ func (v *vu) prepare(rr *requestRun) (*client.Request, error) {
 func (v *vu) do(ctx context.Context, st *stepRun, req *client.Request, expect []int, start time.Time) *client.Outcome {
 	v.curIdx, v.curExpect = st.idx, expect
 	v.out.Start = start
+	if v.jar != nil {
+		v.jar.attach(req)
+	}
 	v.e.client.DoInto(ctx, req, &v.resp, st.policy, v.sr.auth, v.onAttempt, &v.out)
+	if v.jar != nil && v.out.Status != 0 {
+		v.jar.store(req.URL, &v.resp)
+	}
 	v.last.status = v.out.Status
+	if v.out.Attempts == 0 && v.out.Err != nil {
+		v.e.unsent(v.sr, &v.out)
+	}
 	return &v.out
 }
 
@@ -378,6 +427,9 @@ func (v *vu) unsent(st *stepRun, due time.Time, err error) error {
 func (v *vu) requestDone(st *stepRun, due time.Time, out *client.Outcome) error {
 	l := v.logical(st, due, out, st.req.expect)
 	err := v.outcomeErr(out, st.req.expect, "")
+	if err == nil && st.step.Request.ExpectBody != nil {
+		err = v.expectBody(st.step.Request.ExpectBody, out.Status)
+	}
 	if err == nil {
 		err = v.extract(st, v.resp.Body, v.resp.Header)
 	}
@@ -417,6 +469,12 @@ func (v *vu) condEnv(doc []byte, status int, conds ...*scenario.Condition) map[s
 	for _, c := range conds {
 		if c != nil && c.UsesVars() {
 			env["$vars"] = v.vars.Map()
+			break
+		}
+	}
+	for _, c := range conds {
+		if c != nil && c.UsesText() {
+			env["$text"] = string(doc)
 			break
 		}
 	}
@@ -552,20 +610,9 @@ func (v *vu) think(ctx context.Context, st *stepRun) error {
 	}
 }
 
-// group runs a sub-sequence; its logical sample spans its steps, and
-// fails when one of them does (which records its own failure).
+// group runs a sub-sequence; its logical sample spans its steps.
 func (v *vu) group(ctx context.Context, st *stepRun, due time.Time) error {
-	start := time.Now()
-	v.e.rec.Begin(v.shard, st.idx, start)
-	v.last.status, v.last.class = 0, metrics.OK
-	err := v.runSteps(ctx, st.children)
-	l := &v.log
-	*l = metrics.Logical{Step: st.idx, Due: due, Start: start, End: time.Now(), Status: v.last.status, Class: v.last.class}
-	if err != nil && l.Class == metrics.OK {
-		l.Class = metrics.Other
-	}
-	v.e.rec.RecordLogical(v.shard, l)
-	return err
+	return v.span(ctx, st, due, func() error { return v.runSteps(ctx, st.children) })
 }
 
 func classify(expect []int, status int) metrics.Class {

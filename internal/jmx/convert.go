@@ -6,37 +6,46 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Errors Convert returns, to branch on with errors.Is.
-var (
-	// ErrUnbounded is matched by an *UnboundedError.
-	ErrUnbounded = errors.New("jmx: unbounded thread group")
-	// ErrNothingToConvert: the plan has no thread group with an HTTP
-	// request that converts.
-	ErrNothingToConvert = errors.New("jmx: nothing to convert")
-)
+// ErrNothingToConvert is matched by a *NothingError: the plan has no
+// thread group with an HTTP request that converts.
+var ErrNothingToConvert = errors.New("jmx: nothing to convert")
 
-// UnboundedError is a Thread Group that would run forever: an infinite
-// loop count without a scheduler duration. floodgate runs are bounded.
-type UnboundedError struct {
-	Path string // the thread group's element path
-	Name string
+// DurationVar is the environment variable that bounds a thread group that
+// loops forever: its scenario runs for ${DURATION}.
+const DurationVar = "DURATION"
+
+// NothingError is a plan of which nothing converts, with why: every
+// element that did not convert, by its place in JMeter's tree.
+type NothingError struct {
+	Root     string
+	Problems []Problem // the not-converted ones, in tree order
 }
 
-func (e *UnboundedError) Error() string {
-	return fmt.Sprintf("%s loops forever (Loop Count \"Infinite\" and no Duration): floodgate runs are bounded; "+
-		"set Loop Count to a number, or tick \"Specify Thread lifetime\" (scheduler) and give a Duration in seconds", e.Path)
+func (e *NothingError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "nothing to convert: %s has no enabled Thread Group with an HTTP Request that converts", e.Root)
+	if len(e.Problems) == 0 {
+		b.WriteString(" (it holds no Thread Group with an HTTP Request)")
+	}
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	return b.String()
 }
 
-// Is reports whether target is ErrUnbounded.
-func (e *UnboundedError) Is(target error) bool { return target == ErrUnbounded }
+// Is reports whether target is ErrNothingToConvert.
+func (e *NothingError) Is(target error) bool { return target == ErrNothingToConvert }
 
 // ProblemKind says how an element fared.
 type ProblemKind int
@@ -111,6 +120,13 @@ type Result struct {
 	Sources []string
 	// Throughput lists the Constant Throughput Timers, in tree order.
 	Throughput []Throughput
+	// Forever lists the thread groups that loop forever: their
+	// scenarios run for ${DURATION}.
+	Forever []string
+	// Required maps the environment variables the plan reads with no
+	// default to an example value, to check that the plan parses
+	// before they are known.
+	Required map[string]string
 }
 
 type options struct {
@@ -134,8 +150,7 @@ func WithOutputDir(dir string) Option { return func(o *options) { o.outDir = dir
 // Convert reads a JMeter plan and converts it to a floodgate plan.
 // Thread Groups become scenarios, HTTP Requests request steps, and so on
 // (see the package documentation). It fails when the input is not a JMeter
-// plan (ErrNotJMX), when a thread group is unbounded (*UnboundedError),
-// or when nothing converts (ErrNothingToConvert). The output is a
+// plan (ErrNotJMX) or when nothing converts (*NothingError). The output is a
 // function of the input and the options only.
 func Convert(r io.Reader, opts ...Option) (*Result, error) {
 	var o options
@@ -146,13 +161,22 @@ func Convert(r io.Reader, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &converter{opts: o, props: map[string]string{}, udv: map[string]udvValue{}, reported: map[string]bool{}}
+	c := &converter{opts: o, props: map[string]string{}, udv: map[string]udvValue{}, reported: map[string]bool{}, assumed: map[string]bool{}}
+	if o.file != "" {
+		if abs, err := filepath.Abs(o.file); err == nil {
+			c.includes = []string{abs} // an Include Controller naming the plan itself
+		}
+	}
 	p, err := c.plan(root)
 	if err != nil {
 		return nil, err
 	}
 	y, src := p.yaml()
-	return &Result{YAML: y, Problems: c.problems, Sources: src, Throughput: c.throughput}, nil
+	res := &Result{YAML: y, Problems: c.problems, Sources: src, Throughput: c.throughput, Forever: c.forever}
+	if len(c.forever) > 0 {
+		res.Required = map[string]string{DurationVar: "1m"}
+	}
+	return res, nil
 }
 
 type udvValue struct {
@@ -172,7 +196,13 @@ type converter struct {
 	// totalThreads sums the known thread counts of the thread groups,
 	// for throughput timers that pace all active threads.
 	totalThreads float64
-	target0      string // the plan's target
+	target0      string          // the plan's target
+	badOrigin    string          // a server that is no URL, replaced by the target
+	assumed      map[string]bool // URL variables given a placeholder default, reported once
+	root         *Element
+	modules      []*Element // the Module Controllers being converted, against cycles
+	includes     []string   // the files Include Controllers are reading, against cycles
+	forever      []string
 }
 
 func (c *converter) add(k ProblemKind, at *Element, format string, args ...any) {
@@ -224,9 +254,11 @@ func lastLabel(path string) string {
 var nameChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
 func (c *converter) plan(root *Element) (*outPlan, error) {
-	if kindOf(root) != kTestPlan {
-		return nil, fmt.Errorf("%w: the first element is %s, want a Test Plan", ErrNotJMX, label(root))
+	root, err := c.fragment(root)
+	if err != nil {
+		return nil, err
 	}
+	c.root = root
 	p := &outPlan{rootSrc: Path(root), retryOff: true, retrySrc: Path(root)}
 	p.name = c.planName(root)
 	if root.Bool("TestPlan.serialize_threadgroups", false) {
@@ -250,7 +282,7 @@ func (c *converter) plan(root *Element) (*outPlan, error) {
 			c.notConverted(e, "floodgate runs all scenarios at the same time, with no set-up or tear-down phase; make it a scenario of its own or do it before the run")
 		case kController, kLoopController, kWhileController, kTransactionController, kSimpleController, kHTTPSampler, kSampler:
 			if shortClass(e.TestClass) == "TestFragmentController" {
-				c.notConverted(e, "a Test Fragment runs only through a Module or Include Controller; inline its requests where they run")
+				c.ignored(e, "a Test Fragment runs only where a Module Controller runs it")
 			} else {
 				c.notConverted(e, "it is outside any Thread Group, so JMeter does not run it")
 			}
@@ -268,25 +300,22 @@ func (c *converter) plan(root *Element) (*outPlan, error) {
 	}
 	topComments := c.take(0)
 
-	var errs []error
 	names := map[string]bool{}
 	for _, g := range groups {
 		mark := len(c.problems)
-		sc, err := c.threadGroup(g, top, names)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if sc != nil {
+		if sc := c.threadGroup(g, top, names); sc != nil {
 			sc.comments = append(sc.comments, c.take(mark)...)
 			p.scenarios = append(p.scenarios, sc)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
 	if len(p.scenarios) == 0 {
-		return nil, fmt.Errorf("%w: %s has no enabled Thread Group with an HTTP Request that converts", ErrNothingToConvert, p.rootSrc)
+		ne := &NothingError{Root: p.rootSrc}
+		for _, pr := range c.problems {
+			if pr.Kind == NotConverted {
+				ne.Problems = append(ne.Problems, pr)
+			}
+		}
+		return nil, ne
 	}
 	p.head = c.header()
 	for _, cm := range topComments {
@@ -294,6 +323,63 @@ func (c *converter) plan(root *Element) (*outPlan, error) {
 	}
 	p.tail = c.take(0) // anything not placed yet
 	return p, nil
+}
+
+// fragment gives a plan saved without its Test Plan (JMeter's "Save
+// Selection As": a Thread Group, or samplers and controllers) the Test
+// Plan and Thread Group JMeter would run it in: one thread, one loop.
+func (c *converter) fragment(root *Element) (*Element, error) {
+	var loose []*Element
+	kids := root.Children
+	if kindOf(root) != kTestPlan {
+		kids = []*Element{root}
+	}
+	var groups int
+	var fragments []*Element
+	for _, e := range kids {
+		switch {
+		case kindOf(e) == kThreadGroup:
+			groups++
+		case shortClass(e.TestClass) == "TestFragmentController":
+			if e.Enabled {
+				fragments = append(fragments, e)
+			}
+		case structural(e):
+			loose = append(loose, e)
+		}
+	}
+	if groups == 0 && len(loose) == 0 && len(fragments) > 0 {
+		// A file of Test Fragments only (modules for an Include
+		// Controller): run them as a selection would run.
+		loose = fragments
+	}
+	if kindOf(root) == kTestPlan && (groups > 0 || len(loose) == 0) {
+		return root, nil
+	}
+	if kindOf(root) != kTestPlan && groups == 0 && len(loose) == 0 {
+		return nil, fmt.Errorf("%w: the first element is %s, want a Test Plan", ErrNotJMX, label(root))
+	}
+	plan := root
+	if kindOf(root) != kTestPlan {
+		plan = &Element{Tag: "TestPlan", TestClass: "TestPlan", Name: "Test Plan", Enabled: true, Children: kids}
+		root.Parent = plan
+	}
+	if len(loose) > 0 {
+		tg := &Element{Tag: "ThreadGroup", TestClass: "ThreadGroup", Name: "Thread Group", Enabled: true, Parent: plan,
+			Props: []*Prop{{Kind: "stringProp", Name: "ThreadGroup.num_threads", Value: "1"}, {Kind: "stringProp", Name: "ThreadGroup.on_sample_error", Value: "startnextloop"}}}
+		var rest []*Element
+		for _, e := range plan.Children {
+			if slices.Contains(loose, e) {
+				e.Parent = tg
+				tg.Children = append(tg.Children, e)
+			} else {
+				rest = append(rest, e)
+			}
+		}
+		plan.Children = append(rest, tg)
+		c.approximated(tg, "the file holds %s without a Thread Group; it runs in one thread, once, as JMeter would run the selection", label(loose[0]))
+	}
+	return plan, nil
 }
 
 // take returns comments for the problems recorded from mark on that
@@ -448,27 +534,85 @@ func (f httpFields) merge(d httpFields) httpFields {
 
 // origin converts scheme://host[:port] (env references allowed).
 func (c *converter) origin(f httpFields) string {
-	proto := strings.ToLower(c.text(f.protocol, envOnly, f.at))
+	proto := c.text(f.protocol, envOnly, f.at)
+	if !strings.Contains(proto, "${") {
+		proto = strings.ToLower(proto)
+	}
 	if proto == "" {
 		proto = "http"
 	}
-	o := proto + "://" + c.text(f.domain, envOnly, f.at)
-	port := c.text(f.port, envOnly, f.at)
+	proto = c.usable(proto, "http", f.at, func(s string) bool { s = strings.ToLower(s); return s == "http" || s == "https" })
+	host := c.usable(c.text(f.domain, envOnly, f.at), "127.0.0.1", f.at, func(s string) bool {
+		return s != "" && !strings.ContainsAny(s, " /:?#@")
+	})
+	o := proto + "://" + host
+	port := c.usable(c.text(f.port, envOnly, f.at), "8080", f.at, func(s string) bool {
+		_, err := strconv.ParseUint(s, 10, 16)
+		return s == "" || err == nil
+	})
 	if port != "" && !(proto == "http" && port == "80") && !(proto == "https" && port == "443") {
 		o += ":" + port
 	}
 	return o
 }
 
-// target picks the plan's target: the origin of the Test Plan's HTTP
-// Request Defaults, else of the first HTTP Request. Requests elsewhere
-// get absolute URLs.
+// usable gives a URL part that is one ${VAR} reference a default that
+// makes a URL (placeholder) when its own default does not: JMeter plans
+// often leave a server's properties without one, or with a word such as
+// "port". Other text is returned as it is.
+func (c *converter) usable(part, placeholder string, at *Element, valid func(string) bool) string {
+	if valid(withDefaults(part)) {
+		return part
+	}
+	m := envRef.FindStringSubmatch(part)
+	if m == nil || m[0] != part {
+		return part
+	}
+	name, _, _ := strings.Cut(strings.TrimPrefix(m[0], "${"), ":-")
+	name = strings.TrimSuffix(name, "}")
+	if !c.assumed[name] {
+		c.assumed[name] = true
+		c.approximated(at, "${%s} has no usable default for a URL (%q); %s is assumed when it is not set", name, m[1], placeholder)
+	}
+	return "${" + name + ":-" + placeholder + "}"
+}
+
+// withDefaults expands ${VAR:-default} references to their defaults (and
+// ${VAR} to ""), as the plan parser would with no environment.
+func withDefaults(s string) string {
+	return envRef.ReplaceAllStringFunc(s, func(ref string) string {
+		if m := envRef.FindStringSubmatch(ref); m != nil {
+			return m[1]
+		}
+		return ""
+	})
+}
+
+// defaultsOf merges e's own URL fields with the HTTP Request Defaults
+// in its scope, the closest first: its own children's, then each
+// enclosing level's up to the Test Plan.
+func defaultsOf(e *Element) httpFields {
+	f := readHTTP(e)
+	for a := e; a != nil; a = a.Parent {
+		for _, d := range a.Children {
+			if d.Enabled && kindOf(d) == kHTTPDefaults {
+				f = f.merge(readHTTP(d))
+			}
+		}
+	}
+	return f
+}
+
+// target picks the plan's target. When every request that names a server
+// names the same one, it is the target and all paths are relative, so
+// that --target moves the whole plan. Several servers: the Test Plan's
+// HTTP Request Defaults, else the server most requests name; requests to
+// the others get absolute URLs.
 func (c *converter) target(root *Element, top *scope, groups []*Element) (target, src, timeout string) {
-	var def httpFields
+	var def *Element
 	for _, e := range top.elems {
 		if e.Enabled && kindOf(e) == kHTTPDefaults {
-			def = readHTTP(e).merge(def)
-			src = Path(e)
+			def = e
 			if t := e.Str("HTTPSampler.response_timeout"); t != "" {
 				if ms, err := strconv.ParseInt(t, 10, 64); err == nil && ms > 0 {
 					timeout = fmtDuration(time.Duration(ms) * time.Millisecond)
@@ -476,19 +620,25 @@ func (c *converter) target(root *Element, top *scope, groups []*Element) (target
 			}
 		}
 	}
-	if def.domain != "" {
-		return c.origin(def), src, timeout
-	}
-	var first *Element
+	counts := map[string]int{}
+	var origins []string
+	first := map[string]*Element{}
 	var walk func(e *Element)
 	walk = func(e *Element) {
 		for _, ch := range e.Children {
-			if first != nil || !ch.Enabled {
+			if !ch.Enabled {
 				continue
 			}
-			if kindOf(ch) == kHTTPSampler && ch.Str("HTTPSampler.domain") != "" {
-				first = ch
-				return
+			if kindOf(ch) == kHTTPSampler {
+				f := defaultsOf(ch)
+				if f.domain != "" && !absoluteURL(f.path) {
+					o := c.origin(f)
+					if counts[o] == 0 {
+						origins = append(origins, o)
+						first[o] = ch
+					}
+					counts[o]++
+				}
 			}
 			walk(ch)
 		}
@@ -496,12 +646,46 @@ func (c *converter) target(root *Element, top *scope, groups []*Element) (target
 	for _, g := range groups {
 		walk(g)
 	}
-	if first != nil {
-		f := readHTTP(first).merge(def)
-		return c.origin(f), Path(first), timeout
+	var pick string
+	switch {
+	case len(origins) == 1:
+		pick, src = origins[0], Path(first[origins[0]])
+	case def != nil && def.Str("HTTPSampler.domain") != "":
+		pick, src = c.origin(readHTTP(def)), Path(def)
+	case len(origins) > 1:
+		pick = origins[0]
+		for _, o := range origins[1:] {
+			if counts[o] > counts[pick] {
+				pick = o
+			}
+		}
+		src = Path(first[pick])
+	}
+	if pick != "" {
+		if validOrigin(pick) {
+			return pick, src, timeout
+		}
+		c.approximated(root, "the server %q is not a URL with its defaults; the target is ${TARGET}, default http://127.0.0.1:8080 (or use floodgate run --target)", pick)
+		c.badOrigin = pick
+		return "${TARGET:-http://127.0.0.1:8080}", src, timeout
 	}
 	c.approximated(root, "no HTTP Request Defaults or request names a server; the target is ${TARGET}, default http://127.0.0.1:8080 (or use floodgate run --target)")
 	return "${TARGET:-http://127.0.0.1:8080}", Path(root), timeout
+}
+
+func absoluteURL(p string) bool {
+	p = strings.ToLower(p)
+	return strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://")
+}
+
+var envRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*(?::-([^}]*))?\}`)
+
+// validOrigin reports whether a converted origin is an absolute http(s)
+// URL once its ${ENV} references take their defaults, as the plan parser
+// will check it.
+func validOrigin(o string) bool {
+	u, err := url.Parse(withDefaults(o))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil
 }
 
 // fmtDuration writes d as a plan duration: 300ms, 1.5s, 2m, 1h30m.
@@ -522,6 +706,8 @@ type numberField struct {
 	value float64 // the literal value, or the default of ${ENV:-default}
 	known bool
 	env   bool
+	// goDuration: text is a duration already (${DURATION}), not seconds.
+	goDuration bool
 }
 
 var envDefault = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}$`)
@@ -552,6 +738,9 @@ func formatNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // seconds renders a JMeter seconds field as a plan duration.
 func (nf numberField) seconds() string {
+	if nf.goDuration {
+		return quote(nf.text, true)
+	}
 	if nf.env {
 		return quote(nf.text+"s", true)
 	}

@@ -75,7 +75,8 @@ func TestConvertGolden(t *testing.T) {
 			// It parses, in testdata (data files are relative to it),
 			// with an empty environment: every ${ENV} has a default.
 			yamlPath := filepath.Join("testdata", name+".yaml")
-			if _, err := plan.Parse(yamlPath, res.YAML, nil); err != nil {
+			getenv := func(k string) (string, bool) { v, ok := res.Required[k]; return v, ok }
+			if _, err := plan.Parse(yamlPath, res.YAML, getenv); err != nil {
 				t.Errorf("the converted plan does not parse:\n%v", err)
 			}
 			for _, p := range res.Problems {
@@ -105,16 +106,37 @@ func TestConvertErrors(t *testing.T) {
 			t.Errorf("%q: %v, want %v", c.in, err, c.want)
 		}
 	}
-	b, err := os.ReadFile(filepath.Join("testdata", "bad-infinite.jmx"))
+	b, err := os.ReadFile(filepath.Join("testdata", "forever.jmx"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Convert(bytes.NewReader(b))
-	var ue *UnboundedError
-	if !errors.As(err, &ue) || !errors.Is(err, ErrUnbounded) || ue.Name != "Soak" {
-		t.Fatalf("%v: want an *UnboundedError for thread group Soak", err)
+	res, err := Convert(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(err.Error(), `Test Plan > Thread Group "Soak"`) || !strings.Contains(err.Error(), "Duration") {
-		t.Errorf("%q should name the thread group and the fix", err)
+	if len(res.Forever) != 1 || res.Forever[0] != `Test Plan > Thread Group "Soak"` || res.Required[DurationVar] == "" {
+		t.Errorf("Forever %q, Required %v: want the thread group Soak and DURATION", res.Forever, res.Required)
+	}
+	if !bytes.Contains(res.YAML, []byte("duration: \"${DURATION}\"")) {
+		t.Errorf("the scenario should run for ${DURATION}:\n%s", res.YAML)
+	}
+	if _, err := plan.Parse("forever.yaml", res.YAML, nil); err == nil || !strings.Contains(err.Error(), "DURATION is not set") {
+		t.Errorf("without DURATION the plan must not run: %v", err)
+	}
+}
+
+// TestEncodeLiteral: literal text is URL-encoded, references and
+// templates are kept, and an escaped "$${...}" is encoded whole.
+func TestEncodeLiteral(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"a b&c", "a+b%26c"},
+		{"x {{.id}} y", "x+{{.id}}+y"},
+		{"${HOST:-h} z", "${HOST:-h}+z"},
+		{"it is $${__time(yyyy'T')} now", "it+is+%24%7B__time%28yyyy%27T%27%29%7D+now"},
+		{"$${open", "%24%7Bopen"},
+	} {
+		if got := encodeLiteral(c.in); got != c.want {
+			t.Errorf("encodeLiteral(%q) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }

@@ -45,6 +45,7 @@ type outScenario struct {
 	headers  []kv
 	data     []kv // file, mode, on_exhaust
 	dataSrc  string
+	cookies  string // the cookie manager's path, when it has one
 	vars     []kv
 	steps    []*outStep
 }
@@ -59,7 +60,32 @@ type outStep struct {
 	think   string // "300ms" or "{min: 1s, max: 2s}"
 	group   []*outStep
 	isGroup bool
+	repeat  *outRepeat
+	choose  []*outStep
 	extract []kv
+	// when, once and weight apply to any kind.
+	when   string
+	once   bool
+	weight string
+}
+
+// children returns the steps a group, repeat or choose holds.
+func (st *outStep) children() []*outStep {
+	switch {
+	case st.repeat != nil:
+		return st.repeat.steps
+	case st.choose != nil:
+		return st.choose
+	}
+	return st.group
+}
+
+type outRepeat struct {
+	count    string // a number or a quoted ${ENV}; "" with while or each
+	while    string
+	each, as string
+	max      string
+	steps    []*outStep
 }
 
 type outRequest struct {
@@ -69,6 +95,9 @@ type outRequest struct {
 	body    string
 	hasBody bool
 	expect  []int
+	// expectBody is an expr over the response ($text), from Response
+	// Assertions on the text.
+	expectBody string
 }
 
 type outPoll struct {
@@ -164,6 +193,9 @@ func (sc *outScenario) write(w *writer) {
 		w.line(4, sc.src, "vars:")
 		writeKVs(w, 6, sc.vars)
 	}
+	if sc.cookies != "" {
+		w.line(4, sc.cookies, "cookies: true")
+	}
 	w.line(4, sc.src, "steps:")
 	writeSteps(w, 6, sc.steps)
 }
@@ -190,10 +222,12 @@ func writeSteps(w *writer, indent int, steps []*outStep) {
 		switch {
 		case st.request != nil:
 			w.line(indent, st.src, "- name: "+quote(st.name, false))
+			st.writeControls(w, indent+2)
 			w.line(indent+2, st.src, "request:")
 			st.request.write(w, indent+4, st.src)
 		case st.poll != nil:
 			w.line(indent, st.src, "- name: "+quote(st.name, false))
+			st.writeControls(w, indent+2)
 			w.line(indent+2, st.src, "poll:")
 			st.poll.outRequest.write(w, indent+4, st.src)
 			w.line(indent+4, st.src, "every: "+st.poll.every)
@@ -201,15 +235,52 @@ func writeSteps(w *writer, indent int, steps []*outStep) {
 			w.line(indent+4, st.src, "timeout: "+st.poll.timeout)
 		case st.think != "":
 			w.line(indent, st.src, "- think: "+st.think)
+			st.writeControls(w, indent+2)
 		case st.isGroup:
 			w.line(indent, st.src, "- name: "+quote(st.name, false))
+			st.writeControls(w, indent+2)
 			w.line(indent+2, st.src, "group:")
 			writeSteps(w, indent+4, st.group)
+		case st.repeat != nil:
+			w.line(indent, st.src, "- name: "+quote(st.name, false))
+			st.writeControls(w, indent+2)
+			w.line(indent+2, st.src, "repeat:")
+			switch {
+			case st.repeat.count != "":
+				w.line(indent+4, st.src, "count: "+st.repeat.count)
+			case st.repeat.each != "":
+				w.line(indent+4, st.src, "each: "+st.repeat.each)
+				w.line(indent+4, st.src, "as: "+st.repeat.as)
+				w.line(indent+4, st.src, "max: "+st.repeat.max)
+			default:
+				w.line(indent+4, st.src, "while: "+quote(st.repeat.while, false))
+				w.line(indent+4, st.src, "max: "+st.repeat.max)
+			}
+			w.line(indent+4, st.src, "steps:")
+			writeSteps(w, indent+6, st.repeat.steps)
+		case st.choose != nil:
+			w.line(indent, st.src, "- name: "+quote(st.name, false))
+			st.writeControls(w, indent+2)
+			w.line(indent+2, st.src, "choose:")
+			writeSteps(w, indent+4, st.choose)
 		}
 		if len(st.extract) > 0 {
 			w.line(indent+2, st.src, "extract:")
 			writeKVs(w, indent+4, st.extract)
 		}
+	}
+}
+
+// writeControls writes the keys any step takes: when, once, weight.
+func (st *outStep) writeControls(w *writer, indent int) {
+	if st.when != "" {
+		w.line(indent, st.src, "when: "+quote(st.when, false))
+	}
+	if st.once {
+		w.line(indent, st.src, "once: true")
+	}
+	if st.weight != "" {
+		w.line(indent, st.src, "weight: "+st.weight)
 	}
 }
 
@@ -234,11 +305,18 @@ func (r *outRequest) write(w *writer, indent int, src string) {
 			w.line(indent, src, "body: "+quote(r.body, false))
 		}
 	}
-	if len(r.expect) > 0 {
-		codes := make([]string, len(r.expect))
-		for i, c := range r.expect {
-			codes[i] = strconv.Itoa(c)
+	codes := make([]string, len(r.expect))
+	for i, c := range r.expect {
+		codes[i] = strconv.Itoa(c)
+	}
+	switch {
+	case r.expectBody != "":
+		w.line(indent, src, "expect:")
+		if len(codes) > 0 {
+			w.line(indent+2, src, "status: ["+strings.Join(codes, ", ")+"]")
 		}
+		w.line(indent+2, src, "body: "+quote(r.expectBody, false))
+	case len(codes) > 0:
 		w.line(indent, src, "expect: ["+strings.Join(codes, ", ")+"]")
 	}
 }

@@ -63,6 +63,13 @@ func (c *converter) extractor(x *Element) []kv {
 				c.notConverted(x, "JSON path %q for %s: %v", expr, strings.TrimSpace(n), err)
 				continue
 			}
+			if at(matches, i) == "-1" {
+				ref := strings.TrimSpace(n)
+				c.approximated(x, "all matches: {{.%s}} holds them as a list (JMeter's %s_1, %s_2… are not set); a ForEach Controller over %s converts to a repeat over it", varName(ref), ref, ref, ref)
+				if c.sc != nil {
+					c.sc.lists[varName(ref)] = true
+				}
+			}
 			add(n, spec, at(defs, i))
 		}
 	case kJSONPathPlugin:
@@ -79,10 +86,14 @@ func (c *converter) extractor(x *Element) []kv {
 	case kRegexExtractor:
 		spec, why := regexSpec(x)
 		if spec == "" {
-			c.notConverted(x, "regex %q: %s; floodgate extracts JSON paths (gjson) and header:Name", oneLine(x.Str("RegexExtractor.regex")), why)
+			c.notConverted(x, "regex %q: %s; floodgate extracts JSON paths (gjson), header:Name and regex: with one group", oneLine(x.Str("RegexExtractor.regex")), why)
 			return nil
 		}
-		c.approximated(x, "regex %q is read as %s", oneLine(x.Str("RegexExtractor.regex")), spec)
+		if strings.HasPrefix(spec, "regex:") {
+			c.approximated(x, "regex %q is read with Go's RE2 syntax", oneLine(x.Str("RegexExtractor.regex")))
+		} else {
+			c.approximated(x, "regex %q is read as %s", oneLine(x.Str("RegexExtractor.regex")), spec)
+		}
 		add(x.Str("RegexExtractor.refname"), spec, x.Str("RegexExtractor.default"))
 	}
 	return out
@@ -156,6 +167,8 @@ func gjsonPath(p, match string) (string, error) {
 	if i := slices.Index(parts, "#"); i >= 0 {
 		n := 1
 		switch m := strings.TrimSpace(match); m {
+		case "-1":
+			return strings.Join(parts, "."), nil // all matches: a list
 		case "", "1":
 		case "0":
 			return "", errors.New("match number 0 (random) has no counterpart; give a match number")
@@ -207,7 +220,17 @@ func regexSpec(x *Element) (string, string) {
 		if m := bodyField.FindStringSubmatch(re); m != nil && m[2] == m[4] {
 			return m[1], ""
 		}
-		return "", "not the shape \"field\": \"(...)\""
+		// Any other regex on the body reads as it is: Java's regexes
+		// and Go's RE2 agree on the usual ones.
+		switch rx, err := regexp.Compile(re); {
+		case strings.Contains(re, "${"):
+			return "", "it holds a JMeter reference"
+		case err != nil:
+			return "", fmt.Sprintf("Go's RE2 can't read it (%v)", err)
+		case rx.NumSubexp() == 0:
+			return "", "it has no group to extract"
+		}
+		return "regex:" + re, ""
 	case "true":
 		if m := headerField.FindStringSubmatch(re); m != nil {
 			return "header:" + m[1], ""
@@ -230,13 +253,8 @@ const (
 
 // assertion converts a Response Assertion on the response code to the
 // statuses it accepts; false (reported) when it checks anything else.
-func (c *converter) assertion(a *Element) ([]int, bool) {
-	field := a.Str("Assertion.test_field")
-	if field != "Assertion.response_code" {
-		c.notConverted(a, "it checks %s; floodgate request steps check the status only (expect) — a poll's until can check the body", strings.TrimPrefix(strings.TrimPrefix(field, "Assertion."), "response_"))
-		return nil, false
-	}
-	typ, _ := strconv.Atoi(a.Str("Assertion.test_type"))
+// testStrings returns a Response Assertion's patterns.
+func testStrings(a *Element) []string {
 	coll := a.Prop("Asserion.test_strings") // sic: JMeter's name
 	if coll == nil {
 		coll = a.Prop("Assertion.test_strings")
@@ -244,9 +262,123 @@ func (c *converter) assertion(a *Element) ([]int, bool) {
 	var pats []string
 	if coll != nil {
 		for _, p := range coll.Props {
-			if s := strings.TrimSpace(p.Value); s != "" {
-				pats = append(pats, s)
+			if p.Value != "" {
+				pats = append(pats, p.Value)
 			}
+		}
+	}
+	return pats
+}
+
+// bodyAssertion converts a Response Assertion on the response text to an
+// expect body condition over $text: substring → contains, equals → ==,
+// contains (a regex found) → matches, matches (the whole text) →
+// matches "^(?:re)$"; Not negates, Or joins with ||.
+func (c *converter) bodyAssertion(a *Element) (string, bool) {
+	typ, _ := strconv.Atoi(a.Str("Assertion.test_type"))
+	pats := testStrings(a)
+	if len(pats) == 0 {
+		return "", false
+	}
+	var parts []string
+	for _, p := range pats {
+		if strings.Contains(p, "${") {
+			c.notConverted(a, "pattern %q holds a JMeter reference; expect body compares with constants", oneLine(p))
+			return "", false
+		}
+		var x string
+		switch {
+		case typ&assertSubstring != 0:
+			x = "$text contains " + strconv.Quote(p)
+		case typ&assertEquals != 0:
+			x = "$text == " + strconv.Quote(p)
+		case typ&assertContains != 0:
+			x = "$text matches " + strconv.Quote(p)
+		default: // matches: the whole text
+			x = "$text matches " + strconv.Quote("^(?s:"+p+")$")
+		}
+		if typ&(assertContains|assertMatch) != 0 {
+			if _, err := regexp.Compile(p); err != nil {
+				c.notConverted(a, "pattern %q is not a regular expression floodgate reads (%v)", oneLine(p), err)
+				return "", false
+			}
+		}
+		if typ&assertNot != 0 {
+			x = "not (" + x + ")"
+		}
+		parts = append(parts, x)
+	}
+	join := " && "
+	if typ&assertOr != 0 {
+		join = " || "
+	}
+	cond := strings.Join(parts, join)
+	if _, err := scenario.CompileCondition(cond); err != nil {
+		c.notConverted(a, "it converts to %q, which does not compile (%v)", cond, err)
+		return "", false
+	}
+	return cond, true
+}
+
+// jsonAssertion converts a JSON Assertion to an expect body condition:
+// the path exists, or its value equals (or, as a regex, matches) the
+// expected one; Invert negates.
+func (c *converter) jsonAssertion(a *Element) (string, bool) {
+	raw := a.Str("JSON_PATH")
+	spec, err := gjsonPath(raw, "")
+	if err != nil {
+		c.notConverted(a, "JSON path %q: %v", oneLine(raw), err)
+		return "", false
+	}
+	path, ok := exprPath(spec)
+	if !ok {
+		c.notConverted(a, "JSON path %q can't be used in a condition", oneLine(raw))
+		return "", false
+	}
+	want := a.Str("EXPECTED_VALUE")
+	var cond string
+	switch {
+	case a.Bool("EXPECT_NULL", false):
+		cond = path + " == nil"
+	case !a.Bool("JSONVALIDATION", false):
+		cond = path + " != nil"
+	case strings.Contains(want, "${"):
+		c.notConverted(a, "its expected value %q holds a JMeter reference; expect body compares with constants", oneLine(want))
+		return "", false
+	case a.Bool("ISREGEX", true):
+		if _, err := regexp.Compile(want); err != nil {
+			c.notConverted(a, "expected value %q is not a regular expression floodgate reads (%v)", oneLine(want), err)
+			return "", false
+		}
+		cond = "string(" + path + ") matches " + strconv.Quote("^(?s:"+want+")$")
+	default:
+		cond = "string(" + path + ") == " + strconv.Quote(want)
+	}
+	if a.Bool("INVERT", false) {
+		cond = "not (" + cond + ")"
+	}
+	if _, err := scenario.CompileCondition(cond); err != nil {
+		c.notConverted(a, "it converts to %q, which does not compile (%v)", cond, err)
+		return "", false
+	}
+	return cond, true
+}
+
+func (c *converter) assertion(a *Element) ([]int, bool) {
+	field := a.Str("Assertion.test_field")
+	if field == "Assertion.response_data" {
+		c.bodyAssertion(a) // reports what does not convert
+		return nil, false
+	}
+	if field != "Assertion.response_code" {
+		c.notConverted(a, "it checks %s; floodgate request steps check the status (expect: [...]) and the body (expect: {body: ...})", strings.TrimPrefix(strings.TrimPrefix(field, "Assertion."), "response_"))
+		return nil, false
+	}
+	typ, _ := strconv.Atoi(a.Str("Assertion.test_type"))
+	var pats []string
+	for _, p := range testStrings(a) {
+		if s := strings.TrimSpace(p); s != "" {
+			pats = append(pats, s)
 		}
 	}
 	if len(pats) == 0 {

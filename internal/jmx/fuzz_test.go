@@ -45,7 +45,8 @@ func FuzzJMX(f *testing.F) {
 		if len(res.Sources) != bytes.Count(res.YAML, []byte("\n")) {
 			t.Fatalf("%d sources for %d lines", len(res.Sources), bytes.Count(res.YAML, []byte("\n")))
 		}
-		if _, err := plan.Parse(filepath.Join("testdata", "fuzz.yaml"), res.YAML, nil); err != nil && !strings.Contains(err.Error(), "data file") {
+		getenv := func(k string) (string, bool) { v, ok := res.Required[k]; return v, ok }
+		if _, err := plan.Parse(filepath.Join("testdata", "fuzz.yaml"), res.YAML, getenv); err != nil && !strings.Contains(err.Error(), "data file") {
 			t.Fatalf("the converted plan does not parse: %v\n%s", err, res.YAML)
 		}
 	})

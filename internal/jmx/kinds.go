@@ -49,8 +49,11 @@ type classInfo struct {
 // classes maps testclass short names, stable across JMeter 2.13 to 5.x,
 // to what the importer does with them.
 var classes = map[string]classInfo{
-	"TestPlan":                  {kTestPlan, "Test Plan"},
-	"ThreadGroup":               {kThreadGroup, "Thread Group"},
+	"TestPlan":    {kTestPlan, "Test Plan"},
+	"ThreadGroup": {kThreadGroup, "Thread Group"},
+	"kg.apc.jmeter.threads.UltimateThreadGroup":                        {kThreadGroup, "jp@gc - Ultimate Thread Group"},
+	"kg.apc.jmeter.threads.SteppingThreadGroup":                        {kThreadGroup, "jp@gc - Stepping Thread Group"},
+	"com.blazemeter.jmeter.threads.concurrency.ConcurrencyThreadGroup": {kThreadGroup, "bzm - Concurrency Thread Group"},
 	"SetupThreadGroup":          {kSetupThreadGroup, "setUp Thread Group"},
 	"PostThreadGroup":           {kPostThreadGroup, "tearDown Thread Group"},
 	"HTTPSamplerProxy":          {kHTTPSampler, "HTTP Request"},

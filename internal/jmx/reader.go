@@ -179,10 +179,7 @@ func (p *parser) plan() (*Element, error) {
 				return nil, fmt.Errorf("%w: <jmeterTestPlan> holds no Test Plan element", ErrNotJMX)
 			}
 			// Anything after the root is not our business.
-			if len(elems) == 1 {
-				return elems[0], nil
-			}
-			return &Element{Tag: "TestPlan", TestClass: "TestPlan", Name: "Test Plan", Enabled: true, Children: elems}, nil
+			return planRoot(elems), nil
 		case xml.StartElement:
 			if t.Name.Local != "hashTree" {
 				if err := p.d.Skip(); err != nil {
@@ -197,6 +194,29 @@ func (p *parser) plan() (*Element, error) {
 			elems = append(elems, es...)
 		}
 	}
+}
+
+// planRoot picks the Test Plan among the top-level elements: JMeter 2.x
+// and 3.x save a WorkBench beside it, which runs nothing. Without a Test
+// Plan (a selection saved on its own), the elements are wrapped in one.
+func planRoot(elems []*Element) *Element {
+	var plans []*Element
+	for _, e := range elems {
+		if shortClass(e.TestClass) == "TestPlan" {
+			plans = append(plans, e)
+		}
+	}
+	if len(plans) == 1 {
+		return plans[0]
+	}
+	if len(elems) == 1 {
+		return elems[0]
+	}
+	root := &Element{Tag: "TestPlan", TestClass: "TestPlan", Name: "Test Plan", Enabled: true, Children: elems}
+	for _, e := range elems {
+		e.Parent = root
+	}
+	return root
 }
 
 func (p *parser) wrap(err error) error {
@@ -314,7 +334,10 @@ func (p *parser) prop(se xml.StartElement, depth int) (*Prop, error) {
 			return nil, err
 		}
 		return pr, nil
-	case "stringProp", "intProp", "longProp", "boolProp", "doubleProp", "floatProp":
+	case "stringProp", "intProp", "longProp", "boolProp", "doubleProp", "floatProp",
+		// Some elements (Throughput Controller) save JMeter's property
+		// objects by their class name, with <name> and <value> children.
+		"FloatProperty", "DoubleProperty", "IntegerProperty", "LongProperty", "StringProperty", "BooleanProperty":
 	default:
 		if err := p.d.Skip(); err != nil {
 			return nil, p.wrap(err)

@@ -44,6 +44,8 @@ type scenarioCtx struct {
 	extracted map[string]bool
 	// why says why a name is used unset, when it is not a script's doing.
 	why map[string]string
+	// lists holds the names extracted as lists (all matches).
+	lists map[string]bool
 }
 
 func (s *scenarioCtx) use(name string, at *Element) {
@@ -107,28 +109,29 @@ func unique(name string, taken map[string]bool, sep string) string {
 
 // threadGroup converts a Thread Group to a scenario; nil when it has
 // nothing to run.
-func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) (*outScenario, error) {
+func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) *outScenario {
 	key := scenarioChars(g.Name)
 	if key == "" {
 		key = "thread_group"
 	}
 	sc := &outScenario{src: Path(g), execSrc: Path(g), name: unique(key, names, "_")}
 	tg := newScope(top, g, g.Children)
-	ctx := &scenarioCtx{defined: map[string]bool{}, earlyAt: map[string]*Element{}, extracted: map[string]bool{}, why: map[string]string{}}
+	ctx := &scenarioCtx{defined: map[string]bool{}, earlyAt: map[string]*Element{}, extracted: map[string]bool{}, why: map[string]string{}, lists: map[string]bool{}}
 	c.sc = ctx
 	defer func() { c.sc = nil }()
 
-	ex, err := c.readThreadGroup(g)
-	if err != nil {
-		return nil, err
-	}
+	ex := c.readThreadGroup(g)
 	if ex.threads.known && ex.threads.value < 1 {
 		c.notConverted(g, "it has %s threads, so JMeter runs nothing", ex.threads.text)
-		return nil, nil
+		return nil
 	}
 
 	// The data file and scenario headers come first: steps use them.
 	c.data(g, top, tg, sc)
+	c.counters(g, top, tg, sc)
+	if cm := c.inScope(g, top, tg, func(e *Element) bool { return shortClass(e.TestClass) == "CookieManager" }); len(cm) > 0 {
+		sc.cookies = Path(cm[0])
+	}
 	sc.headers = c.scopeHeaders(top, tg)
 
 	// One Loop Controller holding everything multiplies the iterations.
@@ -146,7 +149,7 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) (
 	sc.steps = c.walk(children, body, taken)
 	if !sends(sc.steps) {
 		c.notConverted(g, "no HTTP Request in it converts, so it becomes no scenario")
-		return nil, nil
+		return nil
 	}
 	sc.executor = c.executor(g, tg, top, ex, sc)
 
@@ -165,13 +168,13 @@ func (c *converter) threadGroup(g *Element, top *scope, names map[string]bool) (
 		}
 		sc.vars = append(sc.vars, kv{key: name, value: "", src: Path(at), note: note})
 	}
-	return sc, nil
+	return sc
 }
 
 // sends reports whether steps hold a request or poll.
 func sends(steps []*outStep) bool {
 	for _, st := range steps {
-		if st.request != nil || st.poll != nil || sends(st.group) {
+		if st.request != nil || st.poll != nil || sends(st.children()) {
 			return true
 		}
 	}
@@ -213,7 +216,7 @@ type tgSettings struct {
 	folded                         *Element // a Loop Controller folded into loops
 }
 
-func (c *converter) readThreadGroup(g *Element) (*tgSettings, error) {
+func (c *converter) readThreadGroup(g *Element) *tgSettings {
 	ex := &tgSettings{}
 	ex.threads = c.number(g.Str("ThreadGroup.num_threads"), 1, g)
 	ex.ramp = c.number(g.Str("ThreadGroup.ramp_time"), 0, g)
@@ -232,7 +235,9 @@ func (c *converter) readThreadGroup(g *Element) (*tgSettings, error) {
 		c.approximated(g, "Loop Count 0 runs once in floodgate")
 	}
 	ex.scheduler = g.Bool("ThreadGroup.scheduler", false)
-	if ex.scheduler {
+	if c.pluginSchedule(g, ex) {
+		ex.scheduler = true
+	} else if ex.scheduler {
 		ex.duration = c.number(g.Str("ThreadGroup.duration"), 0, g)
 		if d := strings.TrimSpace(g.Str("ThreadGroup.delay")); d != "" && d != "0" {
 			c.approximated(g, "the startup delay of %s s is not converted: the scenario starts at once", d)
@@ -243,7 +248,12 @@ func (c *converter) readThreadGroup(g *Element) (*tgSettings, error) {
 		ex.duration = numberField{}
 	}
 	if ex.forever && !hasDuration {
-		return nil, &UnboundedError{Path: Path(g), Name: g.Name}
+		// JMeter users run these with a duration or until they stop
+		// them; floodgate runs are bounded, so the duration becomes a
+		// variable the run must set.
+		ex.duration = numberField{text: "${" + DurationVar + "}", env: true, known: true, goDuration: true}
+		c.forever = append(c.forever, Path(g))
+		c.approximated(g, "it loops forever (Loop Count \"Infinite\", no Duration): the scenario runs for ${%s}, which must be set when the plan runs, e.g. %s=10m floodgate run plan.yaml", DurationVar, DurationVar)
 	}
 	switch g.Str("ThreadGroup.on_sample_error") {
 	case "", "continue":
@@ -252,7 +262,72 @@ func (c *converter) readThreadGroup(g *Element) (*tgSettings, error) {
 	default:
 		c.approximated(g, "on a sampler error JMeter stops the thread or the test (%s); floodgate ends the iteration and goes on", g.Str("ThreadGroup.on_sample_error"))
 	}
-	return ex, nil
+	return ex
+}
+
+// pluginSchedule reads the load profile of the jmeter-plugins thread
+// groups (Ultimate, Stepping, Concurrency) as a closed executor: their
+// threads, one linear ramp, and the profile's length as the duration.
+// It reports whether g is one of them.
+func (c *converter) pluginSchedule(g *Element, ex *tgSettings) bool {
+	num := func(name string) float64 {
+		n := c.number(g.Str(name), 0, g)
+		return n.value
+	}
+	var threads, ramp, length float64
+	switch shortClass(g.TestClass) {
+	case "UltimateThreadGroup":
+		rows := g.Prop("ultimatethreadgroupdata")
+		if rows == nil || len(rows.Props) == 0 {
+			return false
+		}
+		for _, row := range rows.Props {
+			var f [5]float64
+			for i, p := range row.Props {
+				if i < len(f) {
+					f[i] = c.number(p.Value, 0, g).value
+				}
+			}
+			threads += f[0]
+			ramp = max(ramp, f[1]+f[2])
+			length = max(length, f[1]+f[2]+f[3])
+		}
+		c.approximated(g, "its %d schedule row(s) become one ramp: %s threads over %s s, for %s s in all (row delays and shutdowns are not kept)", len(rows.Props), formatNum(threads), formatNum(ramp), formatNum(length))
+	case "SteppingThreadGroup":
+		threads = num("ThreadGroup.num_threads")
+		step, period, delay, hold := num("Start users count"), num("Start users period"), num("Threads initial delay"), num("flighttime")
+		if step <= 0 {
+			step = threads
+		}
+		ramp = delay + math.Ceil(threads/math.Max(step, 1))*period
+		length = ramp + hold
+		c.approximated(g, "its steps of %s threads every %s s become one ramp of %s s, then %s s at %s threads", formatNum(step), formatNum(period), formatNum(ramp), formatNum(hold), formatNum(threads))
+	case "ConcurrencyThreadGroup":
+		unit := 1.0
+		if strings.EqualFold(g.Str("Unit"), "M") {
+			unit = 60
+		}
+		threads, ramp = num("TargetLevel"), num("RampUp")*unit
+		length = ramp + num("Hold")*unit
+		if steps := g.Str("Steps"); steps != "" && steps != "0" {
+			c.approximated(g, "its %s steps become one linear ramp", steps)
+		}
+		// Its threads loop until the profile ends, or Iterations.
+		ex.forever = true
+		if n := num("Iterations"); n >= 1 {
+			ex.loops = numberField{text: formatNum(n), value: n, known: true}
+			ex.forever = false
+		}
+	default:
+		return false
+	}
+	if threads < 1 || length <= 0 {
+		return false
+	}
+	ex.threads = numberField{text: formatNum(math.Round(threads)), value: math.Round(threads), known: true}
+	ex.ramp = numberField{text: formatNum(math.Min(ramp, length)), value: math.Min(ramp, length), known: true}
+	ex.duration = numberField{text: formatNum(length), value: length, known: true}
+	return true
 }
 
 // executor writes the scenario's executor: closed, or open when a
@@ -288,7 +363,9 @@ func (c *converter) executor(g *Element, tg, top *scope, ex *tgSettings, sc *out
 			desc += " (with " + label(ex.folded) + ")"
 		}
 	}
-	if ex.duration.env || ex.duration.value > 0 {
+	if ex.duration.goDuration {
+		desc += ", for " + ex.duration.text
+	} else if ex.duration.env || ex.duration.value > 0 {
 		desc += ", for " + ex.duration.text + " s"
 	}
 	sc.comments = append(sc.comments, comment{text: desc, src: Path(g)})
@@ -430,7 +507,7 @@ func countSamplers(steps []*outStep) int {
 		if st.request != nil || st.poll != nil {
 			n++
 		}
-		n += countSamplers(st.group)
+		n += countSamplers(st.children())
 	}
 	return n
 }
@@ -528,6 +605,66 @@ func (c *converter) data(g *Element, top, tg *scope, sc *outScenario) {
 		if v != n {
 			c.renamed(e, n, v)
 		}
+		c.sc.defined[v] = true
+	}
+}
+
+// inScope lists the enabled elements in a thread group's scope (Test
+// Plan, thread group, any controller in it) that match.
+func (c *converter) inScope(g *Element, top, tg *scope, match func(*Element) bool) []*Element {
+	var out []*Element
+	for _, s := range []*scope{top, tg} {
+		for _, e := range s.elems {
+			if match(e) {
+				out = append(out, e)
+			}
+		}
+	}
+	var deep func(es []*Element)
+	deep = func(es []*Element) {
+		for _, e := range es {
+			if e.Enabled && structural(e) {
+				for _, ch := range e.Children {
+					if ch.Enabled && !structural(ch) && match(ch) {
+						out = append(out, ch)
+					}
+				}
+				deep(e.Children)
+			}
+		}
+	}
+	deep(g.Children)
+	return out
+}
+
+// counters converts Counters to scenario variables counting with the
+// VU's iterations: {{iteration start increment}}.
+func (c *converter) counters(g *Element, top, tg *scope, sc *outScenario) {
+	for _, e := range c.inScope(g, top, tg, func(e *Element) bool { return shortClass(e.TestClass) == "CounterConfig" }) {
+		name := strings.TrimSpace(e.Str("CounterConfig.name"))
+		if name == "" {
+			continue
+		}
+		start := c.number(e.Str("CounterConfig.start"), 0, e)
+		incr := c.number(e.Str("CounterConfig.incr"), 1, e)
+		if start.env || incr.env || start.value != math.Trunc(start.value) || incr.value != math.Trunc(incr.value) {
+			c.notConverted(e, "its start and increment must be whole numbers to convert")
+			continue
+		}
+		v := varName(name)
+		if v != name {
+			c.renamed(e, name, v)
+		}
+		if !e.Bool("CounterConfig.per_user", false) {
+			c.approximated(e, "counter %s counts per VU (each VU from %s), not across all threads", name, formatNum(start.value))
+		}
+		if end := strings.TrimSpace(e.Str("CounterConfig.end")); end != "" {
+			c.approximated(e, "counter %s does not wrap at its maximum %s", name, end)
+		}
+		if f := strings.TrimSpace(e.Str("CounterConfig.format")); f != "" {
+			c.approximated(e, "counter %s is not formatted with %q", name, f)
+		}
+		sc.vars = append(sc.vars, kv{key: v, value: fmt.Sprintf("{{iteration %s %s}}", formatNum(start.value), formatNum(incr.value)), src: Path(e)})
 		c.sc.defined[v] = true
 	}
 }

@@ -32,7 +32,7 @@ func (c *converter) while(e *Element, sc *scope, taken map[string]bool) []*outSt
 			samplers = append(samplers, ch)
 		}
 	}
-	shape := "a While Controller converts to a poll when it holds one HTTP Request with an extractor, and its condition compares the extracted value with a constant"
+	shape := "a While Controller converts to a poll when it holds one HTTP Request with an extractor and its condition compares the extracted value with a constant, else to a repeat when its condition compares variables with constants"
 	if len(samplers) != 1 || kindOf(samplers[0]) != kHTTPSampler {
 		c.notConverted(e, "%s%s", shape, leftOut(e))
 		return nil
@@ -99,6 +99,10 @@ func (c *converter) while(e *Element, sc *scope, taken map[string]bool) []*outSt
 	}
 	c.approximated(e, "the poll gives up after %s (a While Controller has no time limit); raise timeout if the job takes longer", pollTimeout)
 	poll := &outPoll{outRequest: *req.request, every: every, until: until, timeout: pollTimeout}
+	if poll.expectBody != "" {
+		c.approximated(samplers[0], "its Response Assertion on the text is not checked on each poll (until checks the body)")
+		poll.expectBody = ""
+	}
 	req.request, req.poll = nil, poll
 	req.comments = append(req.comments, comment{text: fmt.Sprintf("%s: while %s", label(e), oneLine(cond)), src: Path(e)})
 	return []*outStep{req}

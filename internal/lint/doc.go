@@ -1,8 +1,11 @@
 // Package lint checks a load plan before it runs: it predicts the load
 // each scenario offers (peak request rate, peak concurrency, total
 // requests, the plan's own length) and holds it against known limits —
-// by default the emulator profile's, 300 requests per 60 s per token —
-// to say what will happen at the wall and whether the plan survives it.
+// the emulator profile's, 300 requests per 60 s per token, for a plan
+// that targets the Genesys Cloud API (TargetsGenesys), else only those
+// given (WithLimits) — to say what will happen at the wall and whether
+// the plan survives it. An emulator config's limits run time_scale times
+// as long, as the emulator runs them.
 //
 // Plan returns a Report: one Prediction per scenario and Findings, each
 // with a severity, a rule, where it is (file:line:col, or a JMeter
@@ -21,7 +24,8 @@
 //	                      assumed latency: iterations will be dropped (warning)
 //	ctt_unit              a JMeter Constant Throughput Timer whose target looks like a
 //	                      per-second figure: it is samples per MINUTE (warning)
-//	unbounded             a JMeter Thread Group loops forever with no duration (error)
+//	unbounded             a JMeter Thread Group loops forever with no duration: it runs
+//	                      for ${DURATION} (warning)
 //
 // Predictions assume a latency per request (200 ms unless WithLatency
 // says otherwise) where the load depends on it: closed executors, and the

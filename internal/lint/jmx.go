@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -22,6 +21,7 @@ func JMX(res *jmx.Result, p *plan.Plan, opts ...Option) *Report {
 	}
 	r := Plan(p, append(opts, WithLocator(locate))...)
 	r.Add(Throughput(res.Throughput)...)
+	r.Add(Forever(res)...)
 	return r
 }
 
@@ -69,26 +69,14 @@ func secs(s float64) string {
 	return strconv.FormatFloat(s, 'f', 0, 64) + " s"
 }
 
-// Unbounded turns Convert's errors for thread groups that loop forever
-// into findings; nil when err holds none.
-func Unbounded(err error) []Finding {
+// Forever finds the thread groups that loop forever: their scenarios run
+// for ${DURATION}, which the run must set.
+func Forever(res *jmx.Result) []Finding {
 	var out []Finding
-	var walk func(err error)
-	walk = func(err error) {
-		var ue *jmx.UnboundedError
-		switch e := err.(type) {
-		case interface{ Unwrap() []error }:
-			for _, x := range e.Unwrap() {
-				walk(x)
-			}
-			return
-		}
-		if errors.As(err, &ue) {
-			out = append(out, Finding{Severity: Error, Rule: "unbounded", Where: ue.Path,
-				Message: fmt.Sprintf("thread group %q loops forever (Loop Count \"Infinite\") with no duration: the run never ends", ue.Name),
-				Fix:     "set Loop Count to a number, or tick \"Specify Thread lifetime\" and give a Duration (seconds)"})
-		}
+	for _, path := range res.Forever {
+		out = append(out, Finding{Severity: Warning, Rule: "unbounded", Where: path,
+			Message: fmt.Sprintf("the thread group loops forever (Loop Count \"Infinite\") with no duration: the scenario runs for ${%s}, which must be set when it runs", jmx.DurationVar),
+			Fix:     fmt.Sprintf("run it with %s=10m (any duration), or set Loop Count to a number, or tick \"Specify Thread lifetime\" and give a Duration (seconds)", jmx.DurationVar)})
 	}
-	walk(err)
 	return out
 }

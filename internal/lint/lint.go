@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -146,7 +147,16 @@ func ConfigLimits(c emuconfig.Config, source string) []Limit {
 		key string
 	}{{c.Live.Limits.Token, KeyToken}, {c.Live.Limits.Client, KeyClient}, {c.Live.Limits.Org, KeyOrg}} {
 		if l.r != nil && l.r.Requests > 0 && l.r.Window > 0 {
-			out = append(out, Limit{Count: l.r.Requests, Window: l.r.Window.D(), Key: l.key, Source: source})
+			// The emulator runs its windows time_scale times as long.
+			w := l.r.Window.D()
+			if c.TimeScale > 0 && c.TimeScale != 1 {
+				w = time.Duration(float64(w) * c.TimeScale)
+				source += fmt.Sprintf(", time_scale %g", c.TimeScale)
+			}
+			if w <= 0 {
+				w = time.Nanosecond
+			}
+			out = append(out, Limit{Count: l.r.Requests, Window: w, Key: l.key, Source: source})
 		}
 	}
 	return out
@@ -256,7 +266,8 @@ func Plan(p *plan.Plan, opts ...Option) *Report {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if cfg.limits == nil {
+	genesys := TargetsGenesys(p)
+	if cfg.limits == nil && genesys {
 		cfg.limits = DefaultLimits()
 	}
 	if cfg.locate == nil {
@@ -281,6 +292,11 @@ func Plan(p *plan.Plan, opts ...Option) *Report {
 	for _, lim := range cfg.limits {
 		r.Add(checkLimit(p, loads, lim, cfg)...)
 	}
+	if len(cfg.limits) == 0 && !genesys {
+		r.Add(Finding{Severity: Info, Rule: "rate_limit", Where: cfg.locate(plan.Pos{}),
+			Message: "no rate limits checked: the plan does not target the Genesys Cloud API (no /api/v2/ paths, no Genesys host)",
+			Fix:     "give the API's limits with --limit 300/60s, or an emulator config with --emulator-config"})
+	}
 	r.Add(checkNonIdempotent(p, cfg)...)
 	for _, l := range loads {
 		if cfg.maxInFlight > 0 && l.pred.PeakConcurrency > cfg.maxInFlight {
@@ -294,9 +310,53 @@ func Plan(p *plan.Plan, opts ...Option) *Report {
 	return r
 }
 
-// perIteration counts the requests of steps and their think time.
+// genesysHosts are the Genesys Cloud API's domains.
+var genesysHosts = []string{"mypurecloud.com", "mypurecloud.ie", "mypurecloud.de", "mypurecloud.jp", "mypurecloud.com.au", "pure.cloud", "genesys.cloud"}
+
+// TargetsGenesys reports whether p is a plan for the Genesys Cloud API
+// (or the emulator, which serves it): its target is a Genesys host, or a
+// request goes to an /api/v2/ path.
+func TargetsGenesys(p *plan.Plan) bool {
+	if u, err := url.Parse(p.Target); err == nil {
+		h := strings.ToLower(u.Hostname())
+		for _, g := range genesysHosts {
+			if h == g || strings.HasSuffix(h, "."+g) {
+				return true
+			}
+		}
+	}
+	found := false
+	api := func(r *plan.Request) {
+		if r == nil {
+			return
+		}
+		path := r.Path
+		if u, err := url.Parse(path); err == nil && u.IsAbs() {
+			path = u.Path
+		}
+		found = found || strings.HasPrefix(path, "/api/v2/")
+	}
+	for _, sc := range p.Scenarios {
+		plan.WalkSteps(sc.Steps, func(st *plan.Step) {
+			api(st.Request)
+			api(pollReq(st))
+			api(triggerReq(st))
+			found = found || st.WaitEvent != nil // platform notifications
+		})
+	}
+	return found
+}
+
+// perIteration counts the requests of steps and their think time: a
+// repeat's once per pass (a while repeat's at least once), a choose's by
+// weight, and steps with when or once as if they ran.
 func perIteration(steps []*plan.Step) (n int, atLeast bool, think time.Duration) {
-	plan.WalkSteps(steps, func(st *plan.Step) {
+	f, atLeast, th := perIterationF(steps)
+	return int(math.Round(f)), atLeast, time.Duration(th)
+}
+
+func perIterationF(steps []*plan.Step) (n float64, atLeast bool, think float64) {
+	for _, st := range steps {
 		switch {
 		case st.Request != nil:
 			n++
@@ -310,9 +370,29 @@ func perIteration(steps []*plan.Step) (n int, atLeast bool, think time.Duration)
 			}
 			atLeast = true
 		case st.Think != nil:
-			think += (st.Think.Min + st.Think.Max) / 2
+			think += float64(st.Think.Min+st.Think.Max) / 2
+		case st.Group != nil:
+			cn, cl, ct := perIterationF(st.Group.Steps)
+			n, atLeast, think = n+cn, atLeast || cl, think+ct
+		case st.Repeat != nil:
+			cn, cl, ct := perIterationF(st.Repeat.Steps)
+			k := float64(st.Repeat.Count)
+			if st.Repeat.While != nil || st.Repeat.Each != "" {
+				k, cl = 1, true
+			}
+			n, atLeast, think = n+k*cn, atLeast || cl, think+k*ct
+		case st.Choose != nil:
+			var total float64
+			for _, ch := range st.Choose.Steps {
+				total += ch.Weight
+			}
+			for _, ch := range st.Choose.Steps {
+				cn, cl, ct := perIterationF([]*plan.Step{ch})
+				w := ch.Weight / total
+				n, atLeast, think = n+w*cn, atLeast || cl, think+w*ct
+			}
 		}
-	})
+	}
 	return n, atLeast, think
 }
 
@@ -340,8 +420,8 @@ func predict(sc *plan.Scenario, cfg config) *load {
 		var total float64
 		if c.Iterations > 0 {
 			pr.Executor += fmt.Sprintf(" × %d iterations", c.Iterations)
-			total = float64(c.VUs * c.Iterations * n)
-			byIter = c.RampUp + time.Duration(c.Iterations)*iter
+			total = float64(c.VUs) * float64(c.Iterations) * float64(n)
+			byIter = durationOf(c.RampUp.Seconds() + float64(c.Iterations)*iter.Seconds())
 		}
 		if c.Duration > 0 {
 			pr.Executor += " for " + dur(c.Duration)
@@ -363,7 +443,7 @@ func predict(sc *plan.Scenario, cfg config) *load {
 		default:
 			pr.Duration = byTime
 		}
-		pr.Requests = int64(total)
+		pr.Requests = capCount(total)
 	case e.Open != nil:
 		o := e.Open
 		l.vus = o.MaxVUs
@@ -385,7 +465,7 @@ func predict(sc *plan.Scenario, cfg config) *load {
 		}
 		pr.Executor += fmt.Sprintf(", max %d VUs", o.MaxVUs)
 		pr.PeakRate = peak * float64(n)
-		pr.Requests = int64(math.Floor(iters)) * int64(n)
+		pr.Requests = capCount(math.Floor(iters) * float64(n))
 		pr.PeakConcurrency = min(o.MaxVUs, int(math.Ceil(peak*iter.Seconds())))
 		pr.Duration = o.TotalDuration()
 	case e.Batches != nil:
@@ -395,12 +475,30 @@ func predict(sc *plan.Scenario, cfg config) *load {
 		busy := min(b.Size, b.MaxVUs)
 		pr.PeakRate = float64(busy) * perIterRate
 		pr.PeakConcurrency = busy
-		pr.Requests = int64(b.Total * n)
+		pr.Requests = capCount(float64(b.Total) * float64(n))
 		batches := (b.Total + b.Size - 1) / b.Size
-		pr.Duration = time.Duration(batches-1)*b.Pause + iter
+		pr.Duration = durationOf(float64(batches-1)*b.Pause.Seconds() + iter.Seconds())
 	}
 	pr.DurationS = pr.Duration.Seconds()
 	return l
+}
+
+// maxSeconds bounds predicted lengths: a run longer than a century is
+// "too long" whatever its exact length, and the bound keeps the sums
+// within a time.Duration.
+const maxSeconds = 100 * 365 * 24 * 3600.0
+
+// durationOf converts seconds to a Duration, capped at maxSeconds.
+func durationOf(s float64) time.Duration {
+	return time.Duration(min(s, maxSeconds) * float64(time.Second))
+}
+
+// capCount converts a predicted count to int64 without overflow.
+func capCount(f float64) int64 {
+	if f >= math.MaxInt64/2 {
+		return math.MaxInt64 / 2
+	}
+	return int64(f)
 }
 
 // keyOf names the credentials a scenario's requests are counted under
@@ -434,7 +532,24 @@ func keyOf(p *plan.Plan, sc *plan.Scenario, kind string) (key string, perVU bool
 	if v, ok := p.Defaults.Headers["Authorization"]; ok {
 		return "header " + shortDigest(v), false
 	}
-	return "no credentials", false
+	// A step's own Authorization header (a converted JMeter plan keeps
+	// Header Managers where they were).
+	key, perVU = "", false
+	plan.WalkSteps(sc.Steps, func(st *plan.Step) {
+		if r := st.Request; r != nil && key == "" {
+			if _, ok := r.HeaderTemplates["Authorization"]; ok {
+				key, perVU = "per VU", true
+			} else if v, ok := r.Headers["Authorization"]; ok {
+				key = "header " + shortDigest(v)
+			}
+		}
+	})
+	if key != "" {
+		return key, perVU
+	}
+	// Requests without credentials are not one client's: each scenario
+	// is counted on its own.
+	return "no credentials " + sc.Name, false
 }
 
 // shortDigest keeps a header value out of messages: only equality matters.
@@ -490,6 +605,9 @@ func checkLimit(p *plan.Plan, loads []*load, lim Limit, cfg config) []Finding {
 		who := "scenario " + strings.Join(names, " + ")
 		if len(names) > 1 {
 			who = "scenarios " + strings.Join(names, " + ") + " (same credentials)"
+			if lim.Key == KeyOrg {
+				who = "scenarios " + strings.Join(names, " + ") + " (one org)"
+			}
 		}
 		if g.perVU {
 			who += ", per VU (its own token)"

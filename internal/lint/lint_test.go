@@ -92,7 +92,7 @@ func TestLintRules(t *testing.T) {
 		},
 		{
 			name: "a small plan fits",
-			plan: head + "scenarios:\n  s:\n    executor: {closed: {vus: 2, iterations: 3}}\n    steps: [{request: {path: /a}}]\n",
+			plan: head + "scenarios:\n  s:\n    executor: {closed: {vus: 2, iterations: 3}}\n    steps: [{request: {path: /api/v2/a}}]\n",
 			want: []want{{"rate_limit", Info, "plan.yaml:3:3", []string{"6 requests at up to 10.0/s fit 300/min per token"}}},
 		},
 		{
@@ -103,20 +103,47 @@ func TestLintRules(t *testing.T) {
 		},
 		{
 			name: "an open rate that max_vus can't carry",
-			plan: head + "scenarios:\n  s:\n    executor: {open: {rate: 100/s, duration: 1m, max_vus: 5}}\n    steps: [{request: {path: /a}}, {think: 1s}]\n",
+			plan: head + "scenarios:\n  s:\n    executor: {open: {rate: 100/s, duration: 1m, max_vus: 5}}\n    steps: [{request: {path: /api/v2/a}}, {think: 1s}]\n",
 			want: []want{{"max_vus", Warning, "plan.yaml:3:3", []string{"needs ~120 VUs", "max_vus is 5"}}, {"rate_limit", Warning, "plan.yaml:3:3", []string{"6,000 requests at up to 100/s"}}},
 		},
 		{
 			name: "a limit from the command line, per org, over two scenarios",
 			plan: head + "scenarios:\n  a:\n    executor: {closed: {vus: 1, iterations: 10}}\n    steps: [{request: {path: /a}}]\n  b:\n    executor: {closed: {vus: 1, iterations: 10}}\n    steps: [{request: {path: /b}}]\n",
 			opts: []Option{WithLimits(Limit{Count: 5, Window: time.Second, Key: KeyOrg})},
-			want: []want{{"rate_limit", Warning, "plan.yaml:3:3", []string{"scenarios a + b (same credentials): 20 requests at up to 10.0/s against 5/s per org"}}},
+			want: []want{{"rate_limit", Warning, "plan.yaml:3:3", []string{"scenarios a + b (one org): 20 requests at up to 10.0/s against 5/s per org"}}},
 		},
 		{
 			name: "a token per VU from a templated header",
 			plan: head + "scenarios:\n  s:\n    executor: {closed: {vus: 10, iterations: 400}}\n    vars: {tok: \"t-{{vu}}\"}\n    headers: {Authorization: \"Bearer {{.tok}}\"}\n    steps: [{request: {path: /a}}]\n",
 			opts: []Option{WithLimits(Limit{Count: 100, Window: time.Minute, Key: KeyToken})},
 			want: []want{{"rate_limit", Warning, "plan.yaml:3:3", []string{"per VU (its own token): 400 requests at up to 5.00/s against 100/min per token"}}},
+		},
+		{
+			name: "a plan for another API gets no Genesys limits",
+			plan: head + "retry: off\nscenarios:\n  s:\n    executor: {closed: {vus: 100, iterations: 644}}\n    steps: [{request: {path: /owners}}]\n",
+			want: []want{{"rate_limit", Info, "plan.yaml", []string{"no rate limits checked: the plan does not target the Genesys Cloud API"}}},
+			not:  []string{"retry_off"},
+		},
+		{
+			name: "a Genesys host gets them",
+			plan: "target: https://api.mypurecloud.ie\nretry: off\nscenarios:\n  s:\n    executor: {closed: {vus: 100, iterations: 644}}\n    steps: [{request: {path: /owners}}]\n",
+			want: []want{{"retry_off", Error, "plan.yaml", []string{"300/min per token"}}},
+		},
+		{
+			name: "two clients are two keys",
+			plan: head + "scenarios:\n  a:\n    executor: {closed: {vus: 1, iterations: 200}}\n    auth: {oauth2: {token_url: /oauth/token, client_id: alpha, client_secret: \"${S:-x}\"}}\n    steps: [{request: {path: /api/v2/a}}]\n  b:\n    executor: {closed: {vus: 1, iterations: 200}}\n    auth: {oauth2: {token_url: /oauth/token, client_id: beta, client_secret: \"${S:-x}\"}}\n    steps: [{request: {path: /api/v2/a}}]\n",
+			opts: []Option{WithLimits(Limit{Count: 300, Window: time.Minute, Key: KeyClient})},
+			want: []want{{"rate_limit", Info, "plan.yaml:3:3", []string{"scenario a: 200 requests"}}, {"rate_limit", Info, "plan.yaml:7:3", []string{"scenario b: 200 requests"}}},
+		},
+		{
+			name: "requests without credentials are not one client",
+			plan: head + "scenarios:\n  a:\n    executor: {closed: {vus: 1, iterations: 200}}\n    steps: [{request: {path: /api/v2/a}}]\n  b:\n    executor: {closed: {vus: 1, iterations: 200}}\n    steps: [{request: {path: /api/v2/a, headers: {Authorization: Bearer x}}}]\n",
+			want: []want{{"rate_limit", Info, "plan.yaml:3:3", []string{"scenario a: 200 requests"}}, {"rate_limit", Info, "plan.yaml:6:3", []string{"scenario b: 200 requests"}}},
+		},
+		{
+			name: "huge iteration counts don't overflow",
+			plan: head + "scenarios:\n  s:\n    executor: {closed: {vus: 1000000000, iterations: 1000000000000}}\n    steps: [{request: {path: /api/v2/a}}]\n",
+			want: []want{{"rate_limit", Warning, "plan.yaml:3:3", []string{"requests at up to", "minimum duration at the limit is"}}},
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -219,7 +246,7 @@ func convert(t *testing.T, name string) (*jmx.Result, *plan.Plan, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := plan.Parse(filepath.Join("..", "jmx", "testdata", "x.yaml"), res.YAML, nil)
+	p, err := plan.Parse(filepath.Join("..", "jmx", "testdata", "x.yaml"), res.YAML, func(k string) (string, bool) { v, ok := res.Required[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,9 +313,34 @@ func TestLintJMX(t *testing.T) {
 		t.Errorf("want retry_off at the Test Plan:\n%s", dump(r))
 	}
 
-	_, _, err = convert(t, "bad-infinite.jmx")
-	fs := Unbounded(err)
-	if len(fs) != 1 || fs[0].Severity != Error || fs[0].Where != `Test Plan > Thread Group "Soak"` {
-		t.Errorf("%v: %+v", err, fs)
+	res, _, err = convert(t, "forever.jmx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := Forever(res)
+	if len(fs) != 1 || fs[0].Severity != Warning || fs[0].Where != `Test Plan > Thread Group "Soak"` || !strings.Contains(fs[0].Message, "${DURATION}") {
+		t.Errorf("%+v", fs)
+	}
+}
+
+// TestPerIterationControlFlow: a repeat's requests count once per pass,
+// a choose's by weight.
+func TestPerIterationControlFlow(t *testing.T) {
+	t.Parallel()
+	p := parse(t, head+`scenarios:
+  s:
+    executor: {closed: {vus: 1, iterations: 1}}
+    steps:
+      - request: {path: /api/v2/a}
+      - repeat: {count: 25, steps: [{request: {path: /api/v2/b}}, {think: 1s}]}
+      - choose:
+          - {weight: 3, request: {path: /api/v2/c}}
+          - {weight: 1, group: [{request: {path: /api/v2/d}}, {request: {path: /api/v2/e}}, {request: {path: /api/v2/f}}, {request: {path: /api/v2/g}}, {request: {path: /api/v2/h}}]}
+      - repeat: {while: "more", steps: [{request: {path: /api/v2/i}}]}
+`)
+	n, atLeast, think := perIteration(p.Scenarios[0].Steps)
+	// 1 + 25 + (3×1 + 1×5)/4 + at least 1.
+	if n != 29 || !atLeast || think != 25*time.Second {
+		t.Errorf("per iteration: %d requests (at least %v), think %s; want 29, at least, 25s", n, atLeast, think)
 	}
 }

@@ -148,3 +148,6 @@ func (e *Exporter) ObserveLogical(l *metrics.Logical) {
 
 // ObserveDropped implements metrics.Observer.
 func (e *Exporter) ObserveDropped(step int) { e.dropped[step].Inc() }
+
+// ObserveDroppedN implements metrics.DroppedObserver.
+func (e *Exporter) ObserveDroppedN(step int, n int64) { e.dropped[step].Add(float64(n)) }

@@ -37,6 +37,8 @@ func Merge(parts ...*Results) (*Results, error) {
 	var order []StepKey
 	data := map[StepKey]*StepData{}
 	var lost []LostRequest
+	var partial bool
+	var notes []string
 	for pi, r := range parts {
 		s := r.Summary
 		if s.Plan != first.Plan {
@@ -56,6 +58,12 @@ func Merge(parts ...*Results) (*Results, error) {
 			gen = &g
 		default:
 			gen.Add(s.Generator)
+		}
+		if s.Partial {
+			partial = true
+			for _, n := range s.Notes {
+				notes = append(notes, fmt.Sprintf("part %d: %s", pi+1, n))
+			}
 		}
 		info.Interrupted = info.Interrupted || s.Interrupted
 		info.Aborted = info.Aborted || s.Aborted
@@ -109,6 +117,9 @@ func Merge(parts ...*Results) (*Results, error) {
 		out.Hists = append(out.Hists, StepHists{Key: k, Hists: steps[i].Hists})
 	}
 	out.Summary = summarize(info, start, end, steps, lost)
+	// A killed segment's part covers less than its share: the whole is
+	// partial too, and says which part.
+	out.Summary.Partial, out.Summary.Notes = partial, notes
 	out.Series = mergeSeries(parts)
 	return out, nil
 }

@@ -297,6 +297,41 @@ func (r *Recorder) Dropped(shardIdx, step int, due time.Time) {
 	}
 }
 
+// DroppedObserver is an Observer that can take many drops at once;
+// DroppedN uses it when the recorder's observer has it.
+type DroppedObserver interface {
+	ObserveDroppedN(step int, n int64)
+}
+
+// DroppedN counts n iterations, due up to due, that were offered and
+// dropped at once: a generator too far behind its schedule passes over
+// what it can no longer send on time rather than offering each one.
+func (r *Recorder) DroppedN(shardIdx, step int, due time.Time, n int64) {
+	if n <= 0 {
+		return
+	}
+	s := &r.shards[shardIdx]
+	s.mu.Lock()
+	st := &s.steps[step].counts
+	st.Offered += n
+	st.Dropped += n
+	cur := r.at(s, due)
+	cur.Offered += n
+	cur.Dropped += n
+	cur.steps[step].Offered += n
+	cur.steps[step].Dropped += n
+	s.mu.Unlock()
+	switch o := r.obs.(type) {
+	case nil:
+	case DroppedObserver:
+		o.ObserveDroppedN(step, n)
+	default:
+		for range n {
+			o.ObserveDropped(step)
+		}
+	}
+}
+
 // Begin marks a logical request in flight from now; RecordLogical ends it.
 func (r *Recorder) Begin(shardIdx, step int, now time.Time) {
 	n := r.inflight.Add(1)

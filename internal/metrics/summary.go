@@ -95,6 +95,10 @@ type Summary struct {
 	// Diagnosis is the walls found in the run (package diagnose's
 	// Diagnosis, encoded), filled in with the thresholds.
 	Diagnosis json.RawMessage `json:"diagnosis,omitempty"`
+	// Partial is true for the results of a run that did not end (it was
+	// killed), read back from its last checkpoint, and for a merge with
+	// such a part; a run never writes it itself.
+	Partial bool `json:"partial,omitempty"`
 	// Notes say what the results hold beyond a run's own measurements,
 	// e.g. what was reconstructed when they come from a JMeter JTL file.
 	Notes []string `json:"notes,omitempty"`

@@ -15,6 +15,7 @@
 //	target: http://127.0.0.1:8080    # required; absolute http(s) URL
 //	defaults: {headers: {Accept: application/json}, timeout: 16s, response_header_bytes: 8192}
 //	grace: 30s
+//	abort_on_unreachable: {after: 50, within: 10s}   # the default; or false, true, a count
 //	auth:                            # one of oauth2, bearer, basic
 //	  oauth2: {token_url: /oauth/token, client_id: ${ID}, client_secret: ${SECRET}, scopes: [a]}
 //	  # bearer: {token: ${TOKEN}}     basic: {username: u, password_file: pw.txt}
@@ -40,6 +41,7 @@
 //	    auth: {...}                  # overrides the plan's
 //	    retry: {...}                 # overrides the plan's
 //	    data: {file: users.csv, mode: sequential, on_exhaust: recycle}   # see below
+//	    cookies: true                # a cookie jar per VU (default false)
 //	    vars: {user: "bot-{{vu}}-{{iteration}}", since: '{{now "-1h"}}'}
 //	    steps:
 //	      - name: create             # default "METHOD path", made unique
@@ -47,9 +49,11 @@
 //	          method: POST           # default GET
 //	          path: /api/v2/conversations
 //	          headers: {X-Foo: bar}
-//	          json: {text: hi}       # or body: "raw text"
-//	          expect: [200, 202]
-//	        extract: {job_id: id, where: "header:Location"}
+//	          query: {page: 2, q: "{{.term}}"}   # appended to path, encoded
+//	          json: {text: hi}       # or body: "raw text", or form: {user: u}
+//	          expect: [200, 202]     # or {status: [200], body: 'items != nil'}
+//	          timeout: 5s            # one attempt's bound; default defaults.timeout
+//	        extract: {job_id: id, where: "header:Location", nonce: 'regex:name="n" value="(\w+)"'}
 //	        retry: {...}             # overrides the scenario's
 //	      - poll:                    # a request's keys, plus:
 //	          path: /api/v2/recording/jobs/{{.job_id}}
@@ -67,6 +71,15 @@
 //	      - think: 2s                # or {min: 1s, max: 3s}
 //	      - name: checkout
 //	        group: [{request: {path: /a}}, {request: {path: /b}}]   # metrics: checkout, checkout/GET /a, ...
+//	      - name: pages
+//	        repeat: {count: 3, steps: [...]}   # or {while: 'more == true', max: 100, steps: [...]}
+//	                                           # or {each: ids, as: id, steps: [...]} (a list variable)
+//	      - name: pick
+//	        choose: [{weight: 3, request: {path: /a}}, {request: {path: /b}}]
+//	      - request: {path: /setup}
+//	        once: true               # the VU's first iteration only
+//	      - request: {path: /admin}
+//	        when: role == "admin"    # any step; skipped when false
 //	thresholds:
 //	  - p99(latency) < 800ms
 //	  - {threshold: "rate(status=5xx) < 1%", abort_on_fail: true, delay_abort_eval: 10s}
@@ -76,16 +89,28 @@
 //
 // # Steps
 //
-// A step is one of request, poll, wait_event, think or group, and may
-// have a name, a retry override and (request, poll, wait_event) an
-// extract. A step that fails — an unexpected status, a lost request, an
+// A step is one of request, poll, wait_event, think, group, repeat or
+// choose, and may have a name, a retry override, a when, once and
+// (request, poll, wait_event) an extract; the steps of a choose take a
+// weight (default 1). when and a repeat's while are conditions over the
+// iteration's variables by name (and $vars), $status (the last
+// response's), $iteration, $index (the innermost repeat's pass, from 0)
+// and $rand (a uniform draw in [0, 1)); a step whose when does not hold
+// is skipped and records nothing. A once step runs in its VU's first
+// iteration only, and what it extracts (a login's token) stays set in
+// the VU's later iterations. A repeat runs its steps count times;
+// while its condition holds before a pass; or once per element of each,
+// a variable holding a JSON list (extract: {ids: "items.#.id"}), with as
+// set to the element — while and each at most max (default 1000) times.
+// A choose runs one of its steps, picked by weight. A step that fails — an unexpected status, a lost request, an
 // extraction that finds nothing, a condition that times out or a fail_if
 // that holds — ends its iteration, and its reason is counted in the
 // run's failures. Every step but think is a logical sample of its own:
 // a request; a poll, from its first poll to the response that met
 // until, its polls being its attempts; a wait_event, from the trigger's
 // send (or the subscription) to the event, its channel, subscription
-// and trigger requests being its attempts; a group, spanning its steps.
+// and trigger requests being its attempts; a group, a repeat and a
+// choose, spanning the steps they ran (their steps record each pass).
 //
 // Templates ({{.var}}, {{uuid}}, {{now "-1h"}}...), extraction paths and
 // conditions are described in package scenario. A template may use the

@@ -96,8 +96,16 @@ func (fl *flow) collectExtracts(n *yaml.Node, depth int) {
 						}
 					}
 				}
-			case "group":
+			case "group", "choose":
 				fl.collectExtracts(v, depth+1)
+			case "repeat":
+				if v.Kind == yaml.MappingNode {
+					for j := 0; j+1 < len(v.Content); j += 2 {
+						if resolve(v.Content[j]).Value == "steps" {
+							fl.collectExtracts(v.Content[j+1], depth+1)
+						}
+					}
+				}
 			}
 		}
 	}
@@ -415,13 +423,11 @@ func orAll(sc string) string {
 	return fmt.Sprintf("scenario %q", sc)
 }
 
-// WalkSteps calls fn for every step in steps, groups' steps after their
-// group, in the order they run.
+// WalkSteps calls fn for every step in steps, the steps of a group,
+// repeat or choose after it, in file order.
 func WalkSteps(steps []*Step, fn func(*Step)) {
 	for _, st := range steps {
 		fn(st)
-		if st.Group != nil {
-			WalkSteps(st.Group.Steps, fn)
-		}
+		WalkSteps(st.Children(), fn)
 	}
 }

@@ -86,7 +86,7 @@ func checkInvariants(t *testing.T, p *Plan) {
 				t.Fatalf("step path %q repeated", s.Path)
 			}
 			paths = append(paths, s.Path)
-			sends = sends || s.Think == nil && s.Group == nil
+			sends = sends || s.Sends()
 		})
 		if !sends {
 			t.Fatalf("scenario %q sends nothing", sc.Name)
@@ -117,7 +117,7 @@ func checkSteps(t *testing.T, steps []*Step) {
 		}
 		names = append(names, s.Name)
 		kinds := 0
-		for _, set := range []bool{s.Request != nil, s.Poll != nil, s.WaitEvent != nil, s.Think != nil, s.Group != nil} {
+		for _, set := range []bool{s.Request != nil, s.Poll != nil, s.WaitEvent != nil, s.Think != nil, s.Group != nil, s.Repeat != nil, s.Choose != nil} {
 			if set {
 				kinds++
 			}
@@ -155,6 +155,31 @@ func checkSteps(t *testing.T, steps []*Step) {
 				t.Fatalf("empty group %q", s.Name)
 			}
 			checkSteps(t, s.Group.Steps)
+		case s.Repeat != nil:
+			r := s.Repeat
+			ways := 0
+			for _, set := range []bool{r.Count > 0, r.While != nil, r.Each != ""} {
+				if set {
+					ways++
+				}
+			}
+			if ways != 1 || len(r.Steps) == 0 || r.Max < 1 || r.Each != "" && r.As == "" {
+				t.Fatalf("bad repeat %+v", r)
+			}
+			checkSteps(t, r.Steps)
+		case s.Choose != nil:
+			if len(s.Choose.Steps) == 0 {
+				t.Fatalf("empty choose %q", s.Name)
+			}
+			for _, ch := range s.Choose.Steps {
+				if ch.Weight <= 0 {
+					t.Fatalf("choose %q: step %q has weight %v", s.Name, ch.Name, ch.Weight)
+				}
+			}
+			checkSteps(t, s.Choose.Steps)
+		}
+		if r := s.Request; r != nil && r.Timeout < 0 {
+			t.Fatalf("bad request timeout %+v", r)
 		}
 	}
 }

@@ -88,7 +88,8 @@ type decoder struct {
 	lineStart []int // byte offset of each line, built on first use
 	getenv    func(string) (string, bool)
 	errs      []*Error
-	jsonNodes int // nodes visited while encoding json bodies (alias bombs)
+	basePath  string // the last request's path before its query, for default names
+	jsonNodes int    // nodes visited while encoding json bodies (alias bombs)
 	jsonTmpls []jsonTmpl
 	stepNodes int   // steps visited, aliases expanded (alias bombs)
 	flow      *flow // the scenario being decoded: its variables so far
@@ -190,6 +191,10 @@ func (d *decoder) syntaxError(err error) {
 		}
 	}
 	fix := "check the indentation and quoting here"
+	if hp, hint, ok := syntaxHint(d.src, p.Line, msg); ok {
+		d.errorAt(hp, "invalid YAML: %s; %s", msg, hint)
+		return
+	}
 	// "${" can't appear unquoted inside {...} or [...]: braces are flow
 	// indicators. It is the likeliest cause of a flow error, so say so.
 	if strings.HasPrefix(msg, "did not find expected ',' or") && p.Line > 0 {

@@ -60,7 +60,8 @@ func TestParseFull(t *testing.T) {
 			Gate:            ptr(true),
 			LimitKey:        "conversations",
 		},
-		Grace: 45 * time.Second,
+		Grace:       45 * time.Second,
+		Unreachable: DefaultUnreachable,
 		Scenarios: []*Scenario{
 			{
 				Name:     "bot_burst",

@@ -35,6 +35,9 @@ type Plan struct {
 	// Grace is how long in-flight iterations may finish after the plan's
 	// end or a first interrupt before they are cancelled. Default 30s.
 	Grace time.Duration
+	// Unreachable is when the run gives up on a target it cannot
+	// connect to (abort_on_unreachable). Default DefaultUnreachable.
+	Unreachable Unreachable
 	// Scenarios run concurrently, in file order. At least one.
 	Scenarios []*Scenario
 	// Thresholds are checked at the end of the run (and, those with
@@ -83,8 +86,11 @@ type Scenario struct {
 	// extractions use; templates and extractors refer to its slots.
 	Scope *scenario.Scope
 	// Steps run in order in every iteration. At least one, and at least
-	// one step that sends requests (anything but think).
+	// one step that sends requests (request, poll or wait_event).
 	Steps []*Step
+	// Cookies gives each VU a cookie jar: cookies responses set are sent
+	// back on its later requests, across its iterations.
+	Cookies bool
 }
 
 // Data is a CSV data file feeding a scenario (see scenario.Feeder).
@@ -222,7 +228,7 @@ type Batches struct {
 }
 
 // Step is one step of a scenario. Exactly one kind field (Request,
-// Poll, WaitEvent, Think, Group) is set.
+// Poll, WaitEvent, Think, Group, Repeat, Choose) is set.
 type Step struct {
 	// Name labels the step; default "<method> <path>" for a request or a
 	// poll, the kind's name otherwise, made unique among its siblings.
@@ -236,6 +242,17 @@ type Step struct {
 	WaitEvent *WaitEvent
 	Think     *Think
 	Group     *Group
+	Repeat    *Repeat
+	Choose    *Choose
+	// When, if non-nil, is checked when the step is reached: the step
+	// runs only if it holds, else it is skipped and records nothing.
+	When *scenario.Condition
+	// Once runs the step only the first time its VU reaches it; what it
+	// (and its steps) extract stays set in the VU's later iterations.
+	Once bool
+	// Weight is the step's share of a choose's picks: > 0, default 1, for
+	// the steps of a choose; 0 elsewhere.
+	Weight float64
 	// Retry overrides the enclosing policy (scenario's, or group's) for
 	// this step's requests, and a group's steps, when non-nil.
 	Retry *Retry
@@ -257,8 +274,52 @@ func (s *Step) Kind() string {
 		return "think"
 	case s.Group != nil:
 		return "group"
+	case s.Repeat != nil:
+		return "repeat"
+	case s.Choose != nil:
+		return "choose"
 	}
 	return ""
+}
+
+// Children returns the steps a group, repeat or choose holds.
+func (s *Step) Children() []*Step {
+	switch {
+	case s.Group != nil:
+		return s.Group.Steps
+	case s.Repeat != nil:
+		return s.Repeat.Steps
+	case s.Choose != nil:
+		return s.Choose.Steps
+	}
+	return nil
+}
+
+// Sends reports whether the step itself sends requests (request, poll or
+// wait_event).
+func (s *Step) Sends() bool { return s.Request != nil || s.Poll != nil || s.WaitEvent != nil }
+
+// Repeat runs its steps Count times, while While holds (checked before
+// each pass), or once for each element of the variable Each (a JSON
+// array; another value is one element, an unset one none) with As set to
+// it; While and Each run at most Max passes. A pass that fails ends the
+// repeat and the iteration.
+type Repeat struct {
+	Count int
+	While *scenario.Condition
+	// Each and As name the variables; EachSlot and AsSlot are their
+	// slots in the scenario's Scope.
+	Each, As         string
+	EachSlot, AsSlot int
+	// Max bounds the passes of a While or Each repeat; default
+	// DefaultRepeatMax.
+	Max   int
+	Steps []*Step
+}
+
+// Choose runs one of its steps, picked at random by their Weights.
+type Choose struct {
+	Steps []*Step
 }
 
 // Poll repeats a request every Every until Until holds for its response,
@@ -324,6 +385,11 @@ type Request struct {
 	// Expect lists the statuses that count as success; default any 2xx
 	// or 3xx.
 	Expect []int
+	// ExpectBody, when non-nil, must hold for the response's JSON body
+	// (request steps only).
+	ExpectBody *scenario.Condition
+	// Timeout bounds one attempt; 0 means Defaults.Timeout.
+	Timeout time.Duration
 	// PathTemplate, HeaderTemplates (keyed like Headers) and BodyTemplate
 	// are set where Path, a header value or the body holds {{...}}; the
 	// engine renders those per request and uses the fields above as they

@@ -16,9 +16,9 @@ import (
 
 // Allowed keys, in the order messages list them.
 var (
-	planKeys     = []string{"name", "target", "defaults", "grace", "auth", "retry", "scenarios", "thresholds"}
+	planKeys     = []string{"name", "target", "defaults", "grace", "abort_on_unreachable", "auth", "retry", "scenarios", "thresholds"}
 	defaultsKeys = []string{"headers", "timeout", "response_header_bytes"}
-	scenarioKeys = []string{"executor", "headers", "auth", "retry", "data", "vars", "steps"}
+	scenarioKeys = []string{"executor", "headers", "auth", "retry", "data", "vars", "cookies", "steps"}
 	executorKeys = []string{"closed", "open", "batches"}
 	closedKeys   = []string{"vus", "ramp_up", "iterations", "duration"}
 	openKeys     = []string{"rate", "duration", "start_rate", "stages", "max_vus", "granularity"}
@@ -101,6 +101,10 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 		if g, ok := d.duration(n, "grace", false); ok {
 			p.Grace = g
 		}
+	}
+	p.Unreachable = DefaultUnreachable
+	if n := f.val("abort_on_unreachable"); n != nil {
+		p.Unreachable = d.unreachable(n)
 	}
 	if n := f.val("auth"); n != nil {
 		p.Auth = d.auth(f.key("auth"), n, p.Target)
@@ -261,10 +265,15 @@ func (d *decoder) scenario(k, n *yaml.Node, target string) *Scenario {
 	if v := f.val("headers"); v != nil {
 		sc.Headers, sc.HeaderTemplates = d.templatedHeaders(v, what+" headers")
 	}
+	if v := f.val("cookies"); v != nil {
+		if b, ok := d.boolean(v, "cookies"); ok {
+			sc.Cookies = *b
+		}
+	}
 	if v := f.val("steps"); v != nil {
 		sc.Steps = d.steps(f.key("steps"), v, &stepCtx{scenario: k.Value})
 		sends := false
-		WalkSteps(sc.Steps, func(st *Step) { sends = sends || (st.Think == nil && st.Group == nil) })
+		WalkSteps(sc.Steps, func(st *Step) { sends = sends || st.Sends() })
 		if len(sc.Steps) > 0 && !sends {
 			d.errorf(f.key("steps"), "%s only thinks; add a step that sends a request (request, poll or wait_event)", what)
 		}

@@ -35,11 +35,13 @@ func init() {
 		{"wait_event", (*decoder).waitEventStep},
 		{"think", (*decoder).thinkStep},
 		{"group", (*decoder).groupStep},
+		{"repeat", (*decoder).repeatStep},
+		{"choose", (*decoder).chooseStep},
 	}
 }
 
 // stepFields are the keys any step takes besides its kind.
-var stepFields = []string{"name", "retry", "extract"}
+var stepFields = []string{"name", "retry", "extract", "when", "once", "weight"}
 
 func stepKindKeys() []string {
 	keys := make([]string, len(stepKinds))
@@ -50,8 +52,10 @@ func stepKindKeys() []string {
 }
 
 var (
-	requestKeys   = []string{"method", "path", "headers", "json", "body", "expect"}
-	pollKeys      = append(slices.Clone(requestKeys), "every", "until", "fail_if", "timeout")
+	requestKeys   = []string{"method", "path", "query", "headers", "json", "body", "form", "expect", "timeout"}
+	pollKeys      = append(slices.Clone(requestKeys), "every", "until", "fail_if")
+	repeatKeys    = []string{"count", "while", "each", "as", "max", "steps"}
+	expectKeys    = []string{"status", "body"}
 	waitEventKeys = []string{"topic", "until", "fail_if", "timeout", "trigger", "channel"}
 	thinkKeys     = []string{"min", "max"}
 )
@@ -61,6 +65,7 @@ const (
 	DefaultPollEvery   = 2 * time.Second // Poll.Every: the platform tutorials' interval
 	DefaultPollTimeout = 5 * time.Minute // Poll.Timeout
 	DefaultWaitTimeout = 5 * time.Minute // WaitEvent.Timeout
+	DefaultRepeatMax   = 1000            // Repeat.Max
 )
 
 // maxGroupDepth bounds nested groups (and anchors that contain
@@ -78,6 +83,7 @@ type stepCtx struct {
 	scenario string
 	prefix   string // "" or "group/"
 	depth    int
+	choose   bool // the steps of a choose, which take weight
 }
 
 func (d *decoder) steps(key, n *yaml.Node, c *stepCtx) []*Step {
@@ -143,6 +149,28 @@ func (d *decoder) steps(key, n *yaml.Node, c *stepCtx) []*Step {
 				d.errorf(f.key("extract"), "a %s step has no response to extract from; extract on a request, poll or wait_event step", kind)
 			}
 		}
+		if v := f.val("when"); v != nil {
+			s.When = d.condition(v, "when")
+		}
+		if v := f.val("once"); v != nil {
+			if b, ok := d.boolean(v, "once"); ok {
+				s.Once = *b
+			}
+		}
+		if c.choose {
+			s.Weight = 1
+		}
+		if v := f.val("weight"); v != nil {
+			if !c.choose {
+				d.errorf(f.key("weight"), "weight applies only to the steps of a choose; remove it, or put this step in a choose")
+			} else if w, ok := d.number(v, "weight"); ok {
+				if w <= 0 {
+					d.errorf(v, "weight must be more than 0, got %s; a step that should never run can be removed", describe(resolve(v)))
+				} else {
+					s.Weight = w
+				}
+			}
+		}
 		nm := named{step: s, name: def, at: it}
 		if v := f.val("name"); v != nil {
 			if name, ok := d.nonEmpty(v, "step name"); ok {
@@ -179,9 +207,7 @@ func (d *decoder) steps(key, n *yaml.Node, c *stepCtx) []*Step {
 		}
 		nm.step.Name = name
 		nm.step.Path = c.prefix + name
-		if g := nm.step.Group; g != nil {
-			setPaths(g.Steps, nm.step.Path+"/")
-		}
+		setPaths(nm.step.Children(), nm.step.Path+"/")
 		steps[i] = nm.step
 	}
 	return steps
@@ -192,9 +218,7 @@ func (d *decoder) steps(key, n *yaml.Node, c *stepCtx) []*Step {
 func setPaths(steps []*Step, prefix string) {
 	for _, st := range steps {
 		st.Path = prefix + st.Name
-		if st.Group != nil {
-			setPaths(st.Group.Steps, st.Path+"/")
-		}
+		setPaths(st.Children(), st.Path+"/")
 	}
 }
 
@@ -204,7 +228,7 @@ func (d *decoder) requestStep(s *Step, key, n *yaml.Node, _ *stepCtx) string {
 		return ""
 	}
 	s.Request = d.request(f, key, "request")
-	return s.Request.Method + " " + s.Request.Path
+	return s.Request.Method + " " + d.basePath
 }
 
 // request decodes the request keys of f (a request, a poll or a trigger).
@@ -226,11 +250,25 @@ func (d *decoder) request(f *fields, key *yaml.Node, what string) *Request {
 	} else {
 		d.errorf(key, "%s needs path; add path: /api/v2/... (resolved against target)", what)
 	}
+	d.basePath = r.Path
+	if v := f.val("query"); v != nil {
+		d.query(f.key("query"), v, r)
+	}
 	if v := f.val("headers"); v != nil {
 		r.Headers, r.HeaderTemplates = d.templatedHeaders(v, what+" headers")
 	}
-	if f.has("json") && f.has("body") {
-		d.oneOf(f, []string{"json", "body"}, "")
+	if len(f.present([]string{"json", "body", "form"})) > 1 {
+		d.oneOf(f, []string{"json", "body", "form"}, "")
+	} else if v := f.val("form"); v != nil {
+		if pairs, ok := d.pairs(v, f.key("form"), "form"); ok {
+			r.Body, r.BodyTemplate = d.encodeForm(pairs, "form")
+			if _, ok := r.Headers["Content-Type"]; !ok {
+				if r.Headers == nil {
+					r.Headers = map[string]string{}
+				}
+				r.Headers["Content-Type"] = "application/x-www-form-urlencoded"
+			}
+		}
 	} else if v := f.val("json"); v != nil {
 		if rv := resolve(v); rv.Kind == yaml.ScalarNode && rv.ShortTag() == nullTag && rv.Style&yaml.TaggedStyle == 0 {
 			d.errorf(v, "json has no value; give the body as YAML, e.g. json: {text: hi}")
@@ -253,18 +291,106 @@ func (d *decoder) request(f *fields, key *yaml.Node, what string) *Request {
 		}
 	}
 	if v := f.val("expect"); v != nil {
-		items, ok := d.sequence(v, "expect", "[200, 201]")
-		if ok && len(items) == 0 {
-			d.errorf(v, "expect is empty; list the statuses that count as success, or remove it to accept any 2xx or 3xx")
+		statuses := v
+		if resolve(v).Kind == yaml.MappingNode {
+			statuses = nil
+			if ef, ok := d.mapping(v, f.key("expect"), "expect", expectKeys); ok {
+				statuses = ef.val("status")
+				if b := ef.val("body"); b != nil {
+					if what != "request" {
+						d.errorf(ef.key("body"), "expect body applies to request steps; a poll checks its body with until and fail_if")
+					} else {
+						r.ExpectBody = d.condition(b, "expect body")
+					}
+				}
+				if !ef.has("status") && !ef.has("body") {
+					d.errorf(v, "expect is empty; give status: [200] and/or body: 'items != nil'")
+				}
+			}
 		}
-		r.Expect = []int{}
-		for _, it := range items {
-			if code, ok := d.status(it, "an expected status"); ok {
-				r.Expect = append(r.Expect, code)
+		if statuses != nil {
+			items, ok := d.sequence(statuses, "expect", "[200, 201]")
+			if ok && len(items) == 0 {
+				d.errorf(statuses, "expect is empty; list the statuses that count as success, or remove it to accept any 2xx or 3xx")
+			}
+			r.Expect = []int{}
+			for _, it := range items {
+				if code, ok := d.status(it, "an expected status"); ok {
+					r.Expect = append(r.Expect, code)
+				}
 			}
 		}
 	}
+	if v := f.val("timeout"); v != nil && what != "poll" {
+		if t, ok := d.duration(v, "timeout", true); ok {
+			r.Timeout = t
+		}
+	}
 	return r
+}
+
+// query appends query: {name: value} to the request's path, encoded;
+// values may hold templates, encoded when rendered.
+func (d *decoder) query(key, n *yaml.Node, r *Request) {
+	pairs, ok := d.pairs(n, key, "query")
+	if !ok || r.Path == "" {
+		return
+	}
+	if len(pairs) == 0 {
+		d.errorf(key, "query is empty; give name: value pairs, e.g. query: {page: 2}")
+		return
+	}
+	sep := "?"
+	if strings.Contains(r.Path, "?") {
+		sep = "&"
+	}
+	static, t := d.encodeForm(pairs, "query")
+	if t == nil && r.PathTemplate == nil {
+		r.Path += sep + string(static)
+		return
+	}
+	base := r.PathTemplate
+	if base == nil {
+		base = scenario.Literal(r.Path)
+	}
+	if t == nil {
+		t = scenario.Literal(string(static))
+	}
+	r.PathTemplate = scenario.Concat(base, scenario.Literal(sep), t)
+}
+
+// encodeForm encodes name: value pairs as application/x-www-form-urlencoded
+// (a form body, a query string): the bytes when no value holds a
+// template, else a template.
+func (d *decoder) encodeForm(pairs [][2]*yaml.Node, what string) ([]byte, *scenario.Template) {
+	var parts []*scenario.Template
+	var b []byte
+	templated := false
+	for i, kv := range pairs {
+		lit := ""
+		if i > 0 {
+			lit = "&"
+		}
+		lit += url.QueryEscape(kv[0].Value) + "="
+		v, ok := d.str(kv[1], what+" "+kv[0].Value)
+		if !ok {
+			continue
+		}
+		if scenario.HasActions(v) {
+			if t := d.template(kv[1], v, scenario.URLQuery, what+" "+kv[0].Value); t != nil {
+				parts = append(parts, scenario.Literal(lit), t)
+				templated = true
+			}
+			continue
+		}
+		lit += url.QueryEscape(v)
+		parts = append(parts, scenario.Literal(lit))
+		b = append(b, lit...)
+	}
+	if !templated {
+		return b, nil
+	}
+	return nil, scenario.Concat(parts...)
 }
 
 func (d *decoder) pollStep(s *Step, key, n *yaml.Node, _ *stepCtx) string {
@@ -292,7 +418,7 @@ func (d *decoder) pollStep(s *Step, key, n *yaml.Node, _ *stepCtx) string {
 	if v := f.val("fail_if"); v != nil {
 		p.FailIf = d.condition(v, "fail_if")
 	}
-	return p.Request.Method + " " + p.Request.Path
+	return p.Request.Method + " " + d.basePath
 }
 
 func (d *decoder) waitEventStep(s *Step, key, n *yaml.Node, _ *stepCtx) string {
@@ -374,6 +500,90 @@ func (d *decoder) groupStep(s *Step, key, n *yaml.Node, c *stepCtx) string {
 	// steps() fixes the children's paths then.
 	s.Group = &Group{Steps: d.steps(key, n, &stepCtx{scenario: c.scenario, prefix: c.prefix + "group/", depth: c.depth + 1})}
 	return "group"
+}
+
+func (d *decoder) repeatStep(s *Step, key, n *yaml.Node, c *stepCtx) string {
+	if c.depth >= maxGroupDepth {
+		d.errorf(key, "groups and repeats nest deeper than %d levels; flatten them (or check for an anchor that contains itself)", maxGroupDepth)
+		return "repeat"
+	}
+	f, ok := d.mapping(n, key, "repeat", repeatKeys)
+	if !ok {
+		return "repeat"
+	}
+	r := &Repeat{Max: DefaultRepeatMax}
+	s.Repeat = r
+	kind, ok := d.oneOf(f, []string{"count", "while", "each"}, "repeat needs count (how many times), while (a condition checked before each pass) or each (a variable holding a list); add count: 3")
+	if ok {
+		switch kind {
+		case "count":
+			r.Count, _ = d.integer(f.val("count"), "count", 1)
+			if f.has("max") {
+				d.errorf(f.key("max"), "max bounds a while or each repeat; with count, remove it")
+			}
+		case "while":
+			r.While = d.condition(f.val("while"), "while")
+		case "each":
+			d.repeatEach(f, key, r)
+		}
+	}
+	if f.has("as") && kind != "each" {
+		d.errorf(f.key("as"), "as names the variable each pass of an each repeat sets; remove it, or use each")
+	}
+	if v := f.val("max"); v != nil && kind != "count" {
+		r.Max, _ = d.integer(v, "max", 1)
+	}
+	if v := f.val("steps"); v != nil {
+		r.Steps = d.steps(f.key("steps"), v, &stepCtx{scenario: c.scenario, prefix: c.prefix + "repeat/", depth: c.depth + 1})
+	} else {
+		d.errorf(key, "repeat needs steps, the steps of each pass; add steps: [{request: {path: /}}]")
+	}
+	return "repeat"
+}
+
+// repeatEach decodes each: a variable set before the repeat, and as: the
+// variable its passes set, defined for the repeat's steps.
+func (d *decoder) repeatEach(f *fields, key *yaml.Node, r *Repeat) {
+	v := f.val("each")
+	name, ok := d.nonEmpty(v, "each")
+	if !ok {
+		return
+	}
+	name = strings.TrimPrefix(name, ".")
+	if !scenario.ValidName(name) {
+		d.errorf(v, "each: %q is not a variable name; name the variable that holds the list, e.g. each: ids", name)
+		return
+	}
+	slot, err := d.flow.resolver()(name)
+	if err != nil {
+		d.errorf(v, "each: %v", err)
+		return
+	}
+	r.Each, r.EachSlot = name, slot
+	av := f.val("as")
+	if av == nil {
+		d.errorf(key, "an each repeat needs as, the variable each pass sets; add as: id")
+		return
+	}
+	as, ok := d.nonEmpty(av, "as")
+	if !ok {
+		return
+	}
+	if !scenario.ValidName(as) {
+		d.errorf(av, "as: %q is not a variable name; use letters, digits and _ (templates read it as {{.name}})", as)
+		return
+	}
+	r.As, r.AsSlot = as, d.flow.scope.Define(as)
+	d.flow.defined[as] = true
+}
+
+func (d *decoder) chooseStep(s *Step, key, n *yaml.Node, c *stepCtx) string {
+	if c.depth >= maxGroupDepth {
+		d.errorf(key, "groups nest deeper than %d levels; flatten them (or check for an anchor that contains itself)", maxGroupDepth)
+		return "choose"
+	}
+	s.Choose = &Choose{Steps: d.steps(key, n, &stepCtx{scenario: c.scenario, prefix: c.prefix + "choose/", depth: c.depth + 1, choose: true})}
+	return "choose"
 }
 
 // extracts decodes extract: {name: "json.path" | "header:Name"}. The

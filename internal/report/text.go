@@ -17,10 +17,14 @@ func WriteText(w io.Writer, s *metrics.Summary) error {
 	var b strings.Builder
 	state := "completed"
 	switch {
+	case s.Partial:
+		state = "PARTIAL: the run did not end; results cover it up to its last checkpoint"
 	case s.Aborted:
 		state = "ABORTED: in-flight requests were cut off; results cover what ran"
 	case s.Interrupted:
 		state = "INTERRUPTED: stopped early; results cover what ran"
+	case s.StopReason != "": // the target or the credentials failed it
+		state = "STOPPED early; results cover what ran"
 	}
 	fmt.Fprintf(&b, "%s → %s   %.1f s   %s\n", s.Plan, s.Target, s.DurationS, state)
 	if s.StopReason != "" {

@@ -23,6 +23,7 @@ type Condition struct {
 	src      string
 	prog     *vm.Program
 	usesVars bool
+	usesText bool
 }
 
 // ConditionError is a condition that does not compile. Line and Col are
@@ -52,7 +53,7 @@ func CompileCondition(src string) (*Condition, error) {
 		}
 		return nil, &ConditionError{1, 1, msg}
 	}
-	return &Condition{src: src, prog: prog, usesVars: strings.Contains(src, "$vars")}, nil
+	return &Condition{src: src, prog: prog, usesVars: strings.Contains(src, "$vars"), usesText: strings.Contains(src, "$text")}, nil
 }
 
 // Source returns the condition as written.
@@ -64,6 +65,10 @@ func (c *Condition) String() string { return c.src }
 // UsesVars reports whether the condition reads $vars, so callers build
 // that map only when it is needed.
 func (c *Condition) UsesVars() bool { return c.usesVars }
+
+// UsesText reports whether the condition reads $text, the body as text,
+// so callers add it only when it is needed.
+func (c *Condition) UsesText() bool { return c.usesText }
 
 // Eval runs the condition over env (see DocumentEnv). A name env lacks
 // is nil, so `state == "X"` is false, not an error, until state appears.
@@ -82,7 +87,8 @@ func (c *Condition) Eval(env map[string]any) (bool, error) {
 // DocumentEnv returns the environment conditions see for a JSON document:
 // its top-level fields by name, and the whole document as $body. A body
 // that is not a JSON object leaves only $body (the decoded value, or the
-// text when it is not JSON at all). Callers add $status and $vars.
+// text when it is not JSON at all). Callers add $status, $vars and
+// $text (the body as text, for conditions that use it).
 func DocumentEnv(doc []byte) map[string]any {
 	var v any
 	if err := json.Unmarshal(doc, &v); err != nil {

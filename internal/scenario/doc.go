@@ -38,6 +38,7 @@
 //	randString N       N random letters and digits (1 ≤ N ≤ 4096)
 //	vu                 the VU's number in its scenario, from 1
 //	iteration          the VU's iteration number, from 0
+//	iteration 1 5      start + step × iteration: 1, 6, 11... (a counter)
 //
 // The syntax is a subset of text/template's, so templates look familiar,
 // but it is compiled to a list of literal and action segments: rendering
@@ -64,12 +65,13 @@
 //
 // # Conditions
 //
-// poll and wait_event take until and fail_if conditions: expr-lang
-// expressions (https://expr-lang.org) that must yield true or false,
-// compiled once at load time. They see the document's top-level fields
-// by name, plus:
+// poll and wait_event take until and fail_if conditions, and a request's
+// expect body one: expr-lang expressions (https://expr-lang.org) that
+// must yield true or false, compiled once at load time. They see the
+// document's top-level fields by name, plus:
 //
 //	$body    the whole decoded document (or its text when not JSON)
+//	$text    the body as text, JSON or not ($text contains "Welcome")
 //	$status  the response's HTTP status (responses only)
 //	$vars    the iteration's variables by name
 //

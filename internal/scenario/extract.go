@@ -3,6 +3,7 @@ package scenario
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -14,8 +15,9 @@ var ErrNotFound = errors.New("not found")
 
 // Extractor takes one variable's value from a response: a JSON path into
 // the body (gjson syntax; a leading "$." is dropped, "$" alone is the
-// whole body) or "header:Name". It is read-only and safe for concurrent
-// use.
+// whole body), "header:Name", or "regex:pattern" (the first capture
+// group of the first match in the body as text, the whole match without
+// a group; Go's RE2 syntax). It is read-only and safe for concurrent use.
 type Extractor struct {
 	// Name and Slot are the variable set.
 	Name string
@@ -24,6 +26,8 @@ type Extractor struct {
 	Spec   string
 	header string
 	path   string
+	re     *regexp.Regexp
+	group  int
 }
 
 // ParseExtractor compiles spec for the variable name held in slot.
@@ -36,6 +40,17 @@ func ParseExtractor(name, spec string, slot int) (*Extractor, error) {
 			return nil, fmt.Errorf("extract %s: bad header name %q; write header:Location", name, h)
 		}
 		x.header = h
+		return x, nil
+	}
+	if r, ok := strings.CutPrefix(s, "regex:"); ok {
+		re, err := regexp.Compile(r)
+		if err != nil {
+			return nil, fmt.Errorf("extract %s: regex %q: %v; the syntax is Go's RE2 (no lookaround or backreferences)", name, r, err)
+		}
+		x.re = re
+		if re.NumSubexp() > 0 {
+			x.group = 1
+		}
 		return x, nil
 	}
 	switch {
@@ -83,6 +98,13 @@ func (x *Extractor) Extract(body []byte, header func(string) string) (Value, err
 		}
 		return StringValue(v), nil
 	}
+	if x.re != nil {
+		m := x.re.FindSubmatch(body)
+		if m == nil {
+			return Value{}, &ExtractError{x.Name, x.Spec, "no match in " + Snippet(body, 120)}
+		}
+		return StringValue(string(m[x.group])), nil
+	}
 	r := gjson.GetBytes(body, x.path)
 	if !r.Exists() {
 		reason := "not found in " + Snippet(body, 120)
@@ -91,17 +113,22 @@ func (x *Extractor) Extract(body []byte, header func(string) string) (Value, err
 		}
 		return Value{}, &ExtractError{x.Name, x.Spec, reason}
 	}
+	return resultValue(r), nil
+}
+
+// resultValue types a gjson result as a variable's value.
+func resultValue(r gjson.Result) Value {
 	switch r.Type {
 	case gjson.String:
-		return StringValue(r.Str), nil
+		return StringValue(r.Str)
 	case gjson.Number:
-		return NumberValue(r.Raw), nil
+		return NumberValue(r.Raw)
 	case gjson.True, gjson.False:
-		return BoolValue(r.Type == gjson.True), nil
+		return BoolValue(r.Type == gjson.True)
 	case gjson.Null:
-		return NullValue(), nil
+		return NullValue()
 	}
-	return RawJSONValue(r.Raw), nil
+	return RawJSONValue(r.Raw)
 }
 
 // Snippet returns b for messages: at most n bytes (cut at a rune), on one

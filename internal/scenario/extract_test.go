@@ -86,3 +86,55 @@ func TestParseExtractorErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestElements: a JSON array's elements are typed as extraction types
+// values; another value is one element, an unset one none.
+func TestElements(t *testing.T) {
+	arr := RawJSONValue(`["a", 2, true, null, {"k": 1}, [3]]`)
+	got := Elements(arr)
+	want := []Value{StringValue("a"), NumberValue("2"), BoolValue(true), NullValue(), RawJSONValue(`{"k": 1}`), RawJSONValue(`[3]`)}
+	if len(got) != len(want) {
+		t.Fatalf("%d elements, want %d: %v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("element %d: %#v, want %#v", i, got[i], want[i])
+		}
+	}
+	if e := Elements(StringValue("x")); len(e) != 1 || e[0] != StringValue("x") {
+		t.Errorf("a string: %v", e)
+	}
+	if e := Elements(RawJSONValue(`{"a":1}`)); len(e) != 1 {
+		t.Errorf("an object is one element: %v", e)
+	}
+	if e := Elements(Value{}); e != nil {
+		t.Errorf("unset: %v", e)
+	}
+}
+
+// TestRegexExtractor: regex: takes the first group of the first match
+// (the whole match without a group), as text; no match is ErrNotFound.
+func TestRegexExtractor(t *testing.T) {
+	body := []byte(`<input type="hidden" name="token" value="abc123"><input name="id" value="7">`)
+	for _, c := range []struct{ spec, want string }{
+		{`regex:name="token" value="([^"]+)"`, "abc123"},
+		{`regex:name="id" value="(\d+)"`, "7"},
+		{`regex:value="\d+"`, `value="7"`},
+	} {
+		x, err := ParseExtractor("v", c.spec, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := x.Extract(body, nil)
+		if err != nil || v != StringValue(c.want) {
+			t.Errorf("%s: %v (%v), want %q", c.spec, v, err, c.want)
+		}
+	}
+	x, _ := ParseExtractor("v", `regex:name="nope" value="(.*?)"`, 0)
+	if _, err := x.Extract(body, nil); !errors.Is(err, ErrNotFound) {
+		t.Errorf("no match: %v, want ErrNotFound", err)
+	}
+	if _, err := ParseExtractor("v", `regex:(?<=a)b`, 0); err == nil || !strings.Contains(err.Error(), "RE2") {
+		t.Errorf("lookbehind: %v, want an error naming RE2", err)
+	}
+}

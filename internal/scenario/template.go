@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,10 @@ const (
 	// boolean, null, object or array is written bare); any other
 	// template becomes one JSON string, quotes included.
 	JSONValue
+	// URLQuery writes a query parameter's name or value: literal text and
+	// values are percent-encoded (application/x-www-form-urlencoded), so
+	// a value holding & or = stays one value.
+	URLQuery
 )
 
 // Template is a compiled template (see the package doc for the syntax).
@@ -135,8 +140,11 @@ func Parse(src string, mode Mode, resolve Resolver) (*Template, error) {
 	}
 	for i, l := range lits {
 		if l != "" {
-			if actMode == JSONString {
+			switch actMode {
+			case JSONString:
 				l = string(appendJSONEscaped(nil, l))
+			case URLQuery:
+				l = url.QueryEscape(l)
 			}
 			t.segs = append(t.segs, segment{lit: l})
 		}
@@ -221,11 +229,41 @@ func (t *Template) Append(dst []byte, env *Env) ([]byte, error) {
 			continue
 		}
 		var err error
+		if s.mode == URLQuery {
+			start := len(dst)
+			if dst, err = s.act.append(dst, Text, env); err != nil {
+				return dst, err
+			}
+			dst = appendQueryEscaped(dst, start)
+			continue
+		}
 		if dst, err = s.act.append(dst, s.mode, env); err != nil {
 			return dst, err
 		}
 	}
 	return dst, nil
+}
+
+// appendQueryEscaped percent-encodes dst[start:] in place, as
+// url.QueryEscape does, allocating only when something needs escaping.
+func appendQueryEscaped(dst []byte, start int) []byte {
+	raw := dst[start:]
+	clean := true
+	for _, c := range raw {
+		if !queryUnreserved(c) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return dst
+	}
+	esc := url.QueryEscape(string(raw))
+	return append(dst[:start], esc...)
+}
+
+func queryUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
 }
 
 // Render returns t rendered as a string.
@@ -287,7 +325,7 @@ func (a *action) append(dst []byte, mode Mode, env *Env) ([]byte, error) {
 	case fnVU:
 		return strconv.AppendInt(dst, int64(env.VU), 10), nil
 	case fnIteration:
-		return strconv.AppendInt(dst, int64(env.Iteration), 10), nil
+		return strconv.AppendInt(dst, a.lo+a.hi*int64(env.Iteration), 10), nil
 	}
 	// The rest yield text that needs no escaping: quote it for JSONValue.
 	if mode == JSONValue {
@@ -394,11 +432,28 @@ func parseAction(body string, resolve Resolver) (*action, *TemplateError) {
 		return nil
 	}
 	switch w {
-	case "uuid", "vu", "iteration":
+	case "uuid", "vu":
 		if err := nargs(0, 0, w); err != nil {
 			return nil, err
 		}
-		a.kind = map[string]fnKind{"uuid": fnUUID, "vu": fnVU, "iteration": fnIteration}[w]
+		a.kind = map[string]fnKind{"uuid": fnUUID, "vu": fnVU}[w]
+	case "iteration":
+		// {{iteration start step}} counts from start by step (a JMeter
+		// Counter): start + step × iteration.
+		if len(args) != 0 && len(args) != 2 {
+			return nil, &TemplateError{at(0), "iteration takes no arguments, or a start and a step; write {{iteration}} or {{iteration 1 1}}"}
+		}
+		a.kind, a.hi = fnIteration, 1
+		if len(args) == 2 {
+			var errAt int
+			a.lo, errAt = parseInt(args[0], 1)
+			if errAt == 0 {
+				a.hi, errAt = parseInt(args[1], 2)
+			}
+			if errAt > 0 {
+				return nil, &TemplateError{at(errAt), fmt.Sprintf("iteration: %s is not a whole number; write {{iteration 1 1}}", args[errAt-1])}
+			}
+		}
 	case "now", "unix":
 		if err := nargs(0, 1, w+` "-1h"`); err != nil {
 			return nil, err

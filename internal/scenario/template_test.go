@@ -233,3 +233,55 @@ func BenchmarkTemplateAppend(b *testing.B) {
 		buf, _ = tp.Append(buf[:0], env)
 	}
 }
+
+// TestURLQuery: literal text and rendered values are percent-encoded, so
+// a value holding & or = stays one query value.
+func TestURLQuery(t *testing.T) {
+	sc := NewScope()
+	slot := sc.Define("q")
+	resolve := func(name string) (int, error) { return sc.Define(name), nil }
+	for _, c := range []struct{ src, val, want string }{
+		{"{{.q}}", "a&b=c d", "a%26b%3Dc+d"},
+		{"x y-{{.q}}", "plain", "x+y-plain"},
+		{"{{.q}}", "ok-1.2_~", "ok-1.2_~"},
+		{"{{.q}}", "é", "%C3%A9"},
+	} {
+		tm, err := Parse(c.src, URLQuery, resolve)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars := NewVars(sc)
+		vars.Set(slot, StringValue(c.val))
+		got, err := tm.Render(&Env{Vars: vars})
+		if err != nil || got != c.want {
+			t.Errorf("%q with q=%q: %q (%v), want %q", c.src, c.val, got, err, c.want)
+		}
+	}
+}
+
+// TestIterationCounter: {{iteration start step}} counts from start.
+func TestIterationCounter(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		iter int
+		want string
+	}{
+		{"{{iteration}}", 3, "3"},
+		{"{{iteration 1 1}}", 0, "1"},
+		{"{{iteration 1 1}}", 4, "5"},
+		{"{{iteration 100 -10}}", 2, "80"},
+	} {
+		tm, err := Parse(c.src, Text, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := tm.Render(&Env{Iteration: c.iter}); err != nil || got != c.want {
+			t.Errorf("%s at %d: %q (%v), want %q", c.src, c.iter, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"{{iteration 1}}", "{{iteration a 1}}", "{{iteration 1 2 3}}"} {
+		if _, err := Parse(bad, Text, nil); err == nil {
+			t.Errorf("%s parsed", bad)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"encoding/json"
+	"github.com/tidwall/gjson"
 	"strconv"
 	"unicode/utf8"
 )
@@ -118,4 +119,22 @@ func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = appendJSONEscaped(b, s)
 	return append(b, '"')
+}
+
+// Elements returns the elements of a JSON array value, each typed as
+// extraction types values; any other set value is one element, and an
+// unset one none. It is what a repeat over a list iterates.
+func Elements(v Value) []Value {
+	switch {
+	case !v.IsSet():
+		return nil
+	case v.kind != JSON || !gjson.Parse(v.s).IsArray():
+		return []Value{v}
+	}
+	var out []Value
+	gjson.Parse(v.s).ForEach(func(_, r gjson.Result) bool {
+		out = append(out, resultValue(r))
+		return true
+	})
+	return out
 }
