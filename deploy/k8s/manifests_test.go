@@ -84,7 +84,7 @@ func flagsOf(t *testing.T, cmd string) map[string]bool {
 	env := &cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) (string, bool) { return "", false }}
 	cli.Main(context.Background(), env, []string{cmd, "--help"})
 	flags := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^\s+-([a-z-]+)`).FindAllStringSubmatch(errb.String(), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^\s+--?([a-z][a-z-]*)`).FindAllStringSubmatch(errb.String(), -1) {
 		flags[m[1]] = true
 	}
 	if len(flags) == 0 {

@@ -23,16 +23,21 @@ const importUsage = `Usage: floodgate import PLAN.jmx [-o PLAN.yaml]
 
 Converts a JMeter test plan (JMeter 2.13 to 5.x) to a floodgate plan:
 Thread Groups become scenarios, HTTP Requests request steps; HTTP Request
-Defaults give the target, Header Managers headers, CSV Data Set Config
-data, JSON and regex extractors extract, Response Assertions on the code
-expect, timers think steps, While Controllers that poll poll steps, and a
+Defaults give the target (the server every request names; paths stay
+relative), Header Managers headers, CSV Data Set Config data, JSON and
+regex extractors extract, Response and JSON Assertions expect, timers
+think steps, a cookie manager cookies: true, Counters vars, and a
 Constant Throughput Timer (samples per MINUTE) an open executor's rate.
-JMeter properties ${__P(name,default)} become environment variables
-${NAME:-default}; JMeter variables ${var} become templates {{.var}}.
+Loop, While, ForEach, If, Switch, Once Only, Random, Interleave,
+Throughput, Module and Include Controllers become repeat, when, once and
+choose; While Controllers that poll become poll steps. JMeter properties
+${__P(name,default)} become environment variables ${NAME:-default};
+JMeter variables ${var} become templates {{.var}}.
 
 What does not convert (scripts, other controllers, plugins, options) is
 listed on stderr with its place in JMeter's tree, and left as a comment
-where it was in the plan. The plan is written to -o, or to stdout.
+where it was in the plan. The plan is written to -o, or to stdout, once
+it parses.
 
 A Thread Group that loops forever runs for ${DURATION}, set when the plan
 runs (DURATION=10m floodgate run PLAN.yaml). When nothing converts, every

@@ -65,6 +65,8 @@ type analysis struct {
 	// claimed holds the scenario/steps whose refusals a cap on open jobs
 	// explained.
 	claimed map[string]bool
+	// all429 counts every 429, those a cap on open jobs explained too.
+	all429 float64
 }
 
 func newAnalysis(res *metrics.Results) *analysis {
@@ -84,6 +86,7 @@ func newAnalysis(res *metrics.Results) *analysis {
 		a.failed += s.n(gFailed)
 	}
 	a.baseline = a.baselineLatency()
+	a.all429 = a.total(g429)
 	return a
 }
 

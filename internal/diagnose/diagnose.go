@@ -200,6 +200,11 @@ func Analyze(res *metrics.Results) *Diagnosis {
 			fs = append(fs, *f)
 		}
 	}
+	if at := a.first(g429); !claimed["429"] && at >= 0 && enough(a.total(g429), a.attempts) {
+		if f := a.partialRefusals(g429, at); f != nil {
+			fs = append(fs, *f)
+		}
+	}
 	if !claimed["5xx"] {
 		if f := a.serverErrors(); f != nil {
 			fs = append(fs, *f)

@@ -3,16 +3,22 @@ package diagnose
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 )
 
-// maxJobCap is the largest cap on open jobs jobCap names: platform caps
-// on open resources are small (2 recording jobs per org, 20 channels per
-// client). A steady beat of more acceptances than this per period is a
-// count per window.
-const maxJobCap = 50
+// maxJobCap is the largest cap on open jobs jobCap names on a step that
+// creates jobs or channels (by its endpoint or name): platform caps on
+// open resources are small (2 recording jobs per org, 20 channels per
+// client). Elsewhere a beat of more than maxUnnamedJobCap acceptances
+// per period is a count per window whose headers the results lack (a
+// JTL), not a cap on open jobs.
+const (
+	maxJobCap        = 20
+	maxUnnamedJobCap = 10
+)
 
 // minJobLife and minJobLifeS: a cap on open jobs holds each slot for
 // longer than this many HTTP latencies (median) of the create, and than
@@ -90,17 +96,40 @@ func (a *analysis) jobCap(scen string, st *metrics.StepSummary) *Finding {
 	if first < 0 {
 		return nil
 	}
-	k, life, steady, beat := rhythm(st.AcceptTimesMs)
+	// Once a window's refusals (with Retry-After) reach the step, its
+	// acceptances keep that wall's beat too: read the cap before them.
+	ts := st.AcceptTimesMs
+	for i := range a.secs {
+		if sb := a.stepBucket(i, scen, st.Name); sb != nil && sb.WithRetryAfter > 0 && i > first {
+			cut := int64(a.secs[i].T * 1000)
+			n, _ := slices.BinarySearch(ts, cut)
+			ts = ts[:n]
+			break
+		}
+	}
+	k, life, steady, beat := rhythm(ts)
 	lat := math.Max(st.Latency.Attempt.P50, 1)
-	if !beat || k > maxJobCap || life*1000 < minJobLife*lat || life < minJobLifeS {
+	limit := maxUnnamedJobCap
+	if what, _ := resourceOf(st.Endpoint); what != "jobs" || strings.Contains(st.Name, "job") || strings.Contains(st.Name, "channel") {
+		limit = maxJobCap
+	}
+	if !beat || k > limit || life*1000 < minJobLife*lat || life < minJobLifeS {
 		return nil
+	}
+	// A slot's cycle is the job's lifetime plus the wait for the next
+	// create once it frees: about one gap between the step's attempts
+	// while it was refused.
+	cycle := life
+	if att, secs := a.stepAttemptsWhileRefused(scen, st.Name); att > 0 && secs > 0 {
+		if gap := secs / att; gap < 0.5*life {
+			life -= gap
+		}
 	}
 	status := "429"
 	if n403 > n429 {
 		status = "403"
 	}
 	// Little's law over the accepted creates that were timed.
-	ts := st.AcceptTimesMs
 	span := float64(ts[len(ts)-1]-ts[0]) / 1000
 	rate := 0.0
 	if span > 0 {
@@ -123,9 +152,9 @@ func (a *analysis) jobCap(scen string, st *metrics.StepSummary) *Finding {
 	f.Evidence = append(f.Evidence,
 		fmt.Sprintf("%s × %s of %s attempts on %s refused (%s), %s; %s accepted",
 			status, Count(refused), Count(st.Attempts), key, codesText(st.Codes), raNote, Count(ok)),
-		fmt.Sprintf("accepted creates came %d at a time, one beat every %s (in %s of cases the %s acceptance after any came %s later): at most %d open at once",
-			k, Seconds(life), pct(steady), ordinal(k), Seconds(life), k),
-		fmt.Sprintf("Little's law: %s accepted × %s open each ≈ %.1f jobs open, the cap", Rate(rate), Seconds(life), rate*life),
+		fmt.Sprintf("accepted creates came %d at a time, one beat every %s (in %s of cases the %s acceptance after any came %s later): at most %d open at once, each for ≈ %s (the beat less the wait for the next create)",
+			k, Seconds(cycle), pct(steady), ordinal(k), Seconds(cycle), k, Seconds(life)),
+		fmt.Sprintf("Little's law: %s accepted × %s per slot ≈ %.1f jobs open, the cap", Rate(rate), Seconds(cycle), rate*cycle),
 		fmt.Sprintf("acceptance resumed in %d seconds after the first refusal, as jobs finished: the same credentials succeed on the same step — not a missing permission", resumed),
 		fmt.Sprintf("a create takes %s on the wire, a job stays open %s: the cap is on open jobs, not on requests in flight", ms(lat), Seconds(life)))
 	if st.Requests-st.Succeeded < st.FinalStatuses[status] {
@@ -135,6 +164,9 @@ func (a *analysis) jobCap(scen string, st *metrics.StepSummary) *Finding {
 		f.Evidence = append(f.Evidence, "the 403s are the cap's answer: a permission missing would refuse every create, from the first")
 	}
 	if doc != "" {
+		if documented := documentedCap(what); documented > 0 && documented != k {
+			doc += fmt.Sprintf("; this target allows %d", k)
+		}
 		f.Evidence = append(f.Evidence, doc)
 	}
 	f.Advice = fmt.Sprintf("at most %d %s at a time: create them from `closed: {vus: %d}`, each VU waiting for its own to finish (a `poll` step until READY or FULFILLED, or `wait_event`) before it creates the next — one every %s per VU, %s in all; larger batches only move the refusals",
@@ -155,6 +187,18 @@ func (a *analysis) jobCap(scen string, st *metrics.StepSummary) *Finding {
 	}
 	a.claimed[key] = true
 	return f
+}
+
+// stepAttemptsWhileRefused counts scen/step's attempts over the full
+// seconds in which it was refused, and those seconds.
+func (a *analysis) stepAttemptsWhileRefused(scen, step string) (att, secs float64) {
+	for i := range a.secs {
+		if sb := a.stepBucket(i, scen, step); sb != nil && a.secs[i].full() && sb.Statuses["403"]+sb.Statuses["429"] > 0 {
+			att += float64(sb.Attempts)
+			secs += a.secs[i].Seconds
+		}
+	}
+	return att, secs
 }
 
 func dominantCode(m map[string]int64) string {
@@ -205,6 +249,17 @@ func resourceOf(endpoint string) (what, doc string) {
 		return "notification channels", "the platform allows 20 notification channels per user and app"
 	}
 	return "jobs", ""
+}
+
+// documentedCap is the platform's documented cap on what, 0 when none.
+func documentedCap(what string) int {
+	switch what {
+	case "recording jobs":
+		return 2
+	case "notification channels":
+		return 20
+	}
+	return 0
 }
 
 // ordinal writes 1 as "next", 2 as "2nd", 3 as "3rd", 4 as "4th".

@@ -41,7 +41,9 @@ func rhythm(ts []int64) (k int, period float64, steady float64, ok bool) {
 	}
 	var cs []cand
 	best := 0.0
-	for k := 1; k <= n-minRepeats; k++ {
+	// At least minRepeats beats: with fewer, a multiple of the beat
+	// averages the generator's jitter away and looks steadier than it.
+	for k := 1; k <= n/minRepeats; k++ {
 		st, m := steadiness(k)
 		if m < minPeriodMs || st < minSteady {
 			continue

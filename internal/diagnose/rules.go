@@ -175,7 +175,7 @@ func (a *analysis) rateLimit() *Finding {
 			return nil // a stray 429 or two: no wall to name
 		}
 		sp := a.separate(g429, onWire, true)
-		if sp.score >= minSeparation && sp.cleanBelow >= 1 && sp.failing >= minWallSeconds {
+		if sp.score >= minSeparation && sp.cleanBelow >= 1 && sp.failing >= minWallSeconds && sp.failMin >= 2 {
 			return nil // a concurrency cap explains it better
 		}
 		conf = 0.55
@@ -438,7 +438,8 @@ func (a *analysis) concurrencyCap(g statusGroup) *Finding {
 		return nil
 	}
 	sp := a.separate(g, onWire, true)
-	if sp.score < minSeparation || sp.cleanBelow < 1 || sp.failing < minWallSeconds {
+	// A cap below two on the wire is no cap: one request at a time passes.
+	if sp.score < minSeparation || sp.cleanBelow < 1 || sp.failing < minWallSeconds || sp.failMin < 2 {
 		return nil
 	}
 	// The cap: below the smallest in-flight peak that failed; with an
@@ -581,16 +582,17 @@ func (a *analysis) saturation() *Finding {
 	}
 	// A knee needs seconds beyond it, and a server that answered
 	// without refusing: latency that rises while a rate limit refuses
-	// much of the load, or without a server error while it refuses at
-	// all, is the generator (or its host) busy with the refusals and
-	// their lock-step wake-ups, not the service slowing down.
+	// much of the load, or without a server error while it (or a cap on
+	// open jobs) refuses at all, is the generator (or its host) busy with
+	// the refusals and their lock-step wake-ups, not the service slowing
+	// down.
 	beyond := 0
 	for _, x := range xs {
 		if x > k.knee {
 			beyond++
 		}
 	}
-	if beyond < 3 || a.total(g429) > 0.2*a.attempts || enough(a.total(g429), a.attempts) && a.first(gServer) < 0 {
+	if beyond < 3 || a.all429 > 0.2*a.attempts || enough(a.all429, a.attempts) && a.first(gServer) < 0 {
 		return nil
 	}
 	errAt := a.first(gServer)
@@ -687,7 +689,7 @@ func (a *analysis) lateForbidden() *Finding {
 		return nil
 	}
 	s := &a.secs[at]
-	if f := a.partialRefusals(at); f != nil {
+	if f := a.partialRefusals(gAuth, at); f != nil {
 		return f
 	}
 	f := &Finding{
@@ -709,19 +711,24 @@ func (a *analysis) lateForbidden() *Finding {
 	return f
 }
 
-// partialRefusals: 401/403s on steps that also accepted requests after
-// them, with the same credentials, which neither a cap on requests in
-// flight nor a beat of acceptances explains. Not a missing permission: a
-// cap on something that outlives the request (open jobs, a quota), whose
-// size the results do not show.
-func (a *analysis) partialRefusals(at int) *Finding {
+// partialRefusals: refusals (401/403, or 429 without Retry-After) on
+// steps that also accepted requests after them, with the same
+// credentials, which neither a window, a cap on requests in flight nor a
+// beat of acceptances explains. Not a missing permission: a cap on
+// something that outlives the request (open jobs, a quota), whose size
+// the results do not show — the generator's own jitter can blur the beat.
+func (a *analysis) partialRefusals(g statusGroup, at int) *Finding {
 	var steps []string
 	for _, sc := range a.sum.Scenarios {
 		for _, st := range sc.Steps {
-			if st.Statuses["401"]+st.Statuses["403"] == 0 || a.claimed[sc.Name+"/"+st.Name] {
+			n := st.Statuses["401"] + st.Statuses["403"]
+			if g.name == "429" {
+				n = st.Statuses["429"] - st.WithRetryAfter
+			}
+			if n <= 0 || a.claimed[sc.Name+"/"+st.Name] {
 				continue
 			}
-			if !a.acceptedAfterRefusal(sc.Name, st.Name) {
+			if !a.acceptedAfter(sc.Name, st.Name, g) {
 				return nil // a step refused for good: it may be a permission
 			}
 			steps = append(steps, sc.Name+"/"+st.Name)
@@ -731,17 +738,38 @@ func (a *analysis) partialRefusals(at int) *Finding {
 		return nil
 	}
 	s := &a.secs[at]
-	f := &Finding{Kind: JobCap, Statuses: a.statuses(gAuth), Scope: strings.Join(steps, ", "),
+	f := &Finding{Kind: JobCap, Statuses: a.statuses(g), Scope: strings.Join(steps, ", "),
 		Onset: Onset{Time: s.T, Rate: s.rate()}, Confidence: 0.4}
 	f.Summary = fmt.Sprintf("refusals (%s) on %s from t=%.1f s while other requests of the same step pass: a cap, not a missing permission",
 		strings.Join(f.Statuses, "/"), f.Scope, s.T)
-	f.Evidence = []string{fmt.Sprintf("%s; the same step, with the same credentials, was accepted after it was refused", a.statusCounts(gAuth))}
-	if c := a.codesOf(gAuth); c != "" {
+	f.Evidence = []string{fmt.Sprintf("%s; the same step, with the same credentials, was accepted after it was refused", a.statusCounts(g))}
+	if c := a.codesOf(g); c != "" {
 		f.Evidence = append(f.Evidence, c)
 	}
-	f.Evidence = append(f.Evidence, "the acceptances keep no steady beat and the refusals do not follow requests in flight: the cap's size is not in these results")
+	f.Evidence = append(f.Evidence, "no Retry-After, no spent window, and the refusals do not follow requests in flight; the acceptances keep no steady beat, so the cap's size is not in these results")
 	f.Advice = "not a permission to grant: the step hits a cap on something its requests leave open (jobs, channels, a quota) — keep fewer open at once (`closed: {vus: N}` with each VU waiting for its own to finish) and read the refusal's message"
 	return f
+}
+
+// acceptedAfter reports whether scen/step had a 2xx in or after the
+// first second in which it got a refusal of g.
+func (a *analysis) acceptedAfter(scen, step string, g statusGroup) bool {
+	refused := false
+	for i := range a.secs {
+		sb := a.stepBucket(i, scen, step)
+		if sb == nil {
+			continue
+		}
+		for k, n := range sb.Statuses {
+			if c, err := strconv.Atoi(k); err == nil && g.match(c) && n > 0 {
+				refused = true
+			}
+		}
+		if refused && accepted(sb.Statuses) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // generatorBound: iterations dropped (or started late) while the server

@@ -182,9 +182,10 @@ func (c *cookieJar) parse(raw string) *url.URL {
 	return c.u
 }
 
-// attach sets req's Cookie header to the jar's cookies for its URL, or
-// removes it when there are none.
-func (c *cookieJar) attach(req *client.Request) {
+// attach sets req's Cookie header to the plan's own Cookie header (base,
+// "" for none) followed by the jar's cookies for its URL, or removes it
+// when there are neither.
+func (c *cookieJar) attach(req *client.Request, base string) {
 	u := c.parse(req.URL)
 	if u == nil {
 		return
@@ -197,12 +198,12 @@ func (c *cookieJar) attach(req *client.Request) {
 		}
 	}
 	req.Header = hs
-	if len(cs) == 0 {
+	if len(cs) == 0 && base == "" {
 		return
 	}
-	var b []byte
-	for i, ck := range cs {
-		if i > 0 {
+	b := []byte(base)
+	for _, ck := range cs {
+		if len(b) > 0 {
 			b = append(b, "; "...)
 		}
 		b = append(b, ck.Name...)
@@ -210,6 +211,21 @@ func (c *cookieJar) attach(req *client.Request) {
 		b = append(b, ck.Value...)
 	}
 	req.Header = append(req.Header, client.HeaderField{Name: "Cookie", Value: string(b)})
+}
+
+// baseCookie is the plan's own Cookie header for the request of st that
+// req is ("" for none, and for notification requests).
+func baseCookie(st *stepRun, req *client.Request, reqs []client.Request) string {
+	rr := st.req
+	if rr == nil || req != &reqs[rr.slot] {
+		return ""
+	}
+	for _, h := range rr.header {
+		if strings.EqualFold(h.Name, "Cookie") {
+			return h.Value
+		}
+	}
+	return ""
 }
 
 // store keeps the cookies a response to rawURL sets.

@@ -244,7 +244,7 @@ scenarios:
           path: /login
           form: {user: "u{{vu}}", pass: "p&=w"}
       - name: slow
-        request: {path: /slow, timeout: 50ms}
+        request: {path: /slow, timeout: 50ms, headers: {Cookie: "theme=dark"}}
 `, nil)
 		tr := &routeTransport{route: func(r seenReq) (int, string, http.Header, time.Duration) {
 			switch {
@@ -271,7 +271,16 @@ scenarios:
 					t.Errorf("login body %q headers %v", r.Body, r.Header)
 				}
 			}
-			if c := r.Header["Cookie"]; c != "" {
+			c := r.Header["Cookie"]
+			if strings.HasSuffix(r.URL, "/slow") {
+				// The plan's own Cookie header comes first, then the jar's.
+				rest, ok := strings.CutPrefix(c, "theme=dark")
+				if !ok {
+					t.Errorf("/slow lost its own cookie: %q", r.Header["Cookie"])
+				}
+				c = strings.TrimPrefix(rest, "; ")
+			}
+			if c != "" {
 				sawCookie++
 				vu := strings.TrimPrefix(c, "sid=u")
 				if !strings.HasPrefix(c, "sid=u") || (vu != "1" && vu != "2") {

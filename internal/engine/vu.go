@@ -321,7 +321,7 @@ func (v *vu) do(ctx context.Context, st *stepRun, req *client.Request, expect []
 	v.curIdx, v.curExpect = st.idx, expect
 	v.out.Start = start
 	if v.jar != nil {
-		v.jar.attach(req)
+		v.jar.attach(req, baseCookie(st, req, v.reqs))
 	}
 	v.e.client.DoInto(ctx, req, &v.resp, st.policy, v.sr.auth, v.onAttempt, &v.out)
 	if v.jar != nil && v.out.Status != 0 {

@@ -11,7 +11,8 @@
 //	                              (infinite loops without one: duration ${DURATION}, set at run time)
 //	Ultimate / Stepping /         closed: their threads, one linear ramp, the profile's length
 //	  Concurrency Thread Group    as duration (approximated)
-//	HTTP Request                  request step (method, path, raw body or parameters, headers)
+//	HTTP Request                  request step (method, path, raw body or parameters, headers;
+//	                              connect + response timeouts → timeout)
 //	HTTP Request Defaults         at any level, for the requests in its scope; the server all
 //	                              requests name is the target (paths stay relative); with several
 //	                              servers, requests to the others get absolute URLs
@@ -29,8 +30,10 @@
 //	Response Assertion (text)     expect: {body: ...} over $text: substring → contains,
 //	                              equals → ==, contains/matches → matches (Not, Or kept)
 //	JSON Assertion                expect: {body: ...}: the path exists, equals or matches
+//	Size Assertion (body)         expect: {body: len($text) > N}
 //	Constant / Uniform /          think before each request in scope (Gaussian: a uniform
 //	  Gaussian Random Timer       think with the same mean)
+//	Flow Control Action (pause)   think: its timers and its pause
 //	Constant Throughput Timer     open executor: target samples per MINUTE → rate per minute,
 //	                              see throughputTimer
 //	Transaction Controller        group

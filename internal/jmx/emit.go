@@ -98,6 +98,7 @@ type outRequest struct {
 	// expectBody is an expr over the response ($text), from Response
 	// Assertions on the text.
 	expectBody string
+	timeout    string // one attempt's bound, "" for defaults.timeout
 }
 
 type outPoll struct {
@@ -318,6 +319,9 @@ func (r *outRequest) write(w *writer, indent int, src string) {
 		w.line(indent+2, src, "body: "+quote(r.expectBody, false))
 	case len(codes) > 0:
 		w.line(indent, src, "expect: ["+strings.Join(codes, ", ")+"]")
+	}
+	if r.timeout != "" {
+		w.line(indent, src, "timeout: "+r.timeout)
 	}
 }
 

@@ -320,6 +320,25 @@ func (c *converter) bodyAssertion(a *Element) (string, bool) {
 	return cond, true
 }
 
+// sizeAssertion converts a Size Assertion on the response body to an
+// expect body condition on len($text) (bytes, as JMeter counts them).
+func (c *converter) sizeAssertion(a *Element) (string, bool) {
+	if f := a.Str("Assertion.test_field"); f != "" && f != "SizeAssertion.response_data" && f != "SizeAssertion.response_network_size" {
+		c.notConverted(a, "it measures %s; expect body measures the body", strings.TrimPrefix(f, "SizeAssertion."))
+		return "", false
+	}
+	n := c.number(a.Str("SizeAssertion.size"), -1, a)
+	op := map[string]string{"1": "==", "2": "!=", "3": ">", "4": "<", "5": ">=", "6": "<="}[a.Str("SizeAssertion.operator")]
+	if n.env || n.value < 0 || op == "" {
+		c.notConverted(a, "its size or comparison is not a number and an operator")
+		return "", false
+	}
+	if a.Str("Assertion.test_field") == "SizeAssertion.response_network_size" {
+		c.approximated(a, "it counts the body only, not the headers")
+	}
+	return "len($text) " + op + " " + formatNum(n.value), true
+}
+
 // jsonAssertion converts a JSON Assertion to an expect body condition:
 // the path exists, or its value equals (or, as a regex, matches) the
 // expected one; Invert negates.

@@ -57,16 +57,18 @@ func (c *converter) while(e *Element, sc *scope, taken map[string]bool) []*outSt
 			c.notConverted(e, "%s's path %s can't be used in a condition%s", cl.name, spec, leftOut(e))
 			return nil
 		}
-		op := "=="
-		if cl.op == "==" {
-			op = "!="
-		}
+		op := negate[cl.op] // until is the loop's condition negated
 		lhs := path
 		lit := strconv.Quote(cl.value)
-		if cl.number {
+		switch {
+		case cl.relational():
+			lhs, lit = "float("+path+" ?? 0)", cl.value
+		case cl.number:
 			lit = cl.value
-		} else if _, err := strconv.ParseFloat(cl.value, 64); err == nil {
-			lhs = "string(" + path + ")" // "${code}" != "200" compares text
+		default:
+			if _, err := strconv.ParseFloat(cl.value, 64); err == nil {
+				lhs = "string(" + path + ")" // "${code}" != "200" compares text
+			}
 		}
 		parts = append(parts, lhs+" "+op+" "+lit)
 	}
@@ -99,6 +101,7 @@ func (c *converter) while(e *Element, sc *scope, taken map[string]bool) []*outSt
 	}
 	c.approximated(e, "the poll gives up after %s (a While Controller has no time limit); raise timeout if the job takes longer", pollTimeout)
 	poll := &outPoll{outRequest: *req.request, every: every, until: until, timeout: pollTimeout}
+	poll.outRequest.timeout = "" // a poll's timeout bounds the whole poll
 	if poll.expectBody != "" {
 		c.approximated(samplers[0], "its Response Assertion on the text is not checked on each poll (until checks the body)")
 		poll.expectBody = ""
@@ -130,16 +133,22 @@ func meanThink(t string) string {
 
 type clause struct {
 	name   string // the JMeter variable compared
-	op     string // "==" or "!="
+	op     string // "==", "!=", "<", "<=", ">" or ">="
 	value  string
 	number bool // unquoted number
 }
+
+// relational reports whether the clause orders numbers (<, <=, >, >=).
+func (cl clause) relational() bool { return cl.op != "==" && cl.op != "!=" }
+
+// negate maps a comparison to its negation.
+var negate = map[string]string{"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 var (
 	condFunc   = regexp.MustCompile(`(?s)^\$\{__(?:jexl2|jexl3|javaScript|groovy)\((.*)\)\}$`)
 	condLHS    = `(?:"\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}"|'\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}'|\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}|vars\.get\(["']([A-Za-z_][A-Za-z0-9_.-]*)["']\))`
 	condRHS    = `(?:"([^"\\]*)"|'([^'\\]*)'|(-?\d+(?:\.\d+)?))`
-	condCmp    = regexp.MustCompile(`^\s*` + condLHS + `\s*(==|!=)\s*` + condRHS + `\s*$`)
+	condCmp    = regexp.MustCompile(`^\s*` + condLHS + `\s*(==|!=|<=|>=|<|>)\s*` + condRHS + `\s*$`)
 	condEquals = regexp.MustCompile(`^\s*(!?)\s*` + condLHS + `\.equals\(\s*` + condRHS + `\s*\)\s*$`)
 )
 
@@ -151,7 +160,10 @@ func parseCondition(cond string) ([]clause, bool, error) {
 	if m == nil {
 		return nil, false, errors.New("only ${__jexl3(...)}, ${__jexl2(...)}, ${__javaScript(...)} and ${__groovy(...)} comparisons convert")
 	}
-	expr := splitArgs(m[1])[0]
+	expr := strings.TrimSpace(splitArgs(m[1])[0])
+	for strings.HasPrefix(expr, "(") && strings.HasSuffix(expr, ")") && balanced(expr[1:len(expr)-1]) {
+		expr = strings.TrimSpace(expr[1 : len(expr)-1])
+	}
 	and := strings.Contains(expr, "&&")
 	if and && strings.Contains(expr, "||") {
 		return nil, false, errors.New("it mixes && and ||")
@@ -167,7 +179,13 @@ func parseCondition(cond string) ([]clause, bool, error) {
 			part = strings.TrimSpace(part[1 : len(part)-1])
 		}
 		if cm := condCmp.FindStringSubmatch(part); cm != nil {
-			out = append(out, clause{name: first(cm[1:5]), op: cm[5], value: first(cm[6:9]), number: cm[8] != ""})
+			cl := clause{name: first(cm[1:5]), op: cm[5], value: first(cm[6:9]), number: cm[8] != ""}
+			if cl.relational() {
+				if _, err := strconv.ParseFloat(cl.value, 64); err != nil {
+					return nil, false, fmt.Errorf("%q orders text; floodgate compares numbers with %s", part, cl.op)
+				}
+			}
+			out = append(out, cl)
 			continue
 		}
 		if em := condEquals.FindStringSubmatch(part); em != nil {
@@ -181,6 +199,23 @@ func parseCondition(cond string) ([]clause, bool, error) {
 		return nil, false, fmt.Errorf("%q is not a comparison of a variable with a constant", part)
 	}
 	return out, and, nil
+}
+
+// balanced reports whether s's parentheses pair up, so that "(a) && (b)"
+// is not taken for one parenthesised expression.
+func balanced(s string) bool {
+	depth := 0
+	for _, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth < 0 {
+				return false
+			}
+		}
+	}
+	return depth == 0
 }
 
 func first(ss []string) string {

@@ -144,7 +144,7 @@ func Results(f *File, info metrics.RunInfo) (*metrics.Results, error) {
 		}
 		class := classify(s)
 		a := metrics.Attempt{Step: step, Start: s.Start, Latency: s.Elapsed, Status: s.Status, Class: class,
-			BytesIn: s.Bytes, BytesOut: s.SentBytes, Retry: chainLen[ev.i] > 1}
+			BytesIn: s.Bytes, BytesOut: s.SentBytes, Retry: chainLen[ev.i] > 1, AcceptedAt: ev.t}
 		if s.Status == 429 {
 			a.RetryAfter = retryAfter(s.Headers)
 		}

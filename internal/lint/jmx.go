@@ -75,7 +75,7 @@ func Forever(res *jmx.Result) []Finding {
 	var out []Finding
 	for _, path := range res.Forever {
 		out = append(out, Finding{Severity: Warning, Rule: "unbounded", Where: path,
-			Message: fmt.Sprintf("the thread group loops forever (Loop Count \"Infinite\") with no duration: the scenario runs for ${%s}, which must be set when it runs", jmx.DurationVar),
+			Message: fmt.Sprintf("the thread group loops forever (Loop Count \"Infinite\") with no duration: the scenario runs for ${%s}, which must be set when it runs (lint predicts it with %s=%s when it is not set)", jmx.DurationVar, jmx.DurationVar, res.Required[jmx.DurationVar]),
 			Fix:     fmt.Sprintf("run it with %s=10m (any duration), or set Loop Count to a number, or tick \"Specify Thread lifetime\" and give a Duration (seconds)", jmx.DurationVar)})
 	}
 	return out

@@ -53,6 +53,11 @@ type Attempt struct {
 	// RetryAfter is true when the response carried a Retry-After.
 	Code       ErrCode
 	RetryAfter bool
+	// AcceptedAt, when set, is the time an acceptance counts at in the
+	// step's acceptance times instead of Start (a JTL's samples start
+	// long before their request is sent: their end is nearer the
+	// server's decision).
+	AcceptedAt time.Time
 }
 
 // Logical is one logical request as the integration saw it.
@@ -140,7 +145,7 @@ type shard struct {
 type stepHists struct {
 	fromSend, fromDue, attempt *hdr.Histogram
 	counts                     counts
-	// accepts holds the end times (ms since start) of the step's first
+	// accepts holds the send times (ms since start) of the step's first
 	// 2xx attempts on this shard after its first refusal (403 or 429),
 	// up to acceptsPerShard: the rhythm of acceptances a cap on open jobs
 	// or a short window leaves.
@@ -377,7 +382,13 @@ func (r *Recorder) attemptLocked(s *shard, a *Attempt) {
 	end := a.Start.Add(a.Latency)
 	switch {
 	case a.Status >= 200 && a.Status < 300 && len(st.accepts) < cap(st.accepts):
-		st.accepts = append(st.accepts, end.Sub(r.start).Milliseconds())
+		// The send time: the server decided on receipt, and a busy
+		// generator reads the answer late, not the request.
+		at := a.Start
+		if !a.AcceptedAt.IsZero() {
+			at = a.AcceptedAt
+		}
+		st.accepts = append(st.accepts, at.Sub(r.start).Milliseconds())
 	case (a.Status == 403 || a.Status == 429) && st.accepts == nil:
 		// Kept from the step's first refusal on: the rhythm of a wall.
 		st.accepts = make([]int64, 0, acceptsPerShard)

@@ -119,7 +119,7 @@ type StepSummary struct {
 	// when it is a request step and the run said.
 	Endpoint string `json:"endpoint,omitempty"`
 	Stats
-	// AcceptTimesMs are the end times (ms since the run's start, in
+	// AcceptTimesMs are the send times (ms since the run's start, in
 	// order) of the step's first 2xx attempts after its first refusal
 	// (403 or 429), at most MaxAcceptTimes: the
 	// rhythm in which a cap on open jobs or a short window lets requests

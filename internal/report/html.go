@@ -152,11 +152,12 @@ var kindColor = map[diagnose.Kind]string{
 	diagnose.Authorization:  "#a16207",
 	diagnose.Saturation:     "#b45309",
 	diagnose.GeneratorBound: "#0369a1",
-	diagnose.JobCap:         "#c026d3",
-	diagnose.Credentials:    "#854d0e",
-	diagnose.Unreachable:    "#475569",
-	diagnose.TLSFailure:     "#0f766e",
-	diagnose.CutOff:         "#6b7280",
+	diagnose.JobCap:         "#be185d",
+	// Not walls of the service: one muted colour.
+	diagnose.Credentials: "#475569",
+	diagnose.Unreachable: "#475569",
+	diagnose.TLSFailure:  "#475569",
+	diagnose.CutOff:      "#475569",
 }
 
 type page struct {
