@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -234,6 +235,12 @@ func (e *Engine) buildSteps(p *plan.Plan, sr *scenarioRun, steps []*plan.Step, l
 		}
 		if err != nil {
 			return nil, fmt.Errorf("scenario %q step %q: %w", sr.sc.Name, st.Path, err)
+		}
+		if r.req != nil && len(r.req.expect) > 0 {
+			// A status the step expects is its answer: retrying it, or
+			// losing the request when retries are off, would turn the
+			// plan's own "refused as expected" into a failure.
+			pol.On = slices.DeleteFunc(slices.Clone(pol.On), func(s int) bool { return slices.Contains(r.req.expect, s) })
 		}
 		out = append(out, r)
 	}

@@ -530,3 +530,39 @@ scenarios:
 		}
 	}
 }
+
+// A status a step expects is an answer, whatever the retry policy: never
+// retried, never lost (the bulk export storm expects 429 from the job cap).
+func TestExpectedStatusIsNotRetriedOrLost(t *testing.T) {
+	for _, retry := range []string{"", "retry: {on: [429, 503]}", "retry: {on: [429], max_attempts: 3}"} {
+		t.Run(retry, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := parsePlan(t, fmt.Sprintf(`
+scenarios:
+  s:
+    executor: {closed: {vus: 1, iterations: 4}}
+    steps:
+      - name: create
+        request: {method: POST, path: /jobs, expect: [202, 429]}
+        %s
+`, retry), nil)
+				n := 0
+				tr := &routeTransport{route: func(seenReq) (int, string, http.Header, time.Duration) {
+					n++
+					if n%2 == 0 {
+						return 429, `{"code":"too.many.requests"}`, http.Header{"Retry-After": {"1"}}, 0
+					}
+					return 202, `{"id":"j"}`, nil, 0
+				}}
+				e, s := runPlan(t, p, tr)
+				st := stepStats(t, s, "create")
+				if st.Requests != 4 || st.Attempts != 4 || st.Lost != 0 || st.Succeeded != 4 {
+					t.Errorf("requests %d attempts %d lost %d succeeded %d, want 4 4 0 4", st.Requests, st.Attempts, st.Lost, st.Succeeded)
+				}
+				if fs := e.Failures(); len(fs) != 0 {
+					t.Errorf("failures %+v", fs)
+				}
+			})
+		})
+	}
+}
