@@ -537,7 +537,9 @@ func charts(bs []metrics.Bucket, width float64, d *diagnose.Diagnosis) []*chart 
 	ratelimit.RightUnit = "reset s"
 	ratelimit.Note = "quota left and time to reset, as responses reported them"
 
-	// The walls' levels, on the charts they belong to.
+	// The walls' levels, on the charts they belong to; a wall confined
+	// to one step gets that step's chart.
+	var extra []*chart
 	for _, f := range d.Findings {
 		o := f.Onset
 		switch {
@@ -564,6 +566,13 @@ func charts(bs []metrics.Bucket, width float64, d *diagnose.Diagnosis) []*chart 
 		case f.Kind == diagnose.ConcurrencyCap && o.InFlight > 0:
 			inflight.Levels = append(inflight.Levels, level{Y: o.InFlight, Label: "cap " + strconv.FormatFloat(o.InFlight, 'f', -1, 64) + " in flight",
 				Color: kindColor[f.Kind], Kind: string(f.Kind)})
+		case f.Kind == diagnose.JobCap && o.Count > 0 && o.Lifetime > 0:
+			if c := stepChart(bs, f.Scope, mk); c != nil {
+				c.Levels = append(c.Levels, level{Y: float64(o.Count) / o.Lifetime, Kind: string(f.Kind), Color: kindColor[f.Kind],
+					Label: fmt.Sprintf("cap %d open × %s ≈ %s", o.Count, diagnose.Seconds(o.Lifetime), diagnose.Rate(float64(o.Count)/o.Lifetime))})
+				c.Note = "attempts per second, log scale; the dotted line is the rate the cap admits: its open jobs over how long each stays open"
+				extra = append(extra, c)
+			}
 		case f.Kind == diagnose.Saturation && o.InFlight > 0:
 			inflight.Levels = append(inflight.Levels, level{Y: o.InFlight, Label: "knee " + strconv.FormatFloat(o.InFlight, 'f', -1, 64) + " in flight",
 				Color: kindColor[f.Kind], Kind: string(f.Kind)})
@@ -575,12 +584,57 @@ func charts(bs []metrics.Bucket, width float64, d *diagnose.Diagnosis) []*chart 
 	rate.Series = slices.DeleteFunc(rate.Series, func(s series) bool { return s.Name == "dropped" && !anyValue(s.Y) })
 	retries.Series = slices.DeleteFunc(retries.Series, func(s series) bool { return !anyValue(s.Y) })
 	var out []*chart
-	for _, c := range []*chart{rate, latency, statuses, inflight, retries, ratelimit} {
+	for _, c := range append([]*chart{rate, latency, statuses, inflight, retries, ratelimit}, extra...) {
 		if !c.empty() {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// stepChart is the attempts per second of the step scope names
+// ("scenario/step"), accepted and refused, on a log scale (a cap may
+// admit a few a second of hundreds sent); nil when no bucket has it.
+func stepChart(bs []metrics.Bucket, scope string, mk func(id, title, unit string, ss ...series) *chart) *chart {
+	sc, st, ok := strings.Cut(scope, "/")
+	if !ok {
+		return nil
+	}
+	classes := []struct {
+		name, color string
+		match       func(int) bool
+	}{
+		{"accepted (2xx)", "#16a34a", func(c int) bool { return c >= 200 && c < 300 }},
+		{"refused (4xx, 5xx, no response)", "#dc2626", func(c int) bool { return c < 200 || c >= 400 }},
+	}
+	var ss []series
+	found := false
+	for _, cl := range classes {
+		ys := make([]float64, len(bs))
+		for i := range bs {
+			ys[i] = math.NaN()
+			for _, sb := range bs[i].Steps {
+				if sb.Scenario != sc || sb.Step != st || bs[i].Seconds <= 0 {
+					continue
+				}
+				found = true
+				var n int64
+				for k, v := range sb.Statuses {
+					if code, err := strconv.Atoi(k); err == nil && cl.match(code) {
+						n += v
+					}
+				}
+				ys[i] = float64(n) / bs[i].Seconds
+			}
+		}
+		ss = append(ss, series{Name: cl.name, Color: cl.color, Y: ys})
+	}
+	if !found {
+		return nil
+	}
+	c := mk("step-"+sc+"-"+st, "Step "+scope, "per s", ss...)
+	c.Log = true
+	return c
 }
 
 // windowSpan is how many buckets of width seconds hold whole windows of
@@ -687,6 +741,8 @@ func distribution(hs []metrics.StepHists) *chart {
 	edge := func(i int) float64 { return math.Pow(10, (lo+float64(i))/perDecade) }
 	for i := range n {
 		c.T[i], c.W[i] = float64(i), 1
+	}
+	for i := 0; i <= n; i++ { // the axis's right end too, when it is a decade
 		if int(lo+float64(i))%perDecade == 0 {
 			c.XTicks = append(c.XTicks, xtick{X: float64(i), Label: latencyLabel(edge(i))})
 		}

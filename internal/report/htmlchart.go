@@ -209,6 +209,11 @@ func (c *chart) SVG() template.HTML {
 				}
 			}
 		}
+		for _, l := range c.Levels {
+			if l.Y > 0 {
+				lo = math.Min(lo, l.Y)
+			}
+		}
 		if math.IsInf(lo, 1) {
 			lo = 1
 		}
@@ -230,7 +235,7 @@ func (c *chart) SVG() template.HTML {
 	}
 
 	fmt.Fprintf(&b, `<svg class="chart" data-chart="%s" viewBox="0 0 %s %s" role="img" aria-label="%s" xmlns="http://www.w3.org/2000/svg">`,
-		c.ID, f1(chartW), f1(chartH), html.EscapeString(c.Title))
+		html.EscapeString(c.ID), f1(chartW), f1(chartH), html.EscapeString(c.Title))
 	// Grid and left axis labels.
 	b.WriteString(`<g class="grid">`)
 	var ticks []float64

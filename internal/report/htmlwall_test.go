@@ -167,3 +167,36 @@ func TestHTMLOutageIsNotAWindowGap(t *testing.T) {
 		t.Error("the outage is shaded as a window's gap")
 	}
 }
+
+// TestHTMLJobCapGetsItsStepChart: a cap on open jobs confined to one step
+// draws that step's accepted and refused creates, with the rate the cap
+// admits (2 open × 310 ms ≈ 6.45/s) as a level.
+func TestHTMLJobCapGetsItsStepChart(t *testing.T) {
+	t.Parallel()
+	res := wallRun(-10)
+	for i := range res.Series {
+		b := &res.Series[i]
+		b.Steps = []metrics.StepBucket{
+			{Scenario: "storm", Step: "create_conversation", Flow: metrics.Flow{Attempts: 100, Statuses: map[string]int64{"200": 100}}},
+			{Scenario: "storm", Step: "create_export_job", Flow: metrics.Flow{Attempts: 100, Statuses: map[string]int64{"202": 6, "429": 94}}},
+		}
+	}
+	d := &diagnose.Diagnosis{Findings: []diagnose.Finding{{Kind: diagnose.JobCap, Scope: "storm/create_export_job",
+		Onset: diagnose.Onset{Time: 0, Count: 2, Lifetime: 0.31}}}}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, res, d); err != nil {
+		t.Fatal(err)
+	}
+	c := chartSVG(t, b.String(), "step-storm-create_export_job")
+	if !strings.Contains(c, `data-level="job_cap" data-value="6.452"`) || !strings.Contains(c, "cap 2 open × 310 ms ≈ 6.45/s") {
+		t.Errorf("step chart lacks the cap's level:\n%s", c)
+	}
+	for _, name := range []string{"accepted (2xx)", "refused (4xx, 5xx, no response)"} {
+		if !strings.Contains(c, `data-series="`+name+`"`) {
+			t.Errorf("step chart lacks %q", name)
+		}
+	}
+	if strings.Contains(b.String(), `data-chart="step-storm-create_conversation"`) {
+		t.Error("a chart for a step no wall is confined to")
+	}
+}
