@@ -113,13 +113,20 @@ func (t *Threshold) Pass(v float64) bool {
 func (t *Threshold) FormatValue(v float64) string {
 	switch t.Unit {
 	case "ms":
-		return strconv.FormatFloat(v, 'f', -1, 64) + " ms"
+		return formatFloat(v) + " ms"
 	case "%":
-		return strconv.FormatFloat(v*100, 'f', -1, 64) + "%"
+		return formatFloat(v*100) + "%"
 	case "/s":
-		return strconv.FormatFloat(v, 'f', -1, 64) + "/s"
+		return formatFloat(v) + "/s"
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	return formatFloat(v)
+}
+
+// formatFloat writes v in its shortest form after rounding to six
+// decimals, so that float noise (0.936*100 = 93.60000000000001) does not
+// reach the user.
+func formatFloat(v float64) string {
+	return strconv.FormatFloat(math.Round(v*1e6)/1e6, 'f', -1, 64)
 }
 
 type thresholdParser struct {

@@ -241,3 +241,24 @@ func FuzzThreshold(f *testing.F) {
 		}
 	})
 }
+
+func TestFormatValueHidesFloatNoise(t *testing.T) {
+	for _, c := range []struct {
+		unit string
+		v    float64
+		want string
+	}{
+		{"%", 0.936, "93.6%"},
+		{"%", 0.0042, "0.42%"},
+		{"%", 1.0 / 3, "33.333333%"},
+		{"ms", 812.5, "812.5 ms"},
+		{"ms", 0.1 + 0.2, "0.3 ms"},
+		{"/s", 51.2, "51.2/s"},
+		{"", 3, "3"},
+	} {
+		th := &Threshold{Unit: c.unit}
+		if got := th.FormatValue(c.v); got != c.want {
+			t.Errorf("FormatValue(%v) in %q = %q, want %q", c.v, c.unit, got, c.want)
+		}
+	}
+}
