@@ -20,35 +20,55 @@ func (a *analysis) plainFailures() []Finding {
 		fix   string
 	}{
 		{"auth", Credentials, "the token endpoint refused the credentials",
-			"requests failed because the token endpoint refused the client's credentials: nothing was sent to the API",
+			"failed because the token endpoint refused the client's credentials: nothing was sent to the API",
 			"check the client id and secret (GC_CLIENT_ID / GC_CLIENT_SECRET), the token URL and the org's region; not a load problem"},
 		{"connect", Unreachable, "target unreachable",
-			"requests could not connect (refused, DNS, unreachable): nothing answered",
+			"could not connect (refused, DNS, unreachable): nothing answered",
 			"check that the target is up and the URL (host, port, scheme) is right; not a wall of the service"},
 		{"tls", TLSFailure, "TLS handshake failed",
-			"requests failed in the TLS handshake (certificate or protocol)",
+			"failed in the TLS handshake (certificate or protocol)",
 			"check the certificate (name, chain, expiry) and the scheme; not a wall of the service"},
 	} {
-		n := float64(a.sum.Errors[p.class])
+		// Attempts by class where the results have them: with retries on,
+		// a refused connection is retried until the budget refuses, and
+		// the request ends "budget", not "connect".
+		perSec := func(s *second) int64 { return s.AttemptErrors[p.class] }
+		of, unit := a.attempts, "attempts"
+		n := a.attemptErrors(p.class)
+		if n == 0 || p.class == "auth" {
+			perSec = func(s *second) int64 { return s.Errors[p.class] }
+			n, of, unit = float64(a.sum.Errors[p.class]), float64(a.sum.Requests), "requests"
+		}
+		if n == 0 && p.kind == Unreachable && a.sum.StopReason == "target unreachable" {
+			// Results without attempt classes: the run's own verdict.
+			perSec = func(s *second) int64 { return s.Errors["connect"] + s.Errors["budget"] }
+			n = float64(a.sum.Errors["connect"] + a.sum.Errors["budget"])
+		}
 		if n == 0 {
 			continue
 		}
 		at := -1
 		for i := range a.secs {
-			if a.secs[i].Errors[p.class] > 0 {
+			if k := perSec(&a.secs[i]); k > 0 {
 				if at < 0 {
 					at = i
 				}
 				c := &a.secs[i].codes
-				(*c)[0] -= min((*c)[0], a.secs[i].Errors[p.class])
+				(*c)[0] -= min((*c)[0], k)
 			}
 		}
 		f := Finding{Kind: p.kind, Statuses: []string{"0"}, Confidence: 0.95}
 		if at >= 0 {
 			f.Onset = Onset{Time: a.secs[at].T, Rate: a.secs[at].rate()}
 		}
-		f.Summary = fmt.Sprintf("%s: %s of %s requests from t=%.1f s", p.sum, Count(int64(n)), Count(a.sum.Requests), f.Onset.Time)
-		f.Evidence = []string{fmt.Sprintf("%s %s", Count(int64(n)), p.why)}
+		f.Summary = fmt.Sprintf("%s: %s of %s %s from t=%.1f s", p.sum, Count(int64(n)), Count(int64(of)), unit, f.Onset.Time)
+		f.Evidence = []string{fmt.Sprintf("%s %s %s", Count(int64(n)), unit, p.why)}
+		if b := a.sum.Errors["budget"]; b > 0 && unit == "attempts" {
+			f.Evidence = append(f.Evidence, fmt.Sprintf("%s requests ended \"budget\": the retry budget refused to retry these failures, it did not cause them", Count(b)))
+		}
+		if p.kind == Unreachable && a.sum.StopReason == "target unreachable" {
+			f.Evidence = append(f.Evidence, "the run stopped early: the target was unreachable")
+		}
 		if p.class != "auth" && a.total(gFailed) == 0 && a.sum.Succeeded == 0 {
 			f.Evidence = append(f.Evidence, "no response at all")
 		}
@@ -135,4 +155,13 @@ func sortedKeys(m map[string]int64) []string {
 		return 1
 	})
 	return ks
+}
+
+// attemptErrors counts the run's attempts that failed with class.
+func (a *analysis) attemptErrors(class string) float64 {
+	var n float64
+	for i := range a.secs {
+		n += float64(a.secs[i].AttemptErrors[class])
+	}
+	return n
 }
