@@ -257,10 +257,14 @@ func TestParseErrCode(t *testing.T) {
 		`{"status":429,"code":"too.many.requests"}`:             CodeTooManyRequests,
 		`{"code":"too.many.requests.retry.after","status":429}`: CodeTooManyRetryAfter,
 		`{"code":"bad.request"}`:                                CodeOther,
-		`{"code":42}`:                                           NoCode,
-		`<html>503</html>`:                                      NoCode,
-		``:                                                      NoCode,
-		`{"code":"unterminated`:                                 NoCode,
+		`{"message":"No authentication bearer token specified in authorization header.","code":"authentication.required","status":401}`: CodeAuthRequired,
+		`{"code":"bad.credentials","status":401}`:         CodeBadCredentials,
+		`{"code":"credentials.expired","status":401}`:     CodeCredentialsExpired,
+		`{"code":"missing.any.permissions","status":403}`: CodeMissingAnyPermissions,
+		`{"code":42}`:           NoCode,
+		`<html>503</html>`:      NoCode,
+		``:                      NoCode,
+		`{"code":"unterminated`: NoCode,
 	} {
 		if got := ParseErrCode([]byte(body)); got != want {
 			t.Errorf("ParseErrCode(%s) = %q, want %q", body, got, want)
