@@ -169,7 +169,9 @@ func Analyze(res *metrics.Results) *Diagnosis {
 	fs = append(fs, a.jobCaps()...)
 	claimed := map[string]bool{} // status groups already explained
 
+	authFound := false
 	if f := a.authorization(); f != nil {
+		authFound = true
 		fs = append(fs, *f)
 		for _, s := range f.Statuses {
 			claimed[s] = true
@@ -195,7 +197,8 @@ func Analyze(res *metrics.Results) *Diagnosis {
 			claimed[g.name] = true
 		}
 	}
-	if !claimed["403"] {
+	if !claimed["403"] || authFound {
+		// What authorization left unexplained (it takes its own out).
 		if f := a.lateForbidden(); f != nil {
 			fs = append(fs, *f)
 		}

@@ -18,6 +18,9 @@ import (
 const (
 	maxJobCap        = 20
 	maxUnnamedJobCap = 10
+	// minUnnamedSteady: the share of a beat's gaps within ±20% of their
+	// median a step not named for jobs needs.
+	minUnnamedSteady = 0.9
 )
 
 // minJobLife and minJobLifeS: a cap on open jobs holds each slot for
@@ -109,12 +112,18 @@ func (a *analysis) jobCap(scen string, st *metrics.StepSummary) *Finding {
 	}
 	k, life, steady, beat := rhythm(ts)
 	lat := math.Max(st.Latency.Attempt.P50, 1)
-	limit := maxUnnamedJobCap
-	if what, _ := resourceOf(st.Endpoint); what != "jobs" || strings.Contains(st.Name, "job") || strings.Contains(st.Name, "channel") {
-		limit = maxJobCap
-	}
-	if !beat || k > limit || life*1000 < minJobLife*lat || life < minJobLifeS {
+	if !beat || k > maxJobCap || life*1000 < minJobLife*lat || life < minJobLifeS || !creates(st.Endpoint) {
 		return nil
+	}
+	if !jobLike(st) {
+		// A step neither sent to nor named for jobs or channels: a
+		// header-less count per window keeps the same beat. Only a
+		// small cap, a very steady beat and other steps accepted while
+		// this one was refused (a window would refuse them too) say
+		// jobs.
+		if k > maxUnnamedJobCap || steady < minUnnamedSteady || !a.othersAcceptedWhileRefused(scen, st.Name) {
+			return nil
+		}
 	}
 	// A slot's cycle is the job's lifetime plus the wait for the next
 	// create once it frees: about one gap between the step's attempts
@@ -275,4 +284,49 @@ func ordinal(k int) string {
 		return fmt.Sprintf("%dst", k)
 	}
 	return fmt.Sprintf("%dth", k)
+}
+
+// creates reports whether endpoint ("POST /api/v2/…") may open something
+// that outlives the request: a POST, or an endpoint the results do not
+// name (a JTL).
+func creates(endpoint string) bool {
+	method, _, ok := strings.Cut(endpoint, " ")
+	return !ok || method == "POST" || method == "PUT"
+}
+
+// jobLike reports whether st creates jobs or channels, by its endpoint
+// or its name.
+func jobLike(st *metrics.StepSummary) bool {
+	if what, _ := resourceOf(st.Endpoint); what != "jobs" {
+		return true
+	}
+	name := strings.ToLower(st.Name + " " + st.Endpoint)
+	for _, w := range []string{"job", "channel", "export"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// othersAcceptedWhileRefused reports whether, in the seconds scen/step
+// was refused, other steps had requests accepted and none refused.
+func (a *analysis) othersAcceptedWhileRefused(scen, step string) bool {
+	seen := false
+	for i := range a.secs {
+		sb := a.stepBucket(i, scen, step)
+		if sb == nil || sb.Statuses["403"]+sb.Statuses["429"] == 0 {
+			continue
+		}
+		for _, o := range a.secs[i].Steps {
+			if o.Scenario == scen && o.Step == step {
+				continue
+			}
+			if o.Statuses["403"]+o.Statuses["429"] > 0 {
+				return false
+			}
+			seen = seen || accepted(o.Statuses) > 0
+		}
+	}
+	return seen
 }

@@ -73,11 +73,59 @@ func (a *analysis) authorization() *Finding {
 		f.Evidence = append(f.Evidence, codesText(c))
 	}
 	if len(f.Statuses) > 0 && f.Statuses[0] == "401" {
-		f.Advice = "not a load problem: the API refuses the credentials themselves — check the client id/secret, the token URL and the token's audience; retrying won't help"
+		f.Advice = "not a load problem: " + unauthorizedAdvice(a.codesIn(gAuth), true) + "; retrying won't help"
 	} else {
 		f.Advice = "not a load problem: grant the OAuth client the permission the 403 body names (`missing.permissions`), or use credentials that have it; retrying won't help"
 	}
+	// What it explains is out of the counts the other rules read: one
+	// refusal, one finding.
+	for i := range a.secs {
+		c := a.secs[i].codes
+		if len(scopes) == 0 {
+			c[401], c[403] = 0, 0
+			continue
+		}
+		for _, key := range scopes {
+			scen, step, _ := strings.Cut(key, "/")
+			if sb := a.stepBucket(i, scen, step); sb != nil {
+				c[401] -= min(c[401], sb.Statuses["401"])
+				c[403] -= min(c[403], sb.Statuses["403"])
+			}
+		}
+	}
 	return f
+}
+
+// codesIn counts the platform error codes seen in seconds with failures
+// of g.
+func (a *analysis) codesIn(g statusGroup) map[string]int64 {
+	m := map[string]int64{}
+	for i := range a.secs {
+		if a.secs[i].n(g) > 0 {
+			for k, n := range a.secs[i].Codes {
+				m[k] += n
+			}
+		}
+	}
+	return m
+}
+
+// unauthorizedAdvice says what to check for 401s by the code the
+// platform answered them with; fromStart when they came from the first
+// requests (no token that expired).
+func unauthorizedAdvice(codes map[string]int64, fromStart bool) string {
+	switch dominantCode(codes) {
+	case "authentication.required":
+		return "the requests went without a bearer token (`authentication.required`): give the plan `auth:` or check that the token variable its Authorization header uses is set before the step (a variable extracted later starts empty)"
+	case "bad.credentials":
+		return "the API does not know the bearer token sent (`bad.credentials`): it was revoked, or issued by another org or region — check the token URL and the org's region"
+	case "credentials.expired":
+		return "the bearer token expired (`credentials.expired`): check the token lifetime and that the client refreshes (floodgate refreshes before expiry and once on a 401)"
+	}
+	if fromStart {
+		return "the API refuses the credentials themselves — check the client id/secret, the token URL and the token's audience"
+	}
+	return "401s mid-run mean tokens expired or were revoked: check the token lifetime and that the client refreshes (floodgate refreshes before expiry and once on a 401)"
 }
 
 // acceptedAfterRefusal reports whether scen/step had a 2xx in or after
@@ -689,8 +737,11 @@ func (a *analysis) lateForbidden() *Finding {
 		return nil
 	}
 	s := &a.secs[at]
-	if f := a.partialRefusals(gAuth, at); f != nil {
-		return f
+	if a.first(g401) < 0 || a.total(g403) > a.total(g401) {
+		// A 401 is never a cap: the credentials were refused.
+		if f := a.partialRefusals(g403, at); f != nil {
+			return f
+		}
 	}
 	f := &Finding{
 		Kind: Authorization, Statuses: a.statuses(gAuth),
@@ -698,13 +749,21 @@ func (a *analysis) lateForbidden() *Finding {
 		Confidence: 0.5,
 	}
 	codes := strings.Join(f.Statuses, "/")
-	f.Summary = fmt.Sprintf("authorization: %s from t=%.1f s, not following load", codes, s.T)
+	fromStart := at == a.firstTraffic()
+	if fromStart {
+		f.Summary = fmt.Sprintf("authorization: %s on some requests from the first, others accepted", codes)
+	} else {
+		f.Summary = fmt.Sprintf("authorization: %s from t=%.1f s, not following load", codes, s.T)
+	}
 	f.Evidence = []string{fmt.Sprintf("%s, from t=%.1f s at %s and %d in flight", a.statusCounts(gAuth), s.T, Rate(s.rate()), s.InFlightMax)}
 	if c := a.codesOf(gAuth); c != "" {
 		f.Evidence = append(f.Evidence, c)
 	}
+	if steps := a.partlyAccepted(gAuth); len(steps) > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s also had requests accepted after the first refusal: these requests went with other credentials, or none", strings.Join(steps, ", ")))
+	}
 	if f.Statuses[0] == "401" {
-		f.Advice = "401s mid-run mean tokens expired or were revoked: check the token lifetime and that the client refreshes (floodgate refreshes before expiry and once on a 401)"
+		f.Advice = unauthorizedAdvice(a.codesIn(gAuth), fromStart)
 	} else {
 		f.Advice = "403s that follow neither load nor the start of the run point at permissions on particular resources (division, queue): check the 403 bodies"
 	}
@@ -721,7 +780,7 @@ func (a *analysis) partialRefusals(g statusGroup, at int) *Finding {
 	var steps []string
 	for _, sc := range a.sum.Scenarios {
 		for _, st := range sc.Steps {
-			n := st.Statuses["401"] + st.Statuses["403"]
+			n := st.Statuses["403"]
 			if g.name == "429" {
 				n = st.Statuses["429"] - st.WithRetryAfter
 			}
@@ -730,6 +789,9 @@ func (a *analysis) partialRefusals(g statusGroup, at int) *Finding {
 			}
 			if !a.acceptedAfter(sc.Name, st.Name, g) {
 				return nil // a step refused for good: it may be a permission
+			}
+			if !creates(st.Endpoint) {
+				return nil // a read leaves nothing open to cap
 			}
 			steps = append(steps, sc.Name+"/"+st.Name)
 		}
@@ -858,4 +920,18 @@ func (a *analysis) generatorBound(serverTrouble bool) *Finding {
 		f.Advice += "; this machine's host was short of CPU too: run the generator where its cores are its own (a dedicated VM or node)"
 	}
 	return f
+}
+
+// partlyAccepted lists the scenario/steps refused in g that had
+// requests accepted after their first refusal.
+func (a *analysis) partlyAccepted(g statusGroup) []string {
+	var out []string
+	for _, sc := range a.sum.Scenarios {
+		for _, st := range sc.Steps {
+			if a.acceptedAfter(sc.Name, st.Name, g) {
+				out = append(out, sc.Name+"/"+st.Name)
+			}
+		}
+	}
+	return out
 }
