@@ -353,7 +353,10 @@ func (a *analysis) rateLimit() *Finding {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("scenarios %s were refused in the same seconds and split each window's count between them: one limit shared by them — with credentials of their own each, it is kept per client or per org, not per token", names))
 	}
 
-	n := a.sum.Requests
+	// The requests the limit met: those of the steps no cap on open
+	// jobs explained (a job cap's refusals are its own, lost or not).
+	own := a.unclaimedStats()
+	n := own.Requests
 	if n == 0 {
 		n = int64(a.attempts)
 	}
@@ -371,29 +374,45 @@ func (a *analysis) rateLimit() *Finding {
 		minimum = float64(n) / rate
 		need = fmt.Sprintf("%s requests need ≥ %s", Count(n), Seconds(minimum))
 	}
-	if lost := a.sum.FinalStatuses["429"]; a.sum.Lost > 0 && lost > 0 && raWait > 0 {
+	honoured := raWait > 0
+	lost := min(own.Lost, own.FinalStatuses["429"])
+	if lost > 0 && honoured {
 		// Lock-step: clients that honour the same Retry-After wake at the
 		// same instant, the window's opening; those a little late find it
 		// spent and wait a whole window again, until retries run out.
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s requests were lost although every 429 was honoured (%.1f attempts each on average): they woke in lock-step at each window's opening, and those a moment late found the window spent again",
-			Count(lost), float64(a.sum.Attempts)/math.Max(1, float64(a.sum.Requests))))
+			Count(lost), float64(own.Attempts)/math.Max(1, float64(own.Requests))))
 	}
-	survived := a.sum.Lost == 0 && a.sum.FinalStatuses["429"] == 0 && a.sum.Retries > 0
+	survived := lost == 0 && own.FinalStatuses["429"] == 0 && own.Retries > 0
+	// What the plan already does: advice names only what it lacks.
+	retrying := fmt.Sprintf("the plan's retries already honour Retry-After (requests waited %s for it)", Seconds(raWait/1000))
 	switch {
 	case survived && minimum > 0:
 		f.Advice = fmt.Sprintf("the limit is %s %s: %s; retries honoured it and nothing was lost (the run took %s, %.2f× that minimum)",
 			limit, scope, need, Seconds(a.sum.DurationS), a.sum.DurationS/minimum)
 	case survived:
 		f.Advice = fmt.Sprintf("the limit is %s %s: %s; retries honoured it and nothing was lost", limit, scope, need)
-	case a.sum.Lost > 0 && a.sum.FinalStatuses["429"] > 0 && raWait > 0 && rate > 0:
+	case lost > 0 && honoured && gateWait > 0 && rate > 0:
+		// Jitter and the gate were on: the volume outlasted the retries.
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; %s and queued at the gate, and %s requests still ran out of retries — send fewer (pace at ≤ %s, `open: {rate: %s}`) or let them wait longer (`retry: {max_attempts: …, max_elapsed: …}`)",
+			limit, scope, need, retrying, Count(lost), Rate(rate), rateSpec(rate))
+	case lost > 0 && honoured && rate > 0:
 		f.Advice = fmt.Sprintf("the limit is %s %s: %s; honouring Retry-After is not enough when every client wakes at once — add jitter on top of it, or hold all clients behind one gate per limit key (floodgate's default retry policy does both), or pace at ≤ %s (`open: {rate: %s}`)",
 			limit, scope, need, Rate(rate), rateSpec(rate))
+	case honoured && rate > 0 && scope != "per credential set":
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; %s; with credentials of their own, more tokens or clients of the same org will not raise it — to finish sooner pace them together at ≤ %s in all (e.g. `open: {rate: %s}` split between the scenarios)",
+			limit, scope, need, retrying, Rate(rate), rateSpec(rate))
+	case honoured && rate > 0:
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; %s — to spend less time waiting, pace at ≤ %s (`open: {rate: %s}`); `floodgate probe` tells whether more tokens or clients would help",
+			limit, scope, need, retrying, Rate(rate), rateSpec(rate))
 	case rate > 0 && scope != "per credential set":
 		f.Advice = fmt.Sprintf("the limit is %s %s: %s; with credentials of their own, more tokens or clients of the same org will not raise it — pace them together at ≤ %s in all (e.g. `open: {rate: %s}` split between the scenarios) and add retry with honor_retry_after",
 			limit, scope, need, Rate(rate), rateSpec(rate))
 	case rate > 0:
 		f.Advice = fmt.Sprintf("the limit is %s %s: %s; add retry with honor_retry_after (`retry: {on: [429], honor_retry_after: true}`) or pace at ≤ %s (`open: {rate: %s}`); `floodgate probe` tells whether more tokens or clients would help",
 			limit, scope, need, Rate(rate), rateSpec(rate))
+	case honoured:
+		f.Advice = retrying + ": pace below the limit to spend less time waiting"
 	default:
 		f.Advice = "add retry with honor_retry_after (`retry: {on: [429], honor_retry_after: true}`) and pace below the limit"
 	}
@@ -934,4 +953,33 @@ func (a *analysis) partlyAccepted(g statusGroup) []string {
 		}
 	}
 	return out
+}
+
+// unclaimedStats adds up the steps no cap on open jobs explained; the
+// run's own figures when the results name no steps.
+func (a *analysis) unclaimedStats() metrics.Stats {
+	var t metrics.Stats
+	steps := 0
+	for _, sc := range a.sum.Scenarios {
+		for _, st := range sc.Steps {
+			steps++
+			if a.claimed[sc.Name+"/"+st.Name] {
+				continue
+			}
+			t.Requests += st.Requests
+			t.Attempts += st.Attempts
+			t.Retries += st.Retries
+			t.Lost += st.Lost
+			for k, v := range st.FinalStatuses {
+				if t.FinalStatuses == nil {
+					t.FinalStatuses = map[string]int64{}
+				}
+				t.FinalStatuses[k] += v
+			}
+		}
+	}
+	if steps == 0 {
+		return a.sum.Stats
+	}
+	return t
 }
