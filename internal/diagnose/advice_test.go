@@ -66,3 +66,33 @@ func TestAdviceReadsTheRetryPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestJobCapSaysWhatItSaw: the platform's documented cap (2 recording
+// jobs per org) is stated as this target's only where the cap seen is 2
+// on recording jobs; other caps are phrased from what was seen, and a
+// step that is no recording job gets no recording-job figure at all.
+func TestJobCapSaysWhatItSaw(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, endpoint string
+		k              int
+		want, notWant  string
+	}{
+		{"create_export_job", "POST /api/v2/recording/jobs", 2, "the platform allows 2 recording jobs per org", "this target allows"},
+		{"create_export_job", "POST /api/v2/recording/jobs", 3, "this target allows 3 open recording jobs", "the platform allows 2"},
+		{"create_export_job", "POST /api/v2/recording/jobs", 5, "this target allows 5 open recording jobs", "the platform allows 2"},
+		{"create_channel", "POST /api/v2/notifications/channels", 4, "this target allows 4 open notification channels", "recording"},
+		{"create_job", "", 3, "cap of 3 open jobs", "recording"},
+	} {
+		d := Analyze(beatRun(tc.name, tc.endpoint, tc.k, 500))
+		if len(d.Findings) == 0 || d.Findings[0].Kind != JobCap {
+			t.Errorf("%s %d: findings %v, want a job cap", tc.endpoint, tc.k, kindsOf(d))
+			continue
+		}
+		var b strings.Builder
+		WriteText(&b, d)
+		if text := b.String(); !strings.Contains(text, tc.want) || strings.Contains(text, tc.notWant) {
+			t.Errorf("%s %d: want %q and not %q in\n%s", tc.endpoint, tc.k, tc.want, tc.notWant, text)
+		}
+	}
+}
