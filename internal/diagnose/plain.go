@@ -2,7 +2,10 @@ package diagnose
 
 import (
 	"fmt"
+	"maps"
+	"math"
 	"slices"
+	"strings"
 )
 
 // plainFailures are failures that are no wall of the service, said
@@ -101,21 +104,42 @@ func (a *analysis) plainFailures() []Finding {
 	return fs
 }
 
-// cutOff: requests without a response in the last seconds of a run that
-// was aborted — cancelled when the grace period after Ctrl-C ended, not
-// refused by the server.
+// cutOff: requests that failed without a response, or while they waited
+// to retry, in the seconds when the grace period after a stop ran out
+// (at the plan's end or after Ctrl-C) — cancelled by floodgate, not
+// failed by the target. Results without the cut's time say only that
+// the run was aborted: its last two seconds are read then.
 func (a *analysis) cutOff() *Finding {
-	if !a.sum.Aborted || len(a.secs) == 0 {
+	if len(a.secs) == 0 {
+		return nil
+	}
+	cut := a.sum.GraceCut
+	from, limit := max(0, len(a.secs)-2), int64(math.MaxInt64)
+	switch {
+	case cut != nil:
+		from, limit = len(a.secs)-1, cut.InFlight
+		for i := range a.secs {
+			if a.secs[i].T+a.secs[i].Seconds > cut.AtS {
+				from = i
+				break
+			}
+		}
+	case !a.sum.Aborted:
 		return nil
 	}
 	var n int64
 	at := -1
-	for i := max(0, len(a.secs)-2); i < len(a.secs); i++ {
+	for i := from; i < len(a.secs) && i <= from+1 && n < limit; i++ {
 		s := &a.secs[i]
-		k := min(s.codes[0], s.Errors["other"]+s.Errors["timeout"])
+		// Logical requests: one cut while it waited to retry has no
+		// attempt of its own in flight.
+		k := min(limit-n, s.Errors["other"]+s.Errors["timeout"])
+		if cut == nil {
+			k = min(s.codes[0], k)
+		}
 		if k > 0 {
 			n += k
-			s.codes[0] -= k
+			s.codes[0] -= min(s.codes[0], k)
 			if at < 0 {
 				at = i
 			}
@@ -128,9 +152,34 @@ func (a *analysis) cutOff() *Finding {
 	f := &Finding{Kind: CutOff, Statuses: []string{"0"}, Confidence: 0.9,
 		Onset: Onset{Time: s.T, InFlight: float64(s.InFlightMax)}}
 	f.Summary = fmt.Sprintf("%s requests cut off when the grace period ended (t=%.1f s)", Count(n), s.T)
+	if cut != nil {
+		f.Summary = fmt.Sprintf("%s requests cut off when the grace period ended (t=%.1f s)", Count(n), cut.AtS)
+		why := "the plan's last requests were started"
+		if a.sum.Interrupted {
+			why = "the run was stopped (" + stopReason(a.sum.StopReason) + ")"
+		}
+		f.Evidence = []string{fmt.Sprintf("%s; the grace period ran out at t=%.1f s with %s requests in flight or waiting to retry: floodgate cancelled them, the target did not fail them (no response, counted as %s)",
+			why, cut.AtS, Count(cut.InFlight), strings.Join(slices.Sorted(maps.Keys(cutClasses(a.secs[from:min(len(a.secs), from+2)]))), "/"))}
+		f.Advice = "not a wall of the service: give the plan a longer `grace:` to let them finish"
+		return f
+	}
 	f.Evidence = []string{fmt.Sprintf("the run was aborted (%s); %s requests in flight in its last seconds got no response", stopReason(a.sum.StopReason), Count(n))}
 	f.Advice = "not a wall of the service: these requests were cancelled by floodgate; give the plan a longer `grace:` to let them finish, or stop with one Ctrl-C"
 	return f
+}
+
+// cutClasses are the classes (timeout, other) the cut requests were
+// counted in.
+func cutClasses(secs []second) map[string]bool {
+	m := map[string]bool{}
+	for _, s := range secs {
+		for _, c := range []string{"timeout", "other"} {
+			if s.Errors[c] > 0 {
+				m[c] = true
+			}
+		}
+	}
+	return m
 }
 
 func stopReason(r string) string {
