@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 )
@@ -243,15 +244,27 @@ func verdict(a *analysis, fs []Finding) string {
 		}
 		return v + ", latency flat"
 	}
-	if len(fs) == 1 {
-		return "one wall: " + fs[0].Summary
-	}
-	s := strconv.Itoa(len(fs)) + " walls: "
-	for i, f := range fs {
-		if i > 0 {
-			s += "; "
+	// A dead target, refused credentials or requests cut off are no
+	// walls of the service: the verdict does not count them as walls.
+	var walls, plain []string
+	for _, f := range fs {
+		if f.Kind.plain() {
+			plain = append(plain, f.Summary)
+		} else {
+			walls = append(walls, f.Summary)
 		}
-		s += f.Summary
+	}
+	var s string
+	switch len(walls) {
+	case 0:
+		return "no wall of the service: " + strings.Join(plain, "; ")
+	case 1:
+		s = "one wall: " + walls[0]
+	default:
+		s = strconv.Itoa(len(walls)) + " walls: " + strings.Join(walls, "; ")
+	}
+	if len(plain) > 0 {
+		s += "; also " + strings.Join(plain, "; ")
 	}
 	return s
 }
