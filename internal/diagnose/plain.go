@@ -129,6 +129,7 @@ func (a *analysis) cutOff() *Finding {
 	}
 	var n int64
 	at := -1
+	classes := map[string]bool{} // what the cut requests were counted as
 	for i := from; i < len(a.secs) && i <= from+1 && n < limit; i++ {
 		s := &a.secs[i]
 		// Logical requests: one cut while it waited to retry has no
@@ -136,6 +137,17 @@ func (a *analysis) cutOff() *Finding {
 		k := min(limit-n, s.Errors["other"]+s.Errors["timeout"])
 		if cut == nil {
 			k = min(s.codes[0], k)
+		} else {
+			// A request refused (429, say) and cut while it waited to
+			// retry ends with that status: those beyond the refusals
+			// answered in these seconds.
+			st := max(0, s.Errors["status"]-refusedAttempts(s))
+			k = min(limit-n, k+st)
+			for c, v := range map[string]int64{"timeout": s.Errors["timeout"], "other": s.Errors["other"], "status": st} {
+				if v > 0 && k > 0 {
+					classes[c] = true
+				}
+			}
 		}
 		if k > 0 {
 			n += k
@@ -158,8 +170,8 @@ func (a *analysis) cutOff() *Finding {
 		if a.sum.Interrupted {
 			why = "the run was stopped (" + stopReason(a.sum.StopReason) + ")"
 		}
-		f.Evidence = []string{fmt.Sprintf("%s; the grace period ran out at t=%.1f s with %s requests in flight or waiting to retry: floodgate cancelled them, the target did not fail them (no response, counted as %s)",
-			why, cut.AtS, Count(cut.InFlight), strings.Join(slices.Sorted(maps.Keys(cutClasses(a.secs[from:min(len(a.secs), from+2)]))), "/"))}
+		f.Evidence = []string{fmt.Sprintf("%s; the grace period ran out at t=%.1f s with %s requests in flight or waiting to retry: floodgate cancelled them, the target did not fail them (counted as %s)",
+			why, cut.AtS, Count(cut.InFlight), strings.Join(slices.Sorted(maps.Keys(classes)), "/"))}
 		f.Advice = "not a wall of the service: give the plan a longer `grace:` to let them finish"
 		return f
 	}
@@ -168,18 +180,15 @@ func (a *analysis) cutOff() *Finding {
 	return f
 }
 
-// cutClasses are the classes (timeout, other) the cut requests were
-// counted in.
-func cutClasses(secs []second) map[string]bool {
-	m := map[string]bool{}
-	for _, s := range secs {
-		for _, c := range []string{"timeout", "other"} {
-			if s.Errors[c] > 0 {
-				m[c] = true
-			}
+// refusedAttempts counts s's attempts answered with a failure status.
+func refusedAttempts(s *second) int64 {
+	var n int64
+	for k, v := range s.Statuses {
+		if len(k) == 3 && k[0] >= '4' {
+			n += v
 		}
 	}
-	return m
+	return n
 }
 
 func stopReason(r string) string {
