@@ -52,8 +52,16 @@ if [ "${CI:-}" = true ]; then
 	need chromium chromium
 fi
 
+# The HTTP/1.1 conformance matrix (internal/h1) runs both transports
+# against a real nginx, which the test starts on a free loopback port.
+need nginx nginx
+
 echo "==> go test -race"
 go test -race -timeout 15m ./...
+# The Kubernetes manifests' check is a module of its own (deploy/k8s), so
+# that the main one does not require k8s.io for one test.
+echo "==> go vet and go test: deploy/k8s"
+(cd deploy/k8s && go vet ./... && go test -count=1 ./...)
 # Measurements the race detector would distort (it enlarges stack frames):
 # the memory a VU holds while it waits for a response.
 echo "==> go test (without -race): VU stack size"
@@ -61,7 +69,7 @@ go test -count=1 -run '^TestVUStacksWhileWaiting$' ./internal/engine
 # The HTTP/1.1 transport's raw system calls (recvfrom, sendto) are what
 # the binary runs; with the race detector it uses syscall.Read and Write.
 echo "==> go test (without -race): the HTTP/1.1 transport's system calls"
-go test -count=1 ./internal/client
+go test -count=1 ./internal/h1
 
 if [ -f conformance/sdk/run.sh ]; then
 	echo "==> SDK conformance"

@@ -84,11 +84,12 @@ func flagsOf(t *testing.T, cmd string) map[string]bool {
 	env := &cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) (string, bool) { return "", false }}
 	cli.Main(context.Background(), env, []string{cmd, "--help"})
 	flags := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^\s+--?([a-z][a-z-]*)`).FindAllStringSubmatch(errb.String(), -1) {
+	help := out.String() + errb.String()
+	for _, m := range regexp.MustCompile(`(?m)^\s+--?([a-z][a-z-]*)`).FindAllStringSubmatch(help, -1) {
 		flags[m[1]] = true
 	}
 	if len(flags) == 0 {
-		t.Fatalf("floodgate %s --help lists no flags:\n%s", cmd, errb.String())
+		t.Fatalf("floodgate %s --help lists no flags:\n%s", cmd, help)
 	}
 	return flags
 }

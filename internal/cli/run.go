@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -166,28 +164,12 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 		return withCode(ExitRuntime, fmt.Errorf("results dir: %w; choose another --out", err))
 	}
 	defer keep.close()
-	if e.MaxConcurrency() > manyVUs {
-		if _, set := env.Getenv("GOGC"); !set {
-			// Thousands of VUs are mostly live memory (their stacks,
-			// state and sockets), and the request path allocates
-			// nothing: collecting at half the heap's growth instead of
-			// all of it costs little CPU and keeps 10,000 VUs' peak RSS
-			// ~15 MB lower (bench/README.md).
-			defer debug.SetGCPercent(debug.SetGCPercent(50))
-		}
-	}
-	if _, set := env.Getenv("GOMAXPROCS"); !set && runtime.GOMAXPROCS(0) < 2 && e.ArrivalsInGoPoller() {
-		// Two Go threads where Go would run one (one CPU, or pinned to
-		// one core), for arrivals that wait in Go's poller: with one,
-		// open arrivals dropped by the thousand after a stall, and none
-		// with two (bench/README.md, change 7). The shared poller does
-		// that job for http targets on Linux, and there, as for closed
-		// models, one thread costs less: 3-6% less CPU a request for 50
-		// closed VUs against nginx, in 12 pairs of 8 s runs (change 14).
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	}
+	defer tuneRuntime(env, e)()
 	pr = newProgress(env.Stdout, env.IsTerminal, p.Name, e, *every)
 	fmt.Fprintf(env.Stderr, "running %s against %s (results: %s)\n", p.Name, p.Target, dir)
+	if p.TLS != nil && p.TLS.InsecureSkipVerify {
+		fmt.Fprintf(env.Stderr, "floodgate: warning: %s\n", insecureNote)
+	}
 
 	done := make(chan struct{})
 	above := pr.Above(env.Stderr) // not drawn over by a terminal's bar
@@ -237,6 +219,9 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	}
 	res := e.Recorder().Results(info, e.Ended())
 	res.Summary.Failures = e.Failures()
+	if p.TLS != nil && p.TLS.InsecureSkipVerify {
+		res.Summary.Notes = append(res.Summary.Notes, insecureNote)
+	}
 	// The series is on disk already unless streaming it failed.
 	failed, werr := finishResults(env, dir, res, p.File, p.Thresholds, *abortedBy, *abortAt, kerr == nil)
 	if werr != nil {
@@ -276,6 +261,10 @@ func generatorUsage(u hostcpu.Sample) *metrics.Generator {
 	return g
 }
 
+// insecureNote is what the run says, before and in its summary, when
+// the plan turned certificate checks off.
+const insecureNote = "tls.insecure_skip_verify is on: https servers' certificates were not verified, so who answered is unchecked"
+
 // finishResults evaluates the thresholds and the diagnosis over res,
 // writes the results dir (files, junit.xml when there are thresholds,
 // report.html) and prints the summary, checks and diagnosis. It returns
@@ -306,6 +295,9 @@ func finishResults(env *Env, dir string, res *metrics.Results, planFile string, 
 	fmt.Fprintln(env.Stdout)
 	report.WriteText(env.Stdout, res.Summary)
 	report.WriteChecks(env.Stdout, res.Summary)
+	for _, n := range res.Summary.Notes {
+		fmt.Fprintf(env.Stdout, "note: %s\n", n)
+	}
 	fmt.Fprintln(env.Stdout)
 	diagnose.WriteText(env.Stdout, d)
 	if err != nil {
@@ -391,10 +383,6 @@ func moveToken(a *plan.Auth, old, target string) {
 		a.OAuth2.TokenURL = target + strings.TrimPrefix(a.OAuth2.TokenURL, old)
 	}
 }
-
-// manyVUs is the concurrency above which a run trades a little CPU for
-// memory (see runRun).
-const manyVUs = 1000
 
 // unreachableNoteWithin is how long into a run a target that has never
 // answered gets the "is it running?" line: past the default attempt

@@ -19,8 +19,6 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
-
-	"github.com/floodgate-dev/floodgate/internal/plan"
 )
 
 // Authenticator puts credentials on requests. Implementations are safe
@@ -134,14 +132,14 @@ const (
 // HandlerRoundTripper to fetch tokens in-process. Each call builds an
 // independent token cache: use an AuthCache to share one per credential
 // set.
-func NewAuth(a *plan.Auth, target string, rt http.RoundTripper) (Authenticator, error) {
+func NewAuth(a *AuthConfig, target string, rt http.RoundTripper) (Authenticator, error) {
 	switch {
 	case a == nil:
 		return nil, nil
 	case a.OAuth2 != nil:
 		return newOAuth2(a.OAuth2, target, rt)
 	case a.Bearer != nil:
-		tok := a.Bearer.Token.Reveal()
+		tok := reveal(a.Bearer.Token)
 		if tok == "" {
 			return nil, errors.New("client: bearer auth: empty token")
 		}
@@ -152,7 +150,7 @@ func NewAuth(a *plan.Auth, target string, rt http.RoundTripper) (Authenticator, 
 		if strings.Contains(u, ":") {
 			return nil, errors.New("client: basic auth: username contains ':'")
 		}
-		cred := base64.StdEncoding.EncodeToString([]byte(u + ":" + a.Basic.Password.Reveal()))
+		cred := base64.StdEncoding.EncodeToString([]byte(u + ":" + reveal(a.Basic.Password)))
 		// The key hashes the username only: a password may be weak enough
 		// to brute-force from a hash, and the user is the limit identity.
 		return &staticAuth{kind: "basic", header: "Basic " + cred, user: u,
@@ -178,7 +176,7 @@ func NewAuthCache(rt http.RoundTripper) *AuthCache {
 
 // Auth returns the cache's Authenticator for a, building it on first
 // use. A nil a gives a nil Authenticator.
-func (c *AuthCache) Auth(a *plan.Auth, target string) (Authenticator, error) {
+func (c *AuthCache) Auth(a *AuthConfig, target string) (Authenticator, error) {
 	if a == nil {
 		return nil, nil
 	}
@@ -198,7 +196,7 @@ func (c *AuthCache) Auth(a *plan.Auth, target string) (Authenticator, error) {
 
 // cacheKey digests everything that makes credentials distinct, secrets
 // included; the digest stays in memory and is never shown.
-func cacheKey(a *plan.Auth, target string) [sha256.Size]byte {
+func cacheKey(a *AuthConfig, target string) [sha256.Size]byte {
 	h := sha256.New()
 	w := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
 	switch {
@@ -208,17 +206,17 @@ func cacheKey(a *plan.Auth, target string) [sha256.Size]byte {
 		w("oauth2")
 		w(u)
 		w(o.ClientID)
-		w(o.ClientSecret.Reveal())
+		w(reveal(o.ClientSecret))
 		s := slices.Clone(o.Scopes)
 		slices.Sort(s)
 		w(strings.Join(s, " "))
 	case a.Bearer != nil:
 		w("bearer")
-		w(a.Bearer.Token.Reveal())
+		w(reveal(a.Bearer.Token))
 	case a.Basic != nil:
 		w("basic")
 		w(a.Basic.Username)
-		w(a.Basic.Password.Reveal())
+		w(reveal(a.Basic.Password))
 	}
 	var k [sha256.Size]byte
 	h.Sum(k[:0])
@@ -313,7 +311,7 @@ type tokenFetch struct {
 	err  error
 }
 
-func newOAuth2(o *plan.OAuth2, target string, rt http.RoundTripper) (*oauth2Auth, error) {
+func newOAuth2(o *OAuth2Config, target string, rt http.RoundTripper) (*oauth2Auth, error) {
 	if o.ClientID == "" {
 		return nil, errors.New("client: oauth2: empty client_id")
 	}
@@ -327,7 +325,7 @@ func newOAuth2(o *plan.OAuth2, target string, rt http.RoundTripper) (*oauth2Auth
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	secret := o.ClientSecret.Reveal()
+	secret := reveal(o.ClientSecret)
 	scopes := slices.Clone(o.Scopes)
 	a := &oauth2Auth{
 		cfg: clientcredentials.Config{

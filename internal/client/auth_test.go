@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/metrics"
-	"github.com/floodgate-dev/floodgate/internal/plan"
 )
 
 const (
@@ -101,9 +100,9 @@ func (s *tokenServer) revoke(tok string) {
 	s.mu.Unlock()
 }
 
-func oauthPlan(secret string) *plan.Auth {
-	return &plan.Auth{OAuth2: &plan.OAuth2{TokenURL: "/oauth/token", ClientID: testClientID,
-		ClientSecret: plan.NewSecret(secret), Scopes: []string{"b", "a"}}}
+func oauthPlan(secret string) *AuthConfig {
+	return &AuthConfig{OAuth2: &OAuth2Config{TokenURL: "/oauth/token", ClientID: testClientID,
+		ClientSecret: secretValue(secret), Scopes: []string{"b", "a"}}}
 }
 
 func authHeader(r *Request) string {
@@ -238,7 +237,7 @@ func TestUnauthorizedReplaysOnlyOnce(t *testing.T) {
 			t.Fatalf("outcome = %+v", out)
 		}
 		// Static credentials cannot refresh: no replay.
-		bearer, _ := NewAuth(&plan.Auth{Bearer: &plan.Bearer{Token: plan.NewSecret("static")}}, "", nil)
+		bearer, _ := NewAuth(&AuthConfig{Bearer: &BearerConfig{Token: secretValue("static")}}, "", nil)
 		out = New(HandlerTransport{api}).Do(context.Background(), getReq("http://api.test/x"), &Response{}, nil, bearer, nil)
 		if out.Status != 401 || out.Attempts != 1 {
 			t.Fatalf("bearer outcome = %+v", out)
@@ -297,11 +296,11 @@ func TestRefreshLeadCappedAt30s(t *testing.T) {
 
 func TestStaticAuth(t *testing.T) {
 	t.Parallel()
-	bearer, err := NewAuth(&plan.Auth{Bearer: &plan.Bearer{Token: plan.NewSecret("tkn-SECRET")}}, "", nil)
+	bearer, err := NewAuth(&AuthConfig{Bearer: &BearerConfig{Token: secretValue("tkn-SECRET")}}, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	basic, err := NewAuth(&plan.Auth{Basic: &plan.Basic{Username: "ann", Password: plan.NewSecret("pw-SECRET")}}, "", nil)
+	basic, err := NewAuth(&AuthConfig{Basic: &BasicConfig{Username: "ann", Password: secretValue("pw-SECRET")}}, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,10 +321,10 @@ func TestStaticAuth(t *testing.T) {
 			t.Errorf("key %q", a.Key())
 		}
 	}
-	for _, bad := range []*plan.Auth{
-		{}, {Bearer: &plan.Bearer{}}, {Basic: &plan.Basic{Username: "a:b"}},
-		{OAuth2: &plan.OAuth2{TokenURL: "/t"}}, {OAuth2: &plan.OAuth2{ClientID: "x"}},
-		{OAuth2: &plan.OAuth2{ClientID: "x", TokenURL: "/t"}}, // relative, no target
+	for _, bad := range []*AuthConfig{
+		{}, {Bearer: &BearerConfig{}}, {Basic: &BasicConfig{Username: "a:b"}},
+		{OAuth2: &OAuth2Config{TokenURL: "/t"}}, {OAuth2: &OAuth2Config{ClientID: "x"}},
+		{OAuth2: &OAuth2Config{ClientID: "x", TokenURL: "/t"}}, // relative, no target
 	} {
 		if a, err := NewAuth(bad, "", nil); err == nil {
 			t.Errorf("NewAuth(%+v) = %v, want an error", bad, a)
@@ -412,8 +411,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 	})
 	t.Run("formatting and logging", func(t *testing.T) {
 		o, _ := NewAuth(oauthPlan(testSecret), "http://api.test", nil)
-		b, _ := NewAuth(&plan.Auth{Bearer: &plan.Bearer{Token: plan.NewSecret("tkn-SECRET")}}, "", nil)
-		p, _ := NewAuth(&plan.Auth{Basic: &plan.Basic{Username: "ann", Password: plan.NewSecret("pw-SECRET")}}, "", nil)
+		b, _ := NewAuth(&AuthConfig{Bearer: &BearerConfig{Token: secretValue("tkn-SECRET")}}, "", nil)
+		p, _ := NewAuth(&AuthConfig{Basic: &BasicConfig{Username: "ann", Password: secretValue("pw-SECRET")}}, "", nil)
 		var buf bytes.Buffer
 		log := slog.New(slog.NewTextHandler(&buf, nil))
 		for _, a := range []Authenticator{o, b, p} {

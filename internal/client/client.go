@@ -231,7 +231,7 @@ func (c *Client) DoInto(ctx context.Context, req *Request, resp *Response, pol *
 // before and after an attempt, so that their locals (an Attempt with its
 // RateLimit, the retry decision) are not in the frame that stays on the
 // stack while the transport waits: VU goroutines then fit in 4 KiB
-// stacks instead of 8 (bench/README.md, 10,000 VUs).
+// stacks instead of 8 (bench/HISTORY.md, change 2).
 type doLoop struct {
 	c         *Client
 	ctx       context.Context

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/metrics"
-	"github.com/floodgate-dev/floodgate/internal/plan"
 )
 
 // collect returns an onAttempt callback appending to *as.
@@ -192,7 +191,6 @@ func TestNotRetryableIsNotLost(t *testing.T) {
 }
 
 func TestNonIdempotentRule(t *testing.T) {
-	yes := true
 	tests := []struct {
 		method string
 		status int
@@ -228,11 +226,8 @@ func TestNonIdempotentRule(t *testing.T) {
 					resp.Status = tt.status
 					return nil
 				})
-				var lvl *plan.Retry
-				if tt.nonIdm {
-					lvl = &plan.Retry{NonIdempotent: &yes}
-				}
-				pol := Resolve(&plan.Retry{MaxAttempts: 3}, lvl)
+				pol := DefaultPolicy()
+				pol.MaxAttempts, pol.NonIdempotent = 3, tt.nonIdm
 				out := New(tr).Do(context.Background(), &Request{Method: tt.method, URL: "http://api.test/a"}, &Response{}, &pol, nil, nil)
 				if out.Attempts != tt.want || n != tt.want {
 					t.Errorf("attempts = %d (sent %d), want %d", out.Attempts, n, tt.want)
@@ -252,7 +247,8 @@ func TestRetryOff(t *testing.T) {
 			w.WriteHeader(429)
 		})
 		c := New(HandlerTransport{h})
-		pol := Resolve(&plan.Retry{Off: true})
+		pol := DefaultPolicy()
+		pol.MaxAttempts, pol.Gate = 1, false // retry: off
 		out := c.Do(context.Background(), getReq("http://api.test/a"), &Response{}, &pol, nil, nil)
 		if out.Attempts != 1 || !out.Lost || !errors.Is(out.Err, ErrMaxAttempts) {
 			t.Fatalf("outcome = %+v", out)
@@ -379,7 +375,7 @@ func BenchmarkDo(b *testing.B) {
 		resp.Status = 200
 		return nil
 	})
-	auth, err := NewAuth(&plan.Auth{Bearer: &plan.Bearer{Token: plan.NewSecret("tok")}}, "", nil)
+	auth, err := NewAuth(&AuthConfig{Bearer: &BearerConfig{Token: secretValue("tok")}}, "", nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -426,7 +422,7 @@ func TestDoAllocs(t *testing.T) {
 		resp.Status = 200
 		return nil
 	})
-	auth, _ := NewAuth(&plan.Auth{Bearer: &plan.Bearer{Token: plan.NewSecret("tok")}}, "", nil)
+	auth, _ := NewAuth(&AuthConfig{Bearer: &BearerConfig{Token: secretValue("tok")}}, "", nil)
 	c := New(tr)
 	pol := DefaultPolicy()
 	req, resp := getReq("http://api.test/a"), &Response{}

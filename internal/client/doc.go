@@ -13,9 +13,9 @@
 //
 // # Retry policy
 //
-// A plan sets `retry` globally, per scenario and per step; Resolve merges
-// the levels over DefaultPolicy, a step's fields overriding a scenario's,
-// which override the plan's. `retry: off` disables retries at its level
+// A plan sets `retry` globally, per scenario and per step;
+// clientcfg.Retry merges the levels over DefaultPolicy, a step's fields
+// overriding a scenario's, which override the plan's. `retry: off` disables retries at its level
 // (one attempt) until a later level sets fields again.
 //
 //	on                 statuses retried             429, 502, 503, 504
@@ -93,17 +93,10 @@
 //
 // # Transports
 //
-// http:// targets use H1Transport (h1*.go): a lean HTTP/1.1 client with
-// persistent connections, one send and one receive system call a
-// request (sendto and recvfrom on Linux, h1_linux.go), and nothing
-// allocated per request; https:// targets use net/http
-// (StdTransport). On Linux, requests that share connections (open and
-// batch arrivals, Request.ShareConns) wait for their responses on an
-// epoll instance of the package's own, which each of them polls before
-// it waits (h1_poll_linux.go): Go's poller looks at the network only
-// when the process has nothing else to run or every 10 ms, and a
-// generator behind its schedule always has something to run. Closed-model
-// requests wait in Go's poller, which costs them less.
+// A Transport sends one attempt. https:// targets use net/http
+// (StdTransport); http:// targets use package h1's, a lean HTTP/1.1
+// client. The engine picks one; the client knows only the interface,
+// and a Response holds what was read, never a transport's own state.
 //
 // # Testing
 //

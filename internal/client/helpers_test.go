@@ -130,3 +130,8 @@ func testPolicy(edit func(*Policy)) *Policy {
 }
 
 func getReq(url string) *Request { return &Request{Method: "GET", URL: url} }
+
+// secretValue is a Secret for tests.
+type secretValue string
+
+func (s secretValue) Reveal() string { return string(s) }

@@ -85,6 +85,15 @@ const (
 	hdrXReset                = "X-Ratelimit-Reset"
 )
 
+// RateLimitFields returns the header names ParseRateLimit reads, for a
+// transport that notes which of them a response has (a response with
+// none needs no lookups).
+func RateLimitFields() []string {
+	return []string{hdrFloodgateRetryAfterMs, hdrFloodgateResetMs, hdrRetryAfter,
+		hdrRateLimit, hdrRateLimitPolicy, hdrRateLimitLimit, hdrRateLimitRemaining, hdrRateLimitReset,
+		hdrIninCount, hdrIninAllowed, hdrIninReset, hdrXLimit, hdrXRemaining, hdrXReset}
+}
+
 // epochThreshold separates X-RateLimit-Reset given as Unix seconds
 // (GitHub, Twitter) from delta seconds: no window lasts 30 years.
 const epochThreshold = 1_000_000_000

@@ -18,25 +18,27 @@ import (
 
 // StdTransport sends requests with net/http: HTTP/2 over TLS when the
 // server offers it, HTTP/1.1 otherwise. It is what https targets use;
-// H1Transport, HTTP/1.1 only, is faster for plain http.
+// package h1's transport, HTTP/1.1 only, is faster for plain http.
 // StdTransport is safe for concurrent use.
 type StdTransport struct {
 	c *http.Client
 }
 
 // NewStdTransport returns a net/http transport allowing maxConns
-// connections per host.
-func NewStdTransport(maxConns int, tlsConfig *tls.Config) *StdTransport {
+// connections per host. headerBytes bounds a response's header section
+// as it does package h1's (0: net/http's default, 10 MiB).
+func NewStdTransport(maxConns int, tlsConfig *tls.Config, headerBytes int) *StdTransport {
 	tr := &http.Transport{
-		Proxy:               nil, // a load generator must not go through an env proxy unasked
-		MaxIdleConns:        maxConns,
-		MaxIdleConnsPerHost: maxConns,
-		MaxConnsPerHost:     maxConns,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   true,
-		TLSClientConfig:     tlsConfig,
-		TLSHandshakeTimeout: 10 * time.Second,
+		MaxResponseHeaderBytes: int64(headerBytes),
+		Proxy:                  nil, // a load generator must not go through an env proxy unasked
+		MaxIdleConns:           maxConns,
+		MaxIdleConnsPerHost:    maxConns,
+		MaxConnsPerHost:        maxConns,
+		IdleConnTimeout:        90 * time.Second,
+		DisableCompression:     true,
+		ForceAttemptHTTP2:      true,
+		TLSClientConfig:        tlsConfig,
+		TLSHandshakeTimeout:    10 * time.Second,
 	}
 	return &StdTransport{c: &http.Client{
 		Transport:     tr,
@@ -72,6 +74,7 @@ func (t *StdTransport) RoundTrip(ctx context.Context, req *Request, resp *Respon
 	if err != nil {
 		resp.Start, resp.Latency = start, time.Since(start)
 		resp.Status, resp.Body, resp.BytesIn = 0, nil, 0
+		resp.SetHead(nil) // not the last response's
 		return &ClassError{classifyStd(ctx, err), err}
 	}
 	buf := bytes.NewBuffer(resp.Body[:0])
@@ -81,10 +84,7 @@ func (t *StdTransport) RoundTrip(ctx context.Context, req *Request, resp *Respon
 	resp.Status = r.StatusCode
 	resp.Body = buf.Bytes()
 	resp.BytesIn = n
-	resp.std = r.Header
-	h := r.Header
-	resp.header = h.Get
-	resp.values = h.Values
+	resp.SetHead(httpHead(r.Header))
 	if err != nil {
 		return &ClassError{classifyStd(ctx, err), err}
 	}
@@ -93,6 +93,14 @@ func (t *StdTransport) RoundTrip(ctx context.Context, req *Request, resp *Respon
 	}
 	return nil
 }
+
+// httpHead is net/http's header as a Head.
+type httpHead http.Header
+
+var _ ValuesHead = httpHead(nil)
+
+func (h httpHead) Get(name string) string      { return http.Header(h).Get(name) }
+func (h httpHead) Values(name string) []string { return http.Header(h).Values(name) }
 
 func classifyStd(ctx context.Context, err error) metrics.Class {
 	var ne net.Error

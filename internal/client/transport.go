@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/metrics"
@@ -20,11 +19,27 @@ type Request struct {
 	Timeout time.Duration
 	// ShareConns lets a request that finds no idle connection wait for a
 	// busy one to free up when that is expected sooner than a new one
-	// could be dialled (H1Transport). Without it a connection is dialled
-	// for it at once (within the pool's bounds): a closed-model VU is a
-	// user with a connection of its own, while an open model's
-	// concurrency is the server's answer to the arrival rate.
+	// could be dialled (package h1's transport). Without it a connection
+	// is dialled for it at once (within the pool's bounds): a
+	// closed-model VU is a user with a connection of its own, while an
+	// open model's concurrency is the server's answer to the arrival
+	// rate.
 	ShareConns bool
+}
+
+// Idempotent reports whether r may be repeated safely: an idempotent
+// method (RFC 9110 §9.2.2), or any method carrying an Idempotency-Key.
+func (r *Request) Idempotent() bool {
+	switch r.Method {
+	case "", "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	for _, h := range r.Header {
+		if equalFold(h.Name, "Idempotency-Key") {
+			return true
+		}
+	}
+	return false
 }
 
 // HeaderField is one request header.
@@ -43,6 +58,8 @@ func (r *Request) SetHeader(name, value string) {
 
 // Response is what a transport read back. A Response is reused across
 // attempts by its owner; Body is valid until the next RoundTrip into it.
+// It holds the response, never the transport's own state: any
+// transport can fill any Response.
 type Response struct {
 	Status int
 	// Body holds the response body (the transport may cap what it keeps;
@@ -54,28 +71,64 @@ type Response struct {
 	// not say), and Latency the time from then to the last body byte.
 	Start   time.Time
 	Latency time.Duration
-	header  func(name string) string
-	values  func(name string) []string
+	head    Head
 
-	// Transport-owned state reused across attempts (see h1.go, std.go).
-	h1   *h1State
 	loop doLoop // Client.DoInto's state
-	std  http.Header
 }
+
+// Head is a response's header fields as a transport read them. A
+// transport may reuse the Head it set on a Response for the next
+// response into it.
+type Head interface {
+	// Get returns the first value of the field name (case-insensitive),
+	// "" when there is none.
+	Get(name string) string
+}
+
+// RateLimitHead is a Head that reads its own rate-limit fields, faster
+// than ParseRateLimit's dozen Gets (it may skip them all when the
+// response has none).
+type RateLimitHead interface {
+	Head
+	RateLimit(now time.Time) RateLimit
+}
+
+// HeaderFunc is a Head that is a lookup function (http.Header.Get, say).
+type HeaderFunc func(name string) string
+
+var _ Head = HeaderFunc(nil)
+
+// Get implements Head.
+func (f HeaderFunc) Get(name string) string { return f(name) }
+
+// SetHead installs the response's header fields; transports call it.
+func (r *Response) SetHead(h Head) { r.head = h }
+
+// Head returns the Head the last transport set (nil if none).
+func (r *Response) Head() Head { return r.head }
+
+// SetHeaderFunc is SetHead(HeaderFunc(f)).
+func (r *Response) SetHeaderFunc(f func(name string) string) { r.head = HeaderFunc(f) }
 
 // Header returns the first value of the response header name (case-insensitive).
 func (r *Response) Header(name string) string {
-	if r.header == nil {
+	if r.head == nil {
 		return ""
 	}
-	return r.header(name)
+	return r.head.Get(name)
+}
+
+// ValuesHead is a Head that gives every value of a field that repeats.
+type ValuesHead interface {
+	Head
+	Values(name string) []string
 }
 
 // Values returns every value of the response header name, for headers
 // that repeat (Set-Cookie).
 func (r *Response) Values(name string) []string {
-	if r.values != nil {
-		return r.values(name)
+	if h, ok := r.head.(ValuesHead); ok {
+		return h.Values(name)
 	}
 	if v := r.Header(name); v != "" {
 		return []string{v}
@@ -85,17 +138,11 @@ func (r *Response) Values(name string) []string {
 
 // RateLimit parses the response's rate-limit headers (ParseRateLimit).
 func (r *Response) RateLimit(now time.Time) RateLimit {
-	if r.h1 != nil {
-		if r.h1.head.known&knownRateLimit == 0 {
-			return RateLimit{} // none of the names: no need to ask for each
-		}
-		return ParseRateLimit(r.h1.view, now) // copies no value
+	if h, ok := r.head.(RateLimitHead); ok {
+		return h.RateLimit(now)
 	}
 	return ParseRateLimit(r.Header, now)
 }
-
-// SetHeaderFunc installs the lookup used by Header; transports call it.
-func (r *Response) SetHeaderFunc(f func(name string) string) { r.header = f }
 
 // MaxBodyBytes caps how much of a response body a transport keeps
 // (64 MiB); larger bodies fail the attempt with class other.

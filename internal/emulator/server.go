@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/floodgate-dev/floodgate/internal/client"
 	"github.com/floodgate-dev/floodgate/internal/emulator/analytics"
 	"github.com/floodgate-dev/floodgate/internal/emulator/auth"
 	"github.com/floodgate-dev/floodgate/internal/emulator/catalog"
@@ -109,17 +110,6 @@ func WithConversationStore(s conversations.Store) Option { return func(o *option
 // recordings.Dir at the config's export_dir).
 func WithExportSink(k recordings.Sink) Option { return func(o *options) { o.sink = k } }
 
-func timerSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // Server is the emulator: an http.Handler serving the platform's routes
 // plus /metrics and the admin API under /_floodgate/. It is safe for
 // concurrent use.
@@ -175,7 +165,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	o := options{now: time.Now, sleep: timerSleep}
+	o := options{now: time.Now, sleep: client.Sleep}
 	for _, opt := range opts {
 		opt(&o)
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
+	"github.com/floodgate-dev/floodgate/internal/clientcfg"
+	"github.com/floodgate-dev/floodgate/internal/h1"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 )
@@ -109,6 +112,9 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.tlsConfig == nil && p.TLS != nil {
+		cfg.tlsConfig = tlsConfig(p.TLS)
+	}
 	e := &Engine{plan: p, cfg: cfg, ready: make(chan struct{})}
 	var keys []metrics.StepKey
 	maxConns := 0
@@ -120,7 +126,7 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 		if sc.Auth != nil {
 			a = sc.Auth
 		}
-		auth, err := auths.Auth(a, p.Target)
+		auth, err := auths.Auth(clientcfg.Auth(a), p.Target)
 		if err != nil {
 			return nil, fmt.Errorf("scenario %q: auth: %w", sc.Name, err)
 		}
@@ -137,9 +143,9 @@ func New(p *plan.Plan, opts ...Option) (*Engine, error) {
 	e.transport = cfg.transport
 	if e.transport == nil {
 		if strings.HasPrefix(p.Target, "https:") {
-			e.transport = client.NewStdTransport(maxConns, cfg.tlsConfig)
+			e.transport = client.NewStdTransport(maxConns, cfg.tlsConfig, p.Defaults.ResponseHeaderBytes)
 		} else {
-			e.transport = client.NewH1Transport(maxConns, p.Defaults.ResponseHeaderBytes)
+			e.transport = h1.New(maxConns, p.Defaults.ResponseHeaderBytes)
 		}
 	}
 	var copts []client.Option
@@ -173,8 +179,27 @@ func (e *Engine) ArrivalsInGoPoller() bool {
 	if !arrivals {
 		return false
 	}
-	h1, ok := e.transport.(*client.H1Transport)
-	return !ok || !h1.PollsArrivals()
+	pl, ok := e.transport.(arrivalPoller)
+	return !ok || !pl.PollsArrivals()
+}
+
+// arrivalPoller is a transport that may wait for open and batch
+// arrivals' responses on a poller of its own (package h1's on Linux).
+type arrivalPoller interface{ PollsArrivals() bool }
+
+// tlsConfig is the plan's tls setting as net/http takes it: its CA
+// file trusted on top of the system's roots, or no checks at all.
+func tlsConfig(t *plan.TLS) *tls.Config {
+	c := &tls.Config{InsecureSkipVerify: t.InsecureSkipVerify}
+	if len(t.CAPEM) > 0 {
+		pool, err := x509.SystemCertPool()
+		if err != nil { // no system roots (some containers): the file's alone
+			pool = x509.NewCertPool()
+		}
+		pool.AppendCertsFromPEM(t.CAPEM) // checked when the plan was parsed
+		c.RootCAs = pool
+	}
+	return c
 }
 
 func maxVUs(sc *plan.Scenario) int {
@@ -227,7 +252,7 @@ func warmVUs(sr *scenarioRun) int {
 // first VUs, and as many connections to the target. Started at full
 // rate from nothing, a scenario would dial for nearly every arrival of
 // its first milliseconds, and on a busy generator core that start can
-// turn into a backlog of thousands (bench/README.md, 20,000/s).
+// turn into a backlog of thousands (bench/HISTORY.md, 20,000/s).
 func (e *Engine) warm(ctx context.Context) {
 	type warmer interface {
 		Warm(ctx context.Context, url string, n int) error

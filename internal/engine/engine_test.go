@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
+	"github.com/floodgate-dev/floodgate/internal/h1"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 )
@@ -353,7 +354,7 @@ func TestArrivalsInGoPoller(t *testing.T) {
 	open := plan.Executor{Open: &plan.Open{Rate: plan.Rate{Count: 10, Per: time.Second}, Duration: time.Second, MaxVUs: 5}}
 	batches := plan.Executor{Batches: &plan.Batches{Size: 5, Pause: time.Second, Total: 10, MaxVUs: 5}}
 	closed := plan.Executor{Closed: &plan.Closed{VUs: 2, Iterations: 1}}
-	h1Polls := client.NewH1Transport(1, 0).PollsArrivals()
+	h1Polls := h1.New(1, 0).PollsArrivals()
 	if h1Polls != (runtime.GOOS == "linux") {
 		t.Errorf("PollsArrivals %v on %s", h1Polls, runtime.GOOS)
 	}

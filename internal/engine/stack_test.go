@@ -30,7 +30,7 @@ import (
 // waiting for a response must fit in a 4 KiB stack: at 10,000 VUs each
 // KiB above it is 10 MB of resident memory (bench/README.md). The frames
 // on that path are kept small on purpose (client.DoInto, vu.request,
-// H1Transport.RoundTrip); a change that grows them fails here.
+// h1.Transport.RoundTrip); a change that grows them fails here.
 //
 // The server runs in a child process (this test binary, re-executed),
 // so that its goroutines' stacks are not counted.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
+	"github.com/floodgate-dev/floodgate/internal/clientcfg"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 	"github.com/floodgate-dev/floodgate/internal/scenario"
@@ -178,7 +179,7 @@ func (e *Engine) buildSteps(p *plan.Plan, sr *scenarioRun, steps []*plan.Step, l
 	var out []*stepRun
 	for _, st := range steps {
 		lv := append(append([]*plan.Retry(nil), levels...), st.Retry)
-		pol := client.Resolve(lv...)
+		pol := clientcfg.Retry(lv...)
 		r := &stepRun{idx: -1, step: st, policy: &pol, gated: st.When != nil || st.Once}
 		if st.Once {
 			r.serial = sr.nonce

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/floodgate-dev/floodgate/internal/plan"
 )
 
 // ErrNothingToConvert is matched by a *NothingError: the plan has no
@@ -615,7 +617,7 @@ func (c *converter) target(root *Element, top *scope, groups []*Element) (target
 			def = e
 			if t := e.Str("HTTPSampler.response_timeout"); t != "" {
 				if ms, err := strconv.ParseInt(t, 10, 64); err == nil && ms > 0 {
-					timeout = fmtDuration(time.Duration(ms) * time.Millisecond)
+					timeout = plan.FormatDuration(time.Duration(ms) * time.Millisecond)
 				}
 			}
 		}
@@ -688,18 +690,6 @@ func validOrigin(o string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.User == nil
 }
 
-// fmtDuration writes d as a plan duration: 300ms, 1.5s, 2m, 1h30m.
-func fmtDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") || strings.HasSuffix(s, "h0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
 // numberField is a converted numeric JMeter field.
 type numberField struct {
 	text  string  // the YAML scalar: a number, or a quoted ${ENV} text
@@ -744,7 +734,7 @@ func (nf numberField) seconds() string {
 	if nf.env {
 		return quote(nf.text+"s", true)
 	}
-	return fmtDuration(time.Duration(nf.value * float64(time.Second)))
+	return plan.FormatDuration(time.Duration(nf.value * float64(time.Second)))
 }
 
 // count renders a whole-number field.

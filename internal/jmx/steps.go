@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/floodgate-dev/floodgate/internal/plan"
 	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
@@ -527,13 +528,13 @@ func (c *converter) requestTimeout(e *Element) string {
 		return total, set
 	}
 	if v, ok := read(e); ok {
-		return fmtDuration(ms(v))
+		return plan.FormatDuration(ms(v))
 	}
 	for a := e.Parent; a != nil && a.Parent != nil; a = a.Parent {
 		for _, d := range a.Children {
 			if d.Enabled && kindOf(d) == kHTTPDefaults {
 				if v, ok := read(d); ok {
-					return fmtDuration(ms(v))
+					return plan.FormatDuration(ms(v))
 				}
 			}
 		}
@@ -570,7 +571,7 @@ func (c *converter) flowAction(e *Element, sc *scope) []*outStep {
 	if d := c.number(e.Str("ActionProcessor.duration"), 0, e); d.env {
 		steps = append(steps, &outStep{think: quote(d.text+"ms", true), src: Path(e)})
 	} else if d.value > 0 {
-		steps = append(steps, &outStep{think: fmtDuration(ms(d.value)), src: Path(e)})
+		steps = append(steps, &outStep{think: plan.FormatDuration(ms(d.value)), src: Path(e)})
 	}
 	return steps
 }
@@ -650,7 +651,7 @@ func (c *converter) timer(t *Element) string {
 		if delay.value <= 0 {
 			return ""
 		}
-		return fmtDuration(ms(delay.value))
+		return plan.FormatDuration(ms(delay.value))
 	}
 	rng := c.number(t.Str("RandomTimer.range"), 0, t)
 	if !delay.known || !rng.known {
@@ -666,7 +667,7 @@ func (c *converter) timer(t *Element) string {
 		// offset + 0.8 × deviation, which a uniform draw over
 		// [offset, offset + 1.6 × deviation] keeps.
 		hi = delay.value + 1.6*rng.value
-		c.approximated(t, "a uniform think from %s to %s, with the Gaussian's mean", fmtDuration(ms(lo)), fmtDuration(ms(hi)))
+		c.approximated(t, "a uniform think from %s to %s, with the Gaussian's mean", plan.FormatDuration(ms(lo)), plan.FormatDuration(ms(hi)))
 	}
 	if hi <= 0 {
 		return ""
@@ -675,9 +676,9 @@ func (c *converter) timer(t *Element) string {
 		lo = 0
 	}
 	if hi <= lo {
-		return fmtDuration(ms(hi))
+		return plan.FormatDuration(ms(hi))
 	}
-	return "{min: " + fmtDuration(ms(lo)) + ", max: " + fmtDuration(ms(hi)) + "}"
+	return "{min: " + plan.FormatDuration(ms(lo)) + ", max: " + plan.FormatDuration(ms(hi)) + "}"
 }
 
 func ms(v float64) time.Duration {

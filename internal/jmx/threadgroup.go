@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/floodgate-dev/floodgate/internal/plan"
 	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
@@ -461,7 +462,7 @@ func (c *converter) throughputTimer(g *Element, tg, top *scope, ex *tgSettings, 
 	case !ex.forever && ex.loops.known:
 		total := threads * ex.loops.value
 		secs := math.Ceil(total / (iterPerMin / 60))
-		duration = fmtDuration(time.Duration(secs) * time.Second)
+		duration = plan.FormatDuration(time.Duration(secs) * time.Second)
 		if ex.loops.env || ex.threads.env {
 			c.approximated(g, "the duration is computed from the defaults of its properties")
 		}

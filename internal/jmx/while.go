@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/floodgate-dev/floodgate/internal/plan"
 	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
@@ -128,7 +129,7 @@ func meanThink(t string) string {
 	if m <= 0 {
 		return "2s"
 	}
-	return fmtDuration(m.Round(time.Millisecond))
+	return plan.FormatDuration(m.Round(time.Millisecond))
 }
 
 type clause struct {

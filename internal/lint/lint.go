@@ -12,8 +12,9 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
-	"github.com/floodgate-dev/floodgate/internal/diagnose"
+	"github.com/floodgate-dev/floodgate/internal/clientcfg"
 	emuconfig "github.com/floodgate-dev/floodgate/internal/emulator/config"
+	"github.com/floodgate-dev/floodgate/internal/numfmt"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 )
 
@@ -104,7 +105,7 @@ func (l Limit) String() string {
 		}
 		per = " per " + w
 	}
-	return diagnose.Count(int64(l.Count)) + per + " per " + l.Key
+	return numfmt.Count(int64(l.Count)) + per + " per " + l.Key
 }
 
 // ErrBadLimit is wrapped by ParseLimit's errors.
@@ -412,7 +413,7 @@ func predict(sc *plan.Scenario, cfg config) *load {
 		l.vus = c.VUs
 		pr.Executor = fmt.Sprintf("closed: %d VUs", c.VUs)
 		if c.RampUp > 0 {
-			pr.Executor += ", ramp-up " + dur(c.RampUp)
+			pr.Executor += ", ramp-up " + plan.FormatDuration(c.RampUp)
 		}
 		pr.PeakRate = float64(c.VUs) * perIterRate
 		pr.PeakConcurrency = c.VUs
@@ -424,7 +425,7 @@ func predict(sc *plan.Scenario, cfg config) *load {
 			byIter = durationOf(c.RampUp.Seconds() + float64(c.Iterations)*iter.Seconds())
 		}
 		if c.Duration > 0 {
-			pr.Executor += " for " + dur(c.Duration)
+			pr.Executor += " for " + plan.FormatDuration(c.Duration)
 			byTime = c.Duration
 			// Each VU runs from its start to the end: the mean VU runs
 			// Duration − RampUp/2.
@@ -450,10 +451,10 @@ func predict(sc *plan.Scenario, cfg config) *load {
 		peak := o.Rate.PerSecond()
 		var iters float64
 		if len(o.Stages) == 0 {
-			pr.Executor = fmt.Sprintf("open: %s for %s", o.Rate, dur(o.Duration))
+			pr.Executor = fmt.Sprintf("open: %s for %s", o.Rate, plan.FormatDuration(o.Duration))
 			iters = peak * o.Duration.Seconds()
 		} else {
-			pr.Executor = fmt.Sprintf("open: %d stages over %s", len(o.Stages), dur(o.TotalDuration()))
+			pr.Executor = fmt.Sprintf("open: %d stages over %s", len(o.Stages), plan.FormatDuration(o.TotalDuration()))
 			prev := o.StartRate.PerSecond()
 			peak = prev
 			for _, st := range o.Stages {
@@ -471,7 +472,7 @@ func predict(sc *plan.Scenario, cfg config) *load {
 	case e.Batches != nil:
 		b := e.Batches
 		l.vus = b.MaxVUs
-		pr.Executor = fmt.Sprintf("batches: %d every %s, %d in all", b.Size, dur(b.Pause), b.Total)
+		pr.Executor = fmt.Sprintf("batches: %d every %s, %d in all", b.Size, plan.FormatDuration(b.Pause), b.Total)
 		busy := min(b.Size, b.MaxVUs)
 		pr.PeakRate = float64(busy) * perIterRate
 		pr.PeakConcurrency = busy
@@ -516,7 +517,7 @@ func keyOf(p *plan.Plan, sc *plan.Scenario, kind string) (key string, perVU bool
 		if a.OAuth2 != nil && kind == KeyClient {
 			return "client " + a.OAuth2.ClientID, false
 		}
-		if au, err := client.NewAuth(a, p.Target, nil); err == nil && au != nil {
+		if au, err := client.NewAuth(clientcfg.Auth(a), p.Target, nil); err == nil && au != nil {
 			return au.Key(), false
 		}
 	}
@@ -616,14 +617,14 @@ func checkLimit(p *plan.Plan, loads []*load, lim Limit, cfg config) []Finding {
 		rate := lim.PerSecond()
 		if peak <= rate || total <= float64(lim.Count) {
 			out = append(out, Finding{Severity: Info, Rule: "rate_limit", Where: where,
-				Message: fmt.Sprintf("%s: %s requests at up to %s fit %s", who, approx(total, g.anyEstimated), diagnose.Rate(peak), lim)})
+				Message: fmt.Sprintf("%s: %s requests at up to %s fit %s", who, approx(total, g.anyEstimated), numfmt.Rate(peak), lim)})
 			continue
 		}
 		// The first 429: the window's count spent at the peak rate.
 		first := float64(lim.Count) / peak
 		minimum := total / rate
 		msg := fmt.Sprintf("%s: %s requests at up to %s against %s: expect 429 after ~%s requests (%s in); minimum duration at the limit is %s",
-			who, approx(total, g.anyEstimated), diagnose.Rate(peak), lim, diagnose.Count(int64(lim.Count)), diagnose.Seconds(first), diagnose.Seconds(minimum))
+			who, approx(total, g.anyEstimated), numfmt.Rate(peak), lim, numfmt.Count(int64(lim.Count)), numfmt.Seconds(first), numfmt.Seconds(minimum))
 		out = append(out, Finding{Severity: Warning, Rule: "rate_limit", Where: where, Message: msg,
 			Fix: fmt.Sprintf("pace below the limit (open: {rate: %s}), spread the load over more credentials, or keep retries with honor_retry_after so each 429 waits for the window", paceSpec(rate))})
 
@@ -687,7 +688,7 @@ func lostWithoutRetries(loads []*load, lim Limit, perVU bool, vus int) float64 {
 }
 
 func approx(n float64, estimated bool) string {
-	s := diagnose.Count(int64(n))
+	s := numfmt.Count(int64(n))
 	if estimated {
 		return "~" + s
 	}
@@ -734,31 +735,31 @@ func checkRetries(p *plan.Plan, l *load, who string, lim Limit, lost, total floa
 	}
 	sendingSteps(l.sc, func(st *plan.Step, levels []*plan.Retry) {
 		all := append([]*plan.Retry{p.Retry}, levels...)
-		pol := client.Resolve(all...)
+		pol := clientcfg.Retry(all...)
 		at := cfg.locate(retryPos(all, func(r *plan.Retry) bool { return r.Off || r.On != nil }, l.sc.Pos))
 		switch {
 		case pol.MaxAttempts <= 1:
 			add(Finding{Severity: Error, Rule: "retry_off", Where: at,
 				Message: fmt.Sprintf("retries are off, and %s will meet the %s limit: ~%s of %s requests will end in 429",
-					who, lim, diagnose.Count(int64(math.Round(lost))), diagnose.Count(int64(total))),
+					who, lim, numfmt.Count(int64(math.Round(lost))), numfmt.Count(int64(total))),
 				Fix: "remove retry: off (the default policy retries 429 honouring Retry-After, behind one gate per key), or pace below the limit"})
 		case !slices.Contains(pol.On, 429):
 			add(Finding{Severity: Error, Rule: "retry_off", Where: at,
 				Message: fmt.Sprintf("step %s of scenario %s does not retry 429, which the %s limit will answer: up to ~%s of %s requests will end in 429",
-					st.Path, l.sc.Name, lim, diagnose.Count(int64(math.Round(lost))), diagnose.Count(int64(total))),
+					st.Path, l.sc.Name, lim, numfmt.Count(int64(math.Round(lost))), numfmt.Count(int64(total))),
 				Fix: "add 429 to retry: {on: [...]}"})
 		case !pol.HonorRetryAfter:
 			add(Finding{Severity: Warning, Rule: "honor_retry_after", Where: cfg.locate(retryPos(all, func(r *plan.Retry) bool { return r.HonorRetryAfter != nil }, l.sc.Pos)),
 				Message: fmt.Sprintf("honor_retry_after is off while the %s limit will answer 429: retries back off blindly (at most %s) inside a %s window, spending attempts and budget and losing requests",
-					lim, pol.Max, diagnose.Seconds(lim.Window.Seconds())),
+					lim, pol.Max, numfmt.Seconds(lim.Window.Seconds())),
 				Fix: "set honor_retry_after: true"})
 		case pol.MaxWait > 0 && pol.MaxWait < lim.Window:
 			add(Finding{Severity: Warning, Rule: "honor_retry_after", Where: cfg.locate(retryPos(all, func(r *plan.Retry) bool { return r.MaxWait > 0 }, l.sc.Pos)),
-				Message: fmt.Sprintf("max_wait %s is shorter than the %s window: a Retry-After of up to that is cut short and the retry meets another 429", pol.MaxWait, diagnose.Seconds(lim.Window.Seconds())),
+				Message: fmt.Sprintf("max_wait %s is shorter than the %s window: a Retry-After of up to that is cut short and the retry meets another 429", pol.MaxWait, numfmt.Seconds(lim.Window.Seconds())),
 				Fix:     fmt.Sprintf("set max_wait: %s or more", lim.Window)})
 		case pol.MaxElapsed > 0 && pol.MaxElapsed < lim.Window:
 			add(Finding{Severity: Warning, Rule: "honor_retry_after", Where: cfg.locate(retryPos(all, func(r *plan.Retry) bool { return r.MaxElapsed > 0 }, l.sc.Pos)),
-				Message: fmt.Sprintf("max_elapsed %s is shorter than the %s window: a request that meets a 429 early in a window is lost instead of waiting for the next", pol.MaxElapsed, diagnose.Seconds(lim.Window.Seconds())),
+				Message: fmt.Sprintf("max_elapsed %s is shorter than the %s window: a request that meets a 429 early in a window is lost instead of waiting for the next", pol.MaxElapsed, numfmt.Seconds(lim.Window.Seconds())),
 				Fix:     fmt.Sprintf("set max_elapsed: %s or more", 2*lim.Window)})
 		}
 	})
@@ -784,7 +785,7 @@ func checkNonIdempotent(p *plan.Plan, cfg config) []Finding {
 	for _, sc := range p.Scenarios {
 		sendingSteps(sc, func(st *plan.Step, levels []*plan.Retry) {
 			all := append([]*plan.Retry{p.Retry}, levels...)
-			pol := client.Resolve(all...)
+			pol := clientcfg.Retry(all...)
 			var methods []string
 			for _, r := range []*plan.Request{st.Request, pollReq(st), triggerReq(st)} {
 				if r != nil && (r.Method == "POST" || r.Method == "PATCH") {
@@ -840,16 +841,4 @@ func checkMaxVUs(l *load, cfg config) []Finding {
 		Message: fmt.Sprintf("scenario %s needs ~%d VUs at %s iterations/s of %s each (at %s per request), and max_vus is %d: iterations will be dropped",
 			l.sc.Name, need, strconv.FormatFloat(peak, 'g', 4, 64), iter, cfg.latency, e.Open.MaxVUs),
 		Fix: fmt.Sprintf("raise max_vus to %d or more", need)}}
-}
-
-// dur writes a duration as a plan would: 10s, 2m, 1h30m.
-func dur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") || strings.HasSuffix(s, "h0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

@@ -15,6 +15,7 @@
 //	target: http://127.0.0.1:8080    # required; absolute http(s) URL
 //	defaults: {headers: {Accept: application/json}, timeout: 16s, response_header_bytes: 8192}
 //	grace: 30s
+//	tls: {ca_file: ca.pem}           # https: trust this PEM CA too; or {insecure_skip_verify: true}
 //	abort_on_unreachable: {after: 50, within: 10s}   # the default; or false, true, a count
 //	auth:                            # one of oauth2, bearer, basic
 //	  oauth2: {token_url: /oauth/token, client_id: ${ID}, client_secret: ${SECRET}, scopes: [a]}

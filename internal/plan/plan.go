@@ -27,6 +27,9 @@ type Plan struct {
 	Target string
 	// Defaults apply to every request unless a step overrides them.
 	Defaults Defaults
+	// TLS says how https servers are verified; nil means the system's
+	// roots.
+	TLS *TLS
 	// Auth is the plan-wide authentication; nil means none.
 	Auth *Auth
 	// Retry is the plan-wide retry policy; nil means the built-in default
@@ -57,9 +60,11 @@ type Defaults struct {
 	// Timeout bounds one HTTP attempt (connect to last body byte).
 	// Default 16s, the official SDKs' default.
 	Timeout time.Duration
-	// ResponseHeaderBytes bounds a response's status line and headers for
-	// plain-http targets (the per-connection read buffer; https targets
-	// have no such bound). A response with more fails with class other.
+	// ResponseHeaderBytes bounds a response's header section (status
+	// line, fields, interim responses and trailers), as net/http's
+	// MaxResponseHeaderBytes does, for http and https targets alike; for
+	// http it is also the size of the read buffer a request in flight
+	// holds. A response with more fails with class other.
 	// Default 8192 (nginx's own limit for request headers), 1024 to 1048576.
 	ResponseHeaderBytes int
 }
@@ -453,7 +458,7 @@ func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), n
 func (s Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
 
 // Retry is a retry policy as written in the plan. Unset fields take the
-// defaults of client.DefaultPolicy; the client package merges levels
+// defaults of client.DefaultPolicy; package clientcfg merges levels
 // (plan → scenario → step).
 type Retry struct {
 	Pos Pos

@@ -16,7 +16,7 @@ import (
 
 // Allowed keys, in the order messages list them.
 var (
-	planKeys     = []string{"name", "target", "defaults", "grace", "abort_on_unreachable", "auth", "retry", "scenarios", "thresholds"}
+	planKeys     = []string{"name", "target", "defaults", "grace", "tls", "abort_on_unreachable", "auth", "retry", "scenarios", "thresholds"}
 	defaultsKeys = []string{"headers", "timeout", "response_header_bytes"}
 	scenarioKeys = []string{"executor", "headers", "auth", "retry", "data", "vars", "cookies", "steps"}
 	executorKeys = []string{"closed", "open", "batches"}
@@ -101,6 +101,9 @@ func (d *decoder) plan(root *yaml.Node) *Plan {
 		if g, ok := d.duration(n, "grace", false); ok {
 			p.Grace = g
 		}
+	}
+	if n := f.val("tls"); n != nil {
+		p.TLS = d.tls(f.key("tls"), n)
 	}
 	p.Unreachable = DefaultUnreachable
 	if n := f.val("abort_on_unreachable"); n != nil {

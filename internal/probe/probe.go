@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
+	"github.com/floodgate-dev/floodgate/internal/clientcfg"
+	"github.com/floodgate-dev/floodgate/internal/h1"
 	"github.com/floodgate-dev/floodgate/internal/plan"
 )
 
@@ -59,7 +61,7 @@ type options struct {
 	logf      func(format string, args ...any)
 }
 
-// WithTransport replaces the HTTP transport (default H1Transport for http
+// WithTransport replaces the HTTP transport (default package h1's for http
 // URLs, net/http for https).
 func WithTransport(t client.Transport) Option { return func(o *options) { o.transport = t } }
 
@@ -119,9 +121,9 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*Result, error) {
 	}
 	if p.o.transport == nil {
 		if strings.HasPrefix(cfg.URL, "https:") {
-			p.o.transport = client.NewStdTransport(cfg.Concurrency+2, nil)
+			p.o.transport = client.NewStdTransport(cfg.Concurrency+2, nil, 0)
 		} else {
-			p.o.transport = client.NewH1Transport(cfg.Concurrency+2, 0)
+			p.o.transport = h1.New(cfg.Concurrency+2, 0)
 		}
 	}
 	if p.o.logf == nil {
@@ -129,7 +131,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.MaxTime)
 	defer cancel()
-	authA, err := client.NewAuth(cfg.Auth, cfg.URL, p.o.tokenRT)
+	authA, err := client.NewAuth(clientcfg.Auth(cfg.Auth), cfg.URL, p.o.tokenRT)
 	if err != nil {
 		return nil, fmt.Errorf("%w: auth: %w", ErrConfig, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/floodgate-dev/floodgate/internal/client"
+	"github.com/floodgate-dev/floodgate/internal/clientcfg"
 )
 
 // run is the probe's sequence:
@@ -168,7 +169,7 @@ func (p *prober) keying(ctx context.Context, res *Result) {
 	}
 	tokenLimited := false
 	if a.OAuth2 != nil {
-		fresh, err := client.NewAuth(a, p.cfg.URL, p.o.tokenRT)
+		fresh, err := client.NewAuth(clientcfg.Auth(a), p.cfg.URL, p.o.tokenRT)
 		if err == nil {
 			if s, ok := p.send(ctx, fresh); ok && s.err == nil {
 				if s.ok() {
@@ -187,7 +188,7 @@ func (p *prober) keying(ctx context.Context, res *Result) {
 		}
 		return
 	}
-	b, err := client.NewAuth(p.cfg.Second, p.cfg.URL, p.o.tokenRT)
+	b, err := client.NewAuth(clientcfg.Auth(p.cfg.Second), p.cfg.URL, p.o.tokenRT)
 	if err != nil {
 		res.Key, res.KeyEvidence = KeyUnknown, "second credential set: "+err.Error()
 		return

@@ -579,9 +579,6 @@ func ValidToken(s string) bool {
 	return true
 }
 
-// IsTokenChar reports whether c may appear in an HTTP token.
-func IsTokenChar(c byte) bool { return tokenChars[c] }
-
 var tokenChars = func() (t [256]bool) {
 	for c := 0; c < 256; c++ {
 		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||

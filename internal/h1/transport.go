@@ -1,4 +1,4 @@
-package client
+package h1
 
 import (
 	"context"
@@ -14,52 +14,47 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/floodgate-dev/floodgate/internal/client"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
-	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
-// H1Transport speaks HTTP/1.1 over plain TCP with persistent connections,
+// Transport speaks HTTP/1.1 over plain TCP with persistent connections,
 // and nothing else: it is the hot path for http:// targets (https goes
-// through StdTransport, which also speaks HTTP/2).
-//
-// It exists for two measured reasons (bench/README.md). Throughput: per
-// request it makes one write and, on loopback, usually one read system
-// call, builds the request in a buffer the caller's Response keeps, and
-// allocates nothing. Memory: a request waiting for its response holds
-// no read buffer — the buffer is taken from a pool only once the socket
-// is readable (h1_unix.go), so 10,000 VUs waiting on a slow server cost
-// their goroutines and sockets, not 10,000 buffers.
+// through client.StdTransport, which also speaks HTTP/2). See the
+// package documentation for why it exists.
 //
 // It never retries a request on its own, with one exception net/http
 // also makes: a request sent on a reused idle connection that the server
-// had closed (the write fails, or EOF/reset arrives before any response
+// closed (the write fails, or EOF/reset arrives before any response
 // byte) is sent once more on a new connection, when it is idempotent or
-// could not have been written.
+// could not have been written. An idle connection the server is seen to
+// have closed is not used at all (closedByPeer).
 //
-// H1Transport is safe for concurrent use.
-type H1Transport struct {
+// Transport is safe for concurrent use.
+type Transport struct {
 	maxConns    int
 	headerBytes int
 	idleTimeout time.Duration
 	dialer      net.Dialer
 	bufs        sync.Pool // *[]byte, headerBytes long
+	states      sync.Pool // *reqState
 
 	mu    sync.Mutex
-	hosts map[string]*h1Host
+	hosts map[string]*hostPool
 }
 
-// NewH1Transport returns a transport that opens at most maxConns
+// New returns a transport that opens at most maxConns
 // connections per host (callers beyond that wait for one, within their
 // deadline). headerBytes (0: 8192) bounds a response's status line and
 // headers; it is also the size of the read buffers it pools.
-func NewH1Transport(maxConns, headerBytes int) *H1Transport {
+func New(maxConns, headerBytes int) *Transport {
 	if maxConns < 1 {
 		maxConns = 1
 	}
 	if headerBytes <= 0 {
 		headerBytes = 8192
 	}
-	t := &H1Transport{
+	t := &Transport{
 		maxConns:    maxConns,
 		headerBytes: headerBytes,
 		// Servers close idle keep-alive connections (nginx after 75 s,
@@ -67,9 +62,10 @@ func NewH1Transport(maxConns, headerBytes int) *H1Transport {
 		// closed rather than raced against the server's close.
 		idleTimeout: 50 * time.Second,
 		dialer:      net.Dialer{KeepAlive: 30 * time.Second},
-		hosts:       make(map[string]*h1Host),
+		hosts:       make(map[string]*hostPool),
 	}
 	t.bufs.New = func() any { b := make([]byte, t.headerBytes); return &b }
+	t.states.New = func() any { return new(reqState) }
 	return t
 }
 
@@ -81,47 +77,47 @@ const maxDials = 256
 // dialTimeout bounds a dial no request's deadline bounds.
 const dialTimeout = 30 * time.Second
 
-// h1State is a Response's H1Transport state, reused across attempts.
-// It also carries one request's working values between RoundTrip's
-// steps, which keeps RoundTrip's own frame small: that frame is on a
-// VU's stack while it waits for the response, at 10,000 VUs once each.
-type h1State struct {
-	head h1Head
+// reqState is what one request needs between RoundTrip's steps: it keeps
+// RoundTrip's own frame small, and that frame is on a VU's stack while
+// it waits for the response, at 10,000 VUs once each. States are pooled
+// by the transport (Response carries none), and each keeps the last
+// request it built, which a VU sends over and over.
+type reqState struct {
 	wbuf []byte
 	// host caches the last host looked up.
 	hostKey string
-	host    *h1Host
-	// What wbuf was built from, when it may be sent again as it is: a VU
-	// sends the same request over and over, and checking it is the same
-	// costs a fraction of building and validating it again. Only
-	// requests without a body: a caller may rewrite a body in place.
+	host    *hostPool
+	// What wbuf was built from, when it may be sent again as it is:
+	// checking a request is the same costs a fraction of building and
+	// validating it again. Only requests without a body: a caller may
+	// rewrite a body in place.
 	builtURL, builtMethod string
-	builtHeader           []HeaderField
+	builtHeader           []client.HeaderField
 	built                 bool
-	view                  func(name string) string // head.view, bound once
 
 	// This request's.
+	head          *respHead // the Response's
 	method        string
 	share         bool // req.ShareConns
+	resendable    bool // req.Idempotent(): may go again if its connection was stale
 	polled        bool // waits on the shared poller (set by arm)
 	now, deadline time.Time
-	conn          *h1Conn
+	conn          *conn
 	written       bool  // the whole request was written
 	got           int64 // response bytes read
 }
 
-// newH1State returns a request's state, with its header lookups bound
-// once (a method value made per request would allocate).
-func newH1State() *h1State {
-	st := new(h1State)
-	st.view = st.head.view
-	return st
+// RoundTrip implements client.Transport.
+func (t *Transport) RoundTrip(ctx context.Context, req *client.Request, resp *client.Response) error {
+	st := t.states.Get().(*reqState)
+	err := t.roundTrip(ctx, st, req, resp)
+	st.head, st.conn = nil, nil
+	t.states.Put(st)
+	return err
 }
 
-// RoundTrip implements Transport.
-func (t *H1Transport) RoundTrip(ctx context.Context, req *Request, resp *Response) error {
-	st, err := t.prepare(ctx, req, resp)
-	if err != nil {
+func (t *Transport) roundTrip(ctx context.Context, st *reqState, req *client.Request, resp *client.Response) error {
+	if err := t.prepare(ctx, st, req, resp); err != nil {
 		return err
 	}
 	for attempt := 0; ; attempt++ {
@@ -139,28 +135,27 @@ func (t *H1Transport) RoundTrip(ctx context.Context, req *Request, resp *Respons
 // into st.wbuf.
 //
 //go:noinline
-func (t *H1Transport) prepare(ctx context.Context, req *Request, resp *Response) (*h1State, error) {
+func (t *Transport) prepare(ctx context.Context, st *reqState, req *client.Request, resp *client.Response) error {
 	resp.Status, resp.BytesIn, resp.BytesOut, resp.Latency, resp.Start = 0, 0, 0, 0, time.Time{}
 	resp.Body = resp.Body[:0]
 	if err := ctx.Err(); err != nil {
-		return nil, &ClassError{metrics.Timeout, err}
+		return &client.ClassError{Class: metrics.Timeout, Err: err}
 	}
-	st := resp.h1
-	if st == nil {
-		st = newH1State()
-		resp.h1 = st
-		resp.header = st.head.get
-		resp.values = st.head.values
+	hd, ok := resp.Head().(*respHead) // this transport's from the last response, reused
+	if !ok {
+		hd = newHead()
+		resp.SetHead(hd)
 	}
-	st.head.block, st.head.fields = st.head.block[:0], st.head.fields[:0]
+	hd.block, hd.fields, hd.names, hd.known = hd.block[:0], hd.fields[:0], 0, 0
+	st.head = hd
 	st.conn, st.written, st.got = nil, false, 0
 
 	if !st.built || len(req.Body) > 0 || req.URL != st.builtURL || req.Method != st.builtMethod || !sameHeader(req.Header, st.builtHeader) {
 		if err := t.build(st, req); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	st.method, st.share = req.Method, req.ShareConns
+	st.method, st.share, st.resendable = req.Method, req.ShareConns, req.Idempotent()
 	if st.method == "" {
 		st.method = "GET"
 	}
@@ -172,15 +167,15 @@ func (t *H1Transport) prepare(ctx context.Context, req *Request, resp *Response)
 	if d, ok := ctx.Deadline(); ok && d.Before(st.deadline) {
 		st.deadline = d
 	}
-	return st, nil
+	return nil
 }
 
 // build writes req's message into st.wbuf and looks up its host.
-func (t *H1Transport) build(st *h1State, req *Request) error {
+func (t *Transport) build(st *reqState, req *client.Request) error {
 	st.built = false
 	hostport, target, err := splitHTTPURL(req.URL)
 	if err != nil {
-		return &ClassError{metrics.Other, err}
+		return &client.ClassError{Class: metrics.Other, Err: err}
 	}
 	if st.host == nil || st.hostKey != hostport {
 		st.host, st.hostKey = t.host(hostport), hostport
@@ -189,7 +184,7 @@ func (t *H1Transport) build(st *h1State, req *Request) error {
 		st.wbuf = nil
 	}
 	if st.wbuf, err = appendRequest(st.wbuf[:0], req, hostport, target); err != nil {
-		return &ClassError{metrics.Other, err}
+		return &client.ClassError{Class: metrics.Other, Err: err}
 	}
 	if len(req.Body) == 0 {
 		st.builtURL, st.builtMethod = req.URL, req.Method
@@ -200,7 +195,7 @@ func (t *H1Transport) build(st *h1State, req *Request) error {
 }
 
 // sameHeader reports whether a and b hold the same fields in order.
-func sameHeader(a, b []HeaderField) bool {
+func sameHeader(a, b []client.HeaderField) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -213,8 +208,8 @@ func sameHeader(a, b []HeaderField) bool {
 }
 
 // exchange sends st.wbuf on a connection and reads the response.
-func (t *H1Transport) exchange(ctx context.Context, st *h1State, resp *Response, attempt int) error {
-	c, waited, err := st.host.get(ctx, st.now, st.deadline, attempt > 0, st.share)
+func (t *Transport) exchange(ctx context.Context, st *reqState, resp *client.Response, attempt int) error {
+	c, waited, err := st.host.get(ctx, st.now, st.deadline, attempt > 0, st.share, !st.resendable)
 	if err != nil {
 		return err
 	}
@@ -230,14 +225,23 @@ func (t *H1Transport) exchange(ctx context.Context, st *h1State, resp *Response,
 	return t.finish(c, st, resp, bp, n, start)
 }
 
+// staleCheckIdle is how long a connection must have sat idle before a
+// request that could be resent looks whether the peer closed it. The
+// look is a system call, which a busy connection would pay on every
+// request, and a server ends an idle connection after its idle timeout,
+// not within a millisecond of its last response (nor sends an unasked-
+// for 408 then); if it did close it, the request goes again on a new
+// connection (retryStale). Requests that could not be resent always
+// look.
+const staleCheckIdle = time.Millisecond
+
 // A connection's deadline may fire a little earlier than a request
 // asked: a deadline set by an earlier request is kept when the new one is
 // at most slack later, which spares the two timer updates of
 // SetDeadline (and their locks) on most requests of a busy connection.
 // The slack is 1/1024 of the request's time left (16 ms of the default
-// 16 s timeout), at least minDeadlineSlack and at most maxDeadlineSlack.
-// With 50 VUs against nginx, a slack of 1 ms reset the deadline on every
-// other request, ~1% of the generator's CPU.
+// 16 s timeout), at least minDeadlineSlack and at most maxDeadlineSlack:
+// a fixed 1 ms was too little to spare most updates (bench/HISTORY.md).
 const (
 	minDeadlineSlack = time.Millisecond
 	maxDeadlineSlack = 50 * time.Millisecond
@@ -247,7 +251,7 @@ const (
 // the send begins.
 //
 //go:noinline
-func (t *H1Transport) arm(ctx context.Context, c *h1Conn, st *h1State, waited bool) (time.Time, error) {
+func (t *Transport) arm(ctx context.Context, c *conn, st *reqState, waited bool) (time.Time, error) {
 	if err := c.watch(ctx); err != nil {
 		return time.Time{}, err
 	}
@@ -273,9 +277,9 @@ func (t *H1Transport) arm(ctx context.Context, c *h1Conn, st *h1State, waited bo
 // the buffer and the connection, and fills resp.
 //
 //go:noinline
-func (t *H1Transport) finish(c *h1Conn, st *h1State, resp *Response, bp *[]byte, n int, start time.Time) error {
-	rd := h1Reader{src: c.source(st.polled), buf: *bp, w: n}
-	res, body, err := parseResponse(&rd, st.method, &st.head, resp.Body[:0], MaxBodyBytes)
+func (t *Transport) finish(c *conn, st *reqState, resp *client.Response, bp *[]byte, n int, start time.Time) error {
+	rd := reader{src: c.source(st.polled), buf: *bp, w: n, headMax: int64(t.headerBytes)}
+	res, body, err := parseResponse(&rd, st.method, st.head, resp.Body[:0], client.MaxBodyBytes)
 	t.bufs.Put(bp)
 	resp.Body = body
 	st.got = rd.n
@@ -305,7 +309,7 @@ func (t *H1Transport) finish(c *h1Conn, st *h1State, resp *Response, bp *[]byte,
 // (the server cannot have acted on it). It discards the connection.
 //
 //go:noinline
-func (t *H1Transport) retryStale(ctx context.Context, st *h1State, req *Request, attempt int, err error) bool {
+func (t *Transport) retryStale(ctx context.Context, st *reqState, req *client.Request, attempt int, err error) bool {
 	c := st.conn
 	if c == nil {
 		return false
@@ -313,13 +317,13 @@ func (t *H1Transport) retryStale(ctx context.Context, st *h1State, req *Request,
 	st.conn = nil
 	st.host.discard(c)
 	return c.reused && attempt == 0 && st.got == 0 && ctx.Err() == nil && isStale(err) &&
-		(!st.written || idempotent(req))
+		(!st.written || req.Idempotent())
 }
 
 // failed ends a RoundTrip that got no response.
 //
 //go:noinline
-func (t *H1Transport) failed(ctx context.Context, st *h1State, resp *Response, err error) error {
+func (t *Transport) failed(ctx context.Context, st *reqState, resp *client.Response, err error) error {
 	if c := st.conn; c != nil {
 		st.conn = nil
 		st.host.discard(c)
@@ -334,47 +338,70 @@ func (t *H1Transport) failed(ctx context.Context, st *h1State, resp *Response, e
 	return t.classify(ctx, err)
 }
 
+// equalFold reports whether a and b are equal ignoring ASCII case.
+func equalFold[T string | []byte](a T, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if string(a) == b { // the usual case, and a memequal
+		return true
+	}
+	for i := 0; i < len(a); i++ {
+		ca, cb := a[i], b[i]
+		if 'A' <= ca && ca <= 'Z' {
+			ca += 'a' - 'A'
+		}
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if ca != cb {
+			return false
+		}
+	}
+	return true
+}
+
 func isStale(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-func (t *H1Transport) classify(ctx context.Context, err error) error {
+func (t *Transport) classify(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return &ClassError{metrics.Timeout, fmt.Errorf("%w (%v)", ctxErr, err)}
+		return &client.ClassError{Class: metrics.Timeout, Err: fmt.Errorf("%w (%v)", ctxErr, err)}
 	}
 	var pe *ProtocolError
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, errConnWait):
-		return &ClassError{metrics.Timeout, err}
+		return &client.ClassError{Class: metrics.Timeout, Err: err}
 	case errors.As(err, &pe), errors.Is(err, errHeaderTooLarge), errors.Is(err, errBodyTooLarge):
-		return &ClassError{metrics.Other, err}
+		return &client.ClassError{Class: metrics.Other, Err: err}
 	case isStale(err):
-		return &ClassError{metrics.Reset, err}
+		return &client.ClassError{Class: metrics.Reset, Err: err}
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "dial" {
 		if opErr.Timeout() {
-			return &ClassError{metrics.Timeout, err}
+			return &client.ClassError{Class: metrics.Timeout, Err: err}
 		}
-		return &ClassError{metrics.Connect, err}
+		return &client.ClassError{Class: metrics.Connect, Err: err}
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
-		return &ClassError{metrics.Connect, err}
+		return &client.ClassError{Class: metrics.Connect, Err: err}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return &ClassError{metrics.Timeout, err}
+		return &client.ClassError{Class: metrics.Timeout, Err: err}
 	}
-	return &ClassError{metrics.Other, err}
+	return &client.ClassError{Class: metrics.Other, Err: err}
 }
 
 // Warm opens up to n connections to the host of url ahead of the first
 // requests, so that a schedule that starts at full rate does not start
 // by dialling for every request (see dialIfNeededLocked). It returns the
 // first dial's error, if any.
-func (t *H1Transport) Warm(ctx context.Context, url string, n int) error {
+func (t *Transport) Warm(ctx context.Context, url string, n int) error {
 	hostport, _, err := splitHTTPURL(url)
 	if err != nil {
 		return err
@@ -390,9 +417,9 @@ func (t *H1Transport) Warm(ctx context.Context, url string, n int) error {
 			began := time.Now()
 			nc, err := t.dialer.DialContext(ctx, "tcp", hostport)
 			took := time.Since(began)
-			var c *h1Conn
+			var c *conn
 			if err == nil {
-				c = &h1Conn{nc: nc, idleSince: time.Now()}
+				c = &conn{nc: nc, idleSince: time.Now()}
 				if err = c.init(); err != nil {
 					nc.Close()
 				}
@@ -418,9 +445,9 @@ func (t *H1Transport) Warm(ctx context.Context, url string, n int) error {
 }
 
 // CloseIdleConnections closes the connections no request is using.
-func (t *H1Transport) CloseIdleConnections() {
+func (t *Transport) CloseIdleConnections() {
 	t.mu.Lock()
-	hosts := make([]*h1Host, 0, len(t.hosts))
+	hosts := make([]*hostPool, 0, len(t.hosts))
 	for _, h := range t.hosts {
 		hosts = append(hosts, h)
 	}
@@ -437,18 +464,18 @@ func (t *H1Transport) CloseIdleConnections() {
 	}
 }
 
-func (t *H1Transport) host(hostport string) *h1Host {
+func (t *Transport) host(hostport string) *hostPool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.hosts[hostport]
 	if h == nil {
-		h = &h1Host{addr: hostport, t: t, max: t.maxConns}
+		h = &hostPool{addr: hostport, t: t, max: t.maxConns}
 		t.hosts[hostport] = h
 	}
 	return h
 }
 
-// h1Host pools the connections to one host:port, as net/http's
+// hostPool pools the connections to one host:port, as net/http's
 // Transport does. A request takes an idle connection; when there is none
 // it waits, and a dial starts for it when fewer than max connections are
 // open and fewer than maxDials are being dialled. Whichever comes first
@@ -456,16 +483,15 @@ func (t *H1Transport) host(hostport string) *h1Host {
 // other then joins the pool). So a burst of requests opens as many
 // connections as are in flight at once, not one per request of the
 // burst, and the generator's core is not spent dialling while requests
-// wait (at 20,000/s, dials for every arrival during a stall made the
-// stall longer).
-type h1Host struct {
+// wait: dials for every arrival during a stall make the stall longer.
+type hostPool struct {
 	addr string
-	t    *H1Transport
+	t    *Transport
 	max  int
 
 	mu      sync.Mutex
-	idle    []*h1Conn // most recently used last
-	open    int       // connections open or being dialled
+	idle    []*conn // most recently used last
+	open    int     // connections open or being dialled
 	dialing int
 	waiters []*connWaiter // oldest first
 	eager   int           // waiters without ShareConns
@@ -478,11 +504,11 @@ type h1Host struct {
 type connWaiter struct {
 	ch    chan connResult // buffered: one result
 	since time.Time
-	share bool // Request.ShareConns
+	share bool // client.Request.ShareConns
 }
 
 type connResult struct {
-	c   *h1Conn
+	c   *conn
 	err error
 }
 
@@ -492,21 +518,22 @@ var errConnWait = errors.New("no connection became free before the request's dea
 
 // get returns a connection for a request due to end by deadline, and
 // whether it had to wait for one (its send starts later than now).
-// fresh skips the idle ones.
-func (h *h1Host) get(ctx context.Context, now, deadline time.Time, fresh, share bool) (*h1Conn, bool, error) {
+// fresh skips the idle ones. An idle connection the peer has closed is
+// never handed out (closedByPeer); check makes it look even at a
+// connection used a moment ago, for a request that cannot be resent.
+func (h *hostPool) get(ctx context.Context, now, deadline time.Time, fresh, share, check bool) (*conn, bool, error) {
 	h.mu.Lock()
 	for !fresh && len(h.idle) > 0 {
 		c := h.idle[len(h.idle)-1]
 		h.idle[len(h.idle)-1] = nil
 		h.idle = h.idle[:len(h.idle)-1]
-		if c.killed.Load() || now.Sub(c.idleSince) > h.t.idleTimeout {
-			h.open--
-			h.mu.Unlock()
+		h.mu.Unlock()
+		if c.killed.Load() || now.Sub(c.idleSince) > h.t.idleTimeout || c.closedByPeer(now, check) {
 			c.close()
 			h.mu.Lock()
+			h.open--
 			continue
 		}
-		h.mu.Unlock()
 		c.reused = true
 		return c, false, nil
 	}
@@ -531,7 +558,7 @@ func (h *h1Host) get(ctx context.Context, now, deadline time.Time, fresh, share 
 // double it, 40 MB more at 10,000 VUs).
 //
 //go:noinline
-func (h *h1Host) await(ctx context.Context, w *connWaiter, deadline time.Time) connResult {
+func (h *hostPool) await(ctx context.Context, w *connWaiter, deadline time.Time) connResult {
 	select {
 	case r := <-w.ch:
 		return r
@@ -541,7 +568,7 @@ func (h *h1Host) await(ctx context.Context, w *connWaiter, deadline time.Time) c
 }
 
 //go:noinline
-func (h *h1Host) awaitTimed(ctx context.Context, w *connWaiter, deadline time.Time) (r connResult) {
+func (h *hostPool) awaitTimed(ctx context.Context, w *connWaiter, deadline time.Time) (r connResult) {
 	gaveUp := false
 	timer := time.NewTimer(time.Until(deadline))
 	select {
@@ -562,7 +589,7 @@ func (h *h1Host) awaitTimed(ctx context.Context, w *connWaiter, deadline time.Ti
 }
 
 // leave removes w from the waiters; false if it was served already.
-func (h *h1Host) leave(w *connWaiter) bool {
+func (h *hostPool) leave(w *connWaiter) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i, x := range h.waiters {
@@ -579,7 +606,7 @@ func (h *h1Host) leave(w *connWaiter) bool {
 // bounds on connections and on dials under way (maxDials, and the number
 // of connections established, at least 4: dials double each round rather
 // than jump to one per waiting request). For requests that share
-// connections (Request.ShareConns), not when the busy connections are
+// connections (client.Request.ShareConns), not when the busy connections are
 // expected to serve them sooner: the oldest has not yet waited as long as
 // a dial takes, or the connections, each freeing up once per request's
 // time on it, will free up for all of them within a dial's time.
@@ -588,10 +615,10 @@ func (h *h1Host) leave(w *connWaiter) bool {
 // a busy core, a descheduled VM) hundreds of requests are due at once;
 // dialling for each of them saturated the core, every response then
 // waited to be noticed (in Go's poller up to 10 ms while the core is
-// busy; see h1_poll_linux.go), which took more connections: at 20,000/s
-// the queue grew to thousands of them. Served by the connections
-// already open, such a backlog drains in milliseconds.
-func (h *h1Host) dialIfNeededLocked(now, deadline time.Time) {
+// busy; see poll_linux.go), which took more connections, and the queue
+// grew to thousands of them (bench/HISTORY.md). Served by the
+// connections already open, such a backlog drains in milliseconds.
+func (h *hostPool) dialIfNeededLocked(now, deadline time.Time) {
 	if len(h.waiters) <= h.dialing || h.open >= h.max {
 		return
 	}
@@ -628,14 +655,14 @@ func ewma(avg, d time.Duration) time.Duration {
 }
 
 // dequeued accounts for w leaving the waiters.
-func (h *h1Host) dequeued(w *connWaiter) {
+func (h *hostPool) dequeued(w *connWaiter) {
 	if !w.share {
 		h.eager--
 	}
 }
 
 // oldestLocked takes the oldest waiter off the queue (nil if none).
-func (h *h1Host) oldestLocked() *connWaiter {
+func (h *hostPool) oldestLocked() *connWaiter {
 	if len(h.waiters) == 0 {
 		return nil
 	}
@@ -647,7 +674,7 @@ func (h *h1Host) oldestLocked() *connWaiter {
 }
 
 // serveLocked hands c to the oldest waiter, or pools it.
-func (h *h1Host) serveLocked(c *h1Conn) {
+func (h *hostPool) serveLocked(c *conn) {
 	if w := h.oldestLocked(); w != nil {
 		w.ch <- connResult{c: c}
 		return
@@ -656,7 +683,7 @@ func (h *h1Host) serveLocked(c *h1Conn) {
 }
 
 // release returns c after a request that held it for busy, ending at end.
-func (h *h1Host) release(c *h1Conn, end time.Time, busy time.Duration) {
+func (h *hostPool) release(c *conn, end time.Time, busy time.Duration) {
 	c.reused = true
 	h.mu.Lock()
 	h.busyAvg = ewma(h.busyAvg, busy)
@@ -666,7 +693,7 @@ func (h *h1Host) release(c *h1Conn, end time.Time, busy time.Duration) {
 }
 
 // put returns c, free for another request.
-func (h *h1Host) put(c *h1Conn) {
+func (h *hostPool) put(c *conn) {
 	c.reused = true
 	h.mu.Lock()
 	h.serveLocked(c)
@@ -674,7 +701,7 @@ func (h *h1Host) put(c *h1Conn) {
 }
 
 // discard closes c; a waiting request may get a new connection instead.
-func (h *h1Host) discard(c *h1Conn) {
+func (h *hostPool) discard(c *conn) {
 	c.close()
 	h.mu.Lock()
 	h.open--
@@ -686,14 +713,15 @@ func (h *h1Host) discard(c *h1Conn) {
 // dial connects, on a goroutine of its own (dialling goes deep enough to
 // double a VU's stack, which it would keep for the whole run), and hands
 // the connection, or the error, to the oldest waiter.
-func (h *h1Host) dial(deadline time.Time) {
+func (h *hostPool) dial(deadline time.Time) {
 	began := time.Now()
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	nc, err := h.t.dialer.DialContext(ctx, "tcp", h.addr)
-	var c *h1Conn
+	var c *conn
 	if err == nil {
-		c = &h1Conn{nc: nc}
+		// A new connection is as fresh as an idle one just released.
+		c = &conn{nc: nc, idleSince: time.Now()}
 		if err = c.init(); err != nil {
 			nc.Close()
 		}
@@ -717,8 +745,8 @@ func (h *h1Host) dial(deadline time.Time) {
 	h.dialIfNeededLocked(now, now.Add(dialTimeout))
 }
 
-// h1Conn is one connection; one request uses it at a time.
-type h1Conn struct {
+// conn is one connection; one request uses it at a time.
+type conn struct {
 	nc        net.Conn
 	raw       syscall.RawConn
 	deadline  time.Time
@@ -727,7 +755,7 @@ type h1Conn struct {
 	rd        rawIO // unix only
 
 	// On Linux, a request that shares connections (open and batch
-	// arrivals) waits on the shared poller (h1_poll_linux.go), which
+	// arrivals) waits on the shared poller (poll_linux.go), which
 	// wakes it through wake, as do the deadline's timer (pdeadline) and
 	// the end of the request's context. pl is set while c is registered
 	// with it; nil elsewhere.
@@ -758,7 +786,7 @@ type h1Conn struct {
 // c stops watching the previous request's context before it counts as
 // busy: a step that cancels its own context as it ends (a poll) would
 // otherwise, run at that moment, abort the VU's next request on c.
-func (c *h1Conn) watch(ctx context.Context) error {
+func (c *conn) watch(ctx context.Context) error {
 	if done := ctx.Done(); done != c.watching {
 		c.mu.Lock()
 		if c.stopWatch != nil {
@@ -779,7 +807,7 @@ func (c *h1Conn) watch(ctx context.Context) error {
 // cancelled runs when the context c watched as done ends. Only a request
 // under that very context is aborted: one that ended earlier may have
 // handed c to a request under another.
-func (c *h1Conn) cancelled(done <-chan struct{}) {
+func (c *conn) cancelled(done <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.watching == done && c.busy.Load() {
@@ -790,12 +818,12 @@ func (c *h1Conn) cancelled(done <-chan struct{}) {
 }
 
 // idle marks c free of requests; it reports whether c may be reused.
-func (c *h1Conn) idle() bool {
+func (c *conn) idle() bool {
 	c.busy.Store(false)
 	return !c.killed.Load()
 }
 
-func (c *h1Conn) close() {
+func (c *conn) close() {
 	c.mu.Lock()
 	if c.stopWatch != nil {
 		c.stopWatch()
@@ -863,13 +891,13 @@ func hasPort(host string) bool {
 }
 
 // appendRequest appends req's HTTP/1.1 request message to b.
-func appendRequest(b []byte, req *Request, hostport, target string) ([]byte, error) {
+func appendRequest(b []byte, req *client.Request, hostport, target string) ([]byte, error) {
 	method := req.Method
 	if method == "" {
 		method = "GET"
 	}
 	for i := 0; i < len(method); i++ {
-		if !scenario.IsTokenChar(method[i]) {
+		if !IsTokenChar(method[i]) {
 			return b, fmt.Errorf("method %q is not a token", method)
 		}
 	}
@@ -889,14 +917,14 @@ func appendRequest(b []byte, req *Request, hostport, target string) ([]byte, err
 			hasHost = true
 		case equalFold(f.Name, "User-Agent"):
 			hasUA = true
-		case equalFold(f.Name, "Content-Length"):
-			continue // ours, from the body
+		case equalFold(f.Name, "Content-Length"), equalFold(f.Name, "Transfer-Encoding"):
+			continue // the framing is ours, from the body (net/http drops both too)
 		}
 		if f.Name == "" {
 			return b, errors.New("a header has an empty name")
 		}
 		for i := 0; i < len(f.Name); i++ {
-			if !scenario.IsTokenChar(f.Name[i]) {
+			if !IsTokenChar(f.Name[i]) {
 				return b, fmt.Errorf("header name %q is not a token", f.Name)
 			}
 		}
@@ -928,9 +956,9 @@ func appendRequest(b []byte, req *Request, hostport, target string) ([]byte, err
 }
 
 // writeReadPlain and readPlain read the response's first bytes with
-// net.Conn.Read, where there is no readiness API (h1_other.go) or the
+// net.Conn.Read, where there is no readiness API (conn_other.go) or the
 // connection is not a socket: the buffer is held while waiting.
-func writeReadPlain(c *h1Conn, pool *sync.Pool, st *h1State) (*[]byte, int, error) {
+func writeReadPlain(c *conn, pool *sync.Pool, st *reqState) (*[]byte, int, error) {
 	if _, err := c.nc.Write(st.wbuf); err != nil {
 		return nil, 0, err
 	}
@@ -938,7 +966,7 @@ func writeReadPlain(c *h1Conn, pool *sync.Pool, st *h1State) (*[]byte, int, erro
 	return readPlain(c, pool)
 }
 
-func readPlain(c *h1Conn, pool *sync.Pool) (*[]byte, int, error) {
+func readPlain(c *conn, pool *sync.Pool) (*[]byte, int, error) {
 	bp := pool.Get().(*[]byte)
 	n, err := c.nc.Read(*bp)
 	if n > 0 {

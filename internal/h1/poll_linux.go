@@ -1,6 +1,6 @@
 //go:build linux
 
-package client
+package h1
 
 import (
 	"errors"
@@ -27,7 +27,7 @@ import (
 // one request per 10 ms, 200 of them at most 20,000/s: an open model
 // asked that much never catches up, dials for more connections, which
 // cost more CPU per request, and drops arrivals by the thousand
-// (bench/README.md, "why 20,000/s was fragile").
+// (bench/HISTORY.md, session 4).
 //
 // So a goroutine about to wait for a response first polls this epoll
 // instance itself, at most once per pollEvery across the process, and
@@ -68,7 +68,7 @@ var (
 // (open and batch arrivals) wait on the shared poller, which notices
 // responses while the process is busy; if not, they wait in Go's poller.
 // It starts the shared poller, as their first request would.
-func (t *H1Transport) PollsArrivals() bool { return sharedPoller() != nil }
+func (t *Transport) PollsArrivals() bool { return sharedPoller() != nil }
 
 // sharedPoller returns the process's poller, starting it on first use.
 func sharedPoller() *poller {
@@ -173,7 +173,7 @@ func (p *poller) watch() error {
 
 // add registers c (its fd set), edge-triggered: every arrival of data
 // wakes c once.
-func (p *poller) add(c *h1Conn) error {
+func (p *poller) add(c *conn) error {
 	wp := weak.Make(c)
 	c.entry = &wp
 	p.grow.Lock()
@@ -199,12 +199,12 @@ func (p *poller) add(c *h1Conn) error {
 }
 
 // remove unregisters c, before its fd is closed (and may be reused).
-func (p *poller) remove(c *h1Conn) {
+func (p *poller) remove(c *conn) {
 	unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
 	p.forget(c)
 }
 
-func (p *poller) forget(c *h1Conn) {
+func (p *poller) forget(c *conn) {
 	p.grow.Lock()
 	tab := *p.conns.Load()
 	tab[c.fd].CompareAndSwap(c.entry, nil)
@@ -254,11 +254,10 @@ func (p *poller) pollLocked() {
 // pollMode readies c for a request that waits on the shared poller
 // (want) or in Go's, and reports whether it is the shared poller's. A
 // connection registers when a request first wants it, and leaves when a
-// request does not: Go's poller costs closed-model requests less (in
-// perf, 50 VUs against nginx: the shared poller's waits and wake-ups took
-// ~12% of the CPU, Go's ~7%), and a closed VU's next request waits for
+// request does not: Go's poller costs closed-model requests less
+// (bench/HISTORY.md), and a closed VU's next request waits for
 // its response, so no backlog of arrivals keeps the core busy.
-func (c *h1Conn) pollMode(want bool) bool {
+func (c *conn) pollMode(want bool) bool {
 	if want && c.pl == nil {
 		c.pollWith(sharedPoller())
 	} else if !want && c.pl != nil {
@@ -268,7 +267,7 @@ func (c *h1Conn) pollMode(want bool) bool {
 }
 
 // pollWith registers c with p; c keeps Go's poller if that fails.
-func (c *h1Conn) pollWith(p *poller) {
+func (c *conn) pollWith(p *poller) {
 	if p == nil || c.raw == nil {
 		return
 	}
@@ -285,11 +284,11 @@ func (c *h1Conn) pollWith(p *poller) {
 // pollPrepare readies c for the shared poller, as it is made: wake is
 // set once, before c serves a request, as the goroutines that wake it (a
 // poll, a timer, a context's end) read it without a lock.
-func (c *h1Conn) pollPrepare() { c.wake = make(chan struct{}, 1) }
+func (c *conn) pollPrepare() { c.wake = make(chan struct{}, 1) }
 
 // notify wakes c's request, if it waits on the shared poller, or the
 // next such wait.
-func (c *h1Conn) notify() {
+func (c *conn) notify() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -298,7 +297,7 @@ func (c *h1Conn) notify() {
 
 // pollDeadline makes c's waits fail from dl on (a request always has a
 // deadline: its timeout, or an hour).
-func (c *h1Conn) pollDeadline(dl time.Time) {
+func (c *conn) pollDeadline(dl time.Time) {
 	if c.timer == nil {
 		c.timer = time.AfterFunc(time.Until(dl), c.notify)
 		return
@@ -307,7 +306,7 @@ func (c *h1Conn) pollDeadline(dl time.Time) {
 }
 
 // pollClose unregisters c: before its fd closes, or for Go's poller.
-func (c *h1Conn) pollClose() {
+func (c *conn) pollClose() {
 	if c.pl == nil {
 		return
 	}
@@ -321,7 +320,7 @@ func (c *h1Conn) pollClose() {
 
 // writeReadPolled is writeRead on c's own poller: it writes the request
 // and waits for the first bytes of the response.
-func (c *h1Conn) writeReadPolled(pool *sync.Pool, st *h1State) (*[]byte, int, error) {
+func (c *conn) writeReadPolled(pool *sync.Pool, st *reqState) (*[]byte, int, error) {
 	// A wake-up left from the previous response would only cost a read.
 	select {
 	case <-c.wake:
@@ -370,7 +369,7 @@ func (c *h1Conn) writeReadPolled(pool *sync.Pool, st *h1State) (*[]byte, int, er
 }
 
 // readOnce reads into p: EAGAIN when there is nothing to read.
-func (c *h1Conn) readOnce(p []byte) (int, error) {
+func (c *conn) readOnce(p []byte) (int, error) {
 	for {
 		n, err := sysRead(c.fd, p)
 		switch {
@@ -390,7 +389,7 @@ func (c *h1Conn) readOnce(p []byte) (int, error) {
 // await waits for news of c: data, the deadline, the request's end.
 // again says a wait found nothing to read: then the deadline is looked
 // at (its timer may have been what woke c).
-func (c *h1Conn) await(again bool) error {
+func (c *conn) await(again bool) error {
 	if c.killed.Load() || again && !time.Now().Before(c.pdeadline) {
 		return os.ErrDeadlineExceeded
 	}
@@ -404,7 +403,7 @@ func (c *h1Conn) await(again bool) error {
 
 // source is what a response is read from: c.nc, or, for a request on
 // the shared poller, a reader that waits on it.
-func (c *h1Conn) source(polled bool) io.Reader {
+func (c *conn) source(polled bool) io.Reader {
 	if polled {
 		return polledReader{c}
 	}
@@ -412,7 +411,7 @@ func (c *h1Conn) source(polled bool) io.Reader {
 }
 
 // polledReader reads the rest of a response from a polled connection.
-type polledReader struct{ c *h1Conn }
+type polledReader struct{ c *conn }
 
 func (r polledReader) Read(p []byte) (int, error) {
 	for {
@@ -427,4 +426,4 @@ func (r polledReader) Read(p []byte) (int, error) {
 }
 
 // pollEntry is a connection's entry in a poller's table.
-type pollEntry = weak.Pointer[h1Conn]
+type pollEntry = weak.Pointer[conn]

@@ -1,6 +1,6 @@
 //go:build linux && !race
 
-package client
+package h1
 
 import (
 	"syscall"
@@ -8,23 +8,29 @@ import (
 )
 
 // sysRead and sysWrite are recvfrom(2) and sendto(2) on a connected,
-// non-blocking socket (every h1Conn's is one), as raw system calls.
+// non-blocking socket (every conn's is one), as raw system calls.
 //
 //   - Raw: they cannot block (EAGAIN instead), so the scheduler need not
 //     be told of them, which syscall.Read and Write do at a cost of
 //     ~100 ns each on every request.
 //   - recvfrom and sendto rather than read and write: they skip the VFS
-//     layer (file position lock, permission hooks, fsnotify), ~4.5% of the
-//     generator's CPU in a perf profile of 50 closed VUs against nginx.
+//     layer (file position lock, permission hooks, fsnotify), a
+//     measurable share of the generator's CPU (bench/HISTORY.md).
 //   - MSG_NOSIGNAL: a write to a reset connection fails with EPIPE
 //     without raising SIGPIPE, which the runtime would only ignore.
 //
 // With the race detector they are syscall.Read and Write
-// (h1_unix_other.go), which tell it that a write happens before the
+// (sys_unix_other.go), which tell it that a write happens before the
 // reads it answers.
 func sysRead(fd int, p []byte) (int, error) { return rawIOCall(syscall.SYS_RECVFROM, fd, p, 0) }
 func sysWrite(fd int, p []byte) (int, error) {
 	return rawIOCall(syscall.SYS_SENDTO, fd, p, syscall.MSG_NOSIGNAL)
+}
+
+// sysPeek is recvfrom(2) with MSG_PEEK|MSG_DONTWAIT: what is waiting in
+// the socket, left there.
+func sysPeek(fd int, p []byte) (int, error) {
+	return rawIOCall(syscall.SYS_RECVFROM, fd, p, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 }
 
 // rawIOCall is recvfrom(2) or sendto(2) (trap) of p on fd, with flags

@@ -1,4 +1,4 @@
-package client
+package h1
 
 import (
 	"bufio"
@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/textproto"
 	"slices"
 	"strconv"
@@ -19,19 +20,19 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/floodgate-dev/floodgate/internal/client"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
-	"github.com/floodgate-dev/floodgate/internal/scenario"
 )
 
-// Tests of H1Transport (h1.go, h1_parse.go, h1_unix.go):
+// Tests of Transport (transport.go, parse.go, conn_unix.go):
 //
-//   - FuzzH1ParseResponse checks parseResponse against net/http's
+//   - FuzzParseResponse checks parseResponse against net/http's
 //     http.ReadResponse, and against itself under other read patterns.
-//   - TestH1Parse* pin parseResponse's decisions (keep-alive, errors).
-//   - TestH1AppendRequest and TestH1SplitHTTPURL pin the request bytes.
-//   - TestH1RoundTrip* and the connection tests drive the transport
+//   - TestParse* pin parseResponse's decisions (keep-alive, errors).
+//   - TestAppendRequest and TestSplitHTTPURL pin the request bytes.
+//   - TestRoundTrip* and the connection tests drive the transport
 //     against scripted raw TCP servers on 127.0.0.1 (h1Server).
-//   - BenchmarkH1RoundTrip measures the hot path.
+//   - BenchmarkRoundTrip measures the hot path.
 //
 // Nothing here sleeps to order events: servers and tests hand off over
 // channels, and every wait is bounded by h1TestBound.
@@ -101,7 +102,7 @@ var h1FuzzSeeds = []struct {
 	{false, "HTTP/1.0 200 OK\r\nConnection: KEEP-ALIVE, close\r\nContent-Length: 1\r\n\r\nx"},
 }
 
-// FuzzH1ParseResponse checks parseResponse against http.ReadResponse
+// FuzzParseResponse checks parseResponse against http.ReadResponse
 // (looping over 1xx responses as net/http's Transport does, then
 // reading the body whole). Where both accept a response they must agree
 // on its status, body, the bytes it spans, a few header values, and
@@ -109,7 +110,7 @@ var h1FuzzSeeds = []struct {
 // they disagree on whether it is well-formed, one of h1Divergences must
 // explain why. parseResponse must also give the same answer however its
 // input arrives (h1ReadPatterns) and honour its body cap.
-func FuzzH1ParseResponse(f *testing.F) {
+func FuzzParseResponse(f *testing.F) {
 	for _, s := range h1FuzzSeeds {
 		f.Add(s.head, []byte(s.resp))
 	}
@@ -181,7 +182,7 @@ var h1Divergences = []struct {
 			return false
 		}
 		for _, c := range name {
-			if c != ' ' && !scenario.IsTokenChar(c) {
+			if c != ' ' && !IsTokenChar(c) {
 				return false
 			}
 		}
@@ -214,6 +215,20 @@ var h1Divergences = []struct {
 		vals := headValues(o.head, "Transfer-Encoding")
 		plain := len(vals) == 1 && equalFold(vals[0], "chunked")
 		return o.err == nil && len(vals) > 0 && !plain && strings.Contains(r.err.Error(), "transfer encoding")
+	}},
+	// RFC 9112 §5.2 has a user agent replace an obs-fold with a space
+	// before it reads the value, and a value has no trailing whitespace:
+	// "chunked" folded onto an empty line is "chunked". net/http keeps
+	// the space ("chunked ") and refuses the coding.
+	{"folded Transfer-Encoding", func(data []byte, o h1Outcome, r netOutcome) bool {
+		vals := headValues(o.head, "Transfer-Encoding")
+		msg := errString(r.err)
+		const prefix = "unsupported transfer encoding: "
+		if o.err != nil || len(vals) != 1 || !strings.HasPrefix(msg, prefix) {
+			return false
+		}
+		theirs, err := strconv.Unquote(strings.TrimPrefix(msg, prefix))
+		return err == nil && theirs != vals[0] && strings.Join(listElems(theirs), ",") == strings.Join(listElems(vals[0]), ",")
 	}},
 	// RFC 9110 §8.6 lets a recipient take Content-Length "3, 3", or
 	// fields "3" and "03", as 3; net/http wants identical fields.
@@ -274,6 +289,7 @@ var h1DivergenceCases = []struct{ divergence, resp string }{
 	{"other transfer codings", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
 	{"other transfer codings", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
 	{"other transfer codings", "HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\nto the end"},
+	{"folded Transfer-Encoding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n \r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
 	{"Content-Length list of one value", "HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\n\r\nabc"},
 	{"Content-Length list of one value", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 03\r\n\r\nabc"},
 	{"chunked line endings", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\n0\n\n"},
@@ -287,10 +303,10 @@ var h1DivergenceCases = []struct{ divergence, resp string }{
 	{"interim framing fields unchecked", "HTTP/1.1 100 Continue\r\nContent-Length: x\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"},
 }
 
-// TestH1Divergences checks h1Divergences on their examples: each is a
+// TestDivergences checks h1Divergences on their examples: each is a
 // response the two parsers disagree on, which the named divergence (and
 // no earlier one) explains.
-func TestH1Divergences(t *testing.T) {
+func TestDivergences(t *testing.T) {
 	t.Parallel()
 	tested := map[string]bool{}
 	for _, c := range h1DivergenceCases {
@@ -321,7 +337,7 @@ func TestH1Divergences(t *testing.T) {
 // ---------------------------------------------------------------------
 // parseResponse's decisions.
 
-func TestH1ParseKeepAlive(t *testing.T) {
+func TestParseKeepAlive(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name, method, resp string
@@ -363,7 +379,7 @@ func TestH1ParseKeepAlive(t *testing.T) {
 	}
 }
 
-func TestH1ParseResponseErrors(t *testing.T) {
+func TestParseResponseErrors(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name, resp string
@@ -401,12 +417,12 @@ func TestH1ParseResponseErrors(t *testing.T) {
 	}
 }
 
-// TestH1ParseEmptyContentLength: an empty Content-Length is invalid
+// TestParseEmptyContentLength: an empty Content-Length is invalid
 // (RFC 9110 §8.6: 1*DIGIT), which RFC 9112 §6.3 makes an unrecoverable
 // framing error; net/http refuses it. parseResponse takes it as absent
 // and reads the body to the end of the connection: on a keep-alive
 // server that waits for the request's timeout.
-func TestH1ParseEmptyContentLength(t *testing.T) {
+func TestParseEmptyContentLength(t *testing.T) {
 	t.Parallel()
 	for _, v := range []string{"", " ", ","} {
 		o := parseH1([]byte("HTTP/1.1 200 OK\r\nContent-Length:"+v+"\r\n\r\nabc"), "GET", h1ParseOpts{})
@@ -417,29 +433,29 @@ func TestH1ParseEmptyContentLength(t *testing.T) {
 	}
 }
 
-// TestH1ParseObsFoldControlCharacter: a field's first line may not hold
+// TestParseObsFoldControlCharacter: a field's first line may not hold
 // control characters, and neither may its obs-fold continuations
 // (RFC 9112 §5.2 makes them part of the value); net/http refuses both.
-// The fuzzer found the bare CR case (testdata/fuzz/FuzzH1ParseResponse):
+// The fuzzer found the bare CR case (testdata/fuzz/FuzzParseResponse):
 // the continuation " 0\r\r\n" puts "0\r" into the value.
-func TestH1ParseObsFoldControlCharacter(t *testing.T) {
+func TestParseObsFoldControlCharacter(t *testing.T) {
 	t.Parallel()
 	for _, fold := range []string{" b\x01c", " b\x7f", " b\r", " b\x00c"} {
 		o := parseH1([]byte("HTTP/1.1 200 OK\r\nX-A: a\r\n"+fold+"\r\nContent-Length: 0\r\n\r\n"), "GET", h1ParseOpts{})
 		var pe *ProtocolError
 		if !errors.As(o.err, &pe) {
-			t.Errorf("continuation %q: error %v, X-A %q; want a *ProtocolError", fold, o.err, o.head.get("X-A"))
+			t.Errorf("continuation %q: error %v, X-A %q; want a *ProtocolError", fold, o.err, o.head.Get("X-A"))
 		}
 	}
 }
 
-// TestH1ParseObsFoldOntoEmptyValue: RFC 9112 §5.2 replaces an obs-fold
+// TestParseObsFoldOntoEmptyValue: RFC 9112 §5.2 replaces an obs-fold
 // with SP, and a field value has no leading whitespace (RFC 9110 §5.5).
-func TestH1ParseObsFoldOntoEmptyValue(t *testing.T) {
+func TestParseObsFoldOntoEmptyValue(t *testing.T) {
 	t.Parallel()
 	o := parseH1([]byte("HTTP/1.1 200 OK\r\nX-A:\r\n  b\r\nContent-Length: 0\r\n\r\n"), "GET", h1ParseOpts{})
-	if o.err != nil || o.head.get("X-A") != "b" {
-		t.Errorf("error %v, X-A %q; want \"b\"", o.err, o.head.get("X-A"))
+	if o.err != nil || o.head.Get("X-A") != "b" {
+		t.Errorf("error %v, X-A %q; want \"b\"", o.err, o.head.Get("X-A"))
 	}
 }
 
@@ -474,60 +490,63 @@ func TestCtlIndex(t *testing.T) {
 	}
 }
 
-func TestH1ParseObsFold(t *testing.T) {
+func TestParseObsFold(t *testing.T) {
 	t.Parallel()
 	o := parseH1([]byte("HTTP/1.1 200 OK\r\nX-A: first \r\n  second\r\n\t\r\n\tthird\r\nX-B: b\r\nContent-Length: 0\r\n\r\n"), "GET", h1ParseOpts{})
 	if o.err != nil {
 		t.Fatal(o.err)
 	}
-	if got := o.head.get("x-a"); got != "first second third" {
+	if got := o.head.Get("x-a"); got != "first second third" {
 		t.Errorf("X-A %q, want %q", got, "first second third")
 	}
-	if got := o.head.get("X-B"); got != "b" {
+	if got := o.head.Get("X-B"); got != "b" {
 		t.Errorf("X-B %q after a folded field, want %q", got, "b")
 	}
 }
 
 // ---------------------------------------------------------------------
-// Request bytes.
+// client.Request bytes.
 
-func TestH1AppendRequest(t *testing.T) {
+func TestAppendRequest(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name string
-		req  Request
+		req  client.Request
 		want string
 	}{
-		{"GET, default Host and User-Agent", Request{Method: "GET", URL: "http://example.com/a?b=1"},
+		{"GET, default Host and User-Agent", client.Request{Method: "GET", URL: "http://example.com/a?b=1"},
 			"GET /a?b=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"no method is GET", Request{URL: "http://example.com"},
+		{"no method is GET", client.Request{URL: "http://example.com"},
 			"GET / HTTP/1.1\r\nHost: example.com\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"port 80 is not in Host", Request{Method: "GET", URL: "http://example.com:80/x"},
+		{"port 80 is not in Host", client.Request{Method: "GET", URL: "http://example.com:80/x"},
 			"GET /x HTTP/1.1\r\nHost: example.com\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"other ports are", Request{Method: "GET", URL: "http://127.0.0.1:8080/x"},
+		{"other ports are", client.Request{Method: "GET", URL: "http://127.0.0.1:8080/x"},
 			"GET /x HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"port 180 is not port 80", Request{Method: "GET", URL: "http://h:180/"},
+		{"port 180 is not port 80", client.Request{Method: "GET", URL: "http://h:180/"},
 			"GET / HTTP/1.1\r\nHost: h:180\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"IPv6 literal with a port", Request{Method: "GET", URL: "http://[::1]:8080/x"},
+		{"IPv6 literal with a port", client.Request{Method: "GET", URL: "http://[::1]:8080/x"},
 			"GET /x HTTP/1.1\r\nHost: [::1]:8080\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"IPv6 literal without a port", Request{Method: "GET", URL: "http://[::1]/x"},
+		{"IPv6 literal without a port", client.Request{Method: "GET", URL: "http://[::1]/x"},
 			"GET /x HTTP/1.1\r\nHost: [::1]\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"headers in order, User-Agent and Host overridden", Request{Method: "GET", URL: "http://h:1/",
-			Header: []HeaderField{{"X-First", "1"}, {"user-agent", "me/1.0"}, {"HOST", "virtual.example"}, {"X-Last", "a, b"}}},
+		{"headers in order, User-Agent and Host overridden", client.Request{Method: "GET", URL: "http://h:1/",
+			Header: []client.HeaderField{{Name: "X-First", Value: "1"}, {Name: "user-agent", Value: "me/1.0"}, {Name: "HOST", Value: "virtual.example"}, {Name: "X-Last", Value: "a, b"}}},
 			"GET / HTTP/1.1\r\nX-First: 1\r\nuser-agent: me/1.0\r\nHOST: virtual.example\r\nX-Last: a, b\r\n\r\n"},
-		{"POST without a body sends Content-Length: 0", Request{Method: "POST", URL: "http://h:1/p"},
+		{"POST without a body sends Content-Length: 0", client.Request{Method: "POST", URL: "http://h:1/p"},
 			"POST /p HTTP/1.1\r\nHost: h:1\r\nUser-Agent: floodgate\r\nContent-Length: 0\r\n\r\n"},
-		{"PUT and PATCH too", Request{Method: "PATCH", URL: "http://h:1/p"},
+		{"PUT and PATCH too", client.Request{Method: "PATCH", URL: "http://h:1/p"},
 			"PATCH /p HTTP/1.1\r\nHost: h:1\r\nUser-Agent: floodgate\r\nContent-Length: 0\r\n\r\n"},
-		{"body appended, given Content-Length dropped", Request{Method: "POST", URL: "http://h:1/p",
-			Header: []HeaderField{{"content-length", "999"}, {"Content-Type", "application/json"}}, Body: []byte(`{"a":1}`)},
+		{"body appended, given Content-Length dropped", client.Request{Method: "POST", URL: "http://h:1/p",
+			Header: []client.HeaderField{{Name: "content-length", Value: "999"}, {Name: "Content-Type", Value: "application/json"}}, Body: []byte(`{"a":1}`)},
 			"POST /p HTTP/1.1\r\nContent-Type: application/json\r\nHost: h:1\r\nUser-Agent: floodgate\r\nContent-Length: 7\r\n\r\n{\"a\":1}"},
-		{"GET with a given Content-Length and no body sends none", Request{Method: "GET", URL: "http://h:1/",
-			Header: []HeaderField{{"Content-Length", "5"}}},
+		{"GET with a given Content-Length and no body sends none", client.Request{Method: "GET", URL: "http://h:1/",
+			Header: []client.HeaderField{{Name: "Content-Length", Value: "5"}}},
 			"GET / HTTP/1.1\r\nHost: h:1\r\nUser-Agent: floodgate\r\n\r\n"},
-		{"DELETE with a body", Request{Method: "DELETE", URL: "http://h:1/r", Body: []byte("x")},
+		{"a given Transfer-Encoding is dropped: the framing is the body's", client.Request{Method: "POST", URL: "http://h:1/p",
+			Header: []client.HeaderField{{Name: "Transfer-Encoding", Value: "chunked"}, {Name: "X-A", Value: "1"}}, Body: []byte("abc")},
+			"POST /p HTTP/1.1\r\nX-A: 1\r\nHost: h:1\r\nUser-Agent: floodgate\r\nContent-Length: 3\r\n\r\nabc"},
+		{"DELETE with a body", client.Request{Method: "DELETE", URL: "http://h:1/r", Body: []byte("x")},
 			"DELETE /r HTTP/1.1\r\nHost: h:1\r\nUser-Agent: floodgate\r\nContent-Length: 1\r\n\r\nx"},
-		{"empty header value", Request{Method: "GET", URL: "http://h:1/", Header: []HeaderField{{"X-Empty", ""}}},
+		{"empty header value", client.Request{Method: "GET", URL: "http://h:1/", Header: []client.HeaderField{{Name: "X-Empty", Value: ""}}},
 			"GET / HTTP/1.1\r\nX-Empty: \r\nHost: h:1\r\nUser-Agent: floodgate\r\n\r\n"},
 	}
 	for _, c := range cases {
@@ -557,25 +576,25 @@ func TestH1AppendRequest(t *testing.T) {
 	}
 }
 
-func TestH1AppendRequestRefuses(t *testing.T) {
+func TestAppendRequestRefuses(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name   string
-		req    Request
+		req    client.Request
 		target string
 	}{
-		{"CR in a value", Request{Header: []HeaderField{{"X-A", "a\rb"}}}, "/"},
-		{"LF in a value", Request{Header: []HeaderField{{"X-A", "a\nX-Injected: 1"}}}, "/"},
-		{"CRLF in a Host value", Request{Header: []HeaderField{{"Host", "h\r\nX: 1"}}}, "/"},
-		{"NUL in a value", Request{Header: []HeaderField{{"X-A", "a\x00"}}}, "/"},
-		{"space in a name", Request{Header: []HeaderField{{"X A", "1"}}}, "/"},
-		{"colon in a name", Request{Header: []HeaderField{{"X-A:", "1"}}}, "/"},
-		{"empty name", Request{Header: []HeaderField{{"", "1"}}}, "/"},
-		{"space in the method", Request{Method: "GET /x"}, "/"},
-		{"space in the target", Request{}, "/a b"},
-		{"tab in the target", Request{}, "/a\tb"},
-		{"CR in the target", Request{}, "/a\r\nX: 1"},
-		{"DEL in the target", Request{}, "/a\x7f"},
+		{"CR in a value", client.Request{Header: []client.HeaderField{{Name: "X-A", Value: "a\rb"}}}, "/"},
+		{"LF in a value", client.Request{Header: []client.HeaderField{{Name: "X-A", Value: "a\nX-Injected: 1"}}}, "/"},
+		{"CRLF in a Host value", client.Request{Header: []client.HeaderField{{Name: "Host", Value: "h\r\nX: 1"}}}, "/"},
+		{"NUL in a value", client.Request{Header: []client.HeaderField{{Name: "X-A", Value: "a\x00"}}}, "/"},
+		{"space in a name", client.Request{Header: []client.HeaderField{{Name: "X A", Value: "1"}}}, "/"},
+		{"colon in a name", client.Request{Header: []client.HeaderField{{Name: "X-A:", Value: "1"}}}, "/"},
+		{"empty name", client.Request{Header: []client.HeaderField{{Name: "", Value: "1"}}}, "/"},
+		{"space in the method", client.Request{Method: "GET /x"}, "/"},
+		{"space in the target", client.Request{}, "/a b"},
+		{"tab in the target", client.Request{}, "/a\tb"},
+		{"CR in the target", client.Request{}, "/a\r\nX: 1"},
+		{"DEL in the target", client.Request{}, "/a\x7f"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -586,7 +605,7 @@ func TestH1AppendRequestRefuses(t *testing.T) {
 	}
 }
 
-func TestH1SplitHTTPURL(t *testing.T) {
+func TestSplitHTTPURL(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		url, hostport, target string
@@ -619,28 +638,28 @@ func TestH1SplitHTTPURL(t *testing.T) {
 	}
 }
 
-// TestH1RoundTripRefusesBeforeDialling: a request that cannot be sent
+// TestRoundTripRefusesBeforeDialling: a request that cannot be sent
 // fails with class Other, without a connection.
-func TestH1RoundTripRefusesBeforeDialling(t *testing.T) {
+func TestRoundTripRefusesBeforeDialling(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return h1OK, false }))
-	tr := NewH1Transport(1, 0)
-	for _, req := range []*Request{
+	tr := New(1, 0)
+	for _, req := range []*client.Request{
 		{Method: "GET", URL: "https" + strings.TrimPrefix(srv.url, "http") + "/"},
 		{Method: "GET", URL: srv.url + "/a b"},
-		{Method: "GET", URL: srv.url + "/", Header: []HeaderField{{"X-A", "a\r\nX-Injected: 1"}}},
+		{Method: "GET", URL: srv.url + "/", Header: []client.HeaderField{{Name: "X-A", Value: "a\r\nX-Injected: 1"}}},
 	} {
 		req.Timeout = h1TestBound
-		var resp Response
+		var resp client.Response
 		err := tr.RoundTrip(context.Background(), req, &resp)
-		var ce *ClassError
+		var ce *client.ClassError
 		if !errors.As(err, &ce) || ce.Class != metrics.Other || resp.Status != 0 {
 			t.Errorf("%s %q: error %v, status %d; want class other", req.Method, req.URL, err, resp.Status)
 		}
 	}
 	// The slot is free again: a good request goes through.
-	var resp Response
-	if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
+	var resp client.Response
+	if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
 		t.Fatalf("error %v, status %d", err, resp.Status)
 	}
 	if n := srv.accepts.Load(); n != 1 {
@@ -651,10 +670,10 @@ func TestH1RoundTripRefusesBeforeDialling(t *testing.T) {
 // ---------------------------------------------------------------------
 // RoundTrip against scripted servers.
 
-// TestH1RoundTripFraming sends two requests to a server answering each
+// TestRoundTripFraming sends two requests to a server answering each
 // with script: both must read the whole response, count exactly its
 // bytes, and share one connection when the framing allows it.
-func TestH1RoundTripFraming(t *testing.T) {
+func TestRoundTripFraming(t *testing.T) {
 	t.Parallel()
 	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB, far past the 8 KiB read buffer
 	cases := []struct {
@@ -681,10 +700,10 @@ func TestH1RoundTripFraming(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return c.script, c.hangUp }))
-			tr := NewH1Transport(4, 0)
-			var resp Response
+			tr := New(4, 0)
+			var resp client.Response
 			for i := range 2 {
-				err := tr.RoundTrip(context.Background(), &Request{Method: c.method, URL: srv.url + "/x", Timeout: h1TestBound}, &resp)
+				err := tr.RoundTrip(context.Background(), &client.Request{Method: c.method, URL: srv.url + "/x", Timeout: h1TestBound}, &resp)
 				if err != nil {
 					t.Fatalf("request %d: %v", i, err)
 				}
@@ -702,9 +721,9 @@ func TestH1RoundTripFraming(t *testing.T) {
 	}
 }
 
-// TestH1RoundTripBytes: BytesOut is the request's bytes exactly (as
+// TestRoundTripBytes: BytesOut is the request's bytes exactly (as
 // appendRequest built them), BytesIn the response's, per request.
-func TestH1RoundTripBytes(t *testing.T) {
+func TestRoundTripBytes(t *testing.T) {
 	t.Parallel()
 	type seen struct {
 		raw    []byte
@@ -728,10 +747,10 @@ func TestH1RoundTripBytes(t *testing.T) {
 			}
 		}
 	})
-	tr := NewH1Transport(1, 0)
-	var resp Response
-	for i, req := range []*Request{
-		{Method: "POST", URL: srv.url + "/r?a=1", Body: []byte(`{"k":"v"}`), Header: []HeaderField{{"Content-Type", "application/json"}, {"Authorization", "Bearer t"}}},
+	tr := New(1, 0)
+	var resp client.Response
+	for i, req := range []*client.Request{
+		{Method: "POST", URL: srv.url + "/r?a=1", Body: []byte(`{"k":"v"}`), Header: []client.HeaderField{{Name: "Content-Type", Value: "application/json"}, {Name: "Authorization", Value: "Bearer t"}}},
 		{Method: "GET", URL: srv.url + "/r/1"},
 		{Method: "PUT", URL: srv.url + "/r/1", Body: bytes.Repeat([]byte("x"), 10000)},
 	} {
@@ -751,10 +770,10 @@ func TestH1RoundTripBytes(t *testing.T) {
 	}
 }
 
-// TestH1ResponseHeader: Header is case-insensitive, shows only the last
+// TestResponseHeader: Header is case-insensitive, shows only the last
 // response's fields, and outlives the pooled read buffer they were read
 // into.
-func TestH1ResponseHeader(t *testing.T) {
+func TestResponseHeader(t *testing.T) {
 	t.Parallel()
 	scripts := []string{
 		"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nx-ratelimit-remaining: 0\r\nX-Dup: first\r\nX-Dup: second\r\nContent-Length: 0\r\n\r\n",
@@ -764,9 +783,9 @@ func TestH1ResponseHeader(t *testing.T) {
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) {
 		return scripts[min(n.Add(1)-1, 1)], false // the first request gets the 429
 	}))
-	tr := NewH1Transport(1, 0)
-	req := &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}
-	var first, second Response
+	tr := New(1, 0)
+	req := &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}
+	var first, second client.Response
 	if err := tr.RoundTrip(context.Background(), req, &first); err != nil {
 		t.Fatal(err)
 	}
@@ -792,36 +811,75 @@ func TestH1ResponseHeader(t *testing.T) {
 	}
 }
 
-func TestH1RoundTripHeaderLimit(t *testing.T) {
+func TestRoundTripHeaderLimit(t *testing.T) {
 	t.Parallel()
 	script := "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("x", 2000) + "\r\nContent-Length: 0\r\n\r\n"
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return script, false }))
-	req := &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}
-	var resp Response
-	err := NewH1Transport(1, 1024).RoundTrip(context.Background(), req, &resp)
-	var ce *ClassError
+	req := &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}
+	var resp client.Response
+	err := New(1, 1024).RoundTrip(context.Background(), req, &resp)
+	var ce *client.ClassError
 	if !errors.As(err, &ce) || ce.Class != metrics.Other || !strings.Contains(err.Error(), "response_header_bytes") || resp.Status != 0 {
 		t.Errorf("2 KB of headers with a 1 KiB bound: error %v, status %d; want class other naming response_header_bytes", err, resp.Status)
 	}
-	if err := NewH1Transport(1, 4096).RoundTrip(context.Background(), req, &resp); err != nil || len(resp.Header("X-Big")) != 2000 {
+	if err := New(1, 4096).RoundTrip(context.Background(), req, &resp); err != nil || len(resp.Header("X-Big")) != 2000 {
 		t.Errorf("with a 4 KiB bound: error %v, X-Big of %d bytes", err, len(resp.Header("X-Big")))
 	}
 }
 
-// TestH1RoundTripBodyLimit: a body declared larger than MaxBodyBytes is
-// refused (class Other) before it is read, so the server sends none.
-func TestH1RoundTripBodyLimit(t *testing.T) {
+// TestRoundTripHeaderSection: the bound is on the whole header
+// section, not a line: many short fields, a stream of interim responses
+// or a long trailer section over it fail the request (class other, the
+// error naming the setting and the bound), and nothing past it is kept.
+func TestRoundTripHeaderSection(t *testing.T) {
 	t.Parallel()
+	fields := strings.Repeat("X-Field: "+strings.Repeat("v", 90)+"\r\n", 200) // 20 KB, 100 bytes a line
 	for name, script := range map[string]string{
-		"Content-Length": "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(MaxBodyBytes+1) + "\r\n\r\n",
-		"chunk size":     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + strconv.FormatInt(MaxBodyBytes+1, 16) + "\r\n",
+		"fields":    "HTTP/1.1 200 OK\r\n" + fields + "Content-Length: 0\r\n\r\n",
+		"interim":   strings.Repeat("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n", 400) + h1OK,
+		"trailers":  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n" + fields + "\r\n",
+		"one field": "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("x", 9000) + "\r\nContent-Length: 0\r\n\r\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return script, false }))
-			var resp Response
-			err := NewH1Transport(1, 0).RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
-			var ce *ClassError
+			var resp client.Response
+			err := New(1, 8192).RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
+			var ce *client.ClassError
+			if !errors.As(err, &ce) || ce.Class != metrics.Other || !errors.Is(err, errHeaderTooLarge) ||
+				!strings.Contains(err.Error(), "response_header_bytes") || !strings.Contains(err.Error(), "8192 bytes") || resp.Status != 0 {
+				t.Fatalf("error %v, status %d; want class other naming response_header_bytes and 8192 bytes", err, resp.Status)
+			}
+			if hd, ok := resp.Head().(*respHead); ok && cap(hd.block) > 2*8192 {
+				t.Errorf("the response's header block holds %d bytes after an 8 KiB bound", cap(hd.block))
+			}
+		})
+	}
+	// Within the bound, the same shapes pass.
+	small := strings.Repeat("X-Field: "+strings.Repeat("v", 90)+"\r\n", 50)
+	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) {
+		return "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n" + small + "\r\n2\r\nok\r\n0\r\n" + small + "\r\n", false
+	}))
+	var resp client.Response
+	if err := New(1, 8192).RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || string(resp.Body) != "ok" {
+		t.Errorf("5 KB of fields and 5 KB of trailers under an 8 KiB bound: error %v, body %q", err, resp.Body)
+	}
+}
+
+// TestRoundTripBodyLimit: a body declared larger than client.MaxBodyBytes is
+// refused (class Other) before it is read, so the server sends none.
+func TestRoundTripBodyLimit(t *testing.T) {
+	t.Parallel()
+	for name, script := range map[string]string{
+		"Content-Length": "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(client.MaxBodyBytes+1) + "\r\n\r\n",
+		"chunk size":     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + strconv.FormatInt(client.MaxBodyBytes+1, 16) + "\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return script, false }))
+			var resp client.Response
+			err := New(1, 0).RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
+			var ce *client.ClassError
 			if !errors.As(err, &ce) || ce.Class != metrics.Other || !errors.Is(err, errBodyTooLarge) || resp.Status != 0 || len(resp.Body) != 0 {
 				t.Errorf("error %v, status %d, body of %d bytes; want class other, body too large", err, resp.Status, len(resp.Body))
 			}
@@ -829,7 +887,7 @@ func TestH1RoundTripBodyLimit(t *testing.T) {
 	}
 }
 
-func TestH1ConnectionReuse(t *testing.T) {
+func TestConnectionReuse(t *testing.T) {
 	t.Parallel()
 	const n = 5
 	for _, c := range []struct {
@@ -846,10 +904,10 @@ func TestH1ConnectionReuse(t *testing.T) {
 			t.Parallel()
 			// The server keeps every connection open: only the client decides.
 			srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return c.script, false }))
-			tr := NewH1Transport(4, 0)
-			var resp Response
+			tr := New(4, 0)
+			var resp client.Response
 			for i := range n {
-				if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || string(resp.Body) != "ok" {
+				if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || string(resp.Body) != "ok" {
 					t.Fatalf("request %d: error %v, body %q", i, err, resp.Body)
 				}
 			}
@@ -863,47 +921,107 @@ func TestH1ConnectionReuse(t *testing.T) {
 // ---------------------------------------------------------------------
 // Connections the server closed, connection limits, cancellation.
 
-// TestH1StaleIdleConnection: the server answers one request, then
-// closes the connection while it sits idle in the pool. A GET (or any
-// idempotent request) is sent again, transparently, on a new
-// connection. A POST is not: the write succeeds on the half-closed
-// socket, then EOF (or a reset) arrives before any response byte, and
-// since the server might have acted on it the error is returned, class
-// Reset.
-func TestH1StaleIdleConnection(t *testing.T) {
+// TestStaleIdleConnection: the server answers one request, then ends
+// the connection while it sits idle in the pool: it closes it, resets
+// it, or answers a request no one sent (a 408) and closes it. No request
+// is written into it, whatever its method: the transport sees what waits
+// in the socket and dials a new connection, so a POST, which could not
+// be sent again once written, is not lost either.
+func TestStaleIdleConnection(t *testing.T) {
+	t.Parallel()
+	ends := map[string]func(net.Conn){
+		"close": func(c net.Conn) { c.Close() },
+		"reset": func(c net.Conn) { c.(*net.TCPConn).SetLinger(0); c.Close() },
+		"408": func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n")
+			c.Close()
+		},
+	}
+	for end, hangUp := range ends {
+		for _, req := range []client.Request{
+			{Method: "GET"},
+			{Method: "DELETE"},
+			{Method: "POST", Body: []byte("x")},
+			{Method: "PATCH", Body: []byte("x")},
+		} {
+			t.Run(end+"/"+req.Method, func(t *testing.T) {
+				t.Parallel()
+				answered, closed := make(chan struct{}), make(chan struct{})
+				var onClosed atomic.Int32 // requests read by the connection that ends
+				srv := newH1Server(t, func(sc *h1ServerConn) {
+					for {
+						if _, _, err := sc.readRequest(); err != nil {
+							return
+						}
+						if sc.n == 1 {
+							onClosed.Add(1)
+						}
+						if _, err := io.WriteString(sc, h1OK); err != nil || sc.n != 1 {
+							continue
+						}
+						select { // the client has read the answer
+						case <-answered:
+						case <-sc.srv.done:
+							return
+						}
+						hangUp(sc.Conn)
+						close(closed)
+						return
+					}
+				})
+				tr := New(1, 0)
+				var resp client.Response
+				if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+					t.Fatal(err)
+				}
+				close(answered)
+				recvOrFail(t, closed, "the server to end the first connection")
+				// Idle as long as makes a resendable request look too
+				// (staleCheckIdle): a 408 answered within a millisecond
+				// of the last response is no server's idle timeout.
+				idle := time.NewTimer(staleCheckIdle)
+				<-idle.C
+				req.URL, req.Timeout = srv.url, h1TestBound
+				err := tr.RoundTrip(context.Background(), &req, &resp)
+				if err != nil || resp.Status != 200 || srv.accepts.Load() != 2 || onClosed.Load() != 1 {
+					t.Errorf("error %v, status %d, %d connections, %d requests on the ended one; want 200 on a second connection, 1 request on the first",
+						err, resp.Status, srv.accepts.Load(), onClosed.Load())
+				}
+			})
+		}
+	}
+}
+
+// TestClosedAfterTheRequest: the server closes a reused connection
+// once it has read the next request, without answering. Nothing in the
+// socket said so before the write: an idempotent request is sent once
+// more on a new connection, a POST is not (the server may have acted on
+// it) and fails with class Reset.
+func TestClosedAfterTheRequest(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name  string
-		req   Request
+		req   client.Request
 		retry bool
 	}{
-		{"GET", Request{Method: "GET"}, true},
-		{"DELETE", Request{Method: "DELETE"}, true},
-		{"POST", Request{Method: "POST", Body: []byte("x")}, false},
-		{"POST with Idempotency-Key", Request{Method: "POST", Body: []byte("x"), Header: []HeaderField{{"Idempotency-Key", "k1"}}}, true},
+		{"GET", client.Request{Method: "GET"}, true},
+		{"DELETE", client.Request{Method: "DELETE"}, true},
+		{"POST", client.Request{Method: "POST", Body: []byte("x")}, false},
+		{"POST with Idempotency-Key", client.Request{Method: "POST", Body: []byte("x"), Header: []client.HeaderField{{Name: "Idempotency-Key", Value: "k1"}}}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			closed := make(chan struct{})
-			srv := newH1Server(t, func(sc *h1ServerConn) {
-				for {
-					if _, _, err := sc.readRequest(); err != nil {
-						return
-					}
-					if _, err := io.WriteString(sc, h1OK); err != nil || sc.n != 1 {
-						continue
-					}
-					sc.Close()
-					close(closed)
-					return
+			srv := newH1Server(t, serveReplies(func(i int, _ *http.Request) (string, bool) {
+				if i == 1 {
+					return "", true // read, not answered
 				}
-			})
-			tr := NewH1Transport(1, 0)
-			var resp Response
-			if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+				return h1OK, false
+			}))
+			tr := New(1, 0)
+			var resp client.Response
+			if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
 				t.Fatal(err)
 			}
-			recvOrFail(t, closed, "the server to close the first connection")
 			req := c.req
 			req.URL, req.Timeout = srv.url, h1TestBound
 			err := tr.RoundTrip(context.Background(), &req, &resp)
@@ -913,21 +1031,135 @@ func TestH1StaleIdleConnection(t *testing.T) {
 				}
 				return
 			}
-			if Classify(err) != metrics.Reset || resp.Status != 0 || srv.accepts.Load() != 1 {
-				t.Errorf("error %v (class %v), status %d, %d connections; want class reset, no retry", err, Classify(err), resp.Status, srv.accepts.Load())
+			if client.Classify(err) != metrics.Reset || resp.Status != 0 || srv.accepts.Load() != 1 {
+				t.Errorf("error %v (class %v), status %d, %d connections; want class reset, no retry", err, client.Classify(err), resp.Status, srv.accepts.Load())
 			}
 			// The broken connection is gone: the next request dials.
-			if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || srv.accepts.Load() != 2 {
+			if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || srv.accepts.Load() != 2 {
 				t.Errorf("next request: error %v, %d connections", err, srv.accepts.Load())
 			}
 		})
 	}
 }
 
-// TestH1MaxConns: with one connection allowed and it busy, a second
+// TestThinkLongerThanIdleTimeout is the first reproduction of issue
+// 17, scaled down: 5 VUs POST, think longer than the server keeps an
+// idle connection (net/http's IdleTimeout), and POST again. Every POST
+// must get its answer: none may go into a connection the server closed.
+func TestThinkLongerThanIdleTimeout(t *testing.T) {
+	t.Parallel()
+	const (
+		vus, perVU = 5, 4
+		idle       = 100 * time.Millisecond
+		think      = 3 * idle // well past the server's close, even on a loaded machine
+	)
+	srv := newIdleClosingServer(t, idle)
+	tr := New(vus, 0)
+	var lost atomic.Int32
+	var wg sync.WaitGroup
+	for range vus {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var resp client.Response
+			timer := time.NewTimer(0)
+			defer timer.Stop()
+			for i := range perVU {
+				if i > 0 {
+					timer.Reset(think)
+					<-timer.C
+				}
+				req := &client.Request{Method: "POST", URL: srv.URL + "/conversations", Body: []byte(`{"n":1}`), Timeout: h1TestBound}
+				if err := tr.RoundTrip(context.Background(), req, &resp); err != nil || resp.Status != 200 {
+					lost.Add(1)
+					t.Errorf("POST %d: error %v, status %d", i, err, resp.Status)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := lost.Load(); n != 0 {
+		t.Errorf("%d of %d POSTs lost", n, vus*perVU)
+	}
+}
+
+// TestBurstAfterIdle is the second reproduction, scaled down: warm
+// connections sit unused past the server's idle timeout, then a burst of
+// POSTs that share connections (an open model's arrivals) comes at once.
+func TestBurstAfterIdle(t *testing.T) {
+	t.Parallel()
+	const (
+		conns, burst = 16, 400
+		idle         = 100 * time.Millisecond
+	)
+	srv := newIdleClosingServer(t, idle)
+	tr := New(conns, 0)
+	if err := tr.Warm(context.Background(), srv.URL, conns); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.NewTimer(3 * idle) // the scenario's quiet spell, well past the server's close
+	<-timer.C
+	var lost atomic.Int32
+	var wg sync.WaitGroup
+	for i := range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var resp client.Response
+			req := &client.Request{Method: "POST", URL: srv.URL + "/x", Body: []byte("x"), Timeout: h1TestBound, ShareConns: true}
+			if err := tr.RoundTrip(context.Background(), req, &resp); err != nil || resp.Status != 200 {
+				if lost.Add(1) <= 3 {
+					t.Errorf("POST %d: error %v, status %d", i, err, resp.Status)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := lost.Load(); n != 0 {
+		t.Errorf("%d of %d POSTs lost", n, burst)
+	}
+}
+
+// newIdleClosingServer is a net/http server on 127.0.0.1 that closes a
+// connection idle for idle, before its first request or between two.
+func newIdleClosingServer(t *testing.T, idle time.Duration) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}))
+	srv.Config.IdleTimeout = idle
+	srv.Config.ReadHeaderTimeout = idle // a connection that has yet to send a request
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestDialledConnectionIsFresh: a connection dialled for a request
+// that gave up before it was ready joins the pool as just used, not as
+// idle since the epoch (when the next request would close it as stale
+// and dial again).
+func TestDialledConnectionIsFresh(t *testing.T) {
+	t.Parallel()
+	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return h1OK, false }))
+	tr := New(2, 0)
+	h := tr.host(strings.TrimPrefix(srv.url, "http://"))
+	h.mu.Lock()
+	h.open, h.dialing = 1, 1 // as dialIfNeededLocked leaves them
+	h.mu.Unlock()
+	h.dial(time.Now().Add(h1TestBound)) // no one waits: it is pooled
+	var resp client.Response
+	if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.accepts.Load(); n != 1 {
+		t.Errorf("%d connections, want 1: the pooled one was not used", n)
+	}
+}
+
+// TestMaxConns: with one connection allowed and it busy, a second
 // request waits for it until its own timeout, and fails with class
 // Timeout naming max_vus; the first is unaffected.
-func TestH1MaxConns(t *testing.T) {
+func TestMaxConns(t *testing.T) {
 	t.Parallel()
 	got := make(chan struct{}, 1)
 	release := make(chan struct{})
@@ -950,20 +1182,20 @@ func TestH1MaxConns(t *testing.T) {
 			}
 		}
 	})
-	tr := NewH1Transport(1, 0)
+	tr := New(1, 0)
 	first := make(chan error, 1)
 	go func() {
-		var resp Response
-		first <- tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
+		var resp client.Response
+		first <- tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
 	}()
 	recvOrFail(t, got, "the first request")
 
-	var resp Response
+	var resp client.Response
 	start := time.Now()
-	err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 200 * time.Millisecond}, &resp)
+	err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: 200 * time.Millisecond}, &resp)
 	waited := time.Since(start)
-	if Classify(err) != metrics.Timeout || !strings.Contains(err.Error(), "max_vus") || resp.Status != 0 {
-		t.Errorf("second request: error %v (class %v), status %d; want class timeout naming max_vus", err, Classify(err), resp.Status)
+	if client.Classify(err) != metrics.Timeout || !strings.Contains(err.Error(), "max_vus") || resp.Status != 0 {
+		t.Errorf("second request: error %v (class %v), status %d; want class timeout naming max_vus", err, client.Classify(err), resp.Status)
 	}
 	if waited < 150*time.Millisecond || waited > h1TestBound/2 {
 		t.Errorf("second request failed after %v; want about its 200ms timeout", waited)
@@ -974,7 +1206,7 @@ func TestH1MaxConns(t *testing.T) {
 		t.Errorf("first request: %v", err)
 	}
 	// Its connection is free again, and reused.
-	if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
+	if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
 		t.Errorf("third request: error %v, status %d", err, resp.Status)
 	}
 	if n := srv.accepts.Load(); n != 1 {
@@ -982,10 +1214,10 @@ func TestH1MaxConns(t *testing.T) {
 	}
 }
 
-// TestH1ContextCancel: cancelling a request's context while it waits
+// TestContextCancel: cancelling a request's context while it waits
 // for a response returns at once with class Timeout, and closes the
 // connection rather than return it to the pool; on either poller.
-func TestH1ContextCancel(t *testing.T) {
+func TestContextCancel(t *testing.T) {
 	t.Parallel()
 	for _, wp := range waitPaths {
 		t.Run(wp.name, func(t *testing.T) {
@@ -1011,12 +1243,12 @@ func testH1ContextCancel(t *testing.T, share bool) {
 		}
 		serveReplies(func(int, *http.Request) (string, bool) { return h1OK, false })(c)
 	})
-	tr := NewH1Transport(2, 0)
+	tr := New(2, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		var resp Response
-		done <- tr.RoundTrip(ctx, &Request{Method: "GET", URL: srv.url, Timeout: time.Minute, ShareConns: share}, &resp)
+		var resp client.Response
+		done <- tr.RoundTrip(ctx, &client.Request{Method: "GET", URL: srv.url, Timeout: time.Minute, ShareConns: share}, &resp)
 	}()
 	recvOrFail(t, got, "the request")
 	start := time.Now()
@@ -1025,35 +1257,35 @@ func testH1ContextCancel(t *testing.T, share bool) {
 	if took := time.Since(start); took > h1TestBound/2 {
 		t.Errorf("RoundTrip returned %v after cancel", took)
 	}
-	if Classify(err) != metrics.Timeout || !errors.Is(err, context.Canceled) {
-		t.Errorf("error %v (class %v); want class timeout wrapping context.Canceled", err, Classify(err))
+	if client.Classify(err) != metrics.Timeout || !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v (class %v); want class timeout wrapping context.Canceled", err, client.Classify(err))
 	}
 	recvOrFail(t, hungUp, "the client to close the connection")
 
-	var resp Response
-	if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
+	var resp client.Response
+	if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
 		t.Fatalf("next request: error %v, status %d", err, resp.Status)
 	}
 	if n := srv.accepts.Load(); n != 2 {
 		t.Errorf("%d connections, want 2: the cancelled one must not be reused", n)
 	}
 	// An already cancelled context fails before dialling.
-	if err := tr.RoundTrip(ctx, &Request{Method: "GET", URL: srv.url}, &resp); Classify(err) != metrics.Timeout {
-		t.Errorf("cancelled context: error %v (class %v), want class timeout", err, Classify(err))
+	if err := tr.RoundTrip(ctx, &client.Request{Method: "GET", URL: srv.url}, &resp); client.Classify(err) != metrics.Timeout {
+		t.Errorf("cancelled context: error %v (class %v), want class timeout", err, client.Classify(err))
 	}
 }
 
-// TestH1EarlierContextDoesNotAbortLaterRequest: a connection keeps
+// TestEarlierContextDoesNotAbortLaterRequest: a connection keeps
 // watching the context of the last request made on it. Cancelling the
 // context of an earlier, finished request must not abort a later
 // request on the same connection, even one whose context cannot be
 // cancelled (context.Background, whose Done is nil). An earlier
-// h1Conn.watch returned early for such a context and left the old watch
+// conn.watch returned early for such a context and left the old watch
 // in place, so the later request failed at once with class Timeout.
 //
 // The wait for that failure is bounded (500ms): with the bug it comes in
 // microseconds, and without it nothing happens at all.
-func TestH1EarlierContextDoesNotAbortLaterRequest(t *testing.T) {
+func TestEarlierContextDoesNotAbortLaterRequest(t *testing.T) {
 	t.Parallel()
 	got := make(chan struct{}, 1)
 	goOn := make(chan struct{})
@@ -1080,17 +1312,17 @@ func TestH1EarlierContextDoesNotAbortLaterRequest(t *testing.T) {
 			}
 		}
 	})
-	tr := NewH1Transport(1, 0)
+	tr := New(1, 0)
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	defer cancel1()
-	var resp Response
-	if err := tr.RoundTrip(ctx1, &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+	var resp client.Response
+	if err := tr.RoundTrip(ctx1, &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		var resp Response
-		done <- tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
+		var resp client.Response
+		done <- tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp)
 	}()
 	recvOrFail(t, got, "the second request")
 	cancel1()
@@ -1103,10 +1335,10 @@ func TestH1EarlierContextDoesNotAbortLaterRequest(t *testing.T) {
 // ---------------------------------------------------------------------
 // Benchmark.
 
-// BenchmarkH1RoundTrip measures a GET answered at once by an in-process
+// BenchmarkRoundTrip measures a GET answered at once by an in-process
 // server, over one kept-alive loopback connection: the transport's
 // steady state should allocate nothing.
-func BenchmarkH1RoundTrip(b *testing.B) {
+func BenchmarkRoundTrip(b *testing.B) {
 	const reply = "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 0\r\n\r\n"
 	for _, bc := range []struct {
 		name string
@@ -1120,11 +1352,11 @@ func BenchmarkH1RoundTrip(b *testing.B) {
 				c.SetDeadline(time.Time{}) // the benchmark decides how long
 				answerEachRequest(c.Conn, []byte(reply))
 			})
-			tr := NewH1Transport(1, 0)
+			tr := New(1, 0)
 			ctx, cancel := bc.ctx()
 			defer cancel()
-			req := &Request{Method: "GET", URL: srv.url + "/", Timeout: 5 * time.Second}
-			var resp Response
+			req := &client.Request{Method: "GET", URL: srv.url + "/", Timeout: 5 * time.Second}
+			var resp client.Response
 			if err := tr.RoundTrip(ctx, req, &resp); err != nil { // dial, fill the pools
 				b.Fatal(err)
 			}
@@ -1158,7 +1390,7 @@ func compareH1WithNetHTTP(t *testing.T, data []byte, o h1Outcome, r netOutcome) 
 	}
 	folded := bytes.Contains(data, []byte("\n ")) || bytes.Contains(data, []byte("\n\t"))
 	for _, name := range []string{"Content-Type", "Retry-After", "X-A"} {
-		if got, want := o.head.get(name), r.resp.Header.Get(name); !headerValuesMatch(got, want, folded) {
+		if got, want := o.head.Get(name), r.resp.Header.Get(name); !headerValuesMatch(got, want, folded) {
 			t.Fatalf("%s: %q, net/http %q:\n%q", name, got, want, data)
 		}
 	}
@@ -1180,7 +1412,7 @@ func headerValuesMatch(got, want string, folded bool) bool {
 		return false
 	}
 	g, w := collapseWS(got), collapseWS(want)
-	// Known bug (TestH1ParseObsFoldOntoEmptyValue): folding onto an empty
+	// Known bug (TestParseObsFoldOntoEmptyValue): folding onto an empty
 	// value leaves a leading SP.
 	return g == w || strings.TrimPrefix(g, " ") == w
 }
@@ -1257,8 +1489,8 @@ type h1ParseOpts struct {
 
 // h1Outcome is what parseResponse made of an input.
 type h1Outcome struct {
-	res  h1Result
-	head *h1Head
+	res  parsed
+	head *respHead
 	body []byte
 	n    int64 // bytes consumed
 	err  error
@@ -1278,12 +1510,12 @@ func parseH1(data []byte, method string, o h1ParseOpts) h1Outcome {
 	if o.wrap != nil {
 		src = o.wrap(src)
 	}
-	rd := h1Reader{src: src, buf: buf, w: copy(buf, data[:k])}
-	head := new(h1Head)
+	rd := reader{src: src, buf: buf, w: copy(buf, data[:k])}
+	head := new(respHead)
 	var body []byte
 	if o.dirty {
 		head.block = append(head.block, "X-A: stale\n"...)
-		head.fields = append(head.fields, h1Field{name: 0, nameEnd: 3, val: 5, valEnd: 10})
+		head.fields = append(head.fields, fieldRef{name: 0, nameEnd: 3, val: 5, valEnd: 10})
 		body = append(make([]byte, 0, 64), "stale body"...)
 	}
 	res, body, err := parseResponse(&rd, method, head, body, maxBody)
@@ -1309,7 +1541,7 @@ func diffH1Outcome(got, want h1Outcome) string {
 	return ""
 }
 
-func h1HeadLines(h *h1Head) []string {
+func h1HeadLines(h *respHead) []string {
 	var lines []string
 	for _, f := range h.fields {
 		lines = append(lines, string(h.block[f.name:f.nameEnd])+": "+string(h.block[f.val:f.valEnd]))
@@ -1400,7 +1632,7 @@ func sameDecimalList(fields []string) bool {
 }
 
 // headValues returns the values of the fields in h named name.
-func headValues(h *h1Head, name string) []string {
+func headValues(h *respHead, name string) []string {
 	var vals []string
 	for _, f := range h.fields {
 		if equalFold(h.block[f.name:f.nameEnd], name) {
@@ -1604,9 +1836,9 @@ func answerEachRequest(c net.Conn, reply []byte) {
 	}
 }
 
-// BenchmarkH1ParseResponse parses responses from memory: the transport's
+// BenchmarkParseResponse parses responses from memory: the transport's
 // own work per response, without the socket.
-func BenchmarkH1ParseResponse(b *testing.B) {
+func BenchmarkParseResponse(b *testing.B) {
 	for _, c := range []struct{ name, resp string }{
 		{"nginx", "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 22 Nov 2026 02:37:50 GMT\r\nContent-Type: text/plain\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n"},
 		{"genesys", "HTTP/1.1 200 OK\r\nDate: Sun, 22 Nov 2026 02:37:50 GMT\r\nContent-Type: application/json\r\nContent-Length: 27\r\nConnection: keep-alive\r\n" +
@@ -1618,15 +1850,15 @@ func BenchmarkH1ParseResponse(b *testing.B) {
 			src := bytes.NewReader(nil)
 			buf := make([]byte, 8192)
 			var body []byte
-			var resp Response
-			resp.h1 = newH1State()
-			resp.header = resp.h1.head.get
+			var resp client.Response
+			head := newHead()
+			resp.SetHead(head)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				n := copy(buf, data)
-				rd := h1Reader{src: src, buf: buf, w: n}
-				res, out, err := parseResponse(&rd, "GET", &resp.h1.head, body, MaxBodyBytes)
+				rd := reader{src: src, buf: buf, w: n}
+				res, out, err := parseResponse(&rd, "GET", head, body, client.MaxBodyBytes)
 				if err != nil || res.status != 200 {
 					b.Fatal(res.status, err)
 				}
@@ -1637,20 +1869,20 @@ func BenchmarkH1ParseResponse(b *testing.B) {
 	}
 }
 
-// TestH1WarmOpensConnectionsAhead: Warm dials n connections (never more
+// TestWarmOpensConnectionsAhead: Warm dials n connections (never more
 // than the pool's bound), which the next requests use without dialling.
-func TestH1WarmOpensConnectionsAhead(t *testing.T) {
+func TestWarmOpensConnectionsAhead(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, func(c *h1ServerConn) {
 		answerEachRequest(c, []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
 	})
-	pooled := func(tr *H1Transport) (open, idle int) {
+	pooled := func(tr *Transport) (open, idle int) {
 		h := tr.host(strings.TrimPrefix(srv.url, "http://"))
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		return h.open, len(h.idle)
 	}
-	small := NewH1Transport(3, 0)
+	small := New(3, 0)
 	if err := small.Warm(context.Background(), srv.url, 10); err != nil {
 		t.Fatal(err)
 	}
@@ -1658,7 +1890,7 @@ func TestH1WarmOpensConnectionsAhead(t *testing.T) {
 		t.Errorf("Warm(10) with at most 3 connections: %d open, %d idle; want 3 and 3", open, idle)
 	}
 
-	tr := NewH1Transport(20, 0)
+	tr := New(20, 0)
 	if err := tr.Warm(context.Background(), srv.url, 6); err != nil {
 		t.Fatal(err)
 	}
@@ -1670,8 +1902,8 @@ func TestH1WarmOpensConnectionsAhead(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var resp Response
-			if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url + "/", Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
+			var resp client.Response
+			if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url + "/", Timeout: h1TestBound}, &resp); err != nil || resp.Status != 200 {
 				t.Errorf("error %v, status %d", err, resp.Status)
 			}
 		}()
@@ -1680,23 +1912,23 @@ func TestH1WarmOpensConnectionsAhead(t *testing.T) {
 	if open, _ := pooled(tr); open != 6 {
 		t.Errorf("6 requests on 6 warm connections: %d open after, want 6 (no dial)", open)
 	}
-	if err := NewH1Transport(1, 0).Warm(context.Background(), "https://"+srv.ln.Addr().String(), 1); err == nil {
+	if err := New(1, 0).Warm(context.Background(), "https://"+srv.ln.Addr().String(), 1); err == nil {
 		t.Error("Warm of an https URL: no error")
 	}
 }
 
-// TestH1BurstReusesOpenConnections: a burst of requests that share
+// TestBurstReusesOpenConnections: a burst of requests that share
 // connections (an open model's) and find every open connection busy waits
 // for those to free up rather than dialling one each (a dial costs the
 // generator several requests), and the pool grows only when waiting
 // would take longer than dialling.
-func TestH1BurstReusesOpenConnections(t *testing.T) {
+func TestBurstReusesOpenConnections(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, func(c *h1ServerConn) {
 		answerEachRequest(c, []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
 	})
 	const burst = 400
-	tr := NewH1Transport(burst, 0)
+	tr := New(burst, 0)
 	if err := tr.Warm(context.Background(), srv.url, 4); err != nil {
 		t.Fatal(err)
 	}
@@ -1707,8 +1939,8 @@ func TestH1BurstReusesOpenConnections(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			var resp Response
-			req := &Request{Method: "GET", URL: srv.url + "/", Timeout: h1TestBound, ShareConns: true}
+			var resp client.Response
+			req := &client.Request{Method: "GET", URL: srv.url + "/", Timeout: h1TestBound, ShareConns: true}
 			if err := tr.RoundTrip(context.Background(), req, &resp); err != nil || resp.Status != 200 {
 				t.Errorf("error %v, status %d", err, resp.Status)
 			}
@@ -1727,39 +1959,40 @@ func TestH1BurstReusesOpenConnections(t *testing.T) {
 	}
 }
 
-// BenchmarkH1Prepare: building a request message, as every request of a
+// BenchmarkPrepare: building a request message, as every request of a
 // VU does before it is sent.
-func BenchmarkH1Prepare(b *testing.B) {
-	tr := NewH1Transport(1, 0)
-	req := &Request{Method: "GET", URL: "http://127.0.0.1:8080/api/v2/analytics/conversations/details?pageSize=25", Timeout: 5 * time.Second,
-		Header: []HeaderField{{"Authorization", "Bearer 6c8a2b1f-1234-4c7e-9a9b-0a1b2c3d4e5f"}, {"Accept", "application/json"}, {"X-Scenario", "bot_burst"}}}
-	var resp Response
+func BenchmarkPrepare(b *testing.B) {
+	tr := New(1, 0)
+	req := &client.Request{Method: "GET", URL: "http://127.0.0.1:8080/api/v2/analytics/conversations/details?pageSize=25", Timeout: 5 * time.Second,
+		Header: []client.HeaderField{{Name: "Authorization", Value: "Bearer 6c8a2b1f-1234-4c7e-9a9b-0a1b2c3d4e5f"}, {Name: "Accept", Value: "application/json"}, {Name: "X-Scenario", Value: "bot_burst"}}}
+	var resp client.Response
+	st := new(reqState)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := tr.prepare(ctx, req, &resp); err != nil {
+		if err := tr.prepare(ctx, st, req, &resp); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-// TestH1PrepareReusesOnlyTheSameRequest: a VU's next request reuses the
+// TestPrepareReusesOnlyTheSameRequest: a VU's next request reuses the
 // message built for its last one only when nothing that goes into it
 // changed; a body is built every time (a caller may rewrite it in place).
-func TestH1PrepareReusesOnlyTheSameRequest(t *testing.T) {
+func TestPrepareReusesOnlyTheSameRequest(t *testing.T) {
 	t.Parallel()
-	tr := NewH1Transport(1, 0)
-	var resp Response
+	tr := New(1, 0)
+	var resp client.Response
+	st := new(reqState) // a pooled state, as the next request of a VU mostly gets the last one's
 	ctx := context.Background()
-	msg := func(req *Request) string {
+	msg := func(req *client.Request) string {
 		t.Helper()
-		st, err := tr.prepare(ctx, req, &resp)
-		if err != nil {
+		if err := tr.prepare(ctx, st, req, &resp); err != nil {
 			t.Fatal(err)
 		}
 		return string(st.wbuf)
 	}
-	req := &Request{Method: "GET", URL: "http://127.0.0.1:8080/a", Header: []HeaderField{{"Authorization", "Bearer one"}}}
+	req := &client.Request{Method: "GET", URL: "http://127.0.0.1:8080/a", Header: []client.HeaderField{{Name: "Authorization", Value: "Bearer one"}}}
 	want := func(got string, parts ...string) {
 		t.Helper()
 		for _, p := range parts {
@@ -1769,7 +2002,7 @@ func TestH1PrepareReusesOnlyTheSameRequest(t *testing.T) {
 		}
 	}
 	want(msg(req), "GET /a HTTP/1.1\r\n", "Authorization: Bearer one\r\n")
-	resp.h1.wbuf[0] = 'X' // a mark that only a rebuild would erase
+	st.wbuf[0] = 'X' // a mark that only a rebuild would erase
 	if got := msg(req); !strings.HasPrefix(got, "XET /a ") {
 		t.Errorf("the same request was built again:\n%s", got)
 	}
@@ -1779,7 +2012,7 @@ func TestH1PrepareReusesOnlyTheSameRequest(t *testing.T) {
 	want(msg(req), "GET /b?x=1 HTTP/1.1\r\n")
 	req.Method = "DELETE"
 	want(msg(req), "DELETE /b?x=1 HTTP/1.1\r\n")
-	req.Header = append(req.Header, HeaderField{"X-Trace", "t1"})
+	req.Header = append(req.Header, client.HeaderField{Name: "X-Trace", Value: "t1"})
 	want(msg(req), "X-Trace: t1\r\n")
 	body := []byte(`{"n":1}`)
 	req.Method, req.Body = "POST", body
@@ -1792,30 +2025,30 @@ func TestH1PrepareReusesOnlyTheSameRequest(t *testing.T) {
 	}
 }
 
-// TestH1ShorterTimeoutOnABusyConnection: a connection keeps the deadline
+// TestShorterTimeoutOnABusyConnection: a connection keeps the deadline
 // an earlier request set when the next one's is at most a little later
 // (the slack); a request with a shorter timeout must still get its own.
 // The first two requests (16 s) share a deadline, and the third (150
 // ms), to a server that no longer answers, times out in about 150 ms.
-func TestH1ShorterTimeoutOnABusyConnection(t *testing.T) {
+func TestShorterTimeoutOnABusyConnection(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, answerThenHold(2))
-	tr := NewH1Transport(1, 0)
-	var resp Response
+	tr := New(1, 0)
+	var resp client.Response
 	for i := range 2 {
-		if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 16 * time.Second}, &resp); err != nil || resp.Status != 200 {
+		if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: 16 * time.Second}, &resp); err != nil || resp.Status != 200 {
 			t.Fatalf("request %d: error %v, status %d", i+1, err, resp.Status)
 		}
 	}
 	start := time.Now()
-	err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond}, &resp)
+	err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond}, &resp)
 	expectTimeoutAfter(t, err, time.Since(start), 150*time.Millisecond)
 	if n := srv.accepts.Load(); n != 1 {
 		t.Errorf("%d connections, want all three requests on one", n)
 	}
 }
 
-// TestH1EndedContextDoesNotKillTheNextRequest: a step's context ends
+// TestEndedContextDoesNotKillTheNextRequest: a step's context ends
 // right after its last request (a poll step cancels its own), while the
 // VU's next request, under another context, takes the same connection.
 // The end must not abort that request. A connection that kept watching
@@ -1823,18 +2056,18 @@ func TestH1ShorterTimeoutOnABusyConnection(t *testing.T) {
 // busy a moment before it stopped watching the old context, which once
 // failed a POST in examples/analytics-after-lag.yaml with "i/o timeout"
 // under make test) is too narrow for a test to hit without a hook.
-func TestH1EndedContextDoesNotKillTheNextRequest(t *testing.T) {
+func TestEndedContextDoesNotKillTheNextRequest(t *testing.T) {
 	t.Parallel()
 	srv := newH1Server(t, serveReplies(func(int, *http.Request) (string, bool) { return h1OK, false }))
-	tr := NewH1Transport(1, 0)
-	var resp Response
+	tr := New(1, 0)
+	var resp client.Response
 	for i := range 2000 {
 		stepCtx, endStep := context.WithCancel(context.Background())
-		if err := tr.RoundTrip(stepCtx, &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+		if err := tr.RoundTrip(stepCtx, &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
 			t.Fatalf("round %d, first request: %v", i, err)
 		}
 		endStep() // its AfterFunc runs now, concurrently with the next request
-		if err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
+		if err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: h1TestBound}, &resp); err != nil {
 			t.Fatalf("round %d: the next request failed: %v", i, err)
 		}
 	}
@@ -1845,16 +2078,16 @@ func TestH1EndedContextDoesNotKillTheNextRequest(t *testing.T) {
 
 // Requests that share connections (open and batch arrivals) wait for
 // their responses on the shared poller on Linux, the others in Go's
-// (h1_poll_linux.go): the tests of both ways end with these.
+// (poll_linux.go): the tests of both ways end with these.
 var waitPaths = []struct {
 	name  string
 	share bool
 }{{"Go's poller", false}, {"shared poller", true}}
 
-// TestH1LargeRequestBody: a body far larger than the socket's send
+// TestLargeRequestBody: a body far larger than the socket's send
 // buffer goes out whole (the write that fills the buffer finishes on
 // the blocking path), and the response after it is read.
-func TestH1LargeRequestBody(t *testing.T) {
+func TestLargeRequestBody(t *testing.T) {
 	t.Parallel()
 	body := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB
 	for _, wp := range waitPaths {
@@ -1864,10 +2097,10 @@ func TestH1LargeRequestBody(t *testing.T) {
 				n := strconv.FormatInt(req.ContentLength, 10)
 				return "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(n)) + "\r\n\r\n" + n, false
 			}))
-			tr := NewH1Transport(1, 0)
-			var resp Response
+			tr := New(1, 0)
+			var resp client.Response
 			for i := range 2 {
-				req := &Request{Method: "PUT", URL: srv.url, Body: body, Timeout: h1TestBound, ShareConns: wp.share}
+				req := &client.Request{Method: "PUT", URL: srv.url, Body: body, Timeout: h1TestBound, ShareConns: wp.share}
 				err := tr.RoundTrip(context.Background(), req, &resp)
 				if err != nil || resp.Status != 200 || string(resp.Body) != strconv.Itoa(len(body)) {
 					t.Fatalf("request %d: error %v, status %d, body %q; want 200 and %d", i+1, err, resp.Status, resp.Body, len(body))
@@ -1880,10 +2113,10 @@ func TestH1LargeRequestBody(t *testing.T) {
 	}
 }
 
-// TestH1TimeoutMidBody: a server that stops in the middle of a body
+// TestTimeoutMidBody: a server that stops in the middle of a body
 // times the request out at its deadline, with the rest of the body
 // awaited on the same path as the first bytes.
-func TestH1TimeoutMidBody(t *testing.T) {
+func TestTimeoutMidBody(t *testing.T) {
 	t.Parallel()
 	for _, wp := range waitPaths {
 		t.Run(wp.name, func(t *testing.T) {
@@ -1897,37 +2130,37 @@ func TestH1TimeoutMidBody(t *testing.T) {
 				}
 				_, _ = c.br.ReadByte() // until the client hangs up
 			})
-			tr := NewH1Transport(1, 0)
-			var resp Response
+			tr := New(1, 0)
+			var resp client.Response
 			start := time.Now()
-			err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond, ShareConns: wp.share}, &resp)
+			err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond, ShareConns: wp.share}, &resp)
 			expectTimeoutAfter(t, err, time.Since(start), 150*time.Millisecond)
 		})
 	}
 }
 
-// TestH1ConnectionChangesPoller: one connection serves requests that
+// TestConnectionChangesPoller: one connection serves requests that
 // wait in Go's poller and on the shared one, in turns; each keeps its
 // own deadline: a short timeout after a long one on the other path
 // still fires on time.
-func TestH1ConnectionChangesPoller(t *testing.T) {
+func TestConnectionChangesPoller(t *testing.T) {
 	t.Parallel()
 	for _, last := range waitPaths {
 		t.Run("last on "+last.name, func(t *testing.T) {
 			t.Parallel()
 			const answered = 6
 			srv := newH1Server(t, answerThenHold(answered))
-			tr := NewH1Transport(1, 0)
-			var resp Response
+			tr := New(1, 0)
+			var resp client.Response
 			for i := range answered {
 				share := (i%2 == 1) != last.share // the last answered one on the other path
-				req := &Request{Method: "GET", URL: srv.url, Timeout: 16 * time.Second, ShareConns: share}
+				req := &client.Request{Method: "GET", URL: srv.url, Timeout: 16 * time.Second, ShareConns: share}
 				if err := tr.RoundTrip(context.Background(), req, &resp); err != nil || resp.Status != 200 || string(resp.Body) != "ok" {
 					t.Fatalf("request %d (share %v): error %v, status %d", i+1, share, err, resp.Status)
 				}
 			}
 			start := time.Now()
-			err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond, ShareConns: last.share}, &resp)
+			err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.url, Timeout: 150 * time.Millisecond, ShareConns: last.share}, &resp)
 			expectTimeoutAfter(t, err, time.Since(start), 150*time.Millisecond)
 			if n := srv.accepts.Load(); n != 1 {
 				t.Errorf("%d connections, want one for all %d requests", n, answered+1)
@@ -1959,27 +2192,27 @@ func answerThenHold(n int) func(*h1ServerConn) {
 // (its Timeout) after the request began: took.
 func expectTimeoutAfter(t *testing.T, err error, took, want time.Duration) {
 	t.Helper()
-	if Classify(err) != metrics.Timeout {
-		t.Fatalf("error %v (class %v), want a timeout", err, Classify(err))
+	if client.Classify(err) != metrics.Timeout {
+		t.Fatalf("error %v (class %v), want a timeout", err, client.Classify(err))
 	}
 	if took < want-want/15 || took > h1TestBound/2 {
 		t.Errorf("timed out after %v, want about %v", took, want)
 	}
 }
 
-// TestH1RateLimitAllocatesNothing: reading a Genesys response's
-// inin-ratelimit values copies none of them (h1Head.view), and reads
+// TestRateLimitAllocatesNothing: reading a Genesys response's
+// inin-ratelimit values copies none of them (respHead.view), and reads
 // them right.
-func TestH1RateLimitAllocatesNothing(t *testing.T) {
+func TestRateLimitAllocatesNothing(t *testing.T) {
 	data := "HTTP/1.1 200 OK\r\nContent-Length: 0\r\ninin-ratelimit-count: 12\r\ninin-ratelimit-allowed: 300\r\ninin-ratelimit-reset: 48\r\n\r\n"
-	var resp Response
-	resp.h1 = newH1State()
-	resp.header = resp.h1.head.get
-	rd := h1Reader{src: bytes.NewReader(nil), buf: []byte(data), w: len(data)}
-	if _, _, err := parseResponse(&rd, "GET", &resp.h1.head, nil, MaxBodyBytes); err != nil {
+	var resp client.Response
+	head := newHead()
+	resp.SetHead(head)
+	rd := reader{src: bytes.NewReader(nil), buf: []byte(data), w: len(data)}
+	if _, _, err := parseResponse(&rd, "GET", head, nil, client.MaxBodyBytes); err != nil {
 		t.Fatal(err)
 	}
-	var rl RateLimit
+	var rl client.RateLimit
 	if n := testing.AllocsPerRun(100, func() { rl = resp.RateLimit(time.Time{}) }); n != 0 {
 		t.Errorf("%v allocations a call, want 0", n)
 	}

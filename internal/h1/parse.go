@@ -1,4 +1,4 @@
-package client
+package h1
 
 import (
 	"bytes"
@@ -8,34 +8,50 @@ import (
 	"io"
 	"math/bits"
 	"strconv"
+	"strings"
+	"time"
 	"unsafe"
 
-	"github.com/floodgate-dev/floodgate/internal/scenario"
+	"github.com/floodgate-dev/floodgate/internal/client"
 )
 
-// This file reads HTTP/1.x responses (RFC 9112) for H1Transport. Its
+// This file reads HTTP/1.x responses (RFC 9112) for Transport. Its
 // rules follow net/http's where RFC 9112 leaves room, and
 // FuzzH1ParseResponse checks it against http.ReadResponse.
 
-// h1Reader buffers reads from src in buf, which it does not own: the
+// reader buffers reads from src in buf, which it does not own: the
 // transport lends it a pooled buffer for one response.
-type h1Reader struct {
+type reader struct {
 	src  io.Reader
 	buf  []byte
 	r, w int
 	// n counts bytes consumed from src (status line to last body byte).
 	n int64
+	// headMax bounds a response's header section, interim responses
+	// and trailers included (0: only by buf's size), as net/http's
+	// MaxResponseHeaderBytes does: a line is bounded by buf, and without
+	// this the lines of one section would not be.
+	headMax int64
+}
+
+// section fails with errHeaderTooLarge when more than b.headMax bytes
+// have been consumed since start.
+func (b *reader) section(start int64) error {
+	if b.headMax > 0 && b.n-start > b.headMax {
+		return headerTooLarge(b.headMax)
+	}
+	return nil
 }
 
 // fill reads more into buf after compacting it; it fails with
 // errHeaderTooLarge when buf is full of unconsumed bytes.
-func (b *h1Reader) fill() error {
+func (b *reader) fill() error {
 	if b.r > 0 {
 		b.w = copy(b.buf, b.buf[b.r:b.w])
 		b.r = 0
 	}
 	if b.w == len(b.buf) {
-		return errHeaderTooLarge
+		return headerTooLarge(int64(len(b.buf)))
 	}
 	for range 100 {
 		n, err := b.src.Read(b.buf[b.w:])
@@ -53,7 +69,7 @@ func (b *h1Reader) fill() error {
 // line returns the next line without its line ending (LF or CRLF), and
 // the bytes it spanned, reading more as needed. The line aliases buf and
 // is valid until the next read.
-func (b *h1Reader) line() (line []byte, err error) {
+func (b *reader) line() (line []byte, err error) {
 	scanned := 0 // bytes after b.r searched already
 	for {
 		if j := bytes.IndexByte(b.buf[b.r+scanned:b.w], '\n'); j >= 0 {
@@ -78,7 +94,7 @@ func (b *h1Reader) line() (line []byte, err error) {
 
 // readFull copies exactly len(p) bytes: buffered ones first, the rest
 // straight from src.
-func (b *h1Reader) readFull(p []byte) error {
+func (b *reader) readFull(p []byte) error {
 	k := copy(p, b.buf[b.r:b.w])
 	b.r += k
 	b.n += int64(k)
@@ -94,26 +110,32 @@ func (b *h1Reader) readFull(p []byte) error {
 }
 
 var (
-	errHeaderTooLarge = errors.New("response status line and headers do not fit in defaults.response_header_bytes: raise it")
-	errBodyTooLarge   = fmt.Errorf("response body larger than %d MiB", MaxBodyBytes>>20)
+	errHeaderTooLarge = errors.New("response header section is larger than defaults.response_header_bytes (status line, fields and any interim responses or trailers): raise it")
+	errBodyTooLarge   = fmt.Errorf("response body larger than %d MiB", client.MaxBodyBytes>>20)
 )
 
-// h1Field indexes one header field in h1Head.block.
-type h1Field struct {
+// headerTooLarge is errHeaderTooLarge with the bound that was hit.
+func headerTooLarge(limit int64) error {
+	return fmt.Errorf("%w (%d bytes)", errHeaderTooLarge, limit)
+}
+
+// fieldRef indexes one header field in respHead.block.
+type fieldRef struct {
 	name, nameEnd, val, valEnd uint32
 	kind                       uint8 // 1 + the index in knownNames, 0 for other names
 }
 
-// h1Head holds the final response's header fields, copied out of the
+// respHead holds the final response's header fields, copied out of the
 // borrowed read buffer so that they outlive it.
-type h1Head struct {
+type respHead struct {
 	block  []byte
-	fields []h1Field
+	fields []fieldRef
 	// names has a bit set for each field name's nameBit: most lookups
 	// are of names a response does not have, and the bit answers them
 	// without a scan.
-	names uint64
-	known uint32 // see knownKind
+	names  uint64
+	known  uint32                   // see knownKind
+	viewFn func(name string) string // view, bound once
 }
 
 // nameBit hashes a field name's length and its first and last letters,
@@ -126,13 +148,32 @@ func nameBit[T string | []byte](name T) uint64 {
 	return 1 << (h & 63)
 }
 
-// get returns the first value of the field name, as a copy: Response.Header.
-func (h *h1Head) get(name string) string {
+// newHead returns an empty head, its view bound once (a method value
+// made per response would allocate).
+func newHead() *respHead {
+	h := new(respHead)
+	h.viewFn = h.view
+	return h
+}
+
+// Get returns the first value of the field name, as a copy: it
+// implements client.Head.
+func (h *respHead) Get(name string) string {
 	return string(h.value(name))
 }
 
-// values returns copies of every value of the field name: Response.Values.
-func (h *h1Head) values(name string) []string {
+// RateLimit implements client.RateLimitHead: a response without any of
+// the fields skips the lookups, and the values are read in place.
+func (h *respHead) RateLimit(now time.Time) client.RateLimit {
+	if h.known&knownRateLimit == 0 {
+		return client.RateLimit{}
+	}
+	return client.ParseRateLimit(h.viewFn, now)
+}
+
+// Values returns copies of every value of the field name: it implements
+// client.ValuesHead.
+func (h *respHead) Values(name string) []string {
 	if h.names&nameBit(name) == 0 {
 		return nil
 	}
@@ -146,7 +187,7 @@ func (h *h1Head) values(name string) []string {
 }
 
 // value returns the first value of the field name, aliasing h.block.
-func (h *h1Head) value(name string) []byte {
+func (h *respHead) value(name string) []byte {
 	if h.names&nameBit(name) == 0 {
 		return nil
 	}
@@ -160,9 +201,9 @@ func (h *h1Head) value(name string) []byte {
 
 // view is get without the copy: the string aliases h.block, which the
 // next response parsed into h overwrites. Only for a caller that keeps
-// none of it: ParseRateLimit reads numbers out of the values, and so a
+// none of it: client.ParseRateLimit reads numbers out of the values, and so a
 // Genesys response's three inin-ratelimit values cost no allocations.
-func (h *h1Head) view(name string) string {
+func (h *respHead) view(name string) string {
 	v := h.value(name)
 	if len(v) == 0 {
 		return ""
@@ -170,8 +211,8 @@ func (h *h1Head) view(name string) string {
 	return unsafe.String(&v[0], len(v))
 }
 
-// h1Result is what parseResponse found out about the exchange.
-type h1Result struct {
+// parsed is what parseResponse found out about the exchange.
+type parsed struct {
 	status int
 	// keepAlive: the connection can carry another request.
 	keepAlive bool
@@ -190,8 +231,9 @@ func protoErr(format string, args ...any) error {
 // the status line and headers into head, the body appended to body[:0]
 // (at most maxBody bytes, or errBodyTooLarge). Informational (1xx)
 // responses other than 101 are skipped, as net/http does.
-func parseResponse(b *h1Reader, method string, head *h1Head, body []byte, maxBody int) (res h1Result, bodyOut []byte, err error) {
+func parseResponse(b *reader, method string, head *respHead, body []byte, maxBody int) (res parsed, bodyOut []byte, err error) {
 	var minor int
+	start := b.n
 	for {
 		line, err := b.line()
 		if err != nil {
@@ -201,7 +243,7 @@ func parseResponse(b *h1Reader, method string, head *h1Head, body []byte, maxBod
 		if err != nil {
 			return res, body[:0], err
 		}
-		if err := parseHeader(b, head); err != nil {
+		if err := parseHeader(b, head, start); err != nil {
 			return res, body[:0], err
 		}
 		if res.status >= 200 || res.status == 101 {
@@ -269,10 +311,13 @@ func parseStatusLine(line []byte) (minor, status int, err error) {
 }
 
 // parseHeader reads header fields up to the empty line into head,
-// replacing what it held.
-func parseHeader(b *h1Reader, head *h1Head) error {
+// replacing what it held; the section began at b.n == start.
+func parseHeader(b *reader, head *respHead, start int64) error {
 	head.block, head.fields, head.names, head.known = head.block[:0], head.fields[:0], 0, 0
 	for {
+		if err := b.section(start); err != nil {
+			return err
+		}
 		if line, colon, v0, v1, ok := b.field(); ok {
 			head.add(line, colon, v0, v1)
 			continue
@@ -287,7 +332,7 @@ func parseHeader(b *h1Reader, head *h1Head) error {
 			return err
 		}
 		if len(line) == 0 {
-			return nil
+			return b.section(start)
 		}
 		if line[0] == ' ' || line[0] == '\t' { // obs-fold: continues the previous value
 			if len(head.fields) == 0 {
@@ -309,7 +354,7 @@ func parseHeader(b *h1Reader, head *h1Head) error {
 			continue
 		}
 		colon := 0
-		for colon < len(line) && scenario.IsTokenChar(line[colon]) {
+		for colon < len(line) && IsTokenChar(line[colon]) {
 			colon++
 		}
 		switch {
@@ -334,12 +379,12 @@ func parseHeader(b *h1Reader, head *h1Head) error {
 }
 
 // add copies the field line (name, colon, value: line[v0:v1]) into h.
-func (h *h1Head) add(line []byte, colon, v0, v1 int) {
+func (h *respHead) add(line []byte, colon, v0, v1 int) {
 	base := uint32(len(h.block))
 	h.block = append(h.block, line...) // one copy: name, colon, value
 	name := line[:colon]
 	kind := knownKind(name)
-	h.fields = append(h.fields, h1Field{name: base, nameEnd: base + uint32(colon),
+	h.fields = append(h.fields, fieldRef{name: base, nameEnd: base + uint32(colon),
 		val: base + uint32(v0), valEnd: base + uint32(v1), kind: kind})
 	h.names |= nameBit(name)
 	if kind != 0 {
@@ -354,7 +399,7 @@ func (h *h1Head) add(line []byte, colon, v0, v1 int) {
 // general path would. ok is false, and nothing consumed, for anything
 // else (the empty line, obs-fold, a line still arriving, a malformed
 // one): the general path then parses the line, or says what is wrong.
-func (b *h1Reader) field() (line []byte, colon, v0, v1 int, ok bool) {
+func (b *reader) field() (line []byte, colon, v0, v1 int, ok bool) {
 	p := b.buf[b.r:b.w]
 	for colon+4 <= len(p) && tokenBytes[p[colon]]&tokenBytes[p[colon+1]]&tokenBytes[p[colon+2]]&tokenBytes[p[colon+3]] != 0 {
 		colon += 4
@@ -397,16 +442,42 @@ func (b *h1Reader) field() (line []byte, colon, v0, v1 int, ok bool) {
 	return p[:end], colon, v0, v1, true
 }
 
-// tokenBytes is scenario.IsTokenChar as a table of 0 and 1, which field
-// ANDs four bytes at a time.
+// IsTokenChar reports whether c may appear in an HTTP token (RFC 9110
+// §5.6.2): a method, a field name, a transfer coding.
+func IsTokenChar(c byte) bool { return tokenBytes[c] != 0 }
+
+// tokenBytes holds 1 for the token characters and 0 for the others:
+// field ANDs four bytes at a time.
 var tokenBytes = func() (t [256]uint8) {
 	for c := range t {
-		if scenario.IsTokenChar(byte(c)) {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0 {
 			t[c] = 1
 		}
 	}
 	return t
 }()
+
+// trimOWS trims optional whitespace (SP, HTAB) from both ends of s.
+func trimOWS(s []byte) []byte {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// isToken reports whether s is all token characters.
+func isToken(s []byte) bool {
+	for _, c := range s {
+		if tokenBytes[c] == 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // ctlIndex returns the index of p's first control character (a byte
 // below 0x20, or DEL), or len(p); eight bytes at a time.
@@ -433,10 +504,10 @@ func ctlIndex(p []byte) int {
 	return len(p)
 }
 
-// Header names the transport and ParseRateLimit read, each with a kind
-// (1 + its index) and a bit in h1Head.known, set when the response has
+// Header names the transport and client.ParseRateLimit read, each with a kind
+// (1 + its index) and a bit in respHead.known, set when the response has
 // the field. A response
-// without any rate-limit field then skips ParseRateLimit's dozen lookups.
+// without any rate-limit field then skips client.ParseRateLimit's dozen lookups.
 const (
 	knownConnection = 1 << iota
 	knownContentLength
@@ -444,12 +515,9 @@ const (
 	knownRateLimitFirst // the rate-limit names follow
 )
 
-var knownNames = []string{"Connection", "Content-Length", "Transfer-Encoding",
-	hdrFloodgateRetryAfterMs, hdrFloodgateResetMs, hdrRetryAfter,
-	hdrRateLimit, hdrRateLimitPolicy, hdrRateLimitLimit, hdrRateLimitRemaining, hdrRateLimitReset,
-	hdrIninCount, hdrIninAllowed, hdrIninReset, hdrXLimit, hdrXRemaining, hdrXReset}
+var knownNames = append([]string{"Connection", "Content-Length", "Transfer-Encoding"}, client.RateLimitFields()...)
 
-// knownRateLimit has the bits of every name ParseRateLimit reads.
+// knownRateLimit has the bits of every name client.ParseRateLimit reads.
 const knownRateLimit = ^uint32(knownRateLimitFirst - 1)
 
 // knownByLen indexes knownNames by length, for knownKind.
@@ -503,7 +571,7 @@ type framing struct {
 
 // readFraming scans head once, without allocating (this runs for every
 // response).
-func readFraming(head *h1Head, minor int) (fr framing, err error) {
+func readFraming(head *respHead, minor int) (fr framing, err error) {
 	if head.known&(knownConnection|knownContentLength|knownTransferEncoding) == 0 {
 		return fr, nil
 	}
@@ -531,9 +599,20 @@ func readFraming(head *h1Head, minor int) (fr framing, err error) {
 			if minor == 0 {
 				continue
 			}
+			// A list of transfer-codings, each a token and any parameters
+			// (RFC 9112 §6.1); an obs-fold is a space by now (§5.2). Any
+			// other value ("chunked chunked") leaves the body's length
+			// unknowable, and is refused as net/http refuses it.
 			for tok, rest := nextToken(v); tok != nil; tok, rest = nextToken(rest) {
+				coding := tok
+				if i := bytes.IndexByte(coding, ';'); i >= 0 {
+					coding = trimOWS(coding[:i])
+				}
+				if len(coding) == 0 || !isToken(coding) {
+					return fr, protoErr("Transfer-Encoding %q", clip(v))
+				}
 				fr.te = true
-				fr.chunked = equalFold(tok, "chunked")
+				fr.chunked = equalFold(coding, "chunked")
 			}
 		case 1 + 1: // Content-Length
 			if m, perr := parseDecimal(v); perr == nil && (!fr.hasCL || m == fr.cl) { // the usual value: one number
@@ -589,7 +668,7 @@ func parseDecimal(s []byte) (int64, error) {
 	return n, nil
 }
 
-func readChunked(b *h1Reader, body []byte, maxBody int) ([]byte, error) {
+func readChunked(b *reader, body []byte, maxBody int) ([]byte, error) {
 	for {
 		line, err := b.line()
 		if err != nil {
@@ -622,18 +701,21 @@ func readChunked(b *h1Reader, body []byte, maxBody int) ([]byte, error) {
 			return body, protoErr("chunk data not followed by CRLF")
 		}
 	}
-	for { // trailer section, up to the empty line
+	for start := b.n; ; { // trailer section, up to the empty line
+		if err := b.section(start); err != nil {
+			return body, err
+		}
 		line, err := b.line()
 		if err != nil {
 			return body, unexpected(err)
 		}
 		if len(line) == 0 {
-			return body, nil
+			return body, b.section(start)
 		}
 	}
 }
 
-func readToEOF(b *h1Reader, body []byte, maxBody int) ([]byte, error) {
+func readToEOF(b *reader, body []byte, maxBody int) ([]byte, error) {
 	body = append(body, b.buf[b.r:b.w]...)
 	b.n += int64(b.w - b.r)
 	b.r = b.w

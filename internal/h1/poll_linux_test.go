@@ -1,6 +1,6 @@
 //go:build linux
 
-package client
+package h1
 
 import (
 	"net"
@@ -11,14 +11,14 @@ import (
 )
 
 // socketPair returns a registered-ready connection (as the transport's
-// h1Conn) and the peer that plays the server.
-func socketPair(t *testing.T) (*h1Conn, net.Conn) {
+// conn) and the peer that plays the server.
+func socketPair(t *testing.T) (*conn, net.Conn) {
 	t.Helper()
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := func(fd int) net.Conn {
+	netConn := func(fd int) net.Conn {
 		f := os.NewFile(uintptr(fd), "pair")
 		defer f.Close()
 		nc, err := net.FileConn(f)
@@ -28,13 +28,13 @@ func socketPair(t *testing.T) (*h1Conn, net.Conn) {
 		t.Cleanup(func() { nc.Close() })
 		return nc
 	}
-	c := &h1Conn{nc: conn(fds[0])}
-	return c, conn(fds[1])
+	c := &conn{nc: netConn(fds[0])}
+	return c, netConn(fds[1])
 }
 
 // privatePair is socketPair's connection registered with a poller of
 // its own that Go's poller does not watch: only kick polls it.
-func privatePair(t *testing.T) (*poller, *h1Conn, net.Conn) {
+func privatePair(t *testing.T) (*poller, *conn, net.Conn) {
 	t.Helper()
 	p, err := newPoller(false)
 	if err != nil {
@@ -52,7 +52,7 @@ func privatePair(t *testing.T) (*poller, *h1Conn, net.Conn) {
 	return p, c, peer
 }
 
-func woken(c *h1Conn) bool {
+func woken(c *conn) bool {
 	select {
 	case <-c.wake:
 		return true

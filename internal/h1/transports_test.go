@@ -1,4 +1,4 @@
-package client
+package h1
 
 import (
 	"context"
@@ -7,15 +7,17 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/floodgate-dev/floodgate/internal/client"
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 )
 
-func transports() map[string]Transport {
-	return map[string]Transport{"h1": NewH1Transport(4, 0), "std": NewStdTransport(4, nil)}
+func transports() map[string]client.Transport {
+	return map[string]client.Transport{"h1": New(4, 0), "std": client.NewStdTransport(4, nil, 0)}
 }
 
 func TestTransportsSendAndRead(t *testing.T) {
@@ -32,9 +34,9 @@ func TestTransportsSendAndRead(t *testing.T) {
 	for name, tr := range transports() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			req := &Request{Method: "POST", URL: srv.URL + "/x?y=1", Body: []byte("hello"), Timeout: 5 * time.Second,
-				Header: []HeaderField{{"Authorization", "Bearer t"}, {"Content-Type", "text/plain"}}}
-			var resp Response
+			req := &client.Request{Method: "POST", URL: srv.URL + "/x?y=1", Body: []byte("hello"), Timeout: 5 * time.Second,
+				Header: []client.HeaderField{{Name: "Authorization", Value: "Bearer t"}, {Name: "Content-Type", Value: "text/plain"}}}
+			var resp client.Response
 			for i := 0; i < 3; i++ { // the response is reused across calls
 				if err := tr.RoundTrip(context.Background(), req, &resp); err != nil {
 					t.Fatal(err)
@@ -84,17 +86,17 @@ func TestTransportsClassifyFailures(t *testing.T) {
 		for _, c := range cases {
 			t.Run(name+"/"+c.name, func(t *testing.T) {
 				t.Parallel()
-				var resp Response
-				err := tr.RoundTrip(context.Background(), &Request{Method: "GET", URL: c.url, Timeout: c.timeout}, &resp)
+				var resp client.Response
+				err := tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: c.url, Timeout: c.timeout}, &resp)
 				if err == nil {
 					t.Fatalf("no error; status %d", resp.Status)
 				}
-				if got := Classify(err); got != c.want {
+				if got := client.Classify(err); got != c.want {
 					t.Errorf("class %v (%v), want %v", got, err, c.want)
 				}
-				var ce *ClassError
+				var ce *client.ClassError
 				if !errors.As(err, &ce) || resp.Status != 0 {
-					t.Errorf("error %T, status %d: want a *ClassError and no status", err, resp.Status)
+					t.Errorf("error %T, status %d: want a *client.ClassError and no status", err, resp.Status)
 				}
 				if strings.Contains(err.Error(), "Bearer") {
 					t.Errorf("error text leaks a header: %v", err)
@@ -104,35 +106,35 @@ func TestTransportsClassifyFailures(t *testing.T) {
 	}
 }
 
-func TestH1TransportHonoursContextDeadline(t *testing.T) {
+func TestTransportHonoursContextDeadline(t *testing.T) {
 	t.Parallel()
 	slow := newSlowServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := NewH1Transport(1, 0).RoundTrip(ctx, &Request{Method: "GET", URL: slow.URL, Timeout: time.Minute}, &Response{})
-	if Classify(err) != metrics.Timeout || time.Since(start) > 3*time.Second {
+	err := New(1, 0).RoundTrip(ctx, &client.Request{Method: "GET", URL: slow.URL, Timeout: time.Minute}, &client.Response{})
+	if client.Classify(err) != metrics.Timeout || time.Since(start) > 3*time.Second {
 		t.Errorf("err %v after %v, want a timeout at the context's deadline", err, time.Since(start))
 	}
 }
 
-// TestH1TransportHeaderBound: response headers beyond headerBytes fail
+// TestTransportHeaderBound: response headers beyond headerBytes fail
 // the attempt (class other) instead of growing every buffer; a larger
 // bound reads them.
-func TestH1TransportHeaderBound(t *testing.T) {
+func TestTransportHeaderBound(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Big", strings.Repeat("x", 6000))
 		w.WriteHeader(200)
 	}))
 	t.Cleanup(srv.Close)
-	req := &Request{Method: "GET", URL: srv.URL, Timeout: 5 * time.Second}
-	err := NewH1Transport(1, 4096).RoundTrip(context.Background(), req, &Response{})
-	if err == nil || Classify(err) != metrics.Other {
-		t.Errorf("6 KB of headers with a 4 KiB bound: err %v (class %v), want class other", err, Classify(err))
+	req := &client.Request{Method: "GET", URL: srv.URL, Timeout: 5 * time.Second}
+	err := New(1, 4096).RoundTrip(context.Background(), req, &client.Response{})
+	if err == nil || client.Classify(err) != metrics.Other {
+		t.Errorf("6 KB of headers with a 4 KiB bound: err %v (class %v), want class other", err, client.Classify(err))
 	}
-	var resp Response
-	if err := NewH1Transport(1, 16<<10).RoundTrip(context.Background(), req, &resp); err != nil || len(resp.Header("X-Big")) != 6000 {
+	var resp client.Response
+	if err := New(1, 16<<10).RoundTrip(context.Background(), req, &resp); err != nil || len(resp.Header("X-Big")) != 6000 {
 		t.Errorf("with a 16 KiB bound: err %v, header length %d", err, len(resp.Header("X-Big")))
 	}
 }
@@ -147,4 +149,27 @@ func newSlowServer(t *testing.T) *httptest.Server {
 	}))
 	t.Cleanup(slow.Close)
 	return slow
+}
+
+// TestResponseMovesBetweenTransports: a Response holds what was read and
+// nothing of the transport that read it, so any transport can fill one
+// another filled, and its header is always the last response's.
+func TestResponseMovesBetweenTransports(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Path", r.URL.Path)
+		io.WriteString(w, r.URL.Path)
+	}))
+	t.Cleanup(srv.Close)
+	var resp client.Response
+	for i, step := range []struct {
+		name string
+		tr   client.Transport
+	}{{"h1", New(1, 0)}, {"std", client.NewStdTransport(1, nil, 0)}, {"h1", New(1, 0)}, {"std", client.NewStdTransport(1, nil, 0)}} {
+		path := "/" + step.name + strconv.Itoa(i)
+		err := step.tr.RoundTrip(context.Background(), &client.Request{Method: "GET", URL: srv.URL + path, Timeout: 5 * time.Second}, &resp)
+		if err != nil || resp.Status != 200 || string(resp.Body) != path || resp.Header("X-Path") != path {
+			t.Errorf("%s after another transport: error %v, status %d, body %q, X-Path %q; want %s", step.name, err, resp.Status, resp.Body, resp.Header("X-Path"), path)
+		}
+	}
 }

@@ -1,15 +1,16 @@
 //go:build unix
 
-package client
+package h1
 
 import (
 	"io"
 	"os"
 	"sync"
 	"syscall"
+	"time"
 )
 
-func (c *h1Conn) init() error {
+func (c *conn) init() error {
 	sc, ok := c.nc.(syscall.Conn)
 	if !ok {
 		return nil
@@ -19,9 +20,44 @@ func (c *h1Conn) init() error {
 		return err
 	}
 	c.raw = raw
+	if err := raw.Control(func(fd uintptr) { c.fd = int(fd) }); err != nil {
+		return err
+	}
 	c.rd.fn = c.rd.run
 	c.pollPrepare()
 	return nil
+}
+
+// closedByPeer reports whether idle c must not carry a request: the
+// peer closed it (EOF, or a reset, waiting in the socket) or sent bytes
+// no request asked for (a 408 before closing, say). Once a request's
+// bytes are written, a server that may have acted on them cannot be
+// told apart from one that never saw them, so this is looked at before
+// writing: a recv(2) with MSG_PEEK that does not block. It is skipped,
+// unless always, for a connection idle under staleCheckIdle that the
+// shared poller has no news of.
+func (c *conn) closedByPeer(now time.Time, always bool) bool {
+	if c.raw == nil {
+		return false
+	}
+	if !always && now.Sub(c.idleSince) < staleCheckIdle {
+		select {
+		case <-c.wake: // news while idle (only a polled connection has any)
+		default:
+			return false
+		}
+	}
+	var b [1]byte
+	for {
+		n, err := sysPeek(c.fd, b[:])
+		switch err {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false // nothing waiting: still open
+		}
+		return err != nil || n >= 0 // an error, EOF (0) or unasked-for bytes
+	}
 }
 
 // writeRead writes st.wbuf and reads the first bytes of the response,
@@ -37,7 +73,7 @@ func (c *h1Conn) init() error {
 // The write must happen inside the callback: RawConn.Read clears the
 // socket's readiness before its first call, so a response that arrived
 // after a write made outside and before that call would never wake it.
-func (c *h1Conn) writeRead(pool *sync.Pool, st *h1State) (*[]byte, int, error) {
+func (c *conn) writeRead(pool *sync.Pool, st *reqState) (*[]byte, int, error) {
 	if st.polled {
 		return c.writeReadPolled(pool, st)
 	}
@@ -67,7 +103,7 @@ func (c *h1Conn) writeRead(pool *sync.Pool, st *h1State) (*[]byte, int, error) {
 
 // readReady reads the first bytes of a response, taking the buffer from
 // pool only once the socket is readable.
-func (c *h1Conn) readReady(pool *sync.Pool) (*[]byte, int, error) {
+func (c *conn) readReady(pool *sync.Pool) (*[]byte, int, error) {
 	if c.raw == nil {
 		return readPlain(c, pool)
 	}
