@@ -200,8 +200,11 @@ func (pr *progress) line() string {
 		s.WriteString("-")
 	}
 	fmt.Fprintf(&s, " | done %d  ok %d  failed %d", pr.completed, pr.goodput, pr.completed-pr.goodput)
-	if len(pr.errors) > 0 {
-		s.WriteString(" (" + strings.Replace(joinCounts(pr.errors, " ", nil), "status ", "unexpected status ", 1) + ")")
+	// Count first, then the class, " · " between classes: "(915 unexpected
+	// status)" cannot be read as status 915; the statuses met are in
+	// the attempts that follow.
+	if fails := failClasses(pr.errors); fails != "" {
+		s.WriteString(" (" + fails + ")")
 	}
 	// What the attempts met: statuses, then transport failures by class
 	// (connect for a refused connection) in place of "no response".
@@ -222,6 +225,23 @@ func (pr *progress) line() string {
 		fmt.Fprintf(&s, " | lost %d", pr.lost)
 	}
 	return s.String()
+}
+
+// failClasses lists the logical requests' failure classes, largest
+// first, as "count class" joined by " · ".
+func failClasses(m map[string]int64) string {
+	var parts []string
+	for _, kv := range strings.Split(joinCounts(m, "\x00", nil), " ") {
+		class, n, ok := strings.Cut(kv, "\x00")
+		if !ok {
+			continue
+		}
+		if class == "status" {
+			class = "unexpected status"
+		}
+		parts = append(parts, n+" "+class)
+	}
+	return strings.Join(parts, " · ")
 }
 
 // joinCounts lists m's entries that keep accepts (all when nil), largest

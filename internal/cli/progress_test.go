@@ -97,7 +97,7 @@ func TestProgressShowsADeadTarget(t *testing.T) {
 		AttemptErrors: map[string]int64{"connect": 26}}, 90))
 	l := out.String()
 	// By planned requests: 20 of 100 done in 1 s leaves 4 s.
-	for _, want := range []string{" 20% ETA 00:04", "VUs 0/5", "achieved 20/s  ok 0/s", "done 20  ok 0  failed 20 (budget 20)",
+	for _, want := range []string{" 20% ETA 00:04", "VUs 0/5", "achieved 20/s  ok 0/s", "done 20  ok 0  failed 20 (20 budget)",
 		"attempts connect:26", "retries 6", "lost 20"} {
 		if !strings.Contains(l, want) {
 			t.Errorf("line %q lacks %q", l, want)
@@ -144,5 +144,30 @@ func TestProgressMessagesAboveTheBar(t *testing.T) {
 	fmt.Fprint(pr.Above(&perr), "\ninterrupt: stopping\n")
 	if perr.String() != "\ninterrupt: stopping\n" || plain.Len() != 0 {
 		t.Errorf("without a terminal: stderr %q, stdout %q", perr.String(), plain.String())
+	}
+}
+
+// TestProgressFailureClasses: each class reads count first, classes apart,
+// so that a count is never read as an HTTP status.
+func TestProgressFailureClasses(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		errs map[string]int64
+		want string
+	}{
+		{map[string]int64{"status": 400}, "failed 400 (400 unexpected status)"},
+		{map[string]int64{"budget": 3485, "status": 206}, "failed 3691 (3485 budget · 206 unexpected status)"},
+		{map[string]int64{"connect": 2, "timeout": 2, "status": 1}, "failed 5 (2 connect · 2 timeout · 1 unexpected status)"},
+	} {
+		var n int64
+		for _, c := range tc.errs {
+			n += c
+		}
+		var out bytes.Buffer
+		pr := newProgress(&out, false, "classes", fakeRun{requests: -1, length: -1, vus: 1}, 0)
+		pr.Tick(second(time.Now(), 0, 1, metrics.Flow{Completed: n, Errors: tc.errs}, 0))
+		if l := out.String(); !strings.Contains(l, tc.want) {
+			t.Errorf("line %q lacks %q", l, tc.want)
+		}
 	}
 }

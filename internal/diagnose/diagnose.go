@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/floodgate-dev/floodgate/internal/metrics"
 	"github.com/floodgate-dev/floodgate/internal/numfmt"
@@ -169,7 +170,9 @@ func Analyze(res *metrics.Results) *Diagnosis {
 	fs = append(fs, a.jobCaps()...)
 	claimed := map[string]bool{} // status groups already explained
 
+	authFound := false
 	if f := a.authorization(); f != nil {
+		authFound = true
 		fs = append(fs, *f)
 		for _, s := range f.Statuses {
 			claimed[s] = true
@@ -195,7 +198,8 @@ func Analyze(res *metrics.Results) *Diagnosis {
 			claimed[g.name] = true
 		}
 	}
-	if !claimed["403"] {
+	if !claimed["403"] || authFound {
+		// What authorization left unexplained (it takes its own out).
 		if f := a.lateForbidden(); f != nil {
 			fs = append(fs, *f)
 		}
@@ -240,15 +244,27 @@ func verdict(a *analysis, fs []Finding) string {
 		}
 		return v + ", latency flat"
 	}
-	if len(fs) == 1 {
-		return "one wall: " + fs[0].Summary
-	}
-	s := strconv.Itoa(len(fs)) + " walls: "
-	for i, f := range fs {
-		if i > 0 {
-			s += "; "
+	// A dead target, refused credentials or requests cut off are no
+	// walls of the service: the verdict does not count them as walls.
+	var walls, plain []string
+	for _, f := range fs {
+		if f.Kind.plain() {
+			plain = append(plain, f.Summary)
+		} else {
+			walls = append(walls, f.Summary)
 		}
-		s += f.Summary
+	}
+	var s string
+	switch len(walls) {
+	case 0:
+		return "no wall of the service: " + strings.Join(plain, "; ")
+	case 1:
+		s = "one wall: " + walls[0]
+	default:
+		s = strconv.Itoa(len(walls)) + " walls: " + strings.Join(walls, "; ")
+	}
+	if len(plain) > 0 {
+		s += "; also " + strings.Join(plain, "; ")
 	}
 	return s
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -107,6 +108,19 @@ func scoreCase(t *testing.T, dir string, exp galleryExpect) {
 	var b strings.Builder
 	WriteText(&b, d)
 	t.Logf("%s: statuses %v over %.1f s\n%s", filepath.Base(dir), res.Summary.Statuses, res.Summary.DurationS, b.String())
+	// A loaded test machine can starve the generator (iterations really
+	// dropped): that finding is true of the machine, not of the case's
+	// wall, so it is set aside; without drops it would be a phantom and
+	// still fails the case.
+	if !slices.ContainsFunc(exp.Walls, func(w expectedWall) bool { return w.Kind == GeneratorBound }) && res.Summary.Stats.Dropped > 0 {
+		d.Findings = slices.DeleteFunc(d.Findings, func(f Finding) bool {
+			if f.Kind == GeneratorBound {
+				t.Logf("set aside: the generator was starved (%d iterations dropped): %s", res.Summary.Stats.Dropped, f.Summary)
+				return true
+			}
+			return false
+		})
+	}
 	var got []string
 	for _, f := range d.Findings {
 		got = append(got, fmt.Sprintf("%s(%s)", f.Kind, OnsetText(f)))

@@ -18,6 +18,9 @@ import (
 const (
 	maxJobCap        = 20
 	maxUnnamedJobCap = 10
+	// minUnnamedSteady: the share of a beat's gaps within ±20% of their
+	// median a step not named for jobs needs.
+	minUnnamedSteady = 0.9
 )
 
 // minJobLife and minJobLifeS: a cap on open jobs holds each slot for
@@ -109,12 +112,18 @@ func (a *analysis) jobCap(scen string, st *metrics.StepSummary) *Finding {
 	}
 	k, life, steady, beat := rhythm(ts)
 	lat := math.Max(st.Latency.Attempt.P50, 1)
-	limit := maxUnnamedJobCap
-	if what, _ := resourceOf(st.Endpoint); what != "jobs" || strings.Contains(st.Name, "job") || strings.Contains(st.Name, "channel") {
-		limit = maxJobCap
-	}
-	if !beat || k > limit || life*1000 < minJobLife*lat || life < minJobLifeS {
+	if !beat || k > maxJobCap || life*1000 < minJobLife*lat || life < minJobLifeS || !creates(st.Endpoint) {
 		return nil
+	}
+	if !jobLike(st) {
+		// A step neither sent to nor named for jobs or channels: a
+		// header-less count per window keeps the same beat. Only a
+		// small cap, a very steady beat and other steps accepted while
+		// this one was refused (a window would refuse them too) say
+		// jobs.
+		if k > maxUnnamedJobCap || steady < minUnnamedSteady || !a.othersAcceptedWhileRefused(scen, st.Name) {
+			return nil
+		}
 	}
 	// A slot's cycle is the job's lifetime plus the wait for the next
 	// create once it frees: about one gap between the step's attempts
@@ -143,7 +152,7 @@ func (a *analysis) jobCap(scen string, st *metrics.StepSummary) *Finding {
 		Confidence: 0.85,
 	}
 	code := dominantCode(st.Codes)
-	what, doc := resourceOf(st.Endpoint)
+	what := resourceOf(st.Endpoint)
 	f.Summary = fmt.Sprintf("cap of %d open %s on %s (%s) from t=%.1f s; each open ≈ %s", k, what, key, statusCode(status, code), s.T, Seconds(life))
 	raNote := "without Retry-After"
 	if st.WithRetryAfter > 0 {
@@ -163,10 +172,7 @@ func (a *analysis) jobCap(scen string, st *metrics.StepSummary) *Finding {
 	if status == "403" {
 		f.Evidence = append(f.Evidence, "the 403s are the cap's answer: a permission missing would refuse every create, from the first")
 	}
-	if doc != "" {
-		if documented := documentedCap(what); documented > 0 && documented != k {
-			doc += fmt.Sprintf("; this target allows %d", k)
-		}
+	if doc := platformDoc(what, k); doc != "" {
 		f.Evidence = append(f.Evidence, doc)
 	}
 	f.Advice = fmt.Sprintf("at most %d %s at a time: create them from `closed: {vus: %d}`, each VU waiting for its own to finish (a `poll` step until READY or FULFILLED, or `wait_event`) before it creates the next — one every %s per VU, %s in all; larger batches only move the refusals",
@@ -237,29 +243,44 @@ func enough(n, total float64) bool {
 	return n >= minWallFailures && n >= minWallShare*total
 }
 
-// resourceOf names what a create endpoint opens, and what the platform
-// documents about its cap ("" when nothing).
-func resourceOf(endpoint string) (what, doc string) {
+// resourceOf names what a create endpoint opens.
+func resourceOf(endpoint string) string {
 	switch {
 	case strings.Contains(endpoint, "/recording/jobs"):
-		return "recording jobs", "the platform allows 2 recording jobs per org in PENDING or PROCESSING; a job leaves them when READY (or, executed, when finished)"
+		return "recording jobs"
 	case strings.Contains(endpoint, "/analytics/") && strings.Contains(endpoint, "/jobs"):
-		return "analytics jobs", "the platform caps the analytics jobs running at once; a job frees its slot when FULFILLED"
+		return "analytics jobs"
 	case strings.Contains(endpoint, "/notifications/channels"):
-		return "notification channels", "the platform allows 20 notification channels per user and app"
+		return "notification channels"
 	}
-	return "jobs", ""
+	return "jobs"
 }
 
-// documentedCap is the platform's documented cap on what, 0 when none.
-func documentedCap(what string) int {
+// platformDoc is what the platform documents about a cap of k open
+// what, "" when nothing: its figure where the cap seen is that figure,
+// else what was seen with the figure as context only (a target may be
+// configured otherwise).
+func platformDoc(what string, k int) string {
+	var n int
+	var per, frees string
 	switch what {
 	case "recording jobs":
-		return 2
+		n, per, frees = 2, "per org in PENDING or PROCESSING", "a job leaves them when READY (or, executed, when finished)"
+	case "analytics jobs":
+		return "the platform caps the analytics jobs running at once; a job frees its slot when FULFILLED"
 	case "notification channels":
-		return 20
+		n, per = 20, "per user and app"
+	default:
+		return ""
 	}
-	return 0
+	doc := fmt.Sprintf("the platform allows %d %s %s", n, what, per)
+	if k != n {
+		doc = fmt.Sprintf("this target allows %d open %s at once (for context, the platform documents %d %s)", k, what, n, per)
+	}
+	if frees != "" {
+		doc += "; " + frees
+	}
+	return doc
 }
 
 // ordinal writes 1 as "next", 2 as "2nd", 3 as "3rd", 4 as "4th".
@@ -275,4 +296,49 @@ func ordinal(k int) string {
 		return fmt.Sprintf("%dst", k)
 	}
 	return fmt.Sprintf("%dth", k)
+}
+
+// creates reports whether endpoint ("POST /api/v2/…") may open something
+// that outlives the request: a POST, or an endpoint the results do not
+// name (a JTL).
+func creates(endpoint string) bool {
+	method, _, ok := strings.Cut(endpoint, " ")
+	return !ok || method == "POST" || method == "PUT"
+}
+
+// jobLike reports whether st creates jobs or channels, by its endpoint
+// or its name.
+func jobLike(st *metrics.StepSummary) bool {
+	if resourceOf(st.Endpoint) != "jobs" {
+		return true
+	}
+	name := strings.ToLower(st.Name + " " + st.Endpoint)
+	for _, w := range []string{"job", "channel", "export"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// othersAcceptedWhileRefused reports whether, in the seconds scen/step
+// was refused, other steps had requests accepted and none refused.
+func (a *analysis) othersAcceptedWhileRefused(scen, step string) bool {
+	seen := false
+	for i := range a.secs {
+		sb := a.stepBucket(i, scen, step)
+		if sb == nil || sb.Statuses["403"]+sb.Statuses["429"] == 0 {
+			continue
+		}
+		for _, o := range a.secs[i].Steps {
+			if o.Scenario == scen && o.Step == step {
+				continue
+			}
+			if o.Statuses["403"]+o.Statuses["429"] > 0 {
+				return false
+			}
+			seen = seen || accepted(o.Statuses) > 0
+		}
+	}
+	return seen
 }

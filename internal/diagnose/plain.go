@@ -2,7 +2,10 @@ package diagnose
 
 import (
 	"fmt"
+	"maps"
+	"math"
 	"slices"
+	"strings"
 )
 
 // plainFailures are failures that are no wall of the service, said
@@ -20,35 +23,55 @@ func (a *analysis) plainFailures() []Finding {
 		fix   string
 	}{
 		{"auth", Credentials, "the token endpoint refused the credentials",
-			"requests failed because the token endpoint refused the client's credentials: nothing was sent to the API",
+			"failed because the token endpoint refused the client's credentials: nothing was sent to the API",
 			"check the client id and secret (GC_CLIENT_ID / GC_CLIENT_SECRET), the token URL and the org's region; not a load problem"},
 		{"connect", Unreachable, "target unreachable",
-			"requests could not connect (refused, DNS, unreachable): nothing answered",
+			"could not connect (refused, DNS, unreachable): nothing answered",
 			"check that the target is up and the URL (host, port, scheme) is right; not a wall of the service"},
 		{"tls", TLSFailure, "TLS handshake failed",
-			"requests failed in the TLS handshake (certificate or protocol)",
+			"failed in the TLS handshake (certificate or protocol)",
 			"check the certificate (name, chain, expiry) and the scheme; not a wall of the service"},
 	} {
-		n := float64(a.sum.Errors[p.class])
+		// Attempts by class where the results have them: with retries on,
+		// a refused connection is retried until the budget refuses, and
+		// the request ends "budget", not "connect".
+		perSec := func(s *second) int64 { return s.AttemptErrors[p.class] }
+		of, unit := a.attempts, "attempts"
+		n := a.attemptErrors(p.class)
+		if n == 0 || p.class == "auth" {
+			perSec = func(s *second) int64 { return s.Errors[p.class] }
+			n, of, unit = float64(a.sum.Errors[p.class]), float64(a.sum.Requests), "requests"
+		}
+		if n == 0 && p.kind == Unreachable && a.sum.StopReason == "target unreachable" {
+			// Results without attempt classes: the run's own verdict.
+			perSec = func(s *second) int64 { return s.Errors["connect"] + s.Errors["budget"] }
+			n = float64(a.sum.Errors["connect"] + a.sum.Errors["budget"])
+		}
 		if n == 0 {
 			continue
 		}
 		at := -1
 		for i := range a.secs {
-			if a.secs[i].Errors[p.class] > 0 {
+			if k := perSec(&a.secs[i]); k > 0 {
 				if at < 0 {
 					at = i
 				}
 				c := &a.secs[i].codes
-				(*c)[0] -= min((*c)[0], a.secs[i].Errors[p.class])
+				(*c)[0] -= min((*c)[0], k)
 			}
 		}
 		f := Finding{Kind: p.kind, Statuses: []string{"0"}, Confidence: 0.95}
 		if at >= 0 {
 			f.Onset = Onset{Time: a.secs[at].T, Rate: a.secs[at].rate()}
 		}
-		f.Summary = fmt.Sprintf("%s: %s of %s requests from t=%.1f s", p.sum, Count(int64(n)), Count(a.sum.Requests), f.Onset.Time)
-		f.Evidence = []string{fmt.Sprintf("%s %s", Count(int64(n)), p.why)}
+		f.Summary = fmt.Sprintf("%s: %s of %s %s from t=%.1f s", p.sum, Count(int64(n)), Count(int64(of)), unit, f.Onset.Time)
+		f.Evidence = []string{fmt.Sprintf("%s %s %s", Count(int64(n)), unit, p.why)}
+		if b := a.sum.Errors["budget"]; b > 0 && unit == "attempts" {
+			f.Evidence = append(f.Evidence, fmt.Sprintf("%s requests ended \"budget\": the retry budget refused to retry these failures, it did not cause them", Count(b)))
+		}
+		if p.kind == Unreachable && a.sum.StopReason == "target unreachable" {
+			f.Evidence = append(f.Evidence, "the run stopped early: the target was unreachable")
+		}
 		if p.class != "auth" && a.total(gFailed) == 0 && a.sum.Succeeded == 0 {
 			f.Evidence = append(f.Evidence, "no response at all")
 		}
@@ -81,21 +104,54 @@ func (a *analysis) plainFailures() []Finding {
 	return fs
 }
 
-// cutOff: requests without a response in the last seconds of a run that
-// was aborted — cancelled when the grace period after Ctrl-C ended, not
-// refused by the server.
+// cutOff: requests that failed without a response, or while they waited
+// to retry, in the seconds when the grace period after a stop ran out
+// (at the plan's end or after Ctrl-C) — cancelled by floodgate, not
+// failed by the target. Results without the cut's time say only that
+// the run was aborted: its last two seconds are read then.
 func (a *analysis) cutOff() *Finding {
-	if !a.sum.Aborted || len(a.secs) == 0 {
+	if len(a.secs) == 0 {
+		return nil
+	}
+	cut := a.sum.GraceCut
+	from, limit := max(0, len(a.secs)-2), int64(math.MaxInt64)
+	switch {
+	case cut != nil:
+		from, limit = len(a.secs)-1, cut.InFlight
+		for i := range a.secs {
+			if a.secs[i].T+a.secs[i].Seconds > cut.AtS {
+				from = i
+				break
+			}
+		}
+	case !a.sum.Aborted:
 		return nil
 	}
 	var n int64
 	at := -1
-	for i := max(0, len(a.secs)-2); i < len(a.secs); i++ {
+	classes := map[string]bool{} // what the cut requests were counted as
+	for i := from; i < len(a.secs) && i <= from+1 && n < limit; i++ {
 		s := &a.secs[i]
-		k := min(s.codes[0], s.Errors["other"]+s.Errors["timeout"])
+		// Logical requests: one cut while it waited to retry has no
+		// attempt of its own in flight.
+		k := min(limit-n, s.Errors["other"]+s.Errors["timeout"])
+		if cut == nil {
+			k = min(s.codes[0], k)
+		} else {
+			// A request refused (429, say) and cut while it waited to
+			// retry ends with that status: those beyond the refusals
+			// answered in these seconds.
+			st := max(0, s.Errors["status"]-refusedAttempts(s))
+			k = min(limit-n, k+st)
+			for c, v := range map[string]int64{"timeout": s.Errors["timeout"], "other": s.Errors["other"], "status": st} {
+				if v > 0 && k > 0 {
+					classes[c] = true
+				}
+			}
+		}
 		if k > 0 {
 			n += k
-			s.codes[0] -= k
+			s.codes[0] -= min(s.codes[0], k)
 			if at < 0 {
 				at = i
 			}
@@ -108,9 +164,31 @@ func (a *analysis) cutOff() *Finding {
 	f := &Finding{Kind: CutOff, Statuses: []string{"0"}, Confidence: 0.9,
 		Onset: Onset{Time: s.T, InFlight: float64(s.InFlightMax)}}
 	f.Summary = fmt.Sprintf("%s requests cut off when the grace period ended (t=%.1f s)", Count(n), s.T)
+	if cut != nil {
+		f.Summary = fmt.Sprintf("%s requests cut off when the grace period ended (t=%.1f s)", Count(n), cut.AtS)
+		why := "the plan's last requests were started"
+		if a.sum.Interrupted {
+			why = "the run was stopped (" + stopReason(a.sum.StopReason) + ")"
+		}
+		f.Evidence = []string{fmt.Sprintf("%s; the grace period ran out at t=%.1f s with %s requests in flight or waiting to retry: floodgate cancelled them, the target did not fail them (counted as %s)",
+			why, cut.AtS, Count(cut.InFlight), strings.Join(slices.Sorted(maps.Keys(classes)), "/"))}
+		f.Advice = "not a wall of the service: give the plan a longer `grace:` to let them finish"
+		return f
+	}
 	f.Evidence = []string{fmt.Sprintf("the run was aborted (%s); %s requests in flight in its last seconds got no response", stopReason(a.sum.StopReason), Count(n))}
 	f.Advice = "not a wall of the service: these requests were cancelled by floodgate; give the plan a longer `grace:` to let them finish, or stop with one Ctrl-C"
 	return f
+}
+
+// refusedAttempts counts s's attempts answered with a failure status.
+func refusedAttempts(s *second) int64 {
+	var n int64
+	for k, v := range s.Statuses {
+		if len(k) == 3 && k[0] >= '4' {
+			n += v
+		}
+	}
+	return n
 }
 
 func stopReason(r string) string {
@@ -135,4 +213,13 @@ func sortedKeys(m map[string]int64) []string {
 		return 1
 	})
 	return ks
+}
+
+// attemptErrors counts the run's attempts that failed with class.
+func (a *analysis) attemptErrors(class string) float64 {
+	var n float64
+	for i := range a.secs {
+		n += float64(a.secs[i].AttemptErrors[class])
+	}
+	return n
 }

@@ -73,11 +73,59 @@ func (a *analysis) authorization() *Finding {
 		f.Evidence = append(f.Evidence, codesText(c))
 	}
 	if len(f.Statuses) > 0 && f.Statuses[0] == "401" {
-		f.Advice = "not a load problem: the API refuses the credentials themselves — check the client id/secret, the token URL and the token's audience; retrying won't help"
+		f.Advice = "not a load problem: " + unauthorizedAdvice(a.codesIn(gAuth), true) + "; retrying won't help"
 	} else {
 		f.Advice = "not a load problem: grant the OAuth client the permission the 403 body names (`missing.permissions`), or use credentials that have it; retrying won't help"
 	}
+	// What it explains is out of the counts the other rules read: one
+	// refusal, one finding.
+	for i := range a.secs {
+		c := a.secs[i].codes
+		if len(scopes) == 0 {
+			c[401], c[403] = 0, 0
+			continue
+		}
+		for _, key := range scopes {
+			scen, step, _ := strings.Cut(key, "/")
+			if sb := a.stepBucket(i, scen, step); sb != nil {
+				c[401] -= min(c[401], sb.Statuses["401"])
+				c[403] -= min(c[403], sb.Statuses["403"])
+			}
+		}
+	}
 	return f
+}
+
+// codesIn counts the platform error codes seen in seconds with failures
+// of g.
+func (a *analysis) codesIn(g statusGroup) map[string]int64 {
+	m := map[string]int64{}
+	for i := range a.secs {
+		if a.secs[i].n(g) > 0 {
+			for k, n := range a.secs[i].Codes {
+				m[k] += n
+			}
+		}
+	}
+	return m
+}
+
+// unauthorizedAdvice says what to check for 401s by the code the
+// platform answered them with; fromStart when they came from the first
+// requests (no token that expired).
+func unauthorizedAdvice(codes map[string]int64, fromStart bool) string {
+	switch dominantCode(codes) {
+	case "authentication.required":
+		return "the requests went without a bearer token (`authentication.required`): give the plan `auth:` or check that the token variable its Authorization header uses is set before the step (a variable extracted later starts empty)"
+	case "bad.credentials":
+		return "the API does not know the bearer token sent (`bad.credentials`): it was revoked, or issued by another org or region — check the token URL and the org's region"
+	case "credentials.expired":
+		return "the bearer token expired (`credentials.expired`): check the token lifetime and that the client refreshes (floodgate refreshes before expiry and once on a 401)"
+	}
+	if fromStart {
+		return "the API refuses the credentials themselves — check the client id/secret, the token URL and the token's audience"
+	}
+	return "401s mid-run mean tokens expired or were revoked: check the token lifetime and that the client refreshes (floodgate refreshes before expiry and once on a 401)"
 }
 
 // acceptedAfterRefusal reports whether scen/step had a 2xx in or after
@@ -305,7 +353,10 @@ func (a *analysis) rateLimit() *Finding {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("scenarios %s were refused in the same seconds and split each window's count between them: one limit shared by them — with credentials of their own each, it is kept per client or per org, not per token", names))
 	}
 
-	n := a.sum.Requests
+	// The requests the limit met: those of the steps no cap on open
+	// jobs explained (a job cap's refusals are its own, lost or not).
+	own := a.unclaimedStats()
+	n := own.Requests
 	if n == 0 {
 		n = int64(a.attempts)
 	}
@@ -323,29 +374,45 @@ func (a *analysis) rateLimit() *Finding {
 		minimum = float64(n) / rate
 		need = fmt.Sprintf("%s requests need ≥ %s", Count(n), Seconds(minimum))
 	}
-	if lost := a.sum.FinalStatuses["429"]; a.sum.Lost > 0 && lost > 0 && raWait > 0 {
+	honoured := raWait > 0
+	lost := min(own.Lost, own.FinalStatuses["429"])
+	if lost > 0 && honoured {
 		// Lock-step: clients that honour the same Retry-After wake at the
 		// same instant, the window's opening; those a little late find it
 		// spent and wait a whole window again, until retries run out.
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s requests were lost although every 429 was honoured (%.1f attempts each on average): they woke in lock-step at each window's opening, and those a moment late found the window spent again",
-			Count(lost), float64(a.sum.Attempts)/math.Max(1, float64(a.sum.Requests))))
+			Count(lost), float64(own.Attempts)/math.Max(1, float64(own.Requests))))
 	}
-	survived := a.sum.Lost == 0 && a.sum.FinalStatuses["429"] == 0 && a.sum.Retries > 0
+	survived := lost == 0 && own.FinalStatuses["429"] == 0 && own.Retries > 0
+	// What the plan already does: advice names only what it lacks.
+	retrying := fmt.Sprintf("the plan's retries already honour Retry-After (requests waited %s for it)", Seconds(raWait/1000))
 	switch {
 	case survived && minimum > 0:
 		f.Advice = fmt.Sprintf("the limit is %s %s: %s; retries honoured it and nothing was lost (the run took %s, %.2f× that minimum)",
 			limit, scope, need, Seconds(a.sum.DurationS), a.sum.DurationS/minimum)
 	case survived:
 		f.Advice = fmt.Sprintf("the limit is %s %s: %s; retries honoured it and nothing was lost", limit, scope, need)
-	case a.sum.Lost > 0 && a.sum.FinalStatuses["429"] > 0 && raWait > 0 && rate > 0:
+	case lost > 0 && honoured && gateWait > 0 && rate > 0:
+		// Jitter and the gate were on: the volume outlasted the retries.
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; %s and queued at the gate, and %s requests still ran out of retries — send fewer (pace at ≤ %s, `open: {rate: %s}`) or let them wait longer (`retry: {max_attempts: …, max_elapsed: …}`)",
+			limit, scope, need, retrying, Count(lost), Rate(rate), rateSpec(rate))
+	case lost > 0 && honoured && rate > 0:
 		f.Advice = fmt.Sprintf("the limit is %s %s: %s; honouring Retry-After is not enough when every client wakes at once — add jitter on top of it, or hold all clients behind one gate per limit key (floodgate's default retry policy does both), or pace at ≤ %s (`open: {rate: %s}`)",
 			limit, scope, need, Rate(rate), rateSpec(rate))
+	case honoured && rate > 0 && scope != "per credential set":
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; %s; with credentials of their own, more tokens or clients of the same org will not raise it — to finish sooner pace them together at ≤ %s in all (e.g. `open: {rate: %s}` split between the scenarios)",
+			limit, scope, need, retrying, Rate(rate), rateSpec(rate))
+	case honoured && rate > 0:
+		f.Advice = fmt.Sprintf("the limit is %s %s: %s; %s — to spend less time waiting, pace at ≤ %s (`open: {rate: %s}`); `floodgate probe` tells whether more tokens or clients would help",
+			limit, scope, need, retrying, Rate(rate), rateSpec(rate))
 	case rate > 0 && scope != "per credential set":
 		f.Advice = fmt.Sprintf("the limit is %s %s: %s; with credentials of their own, more tokens or clients of the same org will not raise it — pace them together at ≤ %s in all (e.g. `open: {rate: %s}` split between the scenarios) and add retry with honor_retry_after",
 			limit, scope, need, Rate(rate), rateSpec(rate))
 	case rate > 0:
 		f.Advice = fmt.Sprintf("the limit is %s %s: %s; add retry with honor_retry_after (`retry: {on: [429], honor_retry_after: true}`) or pace at ≤ %s (`open: {rate: %s}`); `floodgate probe` tells whether more tokens or clients would help",
 			limit, scope, need, Rate(rate), rateSpec(rate))
+	case honoured:
+		f.Advice = retrying + ": pace below the limit to spend less time waiting"
 	default:
 		f.Advice = "add retry with honor_retry_after (`retry: {on: [429], honor_retry_after: true}`) and pace below the limit"
 	}
@@ -689,8 +756,11 @@ func (a *analysis) lateForbidden() *Finding {
 		return nil
 	}
 	s := &a.secs[at]
-	if f := a.partialRefusals(gAuth, at); f != nil {
-		return f
+	if a.first(g401) < 0 || a.total(g403) > a.total(g401) {
+		// A 401 is never a cap: the credentials were refused.
+		if f := a.partialRefusals(g403, at); f != nil {
+			return f
+		}
 	}
 	f := &Finding{
 		Kind: Authorization, Statuses: a.statuses(gAuth),
@@ -698,13 +768,21 @@ func (a *analysis) lateForbidden() *Finding {
 		Confidence: 0.5,
 	}
 	codes := strings.Join(f.Statuses, "/")
-	f.Summary = fmt.Sprintf("authorization: %s from t=%.1f s, not following load", codes, s.T)
+	fromStart := at == a.firstTraffic()
+	if fromStart {
+		f.Summary = fmt.Sprintf("authorization: %s on some requests from the first, others accepted", codes)
+	} else {
+		f.Summary = fmt.Sprintf("authorization: %s from t=%.1f s, not following load", codes, s.T)
+	}
 	f.Evidence = []string{fmt.Sprintf("%s, from t=%.1f s at %s and %d in flight", a.statusCounts(gAuth), s.T, Rate(s.rate()), s.InFlightMax)}
 	if c := a.codesOf(gAuth); c != "" {
 		f.Evidence = append(f.Evidence, c)
 	}
+	if steps := a.partlyAccepted(gAuth); len(steps) > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s also had requests accepted after the first refusal: these requests went with other credentials, or none", strings.Join(steps, ", ")))
+	}
 	if f.Statuses[0] == "401" {
-		f.Advice = "401s mid-run mean tokens expired or were revoked: check the token lifetime and that the client refreshes (floodgate refreshes before expiry and once on a 401)"
+		f.Advice = unauthorizedAdvice(a.codesIn(gAuth), fromStart)
 	} else {
 		f.Advice = "403s that follow neither load nor the start of the run point at permissions on particular resources (division, queue): check the 403 bodies"
 	}
@@ -721,7 +799,7 @@ func (a *analysis) partialRefusals(g statusGroup, at int) *Finding {
 	var steps []string
 	for _, sc := range a.sum.Scenarios {
 		for _, st := range sc.Steps {
-			n := st.Statuses["401"] + st.Statuses["403"]
+			n := st.Statuses["403"]
 			if g.name == "429" {
 				n = st.Statuses["429"] - st.WithRetryAfter
 			}
@@ -730,6 +808,9 @@ func (a *analysis) partialRefusals(g statusGroup, at int) *Finding {
 			}
 			if !a.acceptedAfter(sc.Name, st.Name, g) {
 				return nil // a step refused for good: it may be a permission
+			}
+			if !creates(st.Endpoint) {
+				return nil // a read leaves nothing open to cap
 			}
 			steps = append(steps, sc.Name+"/"+st.Name)
 		}
@@ -858,4 +939,47 @@ func (a *analysis) generatorBound(serverTrouble bool) *Finding {
 		f.Advice += "; this machine's host was short of CPU too: run the generator where its cores are its own (a dedicated VM or node)"
 	}
 	return f
+}
+
+// partlyAccepted lists the scenario/steps refused in g that had
+// requests accepted after their first refusal.
+func (a *analysis) partlyAccepted(g statusGroup) []string {
+	var out []string
+	for _, sc := range a.sum.Scenarios {
+		for _, st := range sc.Steps {
+			if a.acceptedAfter(sc.Name, st.Name, g) {
+				out = append(out, sc.Name+"/"+st.Name)
+			}
+		}
+	}
+	return out
+}
+
+// unclaimedStats adds up the steps no cap on open jobs explained; the
+// run's own figures when the results name no steps.
+func (a *analysis) unclaimedStats() metrics.Stats {
+	var t metrics.Stats
+	steps := 0
+	for _, sc := range a.sum.Scenarios {
+		for _, st := range sc.Steps {
+			steps++
+			if a.claimed[sc.Name+"/"+st.Name] {
+				continue
+			}
+			t.Requests += st.Requests
+			t.Attempts += st.Attempts
+			t.Retries += st.Retries
+			t.Lost += st.Lost
+			for k, v := range st.FinalStatuses {
+				if t.FinalStatuses == nil {
+					t.FinalStatuses = map[string]int64{}
+				}
+				t.FinalStatuses[k] += v
+			}
+		}
+	}
+	if steps == 0 {
+		return a.sum.Stats
+	}
+	return t
 }

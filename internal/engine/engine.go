@@ -369,6 +369,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			if e.interrupted.Load() && e.rec.InFlight() > 0 {
 				e.aborted.Store(true)
 			}
+			e.rec.NoteGraceCut(time.Now())
 			abort()
 		case <-runCtx.Done():
 		}

@@ -48,6 +48,7 @@ func (e *Engine) graceAfter(stopped, flight context.Context, cancel context.Canc
 	defer t.Stop()
 	select {
 	case <-t.C:
+		e.rec.NoteGraceCut(time.Now())
 		cancel()
 	case <-flight.Done():
 	}

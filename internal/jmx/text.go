@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	"github.com/expr-lang/expr"
+
+	"github.com/floodgate-dev/floodgate/internal/plan"
 )
 
 // JMeter text holds references: variables ${name} and function calls
@@ -487,7 +489,7 @@ func scriptValue(src string) (out, how string, ok bool) {
 		if !ok {
 			return "", "", false
 		}
-		return "{{now " + shortDuration(d) + "}}", "", true
+		return "{{now " + plan.FormatDuration(d) + "}}", "", true
 	case jsMillis.MatchString(src):
 		m := jsMillis.FindStringSubmatch(src)
 		if m[1] == "" {
@@ -497,7 +499,7 @@ func scriptValue(src string) (out, how string, ok bool) {
 		if !ok {
 			return "", "", false
 		}
-		return "{{unix " + shortDuration(d) + "}}000", "{{unix}}000 is the time in milliseconds, to the second", true
+		return "{{unix " + plan.FormatDuration(d) + "}}000", "{{unix}}000 is the time in milliseconds, to the second", true
 	case jsRandom.MatchString(src):
 		m := jsRandom.FindStringSubmatch(src)
 		n, err1 := strconv.ParseInt(m[1], 10, 64)
@@ -530,16 +532,4 @@ func scriptValue(src string) (out, how string, ok bool) {
 		return strconv.FormatFloat(f, 'f', -1, 64), "", true
 	}
 	return "", "", false
-}
-
-// shortDuration writes d without zero units: -1h, 1h30m, 90s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") || strings.HasSuffix(s, "h0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

@@ -9,18 +9,23 @@ import "bytes"
 type ErrCode uint8
 
 const (
-	NoCode                 ErrCode = iota
-	CodeMissingPermissions         // missing.permissions: the credentials lack a permission
-	CodeNotAuthorized              // not.authorized: refused, no permission named
-	CodeTooManyRequests            // too.many.requests: refused for load, no window named
-	CodeTooManyRetryAfter          // too.many.requests.retry.after: a spent window
-	CodeServiceUnavailable         // service.unavailable
-	CodeOther                      // any other code
+	NoCode                    ErrCode = iota
+	CodeMissingPermissions            // missing.permissions: the credentials lack a permission
+	CodeNotAuthorized                 // not.authorized: refused, no permission named
+	CodeTooManyRequests               // too.many.requests: refused for load, no window named
+	CodeTooManyRetryAfter             // too.many.requests.retry.after: a spent window
+	CodeServiceUnavailable            // service.unavailable
+	CodeAuthRequired                  // authentication.required: no bearer token sent (401)
+	CodeBadCredentials                // bad.credentials: a token the API does not know (401)
+	CodeCredentialsExpired            // credentials.expired: an expired token (401)
+	CodeMissingAnyPermissions         // missing.any.permissions: none of the permissions named (403)
+	CodeOther                         // any other code
 	numCodes
 )
 
 var codeNames = [numCodes]string{"", "missing.permissions", "not.authorized", "too.many.requests",
-	"too.many.requests.retry.after", "service.unavailable", "other"}
+	"too.many.requests.retry.after", "service.unavailable", "authentication.required", "bad.credentials",
+	"credentials.expired", "missing.any.permissions", "other"}
 
 // String returns the code as the platform writes it ("other" for the
 // rest, "" for none).

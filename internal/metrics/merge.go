@@ -39,6 +39,7 @@ func Merge(parts ...*Results) (*Results, error) {
 	var lost []LostRequest
 	var partial bool
 	var notes []string
+	var graceCut *GraceCut
 	for pi, r := range parts {
 		s := r.Summary
 		if s.Plan != first.Plan {
@@ -67,6 +68,13 @@ func Merge(parts ...*Results) (*Results, error) {
 		}
 		info.Interrupted = info.Interrupted || s.Interrupted
 		info.Aborted = info.Aborted || s.Aborted
+		if c := s.GraceCut; c != nil {
+			if graceCut == nil {
+				graceCut = &GraceCut{AtS: c.AtS}
+			}
+			graceCut.AtS = min(graceCut.AtS, c.AtS)
+			graceCut.InFlight += c.InFlight
+		}
 		if info.StopReason == "" {
 			info.StopReason = s.StopReason
 		}
@@ -123,6 +131,7 @@ func Merge(parts ...*Results) (*Results, error) {
 	// A killed segment's part covers less than its share: the whole is
 	// partial too, and says which part.
 	out.Summary.Partial, out.Summary.Notes = partial, notes
+	out.Summary.GraceCut = graceCut
 	out.Series = mergeSeries(parts)
 	return out, nil
 }

@@ -95,6 +95,7 @@ type Recorder struct {
 	lostMu   sync.Mutex
 	lostList []LostRequest
 	lostN    int64
+	graceCut *GraceCut // under lostMu
 
 	// series: the reporter's view, built by Cut.
 	// cutIdx is the index of the first second not yet cut; an event
@@ -387,6 +388,33 @@ func (r *Recorder) Begin(shardIdx, step int, now time.Time) {
 
 // InFlight returns the number of logical requests in flight.
 func (r *Recorder) InFlight() int64 { return r.inflight.Load() }
+
+// NoteGraceCut records that the grace period ran out at t with the
+// requests now in flight about to be cancelled; the first cut's time is
+// kept, and the largest count. A cut with nothing in flight is no cut.
+func (r *Recorder) NoteGraceCut(t time.Time) {
+	n := r.inflight.Load()
+	if n <= 0 {
+		return
+	}
+	r.lostMu.Lock()
+	defer r.lostMu.Unlock()
+	if r.graceCut == nil {
+		r.graceCut = &GraceCut{AtS: t.Sub(r.start).Seconds()}
+	}
+	r.graceCut.InFlight = max(r.graceCut.InFlight, n)
+}
+
+// GraceCut returns a copy of the cut NoteGraceCut recorded, or nil.
+func (r *Recorder) GraceCut() *GraceCut {
+	r.lostMu.Lock()
+	defer r.lostMu.Unlock()
+	if r.graceCut == nil {
+		return nil
+	}
+	c := *r.graceCut
+	return &c
+}
 
 // RecordAttempt records one attempt. It does not allocate.
 func (r *Recorder) RecordAttempt(shardIdx int, a *Attempt) {

@@ -257,10 +257,14 @@ func TestParseErrCode(t *testing.T) {
 		`{"status":429,"code":"too.many.requests"}`:             CodeTooManyRequests,
 		`{"code":"too.many.requests.retry.after","status":429}`: CodeTooManyRetryAfter,
 		`{"code":"bad.request"}`:                                CodeOther,
-		`{"code":42}`:                                           NoCode,
-		`<html>503</html>`:                                      NoCode,
-		``:                                                      NoCode,
-		`{"code":"unterminated`:                                 NoCode,
+		`{"message":"No authentication bearer token specified in authorization header.","code":"authentication.required","status":401}`: CodeAuthRequired,
+		`{"code":"bad.credentials","status":401}`:         CodeBadCredentials,
+		`{"code":"credentials.expired","status":401}`:     CodeCredentialsExpired,
+		`{"code":"missing.any.permissions","status":403}`: CodeMissingAnyPermissions,
+		`{"code":42}`:           NoCode,
+		`<html>503</html>`:      NoCode,
+		``:                      NoCode,
+		`{"code":"unterminated`: NoCode,
 	} {
 		if got := ParseErrCode([]byte(body)); got != want {
 			t.Errorf("ParseErrCode(%s) = %q, want %q", body, got, want)
@@ -361,4 +365,37 @@ func TestControlStepDrops(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("merged", m.Summary, 2)
+}
+
+// TestGraceCut: a grace period that runs out with requests in flight is
+// kept (first time, largest count) in the summary and in a merge (the
+// earliest time, the counts added); one with nothing in flight is none.
+func TestGraceCut(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	part := func(inflight int, at ...time.Duration) *Results {
+		r := NewRecorder(t0, []StepKey{{Scenario: "s", Step: "a"}})
+		for range inflight {
+			r.Begin(0, 0, t0)
+		}
+		for _, d := range at {
+			r.NoteGraceCut(t0.Add(d))
+		}
+		r.Cut(t0.Add(4*time.Second), true)
+		return r.Results(RunInfo{Plan: "p"}, t0.Add(4*time.Second))
+	}
+	if c := part(0, 3*time.Second).Summary.GraceCut; c != nil {
+		t.Errorf("nothing in flight: cut %+v, want none", c)
+	}
+	a := part(7, 3*time.Second, 3500*time.Millisecond)
+	if c := a.Summary.GraceCut; c == nil || c.AtS != 3 || c.InFlight != 7 {
+		t.Fatalf("cut %+v, want 7 at 3 s", c)
+	}
+	m, err := Merge(a, part(5, 2*time.Second), part(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Summary.GraceCut; c == nil || c.AtS != 2 || c.InFlight != 12 {
+		t.Errorf("merged cut %+v, want 12 at 2 s", c)
+	}
 }

@@ -95,6 +95,9 @@ type Summary struct {
 	// Diagnosis is the walls found in the run (package diagnose's
 	// Diagnosis, encoded), filled in with the thresholds.
 	Diagnosis json.RawMessage `json:"diagnosis,omitempty"`
+	// GraceCut is set when the grace period ended with requests still
+	// in flight (or waiting to retry): floodgate cancelled them.
+	GraceCut *GraceCut `json:"grace_cut,omitempty"`
 	// Partial is true for the results of a run that did not end (it was
 	// killed), read back from its last checkpoint, and for a merge with
 	// such a part; a run never writes it itself.
@@ -102,6 +105,15 @@ type Summary struct {
 	// Notes say what the results hold beyond a run's own measurements,
 	// e.g. what was reconstructed when they come from a JMeter JTL file.
 	Notes []string `json:"notes,omitempty"`
+}
+
+// GraceCut is when the grace period after a stop (the plan's end, or
+// Ctrl-C) ran out with logical requests still in flight, and how many
+// were: those requests were cancelled by floodgate, not failed by the
+// target.
+type GraceCut struct {
+	AtS      float64 `json:"at_s"`
+	InFlight int64   `json:"inflight"`
 }
 
 // ScenarioSummary is one scenario's share of the run.
@@ -294,7 +306,9 @@ func (r *Recorder) Summarize(info RunInfo, end time.Time) *Summary {
 	r.lostMu.Lock()
 	lost := append([]LostRequest{}, r.lostList...)
 	r.lostMu.Unlock()
-	return summarize(info, r.start, end, data, lost)
+	s := summarize(info, r.start, end, data, lost)
+	s.GraceCut = r.GraceCut()
+	return s
 }
 
 func summarize(info RunInfo, start, end time.Time, data []StepData, lost []LostRequest) *Summary {

@@ -221,11 +221,16 @@ func writeHTML(w io.Writer, res *metrics.Results, d *diagnose.Diagnosis, ths []t
 			p.Robbed = robbedText
 		}
 	}
+	// The same states, in the same order, as the text summary's header.
 	switch {
+	case s.Partial:
+		p.State, p.StateClass = "partial: the run did not end; results cover it up to its last checkpoint", "bad"
 	case s.Aborted:
 		p.State, p.StateClass = "aborted: in-flight requests were cut off", "bad"
 	case s.Interrupted:
 		p.State, p.StateClass = "interrupted: results cover what ran", "warn"
+	case s.StopReason != "":
+		p.State, p.StateClass = "stopped early: results cover what ran", "bad"
 	}
 	if len(s.Errors) > 0 {
 		p.Errors = counts(s.Errors)

@@ -227,3 +227,40 @@ func TestTextShowsGeneratorUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestHTMLStateMatchesText: a run that did not complete says so in the
+// HTML header as the text summary does, never "completed".
+func TestHTMLStateMatchesText(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		set       func(*metrics.Summary)
+		text, htm string
+	}{
+		{"completed", func(*metrics.Summary) {}, "completed", ">completed<"},
+		{"partial", func(s *metrics.Summary) { s.Partial = true }, "PARTIAL", ">partial: the run did not end"},
+		{"aborted", func(s *metrics.Summary) { s.Interrupted, s.Aborted = true, true }, "ABORTED", ">aborted:"},
+		{"interrupted", func(s *metrics.Summary) { s.Interrupted = true }, "INTERRUPTED", ">interrupted:"},
+		{"stopped", func(s *metrics.Summary) { s.StopReason = "target unreachable" }, "STOPPED early", ">stopped early:"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := readRun(t)
+			c.set(res.Summary)
+			var txt, htm bytes.Buffer
+			if err := WriteText(&txt, res.Summary); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteHTML(&htm, res, diagnose.Analyze(res)); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(txt.String(), c.text) {
+				t.Errorf("text header lacks %q", c.text)
+			}
+			if !strings.Contains(htm.String(), c.htm) {
+				t.Errorf("HTML header lacks %q", c.htm)
+			}
+			if c.name != "completed" && strings.Contains(htm.String(), ">completed<") {
+				t.Error("the HTML header says completed")
+			}
+		})
+	}
+}
