@@ -73,21 +73,7 @@ func TestImportedPlanRunsLikeJMeter(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	cfg := emulator.DefaultConfig()
-	cfg.ExportDir = t.TempDir()
-	srv, err := emulator.New(cfg, emulator.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := srv.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(base)
-	rec := &recorder{}
-	front := httptest.NewServer(rec.handler(u))
-	defer front.Close()
-	fu, _ := url.Parse(front.URL)
+	rec, fu, base := recordedEmulator(t, ctx)
 
 	// A token, as a JMeter user would pass it: -Jtoken=...
 	form := url.Values{"grant_type": {"client_credentials"}}
@@ -163,21 +149,7 @@ func TestImportedOnceLoginKeepsToken(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cfg := emulator.DefaultConfig()
-	cfg.ExportDir = t.TempDir()
-	srv, err := emulator.New(cfg, emulator.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := srv.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(base)
-	rec := &recorder{}
-	front := httptest.NewServer(rec.handler(u))
-	defer front.Close()
-	fu, _ := url.Parse(front.URL)
+	rec, fu, _ := recordedEmulator(t, ctx)
 
 	path := filepath.Join("testdata", "once-token.jmx")
 	src, err := os.ReadFile(path)
@@ -231,4 +203,27 @@ func TestImportedOnceLoginKeepsToken(t *testing.T) {
 	if tokens != threads || bearer != threads+threads*loops {
 		t.Errorf("%d token requests and %d with a bearer token; want %d and %d", tokens, bearer, threads, threads+threads*loops)
 	}
+}
+
+// recordedEmulator starts the emulator until ctx ends, behind a front
+// server that records every request, and returns the recorder, the
+// front's URL and the emulator's own.
+func recordedEmulator(t *testing.T, ctx context.Context) (*recorder, *url.URL, string) {
+	t.Helper()
+	cfg := emulator.DefaultConfig()
+	cfg.ExportDir = t.TempDir()
+	srv, err := emulator.New(cfg, emulator.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := srv.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(base)
+	rec := &recorder{}
+	front := httptest.NewServer(rec.handler(u))
+	t.Cleanup(front.Close)
+	fu, _ := url.Parse(front.URL)
+	return rec, fu, base
 }
